@@ -1,0 +1,37 @@
+//! RFC 6962 / RFC 9162 Merkle trees for transparency logs and block commitments.
+//!
+//! The proof core is sans-I/O: hashing ([`Hash`]), index arithmetic that says which
+//! perfect subtrees a proof needs ([`tree_math`]), an append-only [`Tree`] that keeps
+//! only its right edge ([`CompactRange`]) in memory and reads older nodes through the
+//! narrow [`NodeStore`] trait, and verifiers that follow RFC 9162 step by step.
+//!
+//! ```
+//! use merkle_log::{Hash, MemoryStore, Tree, verify_consistency, verify_inclusion};
+//!
+//! let mut tree: Tree<MemoryStore> = Tree::default();
+//! for entry in [&b"alpha"[..], b"beta", b"gamma"] {
+//!     tree.append(entry);
+//! }
+//! let old_root = tree.root_at(2)?;
+//! let proof = tree.inclusion_proof(1, 3)?;
+//! verify_inclusion(&Hash::leaf(b"beta"), 1, 3, &proof, &tree.root())?;
+//! let proof = tree.consistency_proof(2, 3)?;
+//! verify_consistency(2, 3, &old_root, &tree.root(), &proof)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod consistency;
+mod error;
+mod hash;
+mod inclusion;
+mod store;
+mod tree;
+pub mod tree_math;
+
+pub use consistency::verify_consistency;
+pub use error::{HashParseError, ProofError, VerifyError};
+pub use hash::{Hash, LEAF_PREFIX, NODE_PREFIX};
+pub use inclusion::{MAX_PROOF_LEN, root_from_inclusion_proof, verify_inclusion};
+pub use store::{MemoryStore, MissingNode, NodeSink, NodeStore};
+pub use tree::{CompactRange, Tree};
+pub use tree_math::NodeId;
