@@ -20,18 +20,33 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod checkpoint;
 mod consistency;
 mod error;
 mod hash;
 mod inclusion;
+pub mod note;
+mod receipt;
 mod store;
+mod tile_store;
+pub mod tiles;
 mod tree;
 pub mod tree_math;
 
+pub use checkpoint::{Checkpoint, MAX_CHECKPOINT_LEN};
 pub use consistency::verify_consistency;
-pub use error::{HashParseError, ProofError, VerifyError};
+pub use error::{
+    CheckpointError, HashParseError, KeyError, NoteError, ProofError, ReceiptError, TileError,
+    VerifyError,
+};
 pub use hash::{Hash, LEAF_PREFIX, NODE_PREFIX};
 pub use inclusion::{MAX_PROOF_LEN, root_from_inclusion_proof, verify_inclusion};
+pub use note::{NoteSigner, VerifierKey, verify_note};
+pub use receipt::{MAX_RECEIPT_LEN, RECEIPT_HEADER, Receipt, verify_receipt};
 pub use store::{MemoryStore, MissingNode, NodeSink, NodeStore};
+pub use tile_store::{
+    FetchedTiles, MissingTile, TileNodeStore, TileSource, TileStoreError, tiles_for_nodes,
+};
+pub use tiles::TileId;
 pub use tree::{CompactRange, Tree};
 pub use tree_math::NodeId;
