@@ -268,3 +268,94 @@ pub enum ReceiptError {
     #[error("inclusion proof: {0}")]
     Proof(#[from] VerifyError),
 }
+
+/// The data directory could not be read or written.
+#[cfg(feature = "server")]
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// An I/O error on a path.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The directory holds another format (or something else entirely).
+    #[error("data directory format is {found:?}, this program reads {:?}", crate::storage::FORMAT_V1.trim_end())]
+    Format {
+        /// What was found.
+        found: String,
+    },
+    /// Another process uses the directory.
+    #[error("{} is in use by another merkle-log process", .path.display())]
+    Locked {
+        /// The directory.
+        path: std::path::PathBuf,
+    },
+    /// A stored file does not hold what it must.
+    #[error("damaged data in {}: {what}", .path.display())]
+    Damaged {
+        /// The damaged file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// Asked for data beyond the published tree.
+    #[error("{path} is not in the published tree")]
+    NotYetInLog {
+        /// What was asked for.
+        path: String,
+    },
+    /// The dedup index failed.
+    #[error("dedup index: {0}")]
+    Index(#[from] sled::Error),
+}
+
+#[cfg(feature = "server")]
+impl StorageError {
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        StorageError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// The durable log failed.
+#[cfg(feature = "server")]
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// Reading or writing the data directory failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Stored data contradicts itself: the log refuses to sign over it.
+    #[error("damaged data in {}: {what}; run `merkle-log fsck` and restore from a backup", .path.display())]
+    Damaged {
+        /// The file found wrong.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// The data directory belongs to another key.
+    #[error("the data directory belongs to key {stored}, not {given}")]
+    WrongKey {
+        /// The verifier key recorded in the directory.
+        stored: String,
+        /// The verifier key of the given private key.
+        given: String,
+    },
+    /// The key name cannot be a checkpoint origin.
+    #[error("the key name cannot be used as a checkpoint origin")]
+    Origin,
+    /// The new tree would not be consistent with the published checkpoint.
+    #[error("refusing to sign: new tree is not consistent with the published checkpoint: {0}")]
+    Inconsistent(String),
+    /// A proof could not be built.
+    #[error("building a proof: {0}")]
+    Proof(String),
+    /// An internal invariant did not hold.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}

@@ -4,6 +4,10 @@
 // Helpers outside #[test] functions unwrap test data and fixtures on purpose.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+#[cfg(feature = "server")]
+mod common;
+#[cfg(feature = "server")]
+mod durable;
 mod formats;
 mod known_answer;
 mod oracle;
