@@ -1,1 +1,6 @@
+//! Integration tests of the `wallet` binary, run as a user would run it.
 
+// Test code: a panic is a failed test, and no untrusted input reaches it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod log_offline;
