@@ -29,7 +29,7 @@ mod tree;
 pub mod tree_math;
 
 pub use consistency::verify_consistency;
-pub use error::{HashParseError, ProofError, VerifyError};
+pub use error::{BoundsError, HashParseError, ProofError, VerifyError};
 pub use hash::{Hash, LEAF_PREFIX, NODE_PREFIX};
 pub use inclusion::{MAX_PROOF_LEN, root_from_inclusion_proof, verify_inclusion};
 pub use store::{MemoryStore, MissingNode, NodeSink, NodeStore};
