@@ -9,6 +9,8 @@
 //! Exit codes: 0 success, 1 a proof or signature is invalid, 2 bad input.
 
 mod cli;
+pub mod keys;
+pub mod keystore;
 mod log;
 pub mod output;
 

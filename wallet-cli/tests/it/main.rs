@@ -3,4 +3,5 @@
 // Test code: a panic is a failed test, and no untrusted input reaches it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod keys;
 mod log_offline;
