@@ -455,8 +455,12 @@ pub fn connect_block(
                     });
                 }
             }
-            let checked = check_inputs(tx, &bv, height, &chain_id)
-                .map_err(|source| BlockError::Tx { index, txid, source })?;
+            let checked =
+                check_inputs(tx, &bv, height, &chain_id).map_err(|source| BlockError::Tx {
+                    index,
+                    txid,
+                    source,
+                })?;
             fees = fees
                 .checked_add(checked.fee)
                 .filter(|f| f.is_in_range())

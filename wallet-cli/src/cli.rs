@@ -1,27 +1,81 @@
 //! Command-line shape: clap derive types only, no behaviour.
 
-use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
 
-/// Audit transparency logs, and (as the toolkit grows) hold keys, pay, mine and
-/// register names.
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A wallet for the open-trust chain and an auditor for transparency logs.
 #[derive(Debug, Parser)]
 #[command(name = "wallet", version, about, long_about = None)]
 pub struct Cli {
-    /// Print one JSON object on standard output instead of text.
-    #[arg(long, global = true)]
-    pub json: bool,
+    /// Options every command accepts.
+    #[command(flatten)]
+    pub global: GlobalArgs,
 
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// The command groups.
+/// The chain networks a wallet can belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NetworkArg {
+    /// The local test network: blocks on demand.
+    Regtest,
+    /// The public test network.
+    Testnet,
+}
+
+/// Options accepted by every subcommand.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Print one JSON object on standard output instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// The chain network.
+    #[arg(long, global = true, value_enum, default_value = "regtest")]
+    pub network: NetworkArg,
+
+    /// The wallet directory [default: <data dir>/open-trust/wallet-<network>].
+    #[arg(long = "wallet", value_name = "DIR", global = true)]
+    pub wallet_dir: Option<PathBuf>,
+
+    /// The node's JSON-RPC URL [default: http://127.0.0.1:<the network's RPC port>].
+    #[arg(long, value_name = "URL", global = true)]
+    pub rpc: Option<String>,
+
+    /// The node's cookie file [default: <node data dir>/.cookie].
+    #[arg(long, value_name = "FILE", global = true, conflicts_with = "node_data")]
+    pub rpc_cookie: Option<PathBuf>,
+
+    /// The node's data directory, where its cookie file is
+    /// [default: the node's default for the network].
+    #[arg(long, value_name = "DIR", global = true)]
+    pub node_data: Option<PathBuf>,
+}
+
+/// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create a new wallet: prints its recovery words once, and a first address.
+    Create,
+    /// Restore a wallet from its recovery words (prompted, or read from standard
+    /// input when it is not a terminal).
+    Restore,
+    /// Show a receiving address.
+    Address(AddressArgs),
     /// Work with transparency logs: hash entries, verify proofs.
     #[command(subcommand)]
     Log(LogCommand),
+}
+
+/// Arguments of `wallet address`.
+#[derive(Debug, Args)]
+pub struct AddressArgs {
+    /// Derive a fresh address instead of showing the newest one.
+    #[arg(long)]
+    pub new: bool,
 }
 
 /// `wallet log ...`: offline checks of RFC 6962 / RFC 9162 Merkle proofs.

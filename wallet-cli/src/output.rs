@@ -12,8 +12,11 @@ pub enum Outcome {
     Ok,
     /// Exit 1: a proof or signature does not verify.
     Invalid,
-    /// Exit 2: the input was malformed; nothing was checked.
+    /// Exit 2: the input was malformed; nothing was checked or changed.
     BadInput,
+    /// Exit 1: the operation could not be done (wrong passphrase, node unreachable,
+    /// insufficient funds); nothing was changed.
+    Failed,
 }
 
 impl Outcome {
@@ -23,6 +26,7 @@ impl Outcome {
             Outcome::Ok => 0,
             Outcome::Invalid => 1,
             Outcome::BadInput => 2,
+            Outcome::Failed => 1,
         }
     }
 
@@ -31,6 +35,7 @@ impl Outcome {
             Outcome::Ok => "ok",
             Outcome::Invalid => "invalid",
             Outcome::BadInput => "bad_input",
+            Outcome::Failed => "failed",
         }
     }
 }
@@ -95,7 +100,7 @@ pub fn print(report: &Report, as_json: bool) -> ExitCode {
         match report.outcome {
             Outcome::Ok => println!("{}", report.line),
             Outcome::Invalid => eprintln!("invalid: {}", report.line),
-            Outcome::BadInput => eprintln!("error: {}", report.line),
+            Outcome::BadInput | Outcome::Failed => eprintln!("error: {}", report.line),
         }
     }
     ExitCode::from(report.outcome.code())

@@ -5,3 +5,4 @@
 
 mod keys;
 mod log_offline;
+mod wallet_keys;
