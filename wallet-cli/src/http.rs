@@ -58,6 +58,23 @@ fn classify(url: &str, limit: u64, e: ureq::Error) -> HttpError {
     }
 }
 
+/// Reads a response's status and at most `limit` bytes of its body.
+fn read(
+    url: &str,
+    limit: u64,
+    resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<Response, HttpError> {
+    let mut resp = resp.map_err(|e| classify(url, limit, e))?;
+    let status = resp.status().as_u16();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(limit)
+        .read_to_vec()
+        .map_err(|e| classify(url, limit, e))?;
+    Ok(Response { status, body })
+}
+
 impl Client {
     /// A client whose every request ends within `timeout`.
     pub fn new(timeout: Duration) -> Self {
@@ -75,19 +92,8 @@ impl Client {
     /// # Errors
     /// [`HttpError`] when the server cannot be reached or answers too much.
     pub fn get(&self, url: &str, limit: u64) -> Result<Response, HttpError> {
-        let mut resp = self
-            .agent
-            .get(url)
-            .call()
-            .map_err(|e| classify(url, limit, e))?;
-        let status = resp.status().as_u16();
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(limit)
-            .read_to_vec()
-            .map_err(|e| classify(url, limit, e))?;
-        Ok(Response { status, body })
+        let resp = self.agent.get(url).call();
+        read(url, limit, resp)
     }
 
     /// POSTs `body` as JSON with an optional `Authorization` header.
@@ -108,14 +114,6 @@ impl Client {
         if let Some(auth) = authorization {
             req = req.header("Authorization", auth);
         }
-        let mut resp = req.send(body).map_err(|e| classify(url, limit, e))?;
-        let status = resp.status().as_u16();
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(limit)
-            .read_to_vec()
-            .map_err(|e| classify(url, limit, e))?;
-        Ok(Response { status, body })
+        read(url, limit, req.send(body))
     }
 }

@@ -126,19 +126,24 @@ fn first_address(ks: &Keystore, network: Network) -> Result<String, Failure> {
     Ok(address_of(entry)?.encode(network))
 }
 
+/// Writes the keystore of a new or restored wallet.
+fn seal(cfg: &Config, mnemonic: &bip39::Mnemonic, pass: &str) -> Result<Keystore, Failure> {
+    Keystore::create(
+        &cfg.wallet_dir,
+        cfg.network.name(),
+        mnemonic,
+        pass,
+        KdfCost::DEFAULT,
+    )
+    .map_err(failed)
+}
+
 /// `wallet create`.
 pub(crate) fn create(cfg: &Config) -> Result<Report, Failure> {
     refuse_existing(cfg)?;
     let pass = prompt::passphrase(true).map_err(failed)?;
     let mnemonic = keys::new_mnemonic().map_err(failed)?;
-    let ks = Keystore::create(
-        &cfg.wallet_dir,
-        cfg.network.name(),
-        &mnemonic,
-        &pass,
-        KdfCost::DEFAULT,
-    )
-    .map_err(failed)?;
+    let ks = seal(cfg, &mnemonic, &pass)?;
     let address = first_address(&ks, cfg.network)?;
     let words = mnemonic.to_string();
     Ok(Report::ok(
@@ -157,14 +162,7 @@ pub(crate) fn restore(cfg: &Config) -> Result<Report, Failure> {
     let words = prompt::recovery_words().map_err(failed)?;
     let mnemonic = keys::parse_mnemonic(&words).map_err(|e| (Outcome::BadInput, e.to_string()))?;
     let pass = prompt::passphrase(true).map_err(failed)?;
-    let ks = Keystore::create(
-        &cfg.wallet_dir,
-        cfg.network.name(),
-        &mnemonic,
-        &pass,
-        KdfCost::DEFAULT,
-    )
-    .map_err(failed)?;
+    let ks = seal(cfg, &mnemonic, &pass)?;
     let address = first_address(&ks, cfg.network)?;
     Ok(Report::ok(
         format!(
