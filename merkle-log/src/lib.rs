@@ -20,18 +20,43 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod checkpoint;
 mod consistency;
 mod error;
+#[cfg(feature = "server")]
+pub mod fsck;
 mod hash;
 mod inclusion;
+#[cfg(feature = "server")]
+mod log;
+pub mod note;
+mod receipt;
+#[cfg(feature = "server")]
+pub mod storage;
 mod store;
+mod tile_store;
+pub mod tiles;
 mod tree;
 pub mod tree_math;
 
+pub use checkpoint::{Checkpoint, MAX_CHECKPOINT_LEN};
 pub use consistency::verify_consistency;
-pub use error::{BoundsError, HashParseError, ProofError, VerifyError};
+pub use error::{
+    BoundsError, CheckpointError, HashParseError, KeyError, NoteError, ProofError, ReceiptError,
+    TileError, VerifyError,
+};
+#[cfg(feature = "server")]
+pub use error::{LogError, StorageError};
 pub use hash::{Hash, LEAF_PREFIX, NODE_PREFIX};
 pub use inclusion::{MAX_PROOF_LEN, root_from_inclusion_proof, verify_inclusion};
+#[cfg(feature = "server")]
+pub use log::{Log, LogConfig, Published, Sequenced};
+pub use note::{NoteSigner, VerifierKey, verify_note};
+pub use receipt::{MAX_RECEIPT_LEN, RECEIPT_HEADER, Receipt, verify_receipt};
 pub use store::{MemoryStore, MissingNode, NodeSink, NodeStore};
+pub use tile_store::{
+    FetchedTiles, MissingTile, TileNodeStore, TileSource, TileStoreError, tiles_for_nodes,
+};
+pub use tiles::TileId;
 pub use tree::{CompactRange, Tree};
 pub use tree_math::NodeId;

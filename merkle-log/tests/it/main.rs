@@ -4,6 +4,11 @@
 // Test code: a panic is a failed test, and no untrusted input reaches it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+#[cfg(feature = "server")]
+mod common;
+#[cfg(feature = "server")]
+mod durable;
+mod formats;
 mod known_answer;
 mod oracle;
 mod probes;

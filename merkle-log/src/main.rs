@@ -1,0 +1,3 @@
+//! The `merkle-log` binary (commands arrive with the server).
+
+fn main() {}
