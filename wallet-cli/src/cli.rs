@@ -90,6 +90,101 @@ pub enum LogCommand {
     VerifyInclusion(VerifyInclusionArgs),
     /// Verify that an older tree is a prefix of a newer one.
     VerifyConsistency(VerifyConsistencyArgs),
+    /// Fetch a log's checkpoint, verify its signature, print origin, size and root.
+    Checkpoint(RemoteLogArgs),
+    /// Fetch and verify an inclusion proof against the log's verified checkpoint.
+    Prove(ProveArgs),
+    /// One monitoring step: verify the log's new checkpoint is consistent with the
+    /// one stored in the state file, then store it (exit 3 if it is not).
+    Audit(AuditArgs),
+    /// Offline: verify a c2sp.org/tlog-proof@v1 receipt for an entry.
+    VerifyReceipt(VerifyReceiptArgs),
+    /// Offline: verify a signed note or checkpoint (C2SP signed-note rules).
+    VerifyNote(VerifyNoteArgs),
+    /// Offline: verify an RFC 6962 get-sth answer with the log's public key.
+    VerifySth(VerifySthArgs),
+}
+
+/// Where a log is and how to recognise it.
+#[derive(Debug, Args)]
+pub struct RemoteLogArgs {
+    /// The log's base URL (its checkpoint is at URL/checkpoint).
+    #[arg(long, value_name = "URL")]
+    pub log: String,
+    /// The log's verifier key (name+hex8+base64), or a file of keys one per line;
+    /// repeatable.
+    #[arg(long, value_name = "VKEY", required = true, allow_hyphen_values = true)]
+    pub vkey: Vec<String>,
+}
+
+/// Arguments of `wallet log prove`.
+#[derive(Debug, Args)]
+pub struct ProveArgs {
+    /// The log and its key.
+    #[command(flatten)]
+    pub remote: RemoteLogArgs,
+    /// The entry's index in the log.
+    #[arg(
+        long,
+        value_name = "I",
+        conflicts_with = "entry_file",
+        required_unless_present = "entry_file"
+    )]
+    pub index: Option<u64>,
+    /// A file holding the entry's exact bytes.
+    #[arg(long, value_name = "F")]
+    pub entry_file: Option<PathBuf>,
+}
+
+/// Arguments of `wallet log audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The log and its key.
+    #[command(flatten)]
+    pub remote: RemoteLogArgs,
+    /// The file where the last verified checkpoint of each log is kept.
+    #[arg(long, value_name = "FILE")]
+    pub state: PathBuf,
+    /// Also download every tile and entry bundle and recompute the root.
+    #[arg(long)]
+    pub full: bool,
+}
+
+/// Arguments of `wallet log verify-receipt`.
+#[derive(Debug, Args)]
+pub struct VerifyReceiptArgs {
+    /// The log's verifier key, or a file of keys; repeatable.
+    #[arg(long, value_name = "VKEY", required = true, allow_hyphen_values = true)]
+    pub vkey: Vec<String>,
+    /// A file holding the entry's exact bytes.
+    #[arg(long, value_name = "F")]
+    pub entry_file: PathBuf,
+    /// The receipt file.
+    #[arg(value_name = "RECEIPT")]
+    pub receipt: PathBuf,
+}
+
+/// Arguments of `wallet log verify-note`.
+#[derive(Debug, Args)]
+pub struct VerifyNoteArgs {
+    /// A verifier key, or a file of keys; repeatable. Signatures by other keys are
+    /// ignored.
+    #[arg(long, value_name = "VKEY", required = true, allow_hyphen_values = true)]
+    pub vkey: Vec<String>,
+    /// The signed note.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+/// Arguments of `wallet log verify-sth`.
+#[derive(Debug, Args)]
+pub struct VerifySthArgs {
+    /// The get-sth JSON answer of an RFC 6962 log.
+    #[arg(long, value_name = "FILE")]
+    pub sth: PathBuf,
+    /// The log's public key: SubjectPublicKeyInfo in PEM or DER (ECDSA P-256).
+    #[arg(long, value_name = "FILE")]
+    pub log_key: PathBuf,
 }
 
 /// Arguments of `wallet log hash-leaf`.

@@ -8,13 +8,15 @@
 //! with `--json`, one JSON object, and picks the exit code.
 //!
 //! Exit codes: 0 success, 1 a proof or signature is invalid or the operation
-//! failed (nothing changed), 2 bad input.
+//! failed (nothing changed), 2 bad input, 3 a log contradicts its own past.
 
 mod cli;
 pub mod http;
 pub mod keys;
 pub mod keystore;
 mod log;
+mod log_audit;
+pub mod log_client;
 pub mod output;
 pub mod prompt;
 pub mod rpc;

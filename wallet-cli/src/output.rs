@@ -14,6 +14,9 @@ pub enum Outcome {
     Invalid,
     /// Exit 2: the input was malformed; nothing was checked or changed.
     BadInput,
+    /// Exit 3: a log contradicts what it showed before (shrank, forked, or serves
+    /// data that does not match its signed root).
+    Inconsistent,
     /// Exit 1: the operation could not be done (wrong passphrase, node unreachable,
     /// insufficient funds); nothing was changed.
     Failed,
@@ -27,6 +30,7 @@ impl Outcome {
             Outcome::Invalid => 1,
             Outcome::BadInput => 2,
             Outcome::Failed => 1,
+            Outcome::Inconsistent => 3,
         }
     }
 
@@ -36,6 +40,7 @@ impl Outcome {
             Outcome::Invalid => "invalid",
             Outcome::BadInput => "bad_input",
             Outcome::Failed => "failed",
+            Outcome::Inconsistent => "inconsistent",
         }
     }
 }
@@ -101,6 +106,7 @@ pub fn print(report: &Report, as_json: bool) -> ExitCode {
             Outcome::Ok => println!("{}", report.line),
             Outcome::Invalid => eprintln!("invalid: {}", report.line),
             Outcome::BadInput | Outcome::Failed => eprintln!("error: {}", report.line),
+            Outcome::Inconsistent => eprintln!("INCONSISTENT: {}", report.line),
         }
     }
     ExitCode::from(report.outcome.code())

@@ -4,5 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod keys;
+mod log_notes;
 mod log_offline;
 mod wallet_keys;
