@@ -2,7 +2,9 @@
 //! (merkle-log/tests/data/c2sp/, whose README names the sources).
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
+
+use crate::common::wallet;
 
 use base64::Engine as _;
 use serde_json::Value;
@@ -12,13 +14,6 @@ fn data(name: &str) -> Value {
         .join("../merkle-log/tests/data/c2sp")
         .join(name);
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn wallet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wallet"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 fn code(o: &Output) -> i32 {
@@ -173,6 +168,15 @@ fn write_sth(dir: &std::path::Path, sth: &Value, key_b64: &str, pem: bool) -> (P
     (sth_file, key_file)
 }
 
+fn verify_sth(sth: &std::path::Path, key: &std::path::Path, json: bool) -> Output {
+    let mut args = vec!["log", "verify-sth", "--sth", sth.to_str().unwrap()];
+    args.extend(["--log-key", key.to_str().unwrap()]);
+    if json {
+        args.insert(0, "--json");
+    }
+    wallet(&args)
+}
+
 #[test]
 fn real_tree_heads_verify_and_tampering_is_caught() {
     let v = data("real-ct-logs.json");
@@ -188,15 +192,7 @@ fn real_tree_heads_verify_and_tampering_is_caught() {
         let key = item["log_public_key_spki_b64"].as_str().unwrap();
         for pem in [true, false] {
             let (s, k) = write_sth(dir.path(), &item["get_sth"], key, pem);
-            let o = wallet(&[
-                "--json",
-                "log",
-                "verify-sth",
-                "--sth",
-                s.to_str().unwrap(),
-                "--log-key",
-                k.to_str().unwrap(),
-            ]);
+            let o = verify_sth(&s, &k, true);
             assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
             let j: Value = serde_json::from_slice(&o.stdout).unwrap();
             assert_eq!(j["log_id"], item["log_id_b64"]);
@@ -206,27 +202,13 @@ fn real_tree_heads_verify_and_tampering_is_caught() {
         let mut forged = item["get_sth"].clone();
         forged["tree_size"] = Value::from(forged["tree_size"].as_u64().unwrap() + 1);
         let (s, k) = write_sth(dir.path(), &forged, key, true);
-        let o = wallet(&[
-            "log",
-            "verify-sth",
-            "--sth",
-            s.to_str().unwrap(),
-            "--log-key",
-            k.to_str().unwrap(),
-        ]);
+        let o = verify_sth(&s, &k, false);
         assert_eq!(code(&o), 1);
         // Malformed inputs are bad input.
         let mut broken = item["get_sth"].clone();
         broken["sha256_root_hash"] = Value::from("not-a-hash");
         let (s, k) = write_sth(dir.path(), &broken, key, true);
-        let o = wallet(&[
-            "log",
-            "verify-sth",
-            "--sth",
-            s.to_str().unwrap(),
-            "--log-key",
-            k.to_str().unwrap(),
-        ]);
+        let o = verify_sth(&s, &k, false);
         assert_eq!(code(&o), 2);
     }
 }

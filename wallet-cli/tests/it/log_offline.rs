@@ -2,7 +2,9 @@
 //! reference tree (merkle-log/tests/data/rfc6962-reference-tree.json, whose sources
 //! are named in that folder's README).
 
-use std::process::{Command, Output};
+use std::process::Output;
+
+use crate::common::wallet;
 
 use base64::Engine as _;
 use serde_json::Value;
@@ -12,13 +14,6 @@ fn vectors() -> Value {
         "../../../merkle-log/tests/data/rfc6962-reference-tree.json"
     ))
     .unwrap()
-}
-
-fn wallet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wallet"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 fn stdout(o: &Output) -> String {
