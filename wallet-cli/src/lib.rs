@@ -20,6 +20,7 @@ pub mod log_client;
 pub mod output;
 pub mod prompt;
 pub mod rpc;
+pub mod spend;
 mod wallet;
 
 pub use cli::{Cli, Command};

@@ -7,4 +7,5 @@ mod common;
 mod keys;
 mod log_notes;
 mod log_offline;
+mod spend;
 mod wallet_keys;
