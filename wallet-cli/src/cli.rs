@@ -65,9 +65,19 @@ pub enum Command {
     Restore,
     /// Show a receiving address.
     Address(AddressArgs),
-    /// Work with transparency logs: hash entries, verify proofs.
+    /// Print the wallet's recovery words (asks for confirmation).
+    ExportMnemonic(ExportArgs),
+    /// Work with transparency logs: hash entries, verify proofs, audit logs.
     #[command(subcommand)]
     Log(LogCommand),
+}
+
+/// Arguments of `wallet export-mnemonic`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Confirm without a prompt: the words will be printed to standard output.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// Arguments of `wallet address`.

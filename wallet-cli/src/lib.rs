@@ -36,6 +36,7 @@ pub fn run(cli: Cli) -> std::process::ExitCode {
         Command::Create => with_config(g, wallet::create),
         Command::Restore => with_config(g, wallet::restore),
         Command::Address(args) => with_config(g, |cfg| wallet::address(cfg, &args)),
+        Command::ExportMnemonic(args) => with_config(g, |cfg| wallet::export_mnemonic(cfg, &args)),
     };
     output::print(&report, cli.global.json)
 }

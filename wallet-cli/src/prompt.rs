@@ -90,3 +90,18 @@ pub fn recovery_words() -> Result<Zeroizing<String>, PromptError> {
         .map_err(io)?;
     Ok(words)
 }
+
+/// Asks a yes/no question on the terminal; without a terminal the answer is no.
+///
+/// # Errors
+/// [`PromptError::Io`] when reading fails.
+pub fn confirm(question: &str) -> Result<bool, PromptError> {
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    let answer = rpassword::prompt_password(question).map_err(|source| PromptError::Io {
+        what: "the confirmation",
+        source,
+    })?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
+}

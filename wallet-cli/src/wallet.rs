@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use chain_node::{Address, Network};
 use serde_json::json;
 
-use crate::cli::{AddressArgs, GlobalArgs, NetworkArg};
+use crate::cli::{AddressArgs, ExportArgs, GlobalArgs, NetworkArg};
 use crate::keys;
 use crate::keystore::{KdfCost, Keystore, KeystoreError, PublicKeyEntry};
 use crate::output::{Outcome, Report};
@@ -193,4 +193,21 @@ pub(crate) fn address(cfg: &Config, args: &AddressArgs) -> Result<Report, Failur
         address.clone(),
         json!({ "address": address, "index": entry.index }),
     ))
+}
+
+/// `wallet export-mnemonic`: the words, after the passphrase and a confirmation.
+pub(crate) fn export_mnemonic(cfg: &Config, args: &ExportArgs) -> Result<Report, Failure> {
+    let ks = open(cfg)?;
+    if !args.yes
+        && !prompt::confirm(
+            "Anyone who sees the recovery words can spend this wallet's coins. Print them? [y/N] ",
+        )
+        .map_err(failed)?
+    {
+        return Err(failed("not confirmed; nothing was printed"));
+    }
+    let pass = prompt::passphrase(false).map_err(failed)?;
+    let unlocked = ks.unlock(&pass).map_err(failed)?;
+    let words = unlocked.mnemonic().to_string();
+    Ok(Report::ok(words.clone(), json!({ "mnemonic": words })))
 }
