@@ -267,7 +267,7 @@ pub enum ReceiptError {
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     /// An I/O error on a path.
-    #[error("{}: {source}", .path.display())]
+    #[error("{}", .path.display())]
     Io {
         /// The file or directory.
         path: std::path::PathBuf,
@@ -351,4 +351,45 @@ pub enum LogError {
     /// An internal invariant did not hold.
     #[error("internal error: {0}")]
     Internal(&'static str),
+}
+
+/// A private-key file could not be made or read.
+#[cfg(feature = "server")]
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    /// The origin cannot be a signed-note key name.
+    #[error("origin {origin:?} cannot be a key name: it must be non-empty, without spaces or '+'")]
+    Name {
+        /// The origin given.
+        origin: String,
+    },
+    /// No randomness.
+    #[error("reading the OS random source: {0}")]
+    Random(String),
+    /// Reading or writing the file failed.
+    #[error("{}", .path.display())]
+    Io {
+        /// The key file.
+        path: std::path::PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is readable by others.
+    #[error("{} has mode {mode:o}: a private key must not be readable by others (chmod 600)", .path.display())]
+    Permissions {
+        /// The key file.
+        path: std::path::PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The file does not hold a private key.
+    #[error("{}", .path.display())]
+    Key {
+        /// The key file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: KeyError,
+    },
 }

@@ -108,7 +108,7 @@ fn rel(dir: &DataDir, path: &Path) -> String {
 /// [`StorageError`] when the directory cannot be opened at all (wrong format,
 /// in use by a running server). Damage is reported in the [`FsckReport`].
 pub fn fsck(data: &Path, progress: &mut dyn FnMut(u64, u64)) -> Result<FsckReport, StorageError> {
-    let dir = DataDir::open(data)?;
+    let dir = DataDir::open_existing(data)?;
     let mut report = FsckReport::default();
     let mut bad = Disagreements::default();
 

@@ -28,9 +28,13 @@ pub mod fsck;
 mod hash;
 mod inclusion;
 #[cfg(feature = "server")]
+pub mod keyfile;
+#[cfg(feature = "server")]
 mod log;
 pub mod note;
 mod receipt;
+#[cfg(feature = "server")]
+pub mod server;
 #[cfg(feature = "server")]
 pub mod storage;
 mod store;
@@ -46,16 +50,17 @@ pub use error::{
     TileError, VerifyError,
 };
 #[cfg(feature = "server")]
-pub use error::{LogError, StorageError};
+pub use error::{KeyFileError, LogError, StorageError};
 pub use hash::{Hash, LEAF_PREFIX, NODE_PREFIX};
 pub use inclusion::{MAX_PROOF_LEN, root_from_inclusion_proof, verify_inclusion};
 #[cfg(feature = "server")]
-pub use log::{Log, LogConfig, Published, Sequenced};
+pub use log::{Log, LogConfig, Published, Sequenced, find_committed};
 pub use note::{NoteSigner, VerifierKey, verify_note};
 pub use receipt::{MAX_RECEIPT_LEN, RECEIPT_HEADER, Receipt, verify_receipt};
 pub use store::{MemoryStore, MissingNode, NodeSink, NodeStore};
 pub use tile_store::{
-    FetchedTiles, MissingTile, TileNodeStore, TileSource, TileStoreError, tiles_for_nodes,
+    CachedTiles, FetchedTiles, MissingTile, TileNodeStore, TileSource, TileStoreError,
+    tiles_for_nodes,
 };
 pub use tiles::TileId;
 pub use tree::{CompactRange, Tree};

@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::checkpoint::Checkpoint;
 use crate::consistency::verify_consistency;
@@ -21,7 +22,7 @@ use crate::note::NoteSigner;
 use crate::receipt::Receipt;
 use crate::storage::{DataDir, write_all_durably, write_atomic};
 use crate::store::NodeSink;
-use crate::tile_store::{TileNodeStore, TileSource};
+use crate::tile_store::{CachedTiles, TileNodeStore, TileSource};
 use crate::tiles::{self, TILE_HEIGHT, TILE_WIDTH, TileId};
 use crate::tree::{CompactRange, Tree};
 use crate::tree_math::NodeId;
@@ -71,7 +72,7 @@ impl Sequenced {
 /// The log's sequencer state: O(log n) in memory.
 #[derive(Debug)]
 pub struct Log {
-    dir: DataDir,
+    dir: Arc<DataDir>,
     signer: NoteSigner,
     dedup: sled::Db,
     range: CompactRange,
@@ -164,7 +165,7 @@ impl Log {
             });
         }
         let log = Log {
-            dir,
+            dir: Arc::new(dir),
             signer,
             dedup,
             range,
@@ -181,9 +182,15 @@ impl Log {
         &self.published
     }
 
-    /// The data directory.
-    pub fn dir(&self) -> &DataDir {
+    /// The data directory, shared with readers (files under `tile/` below the
+    /// published size never change).
+    pub fn dir(&self) -> &Arc<DataDir> {
         &self.dir
+    }
+
+    /// A handle on the dedup index, for concurrent readers.
+    pub fn dedup(&self) -> &sled::Db {
+        &self.dedup
     }
 
     /// The signer.
@@ -379,26 +386,45 @@ impl Log {
         Ok(outcomes)
     }
 
+    /// Receipts for the entries at `indices` against the latest checkpoint,
+    /// reading each tile at most once.
+    pub fn receipts(&self, indices: &[u64]) -> Vec<Result<Receipt, LogError>> {
+        let size = self.range.size();
+        let source = CachedTiles::new(self.tiles());
+        let tree = Tree::from_parts(self.range.clone(), TileNodeStore::new(size, source));
+        indices
+            .iter()
+            .map(|&index| {
+                let proof = tree
+                    .inclusion_proof(index, size)
+                    .map_err(|e| LogError::Proof(format!("{e:#}")))?;
+                Ok(Receipt {
+                    extra: None,
+                    index,
+                    proof,
+                    checkpoint: self.published.note.clone(),
+                })
+            })
+            .collect()
+    }
+
     /// A receipt for the entry at `index` against the latest checkpoint.
     ///
     /// # Errors
     /// When `index` is not in the tree or a tile cannot be read.
     pub fn receipt(&self, index: u64) -> Result<Receipt, LogError> {
-        let size = self.range.size();
-        let tree = Tree::from_parts(self.range.clone(), TileNodeStore::new(size, self.tiles()));
-        let proof = tree
-            .inclusion_proof(index, size)
-            .map_err(|e| LogError::Proof(format!("{e:#}")))?;
-        Ok(Receipt {
-            extra: None,
-            index,
-            proof,
-            checkpoint: self.published.note.clone(),
-        })
+        self.receipts(&[index])
+            .pop()
+            .unwrap_or(Err(LogError::Internal("no receipt")))
     }
 }
 
-fn find_committed(
+/// Looks `leaf_hash` up in `dedup`, trusting the answer only when the level-0
+/// tile of the tree of `size` holds that hash at that index.
+///
+/// # Errors
+/// When the index or a tile cannot be read.
+pub fn find_committed(
     dedup: &sled::Db,
     dir: &DataDir,
     size: u64,

@@ -31,6 +31,21 @@ impl DataDir {
     /// [`StorageError::Locked`] when another process holds it, I/O errors.
     pub fn open(root: &Path) -> Result<Self, StorageError> {
         fs::create_dir_all(root).map_err(|e| StorageError::io(root, e))?;
+        Self::open_existing(root)
+    }
+
+    /// Opens and locks an existing data directory, creating nothing but `FORMAT`
+    /// in an empty one.
+    ///
+    /// # Errors
+    /// As [`DataDir::open`], and when the directory does not exist.
+    pub fn open_existing(root: &Path) -> Result<Self, StorageError> {
+        if !root.is_dir() {
+            return Err(StorageError::io(
+                root,
+                io::Error::new(io::ErrorKind::NotFound, "no such data directory"),
+            ));
+        }
         let format = root.join("FORMAT");
         match fs::read_to_string(&format) {
             Ok(s) if s == FORMAT_V1 => {}

@@ -174,3 +174,34 @@ impl TileSource for FetchedTiles {
             .ok_or(MissingTile(tile))
     }
 }
+
+/// A tile source that remembers every tile it read (for building many proofs
+/// over the same tree in one go).
+#[derive(Debug)]
+pub struct CachedTiles<T> {
+    inner: T,
+    cache: std::cell::RefCell<HashMap<TileId, Vec<Hash>>>,
+}
+
+impl<T: TileSource> CachedTiles<T> {
+    /// Wraps `inner` with an empty cache.
+    pub fn new(inner: T) -> Self {
+        CachedTiles {
+            inner,
+            cache: std::cell::RefCell::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T: TileSource> TileSource for CachedTiles<T> {
+    type Error = T::Error;
+
+    fn read_tile(&self, tile: TileId) -> Result<Vec<Hash>, T::Error> {
+        if let Some(h) = self.cache.borrow().get(&tile) {
+            return Ok(h.clone());
+        }
+        let h = self.inner.read_tile(tile)?;
+        self.cache.borrow_mut().insert(tile, h.clone());
+        Ok(h)
+    }
+}
