@@ -7,5 +7,6 @@ mod common;
 mod keys;
 mod log_notes;
 mod log_offline;
+mod log_online;
 mod spend;
 mod wallet_keys;
