@@ -9,9 +9,8 @@
 //! unlocked. The file is written 0600, atomically (temporary file, fsync, rename,
 //! fsync of the directory).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write as _;
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::fs;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -23,6 +22,7 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::fsutil::write_atomic;
 use crate::keys::{self, DerivationPath, ExtendedKey};
 
 /// The keystore's file name inside the wallet directory.
@@ -374,32 +374,16 @@ impl Keystore {
 
     /// Writes the file atomically with mode 0600.
     fn save(&self) -> Result<(), KeystoreError> {
-        let io = |action, source| KeystoreError::Io {
-            action,
-            path: self.path.clone(),
-            source,
-        };
         let text = serde_json::to_string_pretty(&self.file).map_err(|e| KeystoreError::Format {
             path: self.path.clone(),
             reason: e.to_string(),
         })?;
-        let tmp = self.path.with_extension("json.tmp");
-        let _ = fs::remove_file(&tmp);
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| io("creating", e))?;
-        f.write_all(text.as_bytes()).map_err(|e| io("writing", e))?;
-        f.sync_all().map_err(|e| io("syncing", e))?;
-        drop(f);
-        fs::rename(&tmp, &self.path).map_err(|e| io("replacing", e))?;
-        if let Some(dir) = self.path.parent() {
-            File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| io("syncing directory of", e))?;
-        }
-        Ok(())
+        write_atomic(&self.path, text.as_bytes(), 0o600).map_err(|(action, source)| {
+            KeystoreError::Io {
+                action,
+                path: self.path.clone(),
+                source,
+            }
+        })
     }
 }

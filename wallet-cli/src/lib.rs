@@ -11,6 +11,7 @@
 //! failed (nothing changed), 2 bad input, 3 a log contradicts its own past.
 
 mod cli;
+pub mod fsutil;
 pub mod http;
 pub mod keys;
 pub mod keystore;

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write as _;
 use std::path::Path;
 
 use base64::Engine as _;
@@ -22,6 +21,7 @@ use serde_json::json;
 use crate::cli::{
     AuditArgs, ProveArgs, RemoteLogArgs, VerifyNoteArgs, VerifyReceiptArgs, VerifySthArgs,
 };
+use crate::fsutil::write_atomic;
 use crate::log_client::{FetchError, LogClient, VerifiedCheckpoint};
 use crate::output::{Outcome, Report};
 
@@ -197,15 +197,11 @@ fn load_state(path: &Path) -> Result<AuditState, Failure> {
     Ok(state)
 }
 
-/// Writes the state atomically: temporary file, fsync, rename.
+/// Writes the state atomically and durably.
 fn save_state(path: &Path, state: &AuditState) -> Result<(), Failure> {
-    let fail = |e: std::io::Error| (Outcome::Failed, format!("writing {}: {e}", path.display()));
     let text = serde_json::to_string_pretty(state).map_err(|e| (Outcome::Failed, e.to_string()))?;
-    let tmp = path.with_extension("tmp");
-    let mut f = fs::File::create(&tmp).map_err(fail)?;
-    f.write_all(text.as_bytes()).map_err(fail)?;
-    f.sync_all().map_err(fail)?;
-    fs::rename(&tmp, path).map_err(fail)
+    write_atomic(path, text.as_bytes(), 0o644)
+        .map_err(|(action, e)| (Outcome::Failed, format!("{action} {}: {e}", path.display())))
 }
 
 fn inconsistent(msg: String) -> Failure {
