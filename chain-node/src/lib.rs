@@ -1,8 +1,43 @@
 //! The proof-of-work UTXO chain node of the toolkit.
 //!
-//! This crate will hold the consensus rules (headers, Ed25519-signed transactions,
-//! retargeting, subsidy), the chain state in sled (block index, UTXO set, undo data,
-//! reorgs), the mempool, the miner and the JSON-RPC server behind the `chain-node`
-//! binary. Block Merkle roots come from `merkle-log`.
+//! Consensus is pure code over values: [`Transaction`]s with Ed25519-signed inputs
+//! ([`signature`] keeps `verify_strict` semantics), [`Header`]s with compact targets
+//! ([`pow`]), the RFC 6962 Merkle root of the txids (from `merkle-log`), the rules in
+//! [`validation`] and the parameters of each [`Network`]. Every hashed or stored byte
+//! comes from [`encoding`].
 //!
-//! Nothing is implemented yet.
+//! ```
+//! use chain_node::{Network, validation::check_block};
+//!
+//! let params = Network::Regtest.params();
+//! check_block(&params.genesis, &params)?;
+//! assert_eq!(params.genesis.header.merkle_root, params.genesis.compute_merkle_root());
+//! # Ok::<(), chain_node::error::BlockError>(())
+//! ```
+
+mod address;
+mod block;
+pub mod encoding;
+pub mod error;
+mod hash;
+mod params;
+pub mod pow;
+pub mod signature;
+mod subsidy;
+mod transaction;
+pub mod u256;
+mod units;
+pub mod validation;
+
+pub use address::Address;
+pub use block::{Block, HEADER_SIZE, Header, merkle_root};
+pub use hash::{BlockHash, TxId, sha256d};
+pub use params::{
+    COINBASE_MATURITY, MAX_BLOCK_SIZE, MAX_FUTURE_BLOCK_TIME, MAX_TIMEWARP, MAX_TX_SIZE,
+    MEDIAN_TIME_SPAN, Network, Params,
+};
+pub use subsidy::block_subsidy;
+pub use transaction::{
+    MAX_BURN_DATA, MAX_COINBASE_EXTRA, OutPoint, OutputKind, Transaction, TxIn, TxInputs, TxOut,
+};
+pub use units::{Amount, COIN, Height, MAX_MONEY};

@@ -19,25 +19,33 @@ pub enum HashParseError {
     },
 }
 
-/// A proof did not verify, or its inputs were malformed.
+/// Indices or sizes that cannot describe a proof in any tree.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum VerifyError {
+pub enum BoundsError {
     /// The leaf index is not inside the tree.
     #[error("leaf index {index} is not below tree size {size}")]
     IndexOutOfRange {
-        /// The claimed leaf index.
+        /// The leaf index.
         index: u64,
-        /// The claimed tree size.
+        /// The tree size.
         size: u64,
     },
     /// The old tree is larger than the new one.
     #[error("old size {old} is larger than new size {new}")]
     SizesOutOfOrder {
-        /// The claimed old size.
+        /// The old size.
         old: u64,
-        /// The claimed new size.
+        /// The new size.
         new: u64,
     },
+}
+
+/// A proof did not verify, or its inputs were malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    /// The index or sizes are impossible.
+    #[error(transparent)]
+    Bounds(#[from] BoundsError),
     /// More hashes than any proof in a tree of 2^64 leaves can have.
     #[error("proof has {len} hashes, more than the limit of {limit}")]
     ProofTooLong {
@@ -79,9 +87,7 @@ impl VerifyError {
     pub fn is_malformed_input(&self) -> bool {
         matches!(
             self,
-            VerifyError::IndexOutOfRange { .. }
-                | VerifyError::SizesOutOfOrder { .. }
-                | VerifyError::ProofTooLong { .. }
+            VerifyError::Bounds(_) | VerifyError::ProofTooLong { .. }
         )
     }
 }
@@ -89,22 +95,9 @@ impl VerifyError {
 /// A proof or root could not be built from a tree.
 #[derive(Debug, thiserror::Error)]
 pub enum ProofError<E: std::error::Error + 'static> {
-    /// The leaf index is not inside the requested tree.
-    #[error("leaf index {index} is not below tree size {size}")]
-    IndexOutOfRange {
-        /// Requested leaf index.
-        index: u64,
-        /// Requested tree size.
-        size: u64,
-    },
-    /// The old size is larger than the new size.
-    #[error("old size {old} is larger than new size {new}")]
-    SizesOutOfOrder {
-        /// Requested old size.
-        old: u64,
-        /// Requested new size.
-        new: u64,
-    },
+    /// The index or sizes are impossible.
+    #[error(transparent)]
+    Bounds(#[from] BoundsError),
     /// The requested size is beyond what the tree holds.
     #[error("tree size {requested} is beyond the current size {current}")]
     SizeBeyondTree {

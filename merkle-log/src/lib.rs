@@ -46,8 +46,8 @@ pub mod tree_math;
 pub use checkpoint::{Checkpoint, MAX_CHECKPOINT_LEN};
 pub use consistency::verify_consistency;
 pub use error::{
-    CheckpointError, HashParseError, KeyError, NoteError, ProofError, ReceiptError, TileError,
-    VerifyError,
+    BoundsError, CheckpointError, HashParseError, KeyError, NoteError, ProofError, ReceiptError,
+    TileError, VerifyError,
 };
 #[cfg(feature = "server")]
 pub use error::{KeyFileError, LogError, StorageError};

@@ -1,0 +1,309 @@
+//! Error types, one enum per operation.
+
+use thiserror::Error;
+
+use crate::hash::{BlockHash, TxId};
+use crate::transaction::OutPoint;
+use crate::units::{Amount, Height};
+
+/// Bytes that are not a canonical encoding.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The input ended early.
+    #[error("unexpected end of input: needed {needed} bytes, {remaining} remain")]
+    UnexpectedEnd {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes left.
+        remaining: usize,
+    },
+    /// Bytes were left after the value.
+    #[error("{count} trailing bytes after the value")]
+    TrailingBytes {
+        /// How many.
+        count: usize,
+    },
+    /// A CompactSize was not in its shortest form.
+    #[error("non-canonical length encoding of {value}")]
+    NonCanonicalLength {
+        /// The value it encoded.
+        value: u64,
+    },
+    /// A length exceeded its bound.
+    #[error("{what} length {length} exceeds the maximum {max}")]
+    LengthOverBound {
+        /// What was being read.
+        what: &'static str,
+        /// The announced length.
+        length: u64,
+        /// The bound.
+        max: usize,
+    },
+    /// An unknown variant tag.
+    #[error("unknown {what} tag {tag}")]
+    BadTag {
+        /// What was being read.
+        what: &'static str,
+        /// The tag byte.
+        tag: u8,
+    },
+}
+
+/// A hex string that is not 32 bytes of hex.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("invalid {what}: expected 64 hex characters")]
+pub struct HexError {
+    /// What was being parsed.
+    pub what: &'static str,
+}
+
+/// An address string that cannot be used.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum AddressError {
+    /// Not bech32m, or a bad checksum.
+    #[error("not a valid bech32m address: {0}")]
+    Encoding(String),
+    /// Another network's prefix.
+    #[error("address is for another network: expected prefix {expected:?}, found {found:?}")]
+    WrongNetwork {
+        /// This network's prefix.
+        expected: &'static str,
+        /// The prefix found.
+        found: String,
+    },
+    /// The payload is not a 32-byte hash.
+    #[error("address payload is {length} bytes, expected 32")]
+    BadLength {
+        /// Payload length.
+        length: usize,
+    },
+}
+
+/// A compact target that is not acceptable.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum PowError {
+    /// Negative, zero, overflowing or non-canonical compact bits.
+    #[error("invalid compact target {bits:#010x}")]
+    BadCompact {
+        /// The bits.
+        bits: u32,
+    },
+}
+
+/// Why a transaction is invalid.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum TxError {
+    /// A spending transaction without inputs.
+    #[error("transaction has no inputs")]
+    NoInputs,
+    /// A transaction without outputs.
+    #[error("transaction has no outputs")]
+    NoOutputs,
+    /// The same outpoint spent twice.
+    #[error("input {outpoint:?} is spent twice")]
+    DuplicateInput {
+        /// The outpoint.
+        outpoint: OutPoint,
+    },
+    /// An output value above the maximum.
+    #[error("output {index} value {amount:?} is out of range")]
+    OutputOutOfRange {
+        /// Output index.
+        index: usize,
+        /// Its amount.
+        amount: Amount,
+    },
+    /// The outputs add up to more than the maximum.
+    #[error("total output value is out of range")]
+    TotalOutOfRange,
+    /// A burn output carries too much data.
+    #[error("burn output {index} carries {length} bytes, more than 256")]
+    BurnTooLarge {
+        /// Output index.
+        index: usize,
+        /// Data length.
+        length: usize,
+    },
+    /// Coinbase extra data too long.
+    #[error("coinbase extra data is {length} bytes, more than 100")]
+    CoinbaseExtraTooLarge {
+        /// Length.
+        length: usize,
+    },
+    /// Encoded size over the limit.
+    #[error("transaction is {size} bytes, more than {max}")]
+    TooLarge {
+        /// Size.
+        size: usize,
+        /// Limit.
+        max: usize,
+    },
+    /// A coinbase outside the first position of a block (or sent on its own).
+    #[error("unexpected coinbase transaction")]
+    UnexpectedCoinbase,
+    /// The spent output does not exist or is already spent.
+    #[error("input {outpoint:?} is missing or spent")]
+    MissingInput {
+        /// The outpoint.
+        outpoint: OutPoint,
+    },
+    /// A coinbase output spent before maturity.
+    #[error("input {outpoint:?} spends a coinbase at depth {depth}, needs 100")]
+    ImmatureCoinbase {
+        /// The outpoint.
+        outpoint: OutPoint,
+        /// Confirmations it has.
+        depth: u32,
+    },
+    /// The input's key does not hash to the spent output's address.
+    #[error("input {index} key does not match the spent address")]
+    WrongKey {
+        /// Input index.
+        index: usize,
+    },
+    /// Input values overflow or exceed the maximum.
+    #[error("total input value is out of range")]
+    InputsOutOfRange,
+    /// Outputs exceed inputs.
+    #[error("outputs {outputs:?} exceed inputs {inputs:?}")]
+    InsufficientInputs {
+        /// Input sum.
+        inputs: Amount,
+        /// Output sum.
+        outputs: Amount,
+    },
+    /// A signature that `verify_strict` rejects (including weak keys).
+    #[error("input {index} has an invalid signature")]
+    BadSignature {
+        /// Input index.
+        index: usize,
+    },
+}
+
+/// Why a block (or header) is invalid.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum BlockError {
+    /// The bits field is not a valid compact target.
+    #[error(transparent)]
+    BadBits(#[from] PowError),
+    /// The target is easier than the network limit.
+    #[error("target {bits:#010x} is above the network limit")]
+    TargetAboveLimit {
+        /// The bits.
+        bits: u32,
+    },
+    /// The hash does not meet the target.
+    #[error("block hash {hash} does not meet its target")]
+    HighHash {
+        /// The hash.
+        hash: BlockHash,
+    },
+    /// The bits are not what the retarget rule requires.
+    #[error("bits {found:#010x} at height {height}, expected {expected:#010x}")]
+    WrongBits {
+        /// Height.
+        height: Height,
+        /// Bits required.
+        expected: u32,
+        /// Bits found.
+        found: u32,
+    },
+    /// Time not after the median of the last 11 blocks.
+    #[error("time {time} is not after the median time past {median}")]
+    TimeTooOld {
+        /// Block time.
+        time: u32,
+        /// Median time past.
+        median: u32,
+    },
+    /// Time more than 2 hours ahead of the local clock.
+    #[error("time {time} is more than 2 hours after the local time {now}")]
+    TimeTooNew {
+        /// Block time.
+        time: u32,
+        /// Local time.
+        now: u64,
+    },
+    /// BIP94: a retarget block more than 600 s before its parent.
+    #[error("time {time} of a retarget block is more than 600 s before its parent {prev_time}")]
+    Timewarp {
+        /// Block time.
+        time: u32,
+        /// Parent time.
+        prev_time: u32,
+    },
+    /// Encoded size over the limit.
+    #[error("block is {size} bytes, more than {max}")]
+    TooLarge {
+        /// Size.
+        size: usize,
+        /// Limit.
+        max: usize,
+    },
+    /// No transactions.
+    #[error("block has no transactions")]
+    NoTransactions,
+    /// The first transaction is not a coinbase.
+    #[error("first transaction is not a coinbase")]
+    FirstNotCoinbase,
+    /// A second coinbase.
+    #[error("transaction {index} is a second coinbase")]
+    ExtraCoinbase {
+        /// Its index.
+        index: usize,
+    },
+    /// The header's Merkle root does not match the transactions.
+    #[error("merkle root does not match the transactions")]
+    BadMerkleRoot,
+    /// The coinbase carries another height.
+    #[error("coinbase carries height {found}, block is at {expected}")]
+    BadCoinbaseHeight {
+        /// Block height.
+        expected: Height,
+        /// Height in the coinbase.
+        found: Height,
+    },
+    /// The coinbase pays more than subsidy plus fees.
+    #[error("coinbase pays {paid:?}, at most {allowed:?} allowed")]
+    CoinbaseOverpays {
+        /// Paid.
+        paid: Amount,
+        /// Subsidy plus fees.
+        allowed: Amount,
+    },
+    /// Two transactions of the block spend the same output.
+    #[error("transaction {index} double-spends {outpoint:?} within the block")]
+    DoubleSpendInBlock {
+        /// Index of the second spender.
+        index: usize,
+        /// The outpoint.
+        outpoint: OutPoint,
+    },
+    /// Two transactions of the block have the same txid.
+    #[error("transaction {txid} appears twice")]
+    DuplicateTx {
+        /// The txid.
+        txid: TxId,
+    },
+    /// A transaction is invalid.
+    #[error("transaction {index} ({txid}) is invalid")]
+    Tx {
+        /// Its index in the block.
+        index: usize,
+        /// Its txid.
+        txid: TxId,
+        /// Why.
+        #[source]
+        source: TxError,
+    },
+}
+
+impl BlockError {
+    /// The transaction error inside, if any.
+    pub fn tx_error(&self) -> Option<&TxError> {
+        match self {
+            BlockError::Tx { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
