@@ -345,6 +345,9 @@ pub enum LogError {
     /// A proof could not be built.
     #[error("building a proof: {0}")]
     Proof(String),
+    /// An earlier integration failed; the log must be reopened.
+    #[error("the log stopped after a failed batch; restart it to re-check the data")]
+    Halted,
     /// An internal invariant did not hold.
     #[error("internal error: {0}")]
     Internal(&'static str),

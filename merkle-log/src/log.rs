@@ -83,6 +83,8 @@ pub struct Log {
     bundle: Vec<Vec<u8>>,
     published: Published,
     config: LogConfig,
+    // Set when an integration failed: memory may be ahead of the disk.
+    halted: bool,
 }
 
 impl Log {
@@ -170,6 +172,7 @@ impl Log {
             bundle,
             published,
             config,
+            halted: false,
         };
         log.check_edge()?;
         Ok(log)
@@ -264,12 +267,22 @@ impl Log {
     /// signs and stores a new checkpoint. Returns one outcome per entry, in order.
     ///
     /// # Errors
-    /// [`LogError`] when anything fails; nothing is then published, and the log
-    /// must be reopened (its in-memory state may be ahead of the disk).
+    /// [`LogError`] when anything fails. The log then refuses further batches
+    /// ([`LogError::Halted`]) until it is reopened, since its in-memory state may
+    /// be ahead of the disk; entries of the failed batch were not acknowledged.
     pub fn integrate(&mut self, entries: &[Vec<u8>]) -> Result<Vec<Sequenced>, LogError> {
+        if self.halted {
+            return Err(LogError::Halted);
+        }
         let mut outcomes = Vec::with_capacity(entries.len());
         for chunk in entries.chunks(self.config.max_batch.max(1)) {
-            outcomes.extend(self.integrate_batch(chunk)?);
+            match self.integrate_batch(chunk) {
+                Ok(o) => outcomes.extend(o),
+                Err(e) => {
+                    self.halted = true;
+                    return Err(e);
+                }
+            }
         }
         Ok(outcomes)
     }

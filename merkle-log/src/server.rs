@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
@@ -32,6 +33,8 @@ use crate::tree::Tree;
 
 /// Largest entry accepted by `POST /add`: what a u16 length prefix can carry.
 pub const MAX_ENTRY: usize = tiles::MAX_ENTRY_LEN;
+/// Bytes of submissions waiting for the sequencer before `/add` answers 503.
+pub const MAX_QUEUED_BYTES: usize = 64 << 20;
 /// Most entries returned by one `get-entries` call.
 pub const MAX_GET_ENTRIES: u64 = 256;
 
@@ -60,6 +63,8 @@ struct Shared {
     dedup: Arc<RwLock<crate::dedup::DedupIndex>>,
     published: Arc<RwLock<Published>>,
     submit: mpsc::Sender<(Vec<u8>, Reply)>,
+    // Bytes of entries sent to the sequencer and not yet answered.
+    queued: Arc<AtomicUsize>,
 }
 
 type AppState = Arc<Shared>;
@@ -198,13 +203,15 @@ pub async fn run(
         dedup: Arc::clone(log.dedup()),
         published: Arc::new(RwLock::new(log.published().clone())),
         submit,
+        queued: Arc::new(AtomicUsize::new(0)),
     });
     // The sequencer holds no sender: when the server stops, the channel closes.
     let seq_published = Arc::clone(&shared.published);
+    let seq_queued = Arc::clone(&shared.queued);
     let max_batch = config.max_batch.max(1);
     let sequencer = std::thread::Builder::new()
         .name("merkle-log-sequencer".into())
-        .spawn(move || sequence(log, queue, &seq_published, max_batch))
+        .spawn(move || sequence(log, queue, &seq_published, &seq_queued, max_batch))
         .map_err(|e| format!("starting the sequencer: {e}"))?;
     let app = router(Arc::clone(&shared));
     let served = axum::serve(listener, app)
@@ -236,6 +243,7 @@ fn sequence(
     mut log: Log,
     mut queue: mpsc::Receiver<(Vec<u8>, Reply)>,
     published: &RwLock<Published>,
+    queued: &AtomicUsize,
     max_batch: usize,
 ) {
     let mut failed: Option<String> = None;
@@ -247,6 +255,8 @@ fn sequence(
                 Err(_) => break,
             }
         }
+        let bytes: usize = batch.iter().map(|(e, _)| e.len()).sum();
+        queued.fetch_sub(bytes, Ordering::Relaxed);
         if let Some(reason) = &failed {
             for (_, reply) in batch {
                 let _ = reply.send(Err(ApiError::unavailable(reason.clone())));
@@ -267,7 +277,10 @@ fn sequence(
             }
             Err(e) => {
                 // The log's memory may now be ahead of the disk: stop sequencing.
-                let reason = format!("log halted, nothing was added: {e}");
+                let reason = format!(
+                    "log halted: {e}; this entry was not acknowledged (after a restart, \
+                     submit it again: a duplicate gets its first index)"
+                );
                 for reply in replies {
                     let _ = reply.send(Err(ApiError::unavailable(reason.clone())));
                 }
@@ -292,11 +305,20 @@ async fn add(State(state): State<AppState>, body: Bytes) -> Result<Response, Api
     if body.is_empty() {
         return Err(ApiError::bad("empty entry: send 1 to 65535 bytes"));
     }
+    let len = body.len();
+    if state.queued.fetch_add(len, Ordering::Relaxed) + len > MAX_QUEUED_BYTES {
+        state.queued.fetch_sub(len, Ordering::Relaxed);
+        return Err(ApiError::unavailable(
+            "too many submissions waiting; retry later",
+        ));
+    }
     let (tx, rx) = oneshot::channel();
-    state
-        .submit
-        .try_send((body.to_vec(), tx))
-        .map_err(|_| ApiError::unavailable("sequencer queue is full or stopped; retry later"))?;
+    if state.submit.try_send((body.to_vec(), tx)).is_err() {
+        state.queued.fetch_sub(len, Ordering::Relaxed);
+        return Err(ApiError::unavailable(
+            "sequencer queue is full or stopped; retry later",
+        ));
+    }
     let receipt = rx
         .await
         .map_err(|_| ApiError::unavailable("the sequencer stopped"))??;

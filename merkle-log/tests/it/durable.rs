@@ -143,3 +143,20 @@ fn fsck_names_each_flipped_file_and_the_log_refuses_a_damaged_edge() {
     }
     assert!(fsck(dir.path(), &mut |_, _| {}).unwrap().is_clean());
 }
+
+#[test]
+fn a_failed_write_halts_the_log_without_publishing() {
+    let dir = Scratch::new("halt");
+    let mut log = Log::open(dir.path(), test_signer(), LogConfig::default()).unwrap();
+    log.integrate(&[b"first".to_vec()]).unwrap();
+    // A plain file where the next partial tile's directory must go.
+    std::fs::create_dir_all(dir.path().join("tile/entries")).unwrap();
+    std::fs::remove_dir_all(dir.path().join("tile/0")).unwrap();
+    std::fs::write(dir.path().join("tile/0"), b"in the way").unwrap();
+    assert!(log.integrate(&[b"second".to_vec()]).is_err());
+    assert_eq!(log.published().checkpoint.size(), 1);
+    let err = log.integrate(&[b"third".to_vec()]).unwrap_err();
+    assert!(matches!(err, merkle_log::LogError::Halted), "{err}");
+    let note = std::fs::read_to_string(dir.path().join("checkpoint")).unwrap();
+    assert!(note.contains("\n1\n"), "{note}");
+}
