@@ -21,7 +21,7 @@ use crate::error::{LogError, StorageError};
 use crate::hash::Hash;
 use crate::note::NoteSigner;
 use crate::receipt::Receipt;
-use crate::storage::{DataDir, write_all_durably, write_atomic};
+use crate::storage::{DataDir, in_parallel, write_all_durably, write_atomic};
 use crate::store::NodeSink;
 use crate::tile_store::{CachedTiles, TileNodeStore, TileSource};
 use crate::tiles::{self, TILE_HEIGHT, TILE_WIDTH, TileId};
@@ -366,18 +366,23 @@ impl Log {
                 files.push((self.dir.file(&tile.entries_path()), bytes));
             }
         }
-        write_all_durably(&files)?;
-        {
-            let mut index = self
-                .dedup
-                .write()
-                .map_err(|_| LogError::Internal("dedup lock poisoned"))?;
-            index.insert(&new_hashes)?;
-        }
-        self.dedup
-            .read()
-            .map_err(|_| LogError::Internal("dedup lock poisoned"))?
-            .sync()?;
+        // Tiles and the dedup table are independent: make them durable together.
+        let dedup = &self.dedup;
+        let index_job = || -> Result<(), StorageError> {
+            let poisoned = || {
+                StorageError::io(
+                    Path::new("dedup"),
+                    std::io::Error::other("dedup lock poisoned"),
+                )
+            };
+            dedup.write().map_err(|_| poisoned())?.insert(&new_hashes)?;
+            dedup.read().map_err(|_| poisoned())?.sync()
+        };
+        let files = &files;
+        let tiles_job = move || write_all_durably(files);
+        let jobs: [Box<dyn FnOnce() -> Result<(), StorageError> + Send + '_>; 2] =
+            [Box::new(tiles_job), Box::new(index_job)];
+        in_parallel(jobs.into_iter())?;
 
         // Never sign a tree that does not extend the published one.
         let recent: HashMap<(u8, u64), Vec<Hash>> = full

@@ -204,28 +204,53 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
 /// # Errors
 /// [`StorageError::Io`] naming the failing path.
 pub fn write_all_durably(files: &[(PathBuf, Vec<u8>)]) -> Result<(), StorageError> {
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    for (path, bytes) in files {
+    let mut dirs: Vec<&Path> = Vec::new();
+    for (path, _) in files {
         let dir = path.parent().unwrap_or(Path::new("."));
         create_dirs_synced(dir)?;
-        let tmp = tmp_path(path);
-        let write = || -> io::Result<()> {
-            let mut f = File::create(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_data()
-        };
-        write().map_err(|e| StorageError::io(&tmp, e))?;
-        if !dirs.iter().any(|d| d == dir) {
-            dirs.push(dir.to_path_buf());
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
         }
     }
+    // The disk serves several flushes at once: write and sync in parallel.
+    in_parallel(files.iter().map(|(path, bytes)| {
+        move || {
+            let tmp = tmp_path(path);
+            let write = || -> io::Result<()> {
+                let mut f = File::create(&tmp)?;
+                f.write_all(bytes)?;
+                f.sync_data()
+            };
+            write().map_err(|e| StorageError::io(&tmp, e))
+        }
+    }))?;
     for (path, _) in files {
         fs::rename(tmp_path(path), path).map_err(|e| StorageError::io(path, e))?;
     }
-    for dir in &dirs {
-        sync_dir(dir)?;
-    }
-    Ok(())
+    in_parallel(dirs.into_iter().map(|dir| move || sync_dir(dir)))
+}
+
+/// Runs each job on its own thread and returns the first error.
+pub(crate) fn in_parallel<F>(jobs: impl Iterator<Item = F>) -> Result<(), StorageError>
+where
+    F: FnOnce() -> Result<(), StorageError> + Send,
+{
+    std::thread::scope(|s| {
+        let handles: Vec<_> = jobs.map(|job| s.spawn(job)).collect();
+        let mut result = Ok(());
+        for h in handles {
+            let outcome = h.join().unwrap_or_else(|_| {
+                Err(StorageError::io(
+                    Path::new("."),
+                    io::Error::other("a writer thread panicked"),
+                ))
+            });
+            if result.is_ok() {
+                result = outcome;
+            }
+        }
+        result
+    })
 }
 
 fn tmp_path(path: &Path) -> PathBuf {
