@@ -344,6 +344,7 @@ impl Log {
         for (tile, hashes) in &full {
             files.push((self.dir.file(&tile.path()), tiles::encode_hash_tile(hashes)));
         }
+        let filled_bundles: Vec<u64> = full_bundles.iter().map(|(t, _)| t.index).collect();
         for (tile, bytes) in full_bundles {
             files.push((self.dir.file(&tile.entries_path()), bytes));
         }
@@ -412,6 +413,13 @@ impl Log {
             .map_err(|_| LogError::Origin)?;
         write_atomic(&self.dir.checkpoint_path(), note.as_bytes())?;
         self.published = Published { checkpoint, note };
+        // Tiles that filled are now published in full: their partials may go.
+        for &(level, index) in recent.keys() {
+            self.dir.prune_partials(level, index, false);
+        }
+        for index in filled_bundles {
+            self.dir.prune_partials(0, index, true);
+        }
         Ok(outcomes)
     }
 

@@ -127,10 +127,9 @@ impl DataDir {
         if stored.width < tile.width {
             return Err(StorageError::NotYetInLog { path: tile.path() });
         }
-        let path = self.file(&stored.path());
-        let bytes = fs::read(&path).map_err(|e| StorageError::io(&path, e))?;
+        let (path, bytes, width) = self.read_stored(stored, TileId::path)?;
         let mut hashes =
-            tiles::decode_hash_tile(&bytes, stored.width).map_err(|e| StorageError::Damaged {
+            tiles::decode_hash_tile(&bytes, width).map_err(|e| StorageError::Damaged {
                 path: path.clone(),
                 what: e.to_string(),
             })?;
@@ -147,9 +146,66 @@ impl DataDir {
         let stored = TileId::at_size(0, index, size).ok_or(StorageError::NotYetInLog {
             path: format!("tile/entries/{}", tiles::index_path(index)),
         })?;
-        let path = self.file(&stored.entries_path());
-        let bytes = fs::read(&path).map_err(|e| StorageError::io(&path, e))?;
-        Ok((bytes, stored.width))
+        let (path, bytes, width) = self.read_stored(stored, TileId::entries_path)?;
+        if width == stored.width {
+            return Ok((bytes, width));
+        }
+        // Read from the full bundle: keep the entries the partial one had.
+        let entries = tiles::decode_bundle(&bytes, width).map_err(|e| StorageError::Damaged {
+            path,
+            what: e.to_string(),
+        })?;
+        let mut out = Vec::new();
+        for e in entries.iter().take(usize::from(stored.width)) {
+            tiles::push_bundle_entry(&mut out, e).map_err(|e| StorageError::Damaged {
+                path: self.file(&stored.entries_path()),
+                what: e.to_string(),
+            })?;
+        }
+        Ok((out, stored.width))
+    }
+
+    /// Reads the file of `stored` (named by `name`), falling back to the full
+    /// tile when a partial one was removed because the tile has since filled
+    /// (C2SP allows that). Returns the path read, its bytes and its width.
+    fn read_stored(
+        &self,
+        stored: TileId,
+        name: fn(&TileId) -> String,
+    ) -> Result<(PathBuf, Vec<u8>, u16), StorageError> {
+        let path = self.file(&name(&stored));
+        match fs::read(&path) {
+            Ok(bytes) => Ok((path, bytes, stored.width)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !stored.is_full() => {
+                let full = TileId {
+                    width: 256,
+                    ..stored
+                };
+                let full_path = self.file(&name(&full));
+                match fs::read(&full_path) {
+                    Ok(bytes) => Ok((full_path, bytes, 256)),
+                    Err(_) => Err(StorageError::io(&path, e)),
+                }
+            }
+            Err(e) => Err(StorageError::io(&path, e)),
+        }
+    }
+
+    /// Removes the partial versions of a tile (or, with `entries`, of an entry
+    /// bundle) that has become full and whose full file is committed. Best
+    /// effort: a leftover partial file is still correct.
+    pub fn prune_partials(&self, level: u8, index: u64, entries: bool) {
+        let full = TileId {
+            level,
+            index,
+            width: 256,
+        };
+        let path = if entries {
+            full.entries_path()
+        } else {
+            full.path()
+        };
+        let _ = fs::remove_dir_all(self.file(&format!("{path}.p")));
     }
 
     /// Reads entry `index` of a tree of `size` leaves.

@@ -122,6 +122,21 @@ fn receipts_dedup_and_every_endpoint_match_a_naive_tree() {
     assert_eq!(hashes[4].0, leaves[516]);
     let r = get(addr, "/tile/entries/002.p/3");
     assert_eq!(decode_bundle(&r.body, 3).unwrap()[2], &entries[514][..]);
+    // Partials of tiles that filled are pruned (C2SP allows it) and still
+    // served, from the full tile.
+    assert!(!dir.path().join("tile/0/000.p").exists());
+    assert!(!dir.path().join("tile/entries/001.p").exists());
+    let r = get(addr, "/tile/0/001.p/7");
+    let hashes = decode_hash_tile(&r.body, 7).unwrap();
+    assert_eq!(
+        hashes.iter().map(|h| h.0).collect::<Vec<_>>(),
+        leaves[256..263]
+    );
+    let r = get(addr, "/tile/entries/000.p/2");
+    assert_eq!(
+        decode_bundle(&r.body, 2).unwrap(),
+        [&entries[0][..], &entries[1][..]]
+    );
 
     // RFC 6962 JSON endpoints against the naive PATH and PROOF.
     for (i, n) in [
