@@ -45,6 +45,10 @@ pub struct ServerConfig {
     pub max_batch: usize,
     /// Submissions waiting for the sequencer before `/add` answers 503.
     pub queue: usize,
+    /// Most connections served at once; further clients wait in the backlog.
+    pub max_connections: usize,
+    /// A connection on which nothing arrives for this long is closed.
+    pub idle_timeout: std::time::Duration,
 }
 
 impl Default for ServerConfig {
@@ -52,6 +56,8 @@ impl Default for ServerConfig {
         ServerConfig {
             max_batch: 4096,
             queue: 65_536,
+            max_connections: 1024,
+            idle_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -214,6 +220,11 @@ pub async fn run(
         .spawn(move || sequence(log, queue, &seq_published, &seq_queued, max_batch))
         .map_err(|e| format!("starting the sequencer: {e}"))?;
     let app = router(Arc::clone(&shared));
+    let listener = Limited {
+        inner: listener,
+        permits: Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1))),
+        idle_timeout: config.idle_timeout,
+    };
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
@@ -608,4 +619,105 @@ async fn entry_and_proof(
         }))
     })
     .await
+}
+
+/// A listener that serves a bounded number of connections at once and closes
+/// connections that stay silent too long (slow or stuck clients cannot pin the
+/// server's sockets and memory forever).
+struct Limited {
+    inner: tokio::net::TcpListener,
+    permits: Arc<tokio::sync::Semaphore>,
+    idle_timeout: std::time::Duration,
+}
+
+impl axum::serve::Listener for Limited {
+    type Io = LimitedStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok(permit) = Arc::clone(&self.permits).acquire_owned().await else {
+                // The semaphore is never closed; wait and retry regardless.
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            };
+            match self.inner.accept().await {
+                Ok((stream, addr)) => {
+                    let _ = stream.set_nodelay(true);
+                    let io = LimitedStream {
+                        stream,
+                        _permit: permit,
+                        idle: Box::pin(tokio::time::sleep(self.idle_timeout)),
+                        idle_timeout: self.idle_timeout,
+                    };
+                    return (io, addr);
+                }
+                // Out of descriptors or a reset in the backlog: back off briefly.
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A connection holding one of the listener's permits, with an idle timer.
+struct LimitedStream {
+    stream: tokio::net::TcpStream,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    idle: std::pin::Pin<Box<tokio::time::Sleep>>,
+    idle_timeout: std::time::Duration,
+}
+
+impl tokio::io::AsyncRead for LimitedStream {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::future::Future as _;
+        use std::task::Poll;
+        let this = &mut *self;
+        match std::pin::Pin::new(&mut this.stream).poll_read(cx, buf) {
+            Poll::Ready(r) => {
+                this.idle
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + this.idle_timeout);
+                Poll::Ready(r)
+            }
+            Poll::Pending => match this.idle.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "connection idle too long",
+                ))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for LimitedStream {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
 }
