@@ -274,6 +274,10 @@ impl Log {
         if self.halted {
             return Err(LogError::Halted);
         }
+        // Refuse the whole call before anything changes.
+        if let Some(e) = entries.iter().find(|e| e.len() > tiles::MAX_ENTRY_LEN) {
+            return Err(LogError::EntryTooLong { len: e.len() });
+        }
         let mut outcomes = Vec::with_capacity(entries.len());
         for chunk in entries.chunks(self.config.max_batch.max(1)) {
             match self.integrate_batch(chunk) {
@@ -300,9 +304,6 @@ impl Log {
         let mut new_hashes: Vec<(Hash, u64)> = Vec::new();
         let mut bundle_changed = false;
         for entry in entries {
-            if entry.len() > tiles::MAX_ENTRY_LEN {
-                return Err(LogError::Internal("entry longer than 65535 bytes"));
-            }
             let h = Hash::leaf(entry);
             if let Some(&i) = in_batch.get(&h) {
                 outcomes.push(Sequenced::Duplicate(i));

@@ -87,6 +87,18 @@ fn duplicates_get_their_first_index() {
     let out = log.integrate(&[b"b".to_vec(), b"c".to_vec()]).unwrap();
     assert_eq!(out, [Sequenced::Duplicate(1), Sequenced::Added(2)]);
     assert_eq!(log.published().checkpoint.size(), 3);
+    // An over-long entry refuses the whole call and changes nothing.
+    let err = log
+        .integrate(&[b"d".to_vec(), vec![0; 65_536]])
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        merkle_log::LogError::EntryTooLong { len: 65_536 }
+    ));
+    assert_eq!(
+        log.integrate(&[b"d".to_vec()]).unwrap(),
+        [Sequenced::Added(3)]
+    );
 }
 
 #[test]
