@@ -50,7 +50,8 @@ impl DedupIndex {
     /// # Errors
     /// [`StorageError`] for I/O failures or a malformed table.
     pub fn open(dir: &Path) -> Result<Self, StorageError> {
-        fs::create_dir_all(dir).map_err(|e| StorageError::io(dir, e))?;
+        // The directory is created (and its parent synced) by the first durable
+        // write below.
         let secret_path = dir.join("secret");
         let secret = match fs::read(&secret_path) {
             Ok(s) => <[u8; 32]>::try_from(s.as_slice()).map_err(|_| StorageError::Damaged {
