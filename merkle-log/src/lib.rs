@@ -1,6 +1,6 @@
 //! RFC 6962 / RFC 9162 Merkle trees for transparency logs and block commitments.
 //!
-//! The proof core is sans-I/O: hashing ([`Hash`]), index arithmetic that says which
+//! The proof core is sans-I/O: hashing ([`Hash`](struct@Hash)), index arithmetic that says which
 //! perfect subtrees a proof needs ([`tree_math`]), an append-only [`Tree`] that keeps
 //! only its right edge ([`CompactRange`]) in memory and reads older nodes through the
 //! narrow [`NodeStore`] trait, and verifiers that follow RFC 9162 step by step.
