@@ -172,3 +172,50 @@ fn a_failed_write_halts_the_log_without_publishing() {
     let note = std::fs::read_to_string(dir.path().join("checkpoint")).unwrap();
     assert!(note.contains("\n1\n"), "{note}");
 }
+
+#[test]
+fn the_dedup_table_survives_an_interrupted_doubling() {
+    use merkle_log::dedup::DedupIndex;
+    let dir = Scratch::new("dedup-double");
+    let path = dir.path().join("dedup");
+    let hashes: Vec<merkle_log::Hash> = (0..5000u64)
+        .map(|i| merkle_log::Hash::leaf(&i.to_be_bytes()))
+        .collect();
+    let records: Vec<(merkle_log::Hash, u64)> = hashes.iter().copied().zip(0u64..).collect();
+    let mut index = DedupIndex::open(&path).unwrap();
+    index.insert(&records[..1000]).unwrap();
+    index.sync().unwrap();
+    let tables = |p: &std::path::Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(p)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with("index-"))
+            .collect();
+        v.sort();
+        v
+    };
+    let before = tables(&path);
+    assert_eq!(before.len(), 1);
+    let old_copy = std::fs::read(path.join(&before[0])).unwrap();
+    index.insert(&records[1000..]).unwrap();
+    index.sync().unwrap();
+    drop(index);
+    let after = tables(&path);
+    assert_ne!(after, before, "5000 entries cannot fit 4096 slots");
+    // As if the process died after renaming the new table but before removing
+    // the old one, with a half-written table of the next size lying around.
+    std::fs::write(path.join(&before[0]), &old_copy).unwrap();
+    std::fs::write(path.join("index-30.tmp"), b"partial").unwrap();
+    let index = DedupIndex::open(&path).unwrap();
+    assert_eq!(tables(&path), after);
+    assert!(!path.join("index-30.tmp").exists());
+    for (h, i) in &records {
+        assert!(index.candidates(h).unwrap().contains(i), "lost {i}");
+    }
+    assert!(
+        index
+            .candidates(&merkle_log::Hash::leaf(b"absent"))
+            .unwrap()
+            .is_empty()
+    );
+}
