@@ -203,3 +203,57 @@ fn a_flipped_byte_is_named_by_fsck_and_refused_by_the_server() {
     assert!(err.contains("damaged") && err.contains("tile"), "{err}");
     assert!(out.stdout.is_empty(), "it must not start listening");
 }
+
+#[test]
+fn keygen_writes_an_owner_only_key_and_serve_refuses_a_readable_one() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = Scratch::new("keygen");
+    let key = dir.path().join("k");
+    let out = Command::new(BIN)
+        .args(["keygen", "--origin", "log.example/test", "--out"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let vkey: merkle_log::VerifierKey = String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(vkey.name().as_str(), "log.example/test");
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let text = std::fs::read_to_string(&key).unwrap();
+    assert!(text.starts_with("PRIVATE+KEY+log.example/test+"));
+    let signer = merkle_log::NoteSigner::from_private_key(&text).unwrap();
+    assert_eq!(signer.verifier(), &vkey);
+    // Never overwrites; a bad origin is refused.
+    let again = Command::new(BIN)
+        .args(["keygen", "--origin", "x", "--out"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), text);
+    let bad = Command::new(BIN)
+        .args(["keygen", "--origin", "has space", "--out"])
+        .arg(dir.path().join("k2"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    // A key others can read is refused, without printing it.
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path().join("data"))
+        .arg("--key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("chmod 600"), "{err}");
+    assert!(!err.contains(text.trim()), "the key was printed");
+}
