@@ -40,6 +40,17 @@ fn serve(data: &Path, key: &Path) -> (Child, SocketAddr) {
     (child, addr)
 }
 
+/// Runs `merkle-log serve` expecting it to refuse to start; returns its output.
+fn serve_to_exit(data: &Path, key: &Path) -> std::process::Output {
+    Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .arg("--key")
+        .arg(key)
+        .output()
+        .unwrap()
+}
+
 fn setup(tag: &str) -> (Scratch, std::path::PathBuf, std::path::PathBuf) {
     let dir = Scratch::new(tag);
     let key = dir.path().join("log.key");
@@ -191,13 +202,7 @@ fn a_flipped_byte_is_named_by_fsck_and_refused_by_the_server() {
     let mut bytes = std::fs::read(&path).unwrap();
     bytes[20] ^= 0x80;
     std::fs::write(&path, &bytes).unwrap();
-    let out = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(&data)
-        .arg("--key")
-        .arg(&key)
-        .output()
-        .unwrap();
+    let out = serve_to_exit(&data, &key);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("damaged") && err.contains("tile"), "{err}");
@@ -245,13 +250,7 @@ fn keygen_writes_an_owner_only_key_and_serve_refuses_a_readable_one() {
     assert_eq!(bad.status.code(), Some(2));
     // A key others can read is refused, without printing it.
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.path().join("data"))
-        .arg("--key")
-        .arg(&key)
-        .output()
-        .unwrap();
+    let out = serve_to_exit(&dir.path().join("data"), &key);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("chmod 600"), "{err}");
