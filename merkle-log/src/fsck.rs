@@ -20,6 +20,10 @@ use crate::tile_store::{FetchedTiles, TileNodeStore, TileSource};
 use crate::tiles::{self, TILE_WIDTH, TileId, perfect_root};
 use crate::tree::Tree;
 
+/// How to repair the dedup index.
+const REBUILD: &str =
+    "remove the dedup directory and start the server: it rebuilds the index from the tiles";
+
 /// One damaged file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Damage {
@@ -152,7 +156,7 @@ pub fn fsck(data: &Path, progress: &mut dyn FnMut(u64, u64)) -> Result<FsckRepor
     if let Err(e) = &dedup {
         bad.file(
             "dedup".into(),
-            format!("the dedup index cannot be opened: {e}"),
+            format!("the dedup index cannot be opened ({e}); {REBUILD}"),
         );
     }
 
@@ -214,7 +218,7 @@ pub fn fsck(data: &Path, progress: &mut dyn FnMut(u64, u64)) -> Result<FsckRepor
                 if !found.contains(&index) {
                     bad.file(
                         "dedup".into(),
-                        format!("entry {index} is not indexed at its index"),
+                        format!("entry {index} is not indexed at its index; {REBUILD}"),
                     );
                     break;
                 }

@@ -111,6 +111,7 @@ impl Log {
             }
             Err(e) => return Err(StorageError::io(&vkey_path, e).into()),
         }
+        let rebuild = !dir.dedup_path().join("secret").exists();
         let dedup = Arc::new(RwLock::new(DedupIndex::open(&dir.dedup_path())?));
         let cp_path = dir.checkpoint_path();
         let published = match std::fs::read_to_string(&cp_path) {
@@ -147,6 +148,21 @@ impl Log {
             Err(e) => return Err(StorageError::io(&cp_path, e).into()),
         };
         let size = published.checkpoint.size();
+        if rebuild && size > 0 {
+            // A lost index is rebuilt from the level-0 tiles before anything is
+            // accepted, so no committed entry can be added twice.
+            let mut index = dedup
+                .write()
+                .map_err(|_| LogError::Internal("dedup lock poisoned"))?;
+            for k in 0..size.div_ceil(TILE_WIDTH) {
+                let tile = TileId::at_size(0, k, size)
+                    .ok_or(LogError::Internal("tile beyond the tree"))?;
+                let hashes = dir.read_hash_tile(tile, size)?;
+                let records: Vec<(Hash, u64)> = hashes.into_iter().zip(k * TILE_WIDTH..).collect();
+                index.insert(&records)?;
+            }
+            index.sync()?;
+        }
         let (edge, bundle) = load_edge(&dir, size)?;
         let range = CompactRange::from_store(size, &TileNodeStore::new(size, dir.tiles(size)))
             .map_err(|e| LogError::Damaged {

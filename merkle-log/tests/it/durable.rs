@@ -154,6 +154,23 @@ fn fsck_names_each_flipped_file_and_the_log_refuses_a_damaged_edge() {
         std::fs::write(&path, original).unwrap();
     }
     assert!(fsck(dir.path(), &mut |_, _| {}).unwrap().is_clean());
+
+    // A lost dedup index is named by fsck and rebuilt from the tiles on open.
+    std::fs::remove_dir_all(dir.path().join("dedup")).unwrap();
+    let report = fsck(dir.path(), &mut |_, _| {}).unwrap();
+    assert_eq!(report.damage[0].path, "dedup");
+    let mut log = Log::open(dir.path(), test_signer(), LogConfig::default()).unwrap();
+    let out = log.integrate(&[entry(5), entry(999), entry(1000)]).unwrap();
+    assert_eq!(
+        out,
+        [
+            Sequenced::Duplicate(5),
+            Sequenced::Duplicate(999),
+            Sequenced::Added(1000)
+        ]
+    );
+    drop(log);
+    assert!(fsck(dir.path(), &mut |_, _| {}).unwrap().is_clean());
 }
 
 #[test]
