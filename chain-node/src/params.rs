@@ -53,9 +53,14 @@ impl Network {
     pub fn params(self) -> Params {
         match self {
             Network::Regtest => Params::build(self, 0x207f_ffff, None, 150, 1_764_000_000, 1),
-            Network::Testnet => {
-                Params::build(self, 0x1f00_ffff, Some((120, 30)), 210_000, 1_764_000_000, 108_841)
-            }
+            Network::Testnet => Params::build(
+                self,
+                0x1f00_ffff,
+                Some((120, 30)),
+                210_000,
+                1_764_000_000,
+                108_841,
+            ),
         }
     }
 }

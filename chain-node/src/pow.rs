@@ -169,7 +169,10 @@ mod tests {
             0x0000_0000, // zero
         ] {
             assert!(
-                matches!(Target::from_compact(CompactTarget(bits)), Err(PowError::BadCompact { .. })),
+                matches!(
+                    Target::from_compact(CompactTarget(bits)),
+                    Err(PowError::BadCompact { .. })
+                ),
                 "{bits:#x}"
             );
         }
@@ -195,7 +198,15 @@ mod tests {
         assert_eq!(retarget(prev, 600 * 100, &p), shifted(210), "clamped at 4x");
         assert_eq!(retarget(prev, 150, &p), shifted(206));
         assert_eq!(retarget(prev, 1, &p), shifted(206), "clamped at 1/4");
-        assert_eq!(retarget(prev, -5000, &p), shifted(206), "negative timespan clamps");
-        assert_eq!(retarget(p.limit, 600 * 4, &p), p.limit, "never above the limit");
+        assert_eq!(
+            retarget(prev, -5000, &p),
+            shifted(206),
+            "negative timespan clamps"
+        );
+        assert_eq!(
+            retarget(p.limit, 600 * 4, &p),
+            p.limit,
+            "never above the limit"
+        );
     }
 }

@@ -151,12 +151,20 @@ mod tests {
     #[test]
     fn all_modes_accept_valid_and_name_the_first_invalid() {
         let mut checks: Vec<SigCheck> = (0..40).map(|i| signed(i + 1, [i; 32])).collect();
-        for mode in [SigMode::Batch, SigMode::Strict { threads: 1 }, SigMode::Strict { threads: 3 }] {
+        for mode in [
+            SigMode::Batch,
+            SigMode::Strict { threads: 1 },
+            SigMode::Strict { threads: 3 },
+        ] {
             assert_eq!(verify_all(&checks, mode), Ok(()), "{mode:?}");
         }
         checks[33].message[0] ^= 1;
         checks[37].signature[40] ^= 1;
-        for mode in [SigMode::Batch, SigMode::Strict { threads: 1 }, SigMode::Strict { threads: 3 }] {
+        for mode in [
+            SigMode::Batch,
+            SigMode::Strict { threads: 1 },
+            SigMode::Strict { threads: 3 },
+        ] {
             assert_eq!(verify_all(&checks, mode), Err(33), "{mode:?}");
         }
     }
@@ -176,7 +184,11 @@ mod tests {
         };
         let mut checks: Vec<SigCheck> = (0..20).map(|i| signed(i + 1, [i; 32])).collect();
         checks.push(weak);
-        for mode in [SigMode::Batch, SigMode::Strict { threads: 1 }, SigMode::Strict { threads: 2 }] {
+        for mode in [
+            SigMode::Batch,
+            SigMode::Strict { threads: 1 },
+            SigMode::Strict { threads: 2 },
+        ] {
             assert_eq!(verify_all(&checks, mode), Err(20), "{mode:?}");
         }
         assert!(!verify_one(&weak));
@@ -211,11 +223,19 @@ mod tests {
             let mut signature = [0u8; 64];
             signature[..32].copy_from_slice(big_r.as_bytes());
             signature[32..].copy_from_slice(s.as_bytes());
-            let check = SigCheck { pubkey, signature, message };
+            let check = SigCheck {
+                pubkey,
+                signature,
+                message,
+            };
             assert!(!verify_one(&check));
             assert_eq!(verify_all(&[check], SigMode::Batch), Err(0));
             let key = VerifyingKey::from_bytes(&pubkey).unwrap();
-            let raw = ed25519_dalek::verify_batch(&[&message[..]], &[Signature::from_bytes(&signature)], &[key]);
+            let raw = ed25519_dalek::verify_batch(
+                &[&message[..]],
+                &[Signature::from_bytes(&signature)],
+                &[key],
+            );
             raw_batch_accepts += usize::from(raw.is_ok());
         }
         // The gap the fast path guards against is real: the raw batch accepts some.

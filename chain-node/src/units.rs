@@ -95,7 +95,10 @@ mod tests {
 
     #[test]
     fn checked_arithmetic_reports_overflow() {
-        assert_eq!(Amount::from_units(u64::MAX).checked_add(Amount::from_units(1)), None);
+        assert_eq!(
+            Amount::from_units(u64::MAX).checked_add(Amount::from_units(1)),
+            None
+        );
         assert_eq!(Amount::ZERO.checked_sub(Amount::from_units(1)), None);
         assert_eq!(Amount::from_coins(u64::MAX), None);
         assert_eq!(Amount::from_units(150_000_001).to_string(), "1.50000001");

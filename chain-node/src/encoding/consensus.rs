@@ -117,7 +117,12 @@ impl Decode for TxOut {
         let kind = match r.u8()? {
             TAG_PAY => OutputKind::Pay(Address(r.array()?)),
             TAG_BURN => OutputKind::Burn(r.var_bytes("burn data", MAX_BURN_DATA)?),
-            tag => return Err(DecodeError::BadTag { what: "output", tag }),
+            tag => {
+                return Err(DecodeError::BadTag {
+                    what: "output",
+                    tag,
+                });
+            }
         };
         Ok(TxOut { amount, kind })
     }
@@ -177,7 +182,12 @@ impl Decode for Transaction {
                 }
                 TxInputs::Spend(ins)
             }
-            tag => return Err(DecodeError::BadTag { what: "inputs", tag }),
+            tag => {
+                return Err(DecodeError::BadTag {
+                    what: "inputs",
+                    tag,
+                });
+            }
         };
         let outputs = r.list("outputs", MAX_TX_SIZE / MIN_OUTPUT_SIZE, MIN_OUTPUT_SIZE)?;
         let mut tx = Transaction {
@@ -221,46 +231,61 @@ mod tests {
         prop_oneof![
             (any::<u64>(), any::<[u8; 32]>())
                 .prop_map(|(a, h)| TxOut::pay(Amount::from_units(a), Address(h))),
-            (any::<u64>(), proptest::collection::vec(any::<u8>(), 0..=MAX_BURN_DATA)).prop_map(
-                |(a, d)| TxOut {
+            (
+                any::<u64>(),
+                proptest::collection::vec(any::<u8>(), 0..=MAX_BURN_DATA)
+            )
+                .prop_map(|(a, d)| TxOut {
                     amount: Amount::from_units(a),
                     kind: OutputKind::Burn(d)
-                }
-            ),
+                }),
         ]
     }
 
     fn arb_input() -> impl Strategy<Value = TxIn> {
-        (any::<[u8; 32]>(), any::<u32>(), any::<[u8; 32]>(), any::<[u8; 32]>()).prop_map(
-            |(t, vout, pubkey, s)| {
+        (
+            any::<[u8; 32]>(),
+            any::<u32>(),
+            any::<[u8; 32]>(),
+            any::<[u8; 32]>(),
+        )
+            .prop_map(|(t, vout, pubkey, s)| {
                 let mut signature = [0u8; 64];
                 signature[..32].copy_from_slice(&s);
                 signature[32..].copy_from_slice(&t);
                 TxIn {
-                    prevout: OutPoint { txid: TxId(t), vout },
+                    prevout: OutPoint {
+                        txid: TxId(t),
+                        vout,
+                    },
                     pubkey,
                     signature,
                 }
-            },
-        )
+            })
     }
 
     pub(crate) fn arb_tx() -> impl Strategy<Value = Transaction> {
         let inputs = prop_oneof![
-            (any::<u32>(), proptest::collection::vec(any::<u8>(), 0..=MAX_COINBASE_EXTRA))
+            (
+                any::<u32>(),
+                proptest::collection::vec(any::<u8>(), 0..=MAX_COINBASE_EXTRA)
+            )
                 .prop_map(|(h, extra)| TxInputs::Coinbase {
                     height: Height(h),
                     extra
                 }),
             proptest::collection::vec(arb_input(), 0..4).prop_map(TxInputs::Spend),
         ];
-        (any::<u32>(), inputs, proptest::collection::vec(arb_out(), 0..4)).prop_map(
-            |(version, inputs, outputs)| Transaction {
+        (
+            any::<u32>(),
+            inputs,
+            proptest::collection::vec(arb_out(), 0..4),
+        )
+            .prop_map(|(version, inputs, outputs)| Transaction {
                 version,
                 inputs,
                 outputs,
-            },
-        )
+            })
     }
 
     proptest! {
@@ -321,7 +346,10 @@ mod tests {
         bytes[4] = 7; // input tag
         assert!(matches!(
             decode_exact::<Transaction>(&bytes),
-            Err(DecodeError::BadTag { what: "inputs", tag: 7 })
+            Err(DecodeError::BadTag {
+                what: "inputs",
+                tag: 7
+            })
         ));
         // A burn output announcing 257 bytes of data.
         let mut out = Vec::new();
@@ -331,7 +359,10 @@ mod tests {
         out.extend_from_slice(&[0; 257]);
         assert!(matches!(
             decode_exact::<TxOut>(&out),
-            Err(DecodeError::LengthOverBound { what: "burn data", .. })
+            Err(DecodeError::LengthOverBound {
+                what: "burn data",
+                ..
+            })
         ));
         // A spend claiming a million inputs is refused before allocating.
         let mut spend = vec![1, 0, 0, 0, TAG_SPEND];

@@ -102,7 +102,12 @@ impl Decode for IndexEntry {
                 0 => BlockStatus::Valid,
                 1 => BlockStatus::Invalid,
                 2 => BlockStatus::InvalidParent,
-                tag => return Err(DecodeError::BadTag { what: "block status", tag }),
+                tag => {
+                    return Err(DecodeError::BadTag {
+                        what: "block status",
+                        tag,
+                    });
+                }
             },
         })
     }
@@ -124,13 +129,22 @@ mod tests {
             is_coinbase: true,
         };
         let undo = BlockUndo {
-            spent: vec![(OutPoint { txid: TxId([1; 32]), vout: 2 }, coin)],
+            spent: vec![(
+                OutPoint {
+                    txid: TxId([1; 32]),
+                    vout: 2,
+                },
+                coin,
+            )],
         };
         let bytes = encode_to_vec(&undo);
         assert_eq!(decode_exact::<BlockUndo>(&bytes).unwrap(), undo);
         let mut bad = encode_to_vec(&coin);
         *bad.last_mut().unwrap() = 2;
-        assert!(matches!(decode_exact::<Coin>(&bad), Err(DecodeError::BadTag { what: "bool", .. })));
+        assert!(matches!(
+            decode_exact::<Coin>(&bad),
+            Err(DecodeError::BadTag { what: "bool", .. })
+        ));
         let entry = IndexEntry {
             header: Network::Regtest.params().genesis.header,
             height: Height(0),
