@@ -307,3 +307,72 @@ impl BlockError {
         }
     }
 }
+
+/// Why the chain state refused a block or an operation.
+#[derive(Debug, Error)]
+pub enum ChainError {
+    /// The block breaks a consensus rule.
+    #[error("block {hash} is invalid")]
+    Invalid {
+        /// Its hash.
+        hash: BlockHash,
+        /// The rule.
+        #[source]
+        source: BlockError,
+    },
+    /// The parent is not known.
+    #[error("block {hash} has an unknown parent {prev}; submit the parent first")]
+    UnknownParent {
+        /// The block.
+        hash: BlockHash,
+        /// Its parent.
+        prev: BlockHash,
+    },
+    /// The block is already stored.
+    #[error("block {hash} is already known")]
+    Duplicate {
+        /// Its hash.
+        hash: BlockHash,
+    },
+    /// The block descends from an invalid block.
+    #[error("block {hash} descends from an invalid block")]
+    InvalidAncestor {
+        /// Its hash.
+        hash: BlockHash,
+    },
+    /// No block with that hash.
+    #[error("block {hash} not found")]
+    UnknownBlock {
+        /// The hash.
+        hash: BlockHash,
+    },
+    /// The genesis block cannot be invalidated.
+    #[error("the genesis block cannot be invalidated")]
+    Genesis,
+    /// The data directory holds another network or format.
+    #[error("the data directory holds {found}, expected {expected}; use another --data directory")]
+    WrongStore {
+        /// What this node expects.
+        expected: String,
+        /// What it found.
+        found: String,
+    },
+    /// A stored record does not decode.
+    #[error("stored record {key} is corrupt; run `chain-node reindex`")]
+    Corrupt {
+        /// The key, in hex.
+        key: String,
+        /// Decoder error.
+        #[source]
+        source: DecodeError,
+    },
+    /// A record the chain state needs is missing.
+    #[error("stored record {what} is missing; run `chain-node reindex`")]
+    Missing {
+        /// What is missing.
+        what: String,
+    },
+    /// The storage engine failed.
+    #[error("storage error")]
+    Storage(#[from] sled::Error),
+}

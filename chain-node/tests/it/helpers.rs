@@ -122,17 +122,18 @@ impl MemChain {
     pub(crate) fn connect(&mut self, block: &Block) -> Result<(), BlockError> {
         let height = Height(self.next_height());
         check_block(block, &self.params)?;
-        let undo = connect_block(
+        connect_block(
             block,
             height,
             &self.utxo,
             &self.params,
             SigMode::Strict { threads: 1 },
         )?;
-        for (outpoint, _) in undo.spent {
-            self.utxo.remove(&outpoint);
-        }
+        // Naive oracle: apply each transaction in order.
         for tx in &block.txs {
+            for input in tx.spends() {
+                self.utxo.remove(&input.prevout);
+            }
             for (outpoint, coin) in created_coins(tx, height) {
                 self.utxo.insert(outpoint, coin);
             }

@@ -1,4 +1,5 @@
 //! Integration tests of the chain node: consensus rules, chain state, the binary.
 
+mod chain;
 mod consensus;
 mod helpers;
