@@ -713,6 +713,11 @@ impl ChainState {
         Ok(())
     }
 
+    /// The sled tree (for read-only views such as the mempool's UTXO lookups).
+    pub(crate) fn tree(&self) -> &sled::Tree {
+        &self.db
+    }
+
     /// Compact bits of the active tip.
     pub fn tip_bits(&self) -> CompactTarget {
         self.tip_entry().header.bits

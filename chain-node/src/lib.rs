@@ -21,6 +21,9 @@ mod chain;
 pub mod encoding;
 pub mod error;
 mod hash;
+pub mod mempool;
+pub mod miner;
+mod node;
 mod params;
 pub mod pow;
 pub mod signature;
@@ -35,6 +38,7 @@ pub use address::Address;
 pub use block::{Block, HEADER_SIZE, Header, merkle_root};
 pub use chain::{Activation, ChainEvent, ChainState, ChainTip, TipStatus};
 pub use hash::{BlockHash, TxId, sha256d};
+pub use node::{Node, NodeConfig, NodeEvent, NodeState, unix_now};
 pub use params::{
     COINBASE_MATURITY, MAX_BLOCK_SIZE, MAX_FUTURE_BLOCK_TIME, MAX_TIMEWARP, MAX_TX_SIZE,
     MEDIAN_TIME_SPAN, Network, Params,

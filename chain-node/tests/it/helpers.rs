@@ -160,3 +160,11 @@ impl MemChain {
             .unwrap()
     }
 }
+
+/// A fresh, empty directory for one test.
+pub(crate) fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("chain-node-it-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -3,3 +3,4 @@
 mod chain;
 mod consensus;
 mod helpers;
+mod mempool;
