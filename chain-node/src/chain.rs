@@ -99,7 +99,20 @@ impl ChainState {
     /// # Errors
     /// [`ChainError::WrongStore`] for another network or format, storage errors.
     pub fn open(path: &Path, params: Params) -> Result<Self, ChainError> {
-        let db = sled::Config::new().path(path).open()?;
+        // sled releases its file lock from background threads shortly after the previous
+        // handle is dropped; wait briefly for it instead of failing a quick reopen.
+        let started = std::time::Instant::now();
+        let db = loop {
+            match sled::Config::new().path(path).open() {
+                Err(sled::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        && started.elapsed() < std::time::Duration::from_secs(5) =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => break other?,
+            }
+        };
         Self::from_db(db, params)
     }
 

@@ -26,6 +26,7 @@ pub mod miner;
 mod node;
 mod params;
 pub mod pow;
+pub mod rpc;
 pub mod signature;
 mod store;
 mod subsidy;
