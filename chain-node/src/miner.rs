@@ -112,8 +112,35 @@ pub fn search_nonce(header: &Header, threads: usize, stop: &AtomicBool) -> Searc
     }
 }
 
-/// One thread's share: the SHA-256 state after the first 64 header bytes is computed
-/// once, so each attempt hashes only the last 16 bytes and the 32-byte digest.
+/// Hashes one header with varying nonces: the SHA-256 state after the first 64 header
+/// bytes is computed once, so each attempt hashes only the last 16 bytes and the digest.
+#[derive(Clone, Debug)]
+pub struct HeaderHasher {
+    midstate: Sha256,
+    tail: [u8; 16],
+}
+
+impl HeaderHasher {
+    /// Prepares `header` (its nonce is ignored).
+    pub fn new(header: &Header) -> Self {
+        let bytes: [u8; HEADER_SIZE] = header.to_bytes();
+        let (head, rest) = bytes.split_at(64);
+        let mut midstate = Sha256::new();
+        midstate.update(head);
+        let mut tail = [0u8; 16];
+        tail.copy_from_slice(rest);
+        HeaderHasher { midstate, tail }
+    }
+
+    /// The block hash with `nonce`.
+    pub fn hash(&mut self, nonce: u32) -> BlockHash {
+        self.tail[12..].copy_from_slice(&nonce.to_le_bytes());
+        let first = self.midstate.clone().chain_update(self.tail).finalize();
+        BlockHash(Sha256::digest(first).into())
+    }
+}
+
+/// One thread's share of the nonce space.
 fn search_stride(
     header: &Header,
     target: &Target,
@@ -122,19 +149,11 @@ fn search_stride(
     stop: &AtomicBool,
     found: &AtomicBool,
 ) -> Option<Header> {
-    let bytes: [u8; HEADER_SIZE] = header.to_bytes();
-    let (head, tail) = bytes.split_at(64);
-    let mut midstate = Sha256::new();
-    midstate.update(head);
-    let mut tail16 = [0u8; 16];
-    tail16.copy_from_slice(tail);
+    let mut hasher = HeaderHasher::new(header);
     let mut nonce = start;
     let mut since_check = 0u32;
     loop {
-        tail16[12..].copy_from_slice(&nonce.to_le_bytes());
-        let first = midstate.clone().chain_update(tail16).finalize();
-        let hash = BlockHash(Sha256::digest(first).into());
-        if target.is_met_by(&hash) {
+        if target.is_met_by(&hasher.hash(nonce)) {
             found.store(true, Ordering::Relaxed);
             return Some(Header { nonce, ..*header });
         }
@@ -168,6 +187,7 @@ mod tests {
         // Independent check: plain double SHA-256 of the 80 bytes.
         let hash = BlockHash(crate::hash::sha256d(&h.to_bytes()));
         assert!(p.limit().is_met_by(&hash));
+        assert_eq!(HeaderHasher::new(&header).hash(h.nonce), hash);
         // An impossible target with the stop flag set returns Stopped.
         header.bits = CompactTarget(0x0101_0000);
         stop.store(true, Ordering::Relaxed);
