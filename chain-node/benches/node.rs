@@ -1,6 +1,11 @@
 //! Benchmarks of the chain node, each next to a physical limit measured in the same run:
 //! raw double SHA-256 of an 80-byte header, raw `verify_strict`, and fsync.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 
 use std::hint::black_box;
 use std::io::Write;
@@ -44,13 +49,22 @@ fn node(name: &str) -> Arc<Node> {
     Node::open(cfg).unwrap()
 }
 
-fn sign_spend(node: &Node, inputs: &[(OutPoint, Amount)], k: &SigningKey, outputs: Vec<TxOut>) -> Transaction {
+fn sign_spend(
+    node: &Node,
+    inputs: &[(OutPoint, Amount)],
+    k: &SigningKey,
+    outputs: Vec<TxOut>,
+) -> Transaction {
     let mut tx = Transaction {
         version: 1,
         inputs: TxInputs::Spend(
             inputs
                 .iter()
-                .map(|(prevout, _)| TxIn { prevout: *prevout, pubkey: [0; 32], signature: [0; 64] })
+                .map(|(prevout, _)| TxIn {
+                    prevout: *prevout,
+                    pubkey: [0; 32],
+                    signature: [0; 64],
+                })
                 .collect(),
         ),
         outputs,
@@ -66,18 +80,29 @@ fn fan_out(node: &Node, k: &SigningKey, n: usize) -> Vec<(OutPoint, Amount)> {
     node.generate(101, address(k)).unwrap();
     let (op, coin) = {
         let st = node.lock();
-        let b = st.chain.block(&st.chain.hash_at(Height(1)).unwrap()).unwrap().unwrap();
-        let op = OutPoint { txid: b.txs[0].txid(), vout: 0 };
+        let b = st
+            .chain
+            .block(&st.chain.hash_at(Height(1)).unwrap())
+            .unwrap()
+            .unwrap();
+        let op = OutPoint {
+            txid: b.txs[0].txid(),
+            vout: 0,
+        };
         let coin: Coin = st.chain.coin(&op).unwrap().unwrap();
         (op, coin)
     };
     let each = (coin.amount.units() - 1_000_000) / n as u64;
-    let outs = (0..n).map(|_| TxOut::pay(Amount::from_units(each), address(k))).collect();
+    let outs = (0..n)
+        .map(|_| TxOut::pay(Amount::from_units(each), address(k)))
+        .collect();
     let tx = sign_spend(node, &[(op, coin.amount)], k, outs);
     let txid = tx.txid();
     node.submit_transaction(tx).unwrap();
     node.generate(1, address(k)).unwrap();
-    (0..n as u32).map(|vout| (OutPoint { txid, vout }, Amount::from_units(each))).collect()
+    (0..n as u32)
+        .map(|vout| (OutPoint { txid, vout }, Amount::from_units(each)))
+        .collect()
 }
 
 fn physical(c: &mut Criterion) {
@@ -97,7 +122,9 @@ fn physical(c: &mut Criterion) {
     let vk: VerifyingKey = k.verifying_key();
     let msg = [7u8; 32];
     let sig: Signature = k.sign(&msg);
-    g.bench_function("verify_strict", |b| b.iter(|| black_box(vk.verify_strict(&msg, &sig)).is_ok()));
+    g.bench_function("verify_strict", |b| {
+        b.iter(|| black_box(vk.verify_strict(&msg, &sig)).is_ok())
+    });
     let dir = temp_dir("fsync");
     let mut f = std::fs::File::create(dir.join("probe")).unwrap();
     g.bench_function("fsync_1_byte_write", |b| {
@@ -115,11 +142,21 @@ fn signatures(c: &mut Criterion) {
             let k = key(i + 10);
             let mut message = [0u8; 32];
             message[..8].copy_from_slice(&i.to_le_bytes());
-            SigCheck { pubkey: k.verifying_key().to_bytes(), signature: k.sign(&message).to_bytes(), message }
+            SigCheck {
+                pubkey: k.verifying_key().to_bytes(),
+                signature: k.sign(&message).to_bytes(),
+                message,
+            }
         })
         .collect();
-    let keys: Vec<VerifyingKey> = checks.iter().map(|c| VerifyingKey::from_bytes(&c.pubkey).unwrap()).collect();
-    let sigs: Vec<Signature> = checks.iter().map(|c| Signature::from_bytes(&c.signature)).collect();
+    let keys: Vec<VerifyingKey> = checks
+        .iter()
+        .map(|c| VerifyingKey::from_bytes(&c.pubkey).unwrap())
+        .collect();
+    let sigs: Vec<Signature> = checks
+        .iter()
+        .map(|c| Signature::from_bytes(&c.signature))
+        .collect();
     let msgs: Vec<&[u8]> = checks.iter().map(|c| &c.message[..]).collect();
     let mut g = c.benchmark_group("signatures_2000");
     g.throughput(Throughput::Elements(SIGS as u64));
@@ -131,10 +168,18 @@ fn signatures(c: &mut Criterion) {
             }
         })
     });
-    g.bench_function("raw_verify_batch", |b| b.iter(|| assert!(ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok())));
-    g.bench_function("strict_1_thread", |b| b.iter(|| assert!(verify_all(&checks, SigMode::Strict { threads: 1 }).is_ok())));
-    g.bench_function("strict_2_threads", |b| b.iter(|| assert!(verify_all(&checks, SigMode::Strict { threads: 2 }).is_ok())));
-    g.bench_function("batch_fast_path", |b| b.iter(|| assert!(verify_all(&checks, SigMode::Batch).is_ok())));
+    g.bench_function("raw_verify_batch", |b| {
+        b.iter(|| assert!(ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok()))
+    });
+    g.bench_function("strict_1_thread", |b| {
+        b.iter(|| assert!(verify_all(&checks, SigMode::Strict { threads: 1 }).is_ok()))
+    });
+    g.bench_function("strict_2_threads", |b| {
+        b.iter(|| assert!(verify_all(&checks, SigMode::Strict { threads: 2 }).is_ok()))
+    });
+    g.bench_function("batch_fast_path", |b| {
+        b.iter(|| assert!(verify_all(&checks, SigMode::Batch).is_ok()))
+    });
     g.finish();
 }
 
@@ -176,7 +221,15 @@ fn chain(c: &mut Criterion) {
     let n = node("connect");
     let coins = fan_out(&n, &miner, SIGS);
     for (op, amount) in &coins {
-        let tx = sign_spend(&n, &[(*op, *amount)], &miner, vec![TxOut::pay(Amount::from_units(amount.units() - 10_000), address(&key(501)))]);
+        let tx = sign_spend(
+            &n,
+            &[(*op, *amount)],
+            &miner,
+            vec![TxOut::pay(
+                Amount::from_units(amount.units() - 10_000),
+                address(&key(501)),
+            )],
+        );
         n.submit_transaction(tx).unwrap();
     }
     let big: BlockHash = n.generate(1, address(&miner)).unwrap()[0];
@@ -203,7 +256,15 @@ fn chain(c: &mut Criterion) {
     let a = r.generate(10, address(&key(502))).unwrap();
     r.invalidate_block(&a[0]).unwrap();
     for (op, amount) in &coins {
-        let tx = sign_spend(&r, &[(*op, *amount)], &miner, vec![TxOut::pay(Amount::from_units(amount.units() - 10_000), address(&key(503)))]);
+        let tx = sign_spend(
+            &r,
+            &[(*op, *amount)],
+            &miner,
+            vec![TxOut::pay(
+                Amount::from_units(amount.units() - 10_000),
+                address(&key(503)),
+            )],
+        );
         r.submit_transaction(tx).unwrap();
     }
     let bb = r.generate(11, address(&key(504))).unwrap();

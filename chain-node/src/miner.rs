@@ -193,4 +193,17 @@ mod tests {
         stop.store(true, Ordering::Relaxed);
         assert_eq!(search_nonce(&header, 2, &stop), SearchResult::Stopped);
     }
+
+    #[test]
+    fn a_running_search_stops_when_asked() {
+        let mut header = Network::Regtest.params().genesis.header;
+        header.bits = CompactTarget(0x0101_0000); // target 1: never met in practice
+        let stop = AtomicBool::new(false);
+        let result = std::thread::scope(|s| {
+            let search = s.spawn(|| search_nonce(&header, 2, &stop));
+            stop.store(true, Ordering::Relaxed);
+            search.join().unwrap()
+        });
+        assert_eq!(result, SearchResult::Stopped);
+    }
 }

@@ -13,7 +13,7 @@ use chain_node::{
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 
-use crate::helpers::{MemChain, address, key, make_block, spend};
+use crate::helpers::{MemChain, address, coinbase, key, make_block, make_block_bits, spend};
 
 /// A clock far enough ahead of every test block.
 pub(crate) const NOW: u64 = 1_764_000_000 + 10_000_000;
@@ -388,4 +388,68 @@ proptest! {
         state.reconsider_block(&blocks[at].hash()).unwrap();
         prop_assert_eq!(&state.utxo_set().unwrap(), &snapshots[n]);
     }
+}
+
+#[test]
+fn testnet_retarget_at_2n_uses_n_full_intervals() {
+    use chain_node::pow::{CompactTarget, RetargetParams, Target};
+    let mut params = Network::Testnet.params();
+    let rp = params.retarget.unwrap();
+    params.retarget = Some(RetargetParams {
+        interval: 4,
+        spacing: 30,
+        ..rp
+    });
+    let mut state = ChainState::open_temporary(params.clone()).unwrap();
+    let limit = params.pow_limit;
+    let genesis = params.genesis.header;
+    // Blocks 1..=7 every 15 s: twice as fast as the 30 s spacing.
+    let mut prev = genesis;
+    let mut times = vec![genesis.time];
+    for h in 1..=7u32 {
+        let t = genesis.time + 15 * h;
+        let b = make_block_bits(
+            limit,
+            &prev,
+            t,
+            vec![coinbase(h, address(&key(1)), Amount::from_units(1))],
+        );
+        state.submit_block(&b, NOW).unwrap();
+        prev = b.header;
+        times.push(t);
+    }
+    // Height 4 (= N) keeps the limit, which is what blocks 4..7 carried.
+    assert_eq!(state.tip().0, Height(7));
+    // At height 8 the window is block 3 -> block 7: 4 intervals of 15 s = 60 s of 120 s.
+    let actual = times[7] - times[3];
+    assert_eq!(actual, 60);
+    // Naive oracle: the limit 0xffff << 224 halved is 0xffff << 223, re-rounded to compact.
+    let halved = Target::new(chain_node::u256::U256::from_u64(0xffff).shl(223))
+        .unwrap()
+        .to_compact();
+    let t8 = times[7] + 15;
+    let wrong = make_block_bits(
+        limit,
+        &prev,
+        t8,
+        vec![coinbase(8, address(&key(1)), Amount::from_units(1))],
+    );
+    match state.submit_block(&wrong, NOW) {
+        Err(ChainError::Invalid {
+            source: BlockError::WrongBits { expected, .. },
+            ..
+        }) => {
+            assert_eq!(CompactTarget(expected), halved)
+        }
+        other => panic!("{other:?}"),
+    }
+    // Bitcoin's N-1 window (block 4 -> 7, 45 s) would give 3/8 of the limit instead.
+    let right = make_block_bits(
+        halved,
+        &prev,
+        t8,
+        vec![coinbase(8, address(&key(1)), Amount::from_units(1))],
+    );
+    state.submit_block(&right, NOW).unwrap();
+    assert_eq!(state.tip(), (Height(8), right.hash()));
 }

@@ -40,13 +40,23 @@ pub(crate) fn make_block(
     time: u32,
     txs: Vec<Transaction>,
 ) -> Block {
+    make_block_bits(params.pow_limit, prev, time, txs)
+}
+
+/// A solved block with explicit bits.
+pub(crate) fn make_block_bits(
+    bits: chain_node::pow::CompactTarget,
+    prev: &Header,
+    time: u32,
+    txs: Vec<Transaction>,
+) -> Block {
     let txids: Vec<_> = txs.iter().map(Transaction::txid).collect();
     let header = solve(Header {
         version: 1,
         prev: prev.hash(),
         merkle_root: merkle_root(&txids),
         time,
-        bits: params.pow_limit,
+        bits,
         nonce: 0,
     });
     Block { header, txs }
