@@ -307,3 +307,49 @@ fn bad_requests_get_errors_and_the_node_keeps_running() {
     assert_eq!(node.ok("getblockcount", json!([])), json!(0));
     node.stop();
 }
+
+#[test]
+fn non_loopback_rpc_is_refused_and_help_is_clear() {
+    let dir = temp_dir("bin-remote");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chain-node"))
+        .args([
+            "--network",
+            "regtest",
+            "--rpc-listen",
+            "0.0.0.0:0",
+            "--data",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not a loopback address") && err.contains("--rpc-allow-remote"),
+        "{err}"
+    );
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_chain-node"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for flag in ["--network", "--data", "--rpc-listen", "reindex", ".cookie"] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+    }
+    // Another network's data directory is refused with advice.
+    let regtest = temp_dir("bin-wrong-net");
+    NodeProcess::start(&regtest).stop();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chain-node"))
+        .args([
+            "--network",
+            "testnet",
+            "--rpc-listen",
+            "127.0.0.1:0",
+            "--data",
+        ])
+        .arg(&regtest)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("use another --data directory"));
+}
