@@ -353,3 +353,83 @@ fn non_loopback_rpc_is_refused_and_help_is_clear() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("use another --data directory"));
 }
+
+#[test]
+fn getblocktemplate_and_submitblock_round_trip() {
+    use chain_node::pow::{CompactTarget, Target};
+    use chain_node::{Block, Header, Transaction, merkle_root};
+    let dir = temp_dir("bin-gbt");
+    let node = NodeProcess::start(&dir);
+    node.ok("generatetoaddress", json!([3, addr_of(9)]));
+    let t = node.ok("getblocktemplate", json!([]));
+    assert_eq!(t["height"], json!(4));
+    assert_eq!(t["coinbasevalue"], json!(5_000_000_000u64));
+    // An external miner builds the coinbase and header from the template.
+    let coinbase = Transaction::coinbase(
+        Height(4),
+        b"external".to_vec(),
+        vec![TxOut::pay(
+            Amount::from_units(5_000_000_000),
+            address(&key(9)),
+        )],
+    );
+    let bits = CompactTarget(u32::from_str_radix(t["bits"].as_str().unwrap(), 16).unwrap());
+    let mut header = Header {
+        version: 1,
+        prev: t["previousblockhash"].as_str().unwrap().parse().unwrap(),
+        merkle_root: merkle_root(&[coinbase.txid()]),
+        time: t["curtime"].as_u64().unwrap() as u32,
+        bits,
+        nonce: 0,
+    };
+    let target = Target::from_compact(bits).unwrap();
+    while !target.is_met_by(&header.hash()) {
+        header.nonce += 1;
+    }
+    let block = Block {
+        header,
+        txs: vec![coinbase],
+    };
+    assert_eq!(
+        node.ok("submitblock", json!([hex::encode(block.to_bytes())])),
+        Value::Null
+    );
+    assert_eq!(
+        node.ok("getbestblockhash", json!([])),
+        json!(block.hash().to_hex())
+    );
+    assert_eq!(
+        node.ok("submitblock", json!([hex::encode(block.to_bytes())])),
+        json!("duplicate")
+    );
+    // A coinbase that claims one unit too many is rejected with the rule's reason.
+    let greedy_cb = Transaction::coinbase(
+        Height(5),
+        vec![],
+        vec![TxOut::pay(
+            Amount::from_units(5_000_000_001),
+            address(&key(9)),
+        )],
+    );
+    let mut greedy = Header {
+        prev: block.hash(),
+        merkle_root: merkle_root(&[greedy_cb.txid()]),
+        time: header.time + 1,
+        nonce: 0,
+        ..header
+    };
+    while !target.is_met_by(&greedy.hash()) {
+        greedy.nonce += 1;
+    }
+    let greedy = Block {
+        header: greedy,
+        txs: vec![greedy_cb],
+    };
+    let reason = node.ok("submitblock", json!([hex::encode(greedy.to_bytes())]));
+    assert!(
+        reason.as_str().unwrap().contains("coinbase pays"),
+        "{reason}"
+    );
+    assert_eq!(node.ok("getblockcount", json!([])), json!(4));
+    node.stop();
+}
