@@ -157,8 +157,27 @@ impl ChainState {
         let mut state = Self::bare(db, params);
         state.check_or_init()?;
         state.load()?;
+        state.rewind_invalid()?;
         state.activate_best_chain()?;
         Ok(state)
+    }
+
+    /// Disconnects active blocks at and above the lowest active block marked invalid.
+    ///
+    /// `invalidate_block` persists the mark before it disconnects; a crash in between
+    /// leaves an invalid block on the active chain, which this undoes at open.
+    fn rewind_invalid(&mut self) -> Result<(), ChainError> {
+        let first_invalid = self.active.iter().position(|h| {
+            self.index
+                .get(h)
+                .is_some_and(|e| e.status != BlockStatus::Valid)
+        });
+        if let Some(height) = first_invalid {
+            while self.active.len() > height.max(1) {
+                self.disconnect_tip()?;
+            }
+        }
+        Ok(())
     }
 
     /// Creates genesis in an empty store, or checks the format and network of an old one.

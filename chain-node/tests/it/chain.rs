@@ -500,3 +500,34 @@ fn open_raw(dir: &std::path::Path) -> sled::Db {
     }
     panic!("cannot open {}", dir.display());
 }
+
+#[test]
+fn invalid_mark_without_disconnect_is_rewound_at_open() {
+    use chain_node::encoding::{BlockStatus, IndexEntry, decode_exact, encode_to_vec};
+    let dir = crate::helpers::temp_dir("rewind");
+    let params = Network::Regtest.params();
+    let mut mem = MemChain::new(params.clone());
+    let blocks = extend(&mut mem, 20, 0);
+    {
+        let mut state = ChainState::open(&dir, params.clone()).unwrap();
+        submit_all(&mut state, &blocks);
+    }
+    // What a crash inside invalidateblock leaves: block 6 marked invalid, still active.
+    {
+        let db = open_raw(&dir);
+        let mut key = vec![b'i'];
+        key.extend_from_slice(blocks[5].hash().as_bytes());
+        let mut entry: IndexEntry = decode_exact(&db.get(&key).unwrap().unwrap()).unwrap();
+        entry.status = BlockStatus::Invalid;
+        db.insert(key, encode_to_vec(&entry)).unwrap();
+        db.flush().unwrap();
+    }
+    let state = ChainState::open(&dir, params.clone()).unwrap();
+    assert_eq!(state.tip(), (Height(5), blocks[4].hash()));
+    // Naive oracle: the UTXO set after the first five blocks.
+    let mut five = MemChain::new(params);
+    for b in &blocks[..5] {
+        five.connect(b).unwrap();
+    }
+    assert_eq!(state.utxo_set().unwrap(), five.utxo);
+}
