@@ -124,15 +124,12 @@ fn kill_9_during_mining_then_restart_is_consistent() {
     let cookie = node.cookie();
     // Mine in the background; kill the process while it is mining.
     let miner_addr = miner.clone();
-    let worker = std::thread::spawn(move || {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "generatetoaddress", "params": [100_000, miner_addr]}).to_string();
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        use std::io::{Read, Write};
-        let auth = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &cookie);
-        let _ = s.write_all(format!("POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\nContent-Length: {}\r\n\r\n{body}", body.len()).as_bytes());
-        let mut sink = Vec::new();
-        let _ = s.read_to_end(&mut sink);
-    });
+    let worker = crate::process::call_in_background(
+        port,
+        cookie,
+        "generatetoaddress",
+        json!([100_000, miner_addr]),
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     while node.ok("getblockcount", json!([])).as_u64().unwrap() < 30 {
         assert!(Instant::now() < deadline, "mining did not progress");
@@ -447,17 +444,8 @@ fn kill_9_around_a_deep_invalidateblock_then_restart_is_consistent() {
     // so the kill lands somewhere before, during or after; every case must recover. The
     // exact crash window (mark persisted, blocks not yet disconnected) is reproduced
     // deterministically in `chain::invalid_mark_without_disconnect_is_rewound_at_open`.
-    let worker = std::thread::spawn(move || {
-        let body =
-            json!({"jsonrpc": "2.0", "id": 1, "method": "invalidateblock", "params": [target]})
-                .to_string();
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        use std::io::{Read, Write};
-        let auth = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &cookie);
-        let _ = s.write_all(format!("POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\nContent-Length: {}\r\n\r\n{body}", body.len()).as_bytes());
-        let mut sink = Vec::new();
-        let _ = s.read_to_end(&mut sink);
-    });
+    let worker =
+        crate::process::call_in_background(port, cookie, "invalidateblock", json!([target]));
     std::thread::sleep(Duration::from_millis(30));
     node.kill9();
     worker.join().unwrap();
