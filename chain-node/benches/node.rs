@@ -36,8 +36,9 @@ fn address(k: &SigningKey) -> Address {
     Address::from_pubkey(&k.verifying_key().to_bytes())
 }
 
+/// A fixed directory per benchmark, emptied first (benchmarks do not run concurrently).
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("chain-node-bench-{name}-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("chain-node-bench-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

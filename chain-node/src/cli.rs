@@ -55,6 +55,13 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Rebuild the UTXO set, undo data and address index from the stored blocks, then exit.
     Reindex,
+    /// Write a new random key to a file (mode 0600) and print its address, to try the
+    /// node without a wallet. The secret key is never printed.
+    Keygen {
+        /// The key file to create; an existing file is never overwritten.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }
 
 impl Cli {

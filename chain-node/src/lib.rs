@@ -21,6 +21,7 @@ mod chain;
 pub mod encoding;
 pub mod error;
 mod hash;
+pub mod keyfile;
 pub mod mempool;
 pub mod miner;
 mod node;

@@ -37,6 +37,19 @@ fn say(json: bool, value: serde_json::Value, text: String) -> anyhow::Result<()>
 }
 
 fn run(cli: &Cli) -> anyhow::Result<()> {
+    if let Some(Command::Keygen { out }) = &cli.command {
+        let key = chain_node::keyfile::create(out)?;
+        let pubkey = key.verifying_key().to_bytes();
+        let address = chain_node::Address::from_pubkey(&pubkey).encode(cli.network);
+        return say(
+            cli.json,
+            json!({"address": address, "pubkey": hex::encode(pubkey), "keyfile": out.display().to_string()}),
+            format!(
+                "address {address}\nkey written to {} (mode 0600)",
+                out.display()
+            ),
+        );
+    }
     let data = cli.data_dir();
     std::fs::create_dir_all(&data)
         .with_context(|| format!("cannot create the data directory {}", data.display()))?;

@@ -315,6 +315,13 @@ pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcE
                 Err(e) => Err(RpcError::internal(full(&e))),
             }
         }
+        "validateaddress" => {
+            let s = p.str(0, "address")?;
+            Ok(match Address::parse(s, node.params().network) {
+                Ok(a) => json!({"isvalid": true, "address": s, "hash": hex::encode(a.0)}),
+                Err(e) => json!({"isvalid": false, "error": e.to_string()}),
+            })
+        }
         "getblocktemplate" => Ok(block_template(node)),
         "submitblock" => {
             let block: Block = decode_hex(p.str(0, "hexdata")?, "Block")?;

@@ -463,3 +463,91 @@ fn kill_9_around_a_deep_invalidateblock_then_restart_is_consistent() {
     );
     node.stop();
 }
+
+#[test]
+fn readme_flow_keygen_mine_mature_spend() {
+    let dir = temp_dir("bin-readme");
+    let keyfile = dir.join("miner.key");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_chain-node"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "keygen",
+        "--json",
+        "--network",
+        "regtest",
+        "--out",
+        keyfile.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let made: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let miner = made["address"].as_str().unwrap().to_owned();
+    let secret = std::fs::read_to_string(&keyfile).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains(secret.trim()),
+        "secret never printed"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&keyfile).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let again = run(&["keygen", "--out", keyfile.to_str().unwrap()]);
+    assert!(
+        !again.status.success(),
+        "an existing key file is never overwritten"
+    );
+    assert_eq!(std::fs::read_to_string(&keyfile).unwrap(), secret);
+
+    let node = NodeProcess::start(&dir);
+    assert_eq!(
+        node.ok("validateaddress", json!([miner]))["isvalid"],
+        json!(true)
+    );
+    assert_eq!(
+        node.ok("validateaddress", json!(["rcn1xyz"]))["isvalid"],
+        json!(false)
+    );
+    node.ok("generatetoaddress", json!([101, miner]));
+    let utxos = node.ok("getaddressutxos", json!([[miner]]));
+    let first = utxos
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["height"] == json!(1))
+        .unwrap()
+        .clone();
+    assert_eq!(first["confirmations"], json!(101));
+    let mine = chain_node::keyfile::read(&keyfile).unwrap();
+    let op = OutPoint {
+        txid: first["txid"].as_str().unwrap().parse().unwrap(),
+        vout: 0,
+    };
+    let coin = Coin {
+        amount: Amount::from_units(5_000_000_000),
+        address: address(&mine),
+        height: Height(1),
+        is_coinbase: true,
+    };
+    let tx = spend(
+        &Network::Regtest.params(),
+        &[(op, coin, &mine)],
+        vec![TxOut::pay(
+            Amount::from_units(4_999_990_000),
+            address(&key(11)),
+        )],
+    );
+    node.ok("sendrawtransaction", json!([hex::encode(tx.to_bytes())]));
+    node.ok("generatetoaddress", json!([1, miner]));
+    assert_eq!(
+        node.ok("gettxout", json!([tx.txid().to_hex(), 0]))["confirmations"],
+        json!(1)
+    );
+    node.stop();
+}

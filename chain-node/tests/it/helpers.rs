@@ -173,8 +173,20 @@ impl MemChain {
 
 /// A fresh, empty directory for one test.
 pub(crate) fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("chain-node-it-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    // Remove what earlier runs left under this name, so that runs do not accumulate.
+    let stem = format!("chain-node-it-{name}-");
+    if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
+        for e in entries.flatten() {
+            if e.file_name()
+                .to_string_lossy()
+                .strip_prefix(&stem)
+                .is_some_and(|pid| pid.parse::<u32>().is_ok())
+            {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("{stem}{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
