@@ -605,6 +605,21 @@ fn signatures_are_strict_and_bound_to_key_amounts_and_chain() {
         TxError::BadSignature { index: 0 }
     );
 
+    // Changing an output or another input's outpoint after signing breaks the signature.
+    let signed = spend(&c.params, &[(op, coin, &miner)], outs.clone());
+    let mut changed_out = signed.clone();
+    changed_out.outputs[0].amount = Amount::from_units(coin.amount.units() - 7);
+    assert_eq!(
+        tx_err(c.connect(&c.block_with(vec![changed_out], 7))),
+        TxError::BadSignature { index: 0 }
+    );
+    let mut redirected = signed.clone();
+    redirected.outputs[0].kind = OutputKind::Pay(address(&key(99)));
+    assert_eq!(
+        tx_err(c.connect(&c.block_with(vec![redirected], 0))),
+        TxError::BadSignature { index: 0 }
+    );
+
     // The txid does not cover signatures: re-signing cannot change it.
     let good = spend(&c.params, &[(op, coin, &miner)], outs);
     let mut resigned = good.clone();
