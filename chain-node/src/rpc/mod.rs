@@ -243,7 +243,11 @@ fn handle(mut request: Request, node: &Node, expected_auth: &str) -> bool {
     let mut stop = false;
     let reply = match parsed {
         Value::Array(calls) if !calls.is_empty() => {
-            Value::Array(calls.iter().map(|c| call(node, c, &mut stop)).collect())
+            let replies: Vec<Value> = calls
+                .iter()
+                .filter_map(|c| call(node, c, &mut stop))
+                .collect();
+            (!replies.is_empty()).then_some(Value::Array(replies))
         }
         Value::Array(_) => {
             respond(
@@ -255,7 +259,11 @@ fn handle(mut request: Request, node: &Node, expected_auth: &str) -> bool {
         }
         single => call(node, &single, &mut stop),
     };
-    respond(request, 200, reply.to_string());
+    match reply {
+        Some(reply) => respond(request, 200, reply.to_string()),
+        // Only notifications: JSON-RPC 2.0 sends no response body.
+        None => respond(request, 204, String::new()),
+    }
     stop
 }
 
@@ -263,11 +271,15 @@ fn error_body(id: Value, e: &RpcError) -> String {
     json!({"jsonrpc": "2.0", "id": id, "error": {"code": e.code, "message": e.message}}).to_string()
 }
 
-fn call(node: &Node, request: &Value, stop: &mut bool) -> Value {
+/// Runs one call; `None` for a JSON-RPC 2.0 notification (no `id`), which gets no reply.
+fn call(node: &Node, request: &Value, stop: &mut bool) -> Option<Value> {
+    let notification = request.get("jsonrpc") == Some(&json!("2.0")) && request.get("id").is_none();
     let id = request.get("id").cloned().unwrap_or(Value::Null);
     let Some(method) = request.get("method").and_then(Value::as_str) else {
         let e = RpcError::invalid_request("missing method");
-        return json!({"jsonrpc": "2.0", "id": id, "error": {"code": e.code, "message": e.message}});
+        return Some(
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": e.code, "message": e.message}}),
+        );
     };
     let params = request
         .get("params")
@@ -276,10 +288,11 @@ fn call(node: &Node, request: &Value, stop: &mut bool) -> Value {
     if method == "stop" {
         *stop = true;
     }
-    match dispatch(node, method, &params) {
+    let reply = match dispatch(node, method, &params) {
         Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
         Err(e) => {
             json!({"jsonrpc": "2.0", "id": id, "error": {"code": e.code, "message": e.message}})
         }
-    }
+    };
+    (!notification).then_some(reply)
 }

@@ -301,6 +301,13 @@ fn bad_requests_get_errors_and_the_node_keeps_running() {
     let batch: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(batch[0]["result"], json!(0));
     assert_eq!(batch[1]["error"]["code"], json!(-32601));
+    // A notification (no id) runs but gets no body.
+    let (status, body) = node.post(
+        "POST",
+        &json!({"jsonrpc": "2.0", "method": "getblockcount"}).to_string(),
+        Some(&node.cookie()),
+    );
+    assert_eq!((status, body.as_str()), (204, ""));
     assert_eq!(node.ok("getblockcount", json!([])), json!(0));
     node.stop();
 }
