@@ -25,8 +25,8 @@ use crate::units::{Amount, Height};
 /// Node settings.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
-    /// The network.
-    pub network: Network,
+    /// Consensus parameters (normally `network.params()`; tests may use others).
+    pub params: Params,
     /// Data directory; the chain state lives in `DIR/chain`.
     pub data_dir: PathBuf,
     /// Nonce-search threads.
@@ -41,7 +41,7 @@ impl NodeConfig {
     /// Defaults for `network` in `data_dir`: all cores for mining and signatures.
     pub fn new(network: Network, data_dir: PathBuf) -> Self {
         NodeConfig {
-            network,
+            params: network.params(),
             data_dir,
             mining_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             mempool: MempoolConfig::default(),
@@ -108,7 +108,7 @@ impl Node {
     /// # Errors
     /// [`ChainError`] from opening the store.
     pub fn open(config: NodeConfig) -> Result<Arc<Node>, ChainError> {
-        let params = config.network.params();
+        let params = config.params.clone();
         let mut chain = ChainState::open(&config.data_dir.join("chain"), params.clone())?;
         chain.set_sig_mode(config.sig_mode);
         Ok(Arc::new(Node {
@@ -335,15 +335,18 @@ impl Node {
         let mut hashes = Vec::with_capacity(n as usize);
         let mut extra_nonce: u64 = 0;
         while hashes.len() < n as usize {
-            if self.is_shutting_down() {
-                return Err(NodeError::ShuttingDown);
-            }
-            let (template, _) = self.block_template(payout, extra_nonce.to_le_bytes().to_vec());
+            // Register the stop flag before reading the tip, so that a tip change or a
+            // shutdown after this point always reaches the search, and check for a
+            // shutdown that came before it.
             let stop = Arc::new(AtomicBool::new(false));
             self.searches
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .push(stop.clone());
+            if self.is_shutting_down() {
+                return Err(NodeError::ShuttingDown);
+            }
+            let (template, _) = self.block_template(payout, extra_nonce.to_le_bytes().to_vec());
             match search_nonce(&template.block.header, self.config.mining_threads, &stop) {
                 SearchResult::Found(header) => {
                     let block = Block {

@@ -332,3 +332,21 @@ fn testnet_node_mines_at_its_real_target() {
         );
     }
 }
+
+#[test]
+fn shutdown_interrupts_a_running_nonce_search() {
+    // Regtest rules with Bitcoin's difficulty-1 target: a block needs about 2^32 hashes,
+    // so only the stop flag can end this search.
+    let mut cfg = NodeConfig::new(Network::Regtest, temp_dir("mine-stop"));
+    cfg.params.pow_limit = chain_node::pow::CompactTarget(0x1d00_ffff);
+    cfg.mining_threads = 2;
+    let n = Node::open(cfg).unwrap();
+    let miner = n.clone();
+    let search = std::thread::spawn(move || miner.generate(1, address(&key(16))));
+    n.shutdown();
+    assert!(matches!(
+        search.join().unwrap(),
+        Err(chain_node::error::NodeError::ShuttingDown)
+    ));
+    assert_eq!(n.lock().chain.tip().0, chain_node::Height(0));
+}
