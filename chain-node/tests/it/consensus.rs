@@ -709,3 +709,81 @@ fn work_grows_as_target_shrinks() {
         assert_eq!(t.work(), U256::ONE.shl(256 - k));
     }
 }
+
+#[test]
+fn the_same_transaction_twice_is_rejected() {
+    let mut c = matured();
+    let (op, coin) = c.coinbase_coin(1);
+    let miner = c.miner.clone();
+    let tx = spend(
+        &c.params,
+        &[(op, coin, &miner)],
+        vec![TxOut::pay(coin.amount, address(&key(1)))],
+    );
+    let txid = tx.txid();
+    let block = c.block_with(vec![tx.clone(), tx], 0);
+    assert_eq!(c.connect(&block), Err(BlockError::DuplicateTx { txid }));
+}
+
+#[test]
+fn size_and_extra_data_bounds() {
+    let c = regtest();
+    let mut block = c.block_with(vec![], 0);
+    block.txs[0].inputs = TxInputs::Coinbase {
+        height: Height(1),
+        extra: vec![0; 101],
+    };
+    relabel(&mut block);
+    assert_eq!(
+        check_block(&block, &c.params).map_err(|e| e.tx_error().cloned()),
+        Err(Some(TxError::CoinbaseExtraTooLarge { length: 101 }))
+    );
+    let c = matured();
+    let (op, coin) = c.coinbase_coin(1);
+    let burn = TxOut {
+        amount: Amount::ZERO,
+        kind: OutputKind::Burn(vec![0; 256]),
+    };
+    let big = spend(&c.params, &[(op, coin, &c.miner)], vec![burn; 400]);
+    assert!(matches!(
+        check_transaction(&big),
+        Err(TxError::TooLarge { max: 100_000, .. })
+    ));
+}
+
+#[test]
+fn input_sum_out_of_range_and_coinbase_as_spend_are_rejected() {
+    use chain_node::validation::{Coin, check_inputs};
+    use std::collections::HashMap;
+    let params = Network::Regtest.params();
+    let k = key(1);
+    let rich = Coin {
+        amount: MAX_MONEY,
+        address: address(&k),
+        height: Height(1),
+        is_coinbase: false,
+    };
+    let a = OutPoint {
+        txid: TxId([1; 32]),
+        vout: 0,
+    };
+    let b = OutPoint {
+        txid: TxId([2; 32]),
+        vout: 0,
+    };
+    let view: HashMap<OutPoint, Coin> = [(a, rich), (b, rich)].into_iter().collect();
+    let tx = spend(
+        &params,
+        &[(a, rich, &k), (b, rich, &k)],
+        vec![TxOut::pay(Amount::from_units(1), address(&k))],
+    );
+    assert_eq!(
+        check_inputs(&tx, &view, Height(200), &params.genesis_hash()).map(|c| c.fee),
+        Err(TxError::InputsOutOfRange)
+    );
+    let cb = coinbase(5, address(&k), Amount::from_units(1));
+    assert_eq!(
+        check_inputs(&cb, &view, Height(200), &params.genesis_hash()).map(|c| c.fee),
+        Err(TxError::UnexpectedCoinbase)
+    );
+}
