@@ -11,7 +11,7 @@ use crate::transaction::OutPoint;
 use crate::units::Height;
 use crate::validation::{Coin, UtxoView};
 
-/// Storage format version written under [`KEY_VERSION`].
+/// Storage format version, written under the key `v` (see `docs/storage.md`).
 pub const FORMAT_VERSION: u32 = 1;
 
 /// Key of the format version.

@@ -3,7 +3,7 @@
 //! The server binds where it is told (the binary refuses non-loopback addresses unless
 //! asked), writes `DIR/.cookie` (`__cookie__:<64 hex>`, mode 0600) at every start and
 //! removes it on a clean stop, and answers 401 to missing or wrong credentials. Method
-//! dispatch lives in [`methods`]; this module only speaks HTTP.
+//! dispatch lives in `methods.rs` ([`dispatch`]); this module only speaks HTTP.
 
 mod methods;
 
