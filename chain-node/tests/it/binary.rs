@@ -1,0 +1,309 @@
+//! The real `chain-node` binary over HTTP: mining, maturity, restart, crash recovery,
+//! reorgs through invalidateblock, and bad requests.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use std::time::{Duration, Instant};
+
+use chain_node::validation::Coin;
+use chain_node::{Amount, Height, Network, OutPoint, TxId, TxOut};
+use serde_json::{Value, json};
+
+use crate::helpers::{address, key, spend, temp_dir};
+use crate::process::NodeProcess;
+
+fn addr_of(seed: u8) -> String {
+    address(&key(seed)).encode(Network::Regtest)
+}
+
+#[test]
+fn mine_101_mature_spend_and_restart_with_state_intact() {
+    let dir = temp_dir("bin-mine");
+    let node = NodeProcess::start(&dir);
+    let first_cookie = node.cookie();
+    assert!(first_cookie.starts_with("__cookie__:") && first_cookie.len() == 11 + 64);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join(".cookie"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let miner = addr_of(1);
+    let hashes = node.ok("generatetoaddress", json!([101, miner]));
+    assert_eq!(hashes.as_array().unwrap().len(), 101);
+    assert_eq!(node.ok("getblockcount", json!([])), json!(101));
+    assert_eq!(node.ok("getbestblockhash", json!([])), hashes[100]);
+    assert_eq!(node.ok("getblockhash", json!([1])), hashes[0]);
+
+    let utxos = node.ok("getaddressutxos", json!([[miner]]));
+    let utxos = utxos.as_array().unwrap();
+    assert_eq!(utxos.len(), 101);
+    let first = utxos.iter().find(|u| u["height"] == json!(1)).unwrap();
+    assert_eq!(first["confirmations"], json!(101));
+    assert_eq!(first["amount"], json!(5_000_000_000u64));
+    assert_eq!(first["coinbase"], json!(true));
+
+    // The coinbase of block 1 is mature at height 102: spend it.
+    let txid: TxId = first["txid"].as_str().unwrap().parse().unwrap();
+    let op = OutPoint { txid, vout: 0 };
+    let coin = Coin {
+        amount: Amount::from_units(5_000_000_000),
+        address: address(&key(1)),
+        height: Height(1),
+        is_coinbase: true,
+    };
+    let params = Network::Regtest.params();
+    let tx = spend(
+        &params,
+        &[(op, coin, &key(1))],
+        vec![
+            TxOut::pay(Amount::from_units(1_250_000_000), address(&key(2))),
+            TxOut::pay(Amount::from_units(3_749_990_000), address(&key(1))),
+        ],
+    );
+    let accepted = node.ok("testmempoolaccept", json!([[hex::encode(tx.to_bytes())]]));
+    assert_eq!(accepted[0]["allowed"], json!(true));
+    assert_eq!(accepted[0]["fees"]["base"], json!(10_000));
+    let sent = node.ok("sendrawtransaction", json!([hex::encode(tx.to_bytes())]));
+    assert_eq!(sent, json!(tx.txid().to_hex()));
+    assert_eq!(
+        node.ok("getrawmempool", json!([])),
+        json!([tx.txid().to_hex()])
+    );
+    let pending = node.ok("getaddressutxos", json!([[addr_of(2)]]));
+    assert_eq!(pending[0]["confirmations"], json!(0));
+    let block = node.ok("generatetoaddress", json!([1, miner]));
+    let got = node.ok("getblock", json!([block[0], 1]));
+    assert_eq!(got["nTx"], json!(2));
+    assert_eq!(got["height"], json!(102));
+    let out = node.ok("gettxout", json!([tx.txid().to_hex(), 0]));
+    assert_eq!(out["value"], json!(1_250_000_000));
+    assert_eq!(out["confirmations"], json!(1));
+    assert_eq!(out["address"], json!(addr_of(2)));
+    assert_eq!(
+        node.ok("gettxout", json!([txid.to_hex(), 0])),
+        Value::Null,
+        "spent"
+    );
+    let info = node.ok("getblockchaininfo", json!([]));
+    assert_eq!(info["chain"], json!("regtest"));
+    assert_eq!(info["blocks"], json!(102));
+    let tip = node.ok("getbestblockhash", json!([]));
+    node.stop();
+    assert!(
+        !dir.join(".cookie").exists(),
+        "cookie removed on clean stop"
+    );
+
+    let node = NodeProcess::start(&dir);
+    assert_ne!(node.cookie(), first_cookie, "cookie rewritten at start");
+    assert_eq!(node.ok("getblockcount", json!([])), json!(102));
+    assert_eq!(node.ok("getbestblockhash", json!([])), tip);
+    assert_eq!(
+        node.ok("getaddressutxos", json!([[addr_of(2)]]))[0]["amount"],
+        json!(1_250_000_000)
+    );
+    assert_eq!(
+        node.ok("getaddressutxos", json!([[miner]]))
+            .as_array()
+            .unwrap()
+            .len(),
+        102
+    );
+    node.stop();
+}
+
+#[test]
+fn kill_9_during_mining_then_restart_is_consistent() {
+    let dir = temp_dir("bin-crash");
+    let node = NodeProcess::start(&dir);
+    let miner = addr_of(3);
+    let port = node.port;
+    let cookie = node.cookie();
+    // Mine in the background; kill the process while it is mining.
+    let miner_addr = miner.clone();
+    let worker = std::thread::spawn(move || {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "generatetoaddress", "params": [100_000, miner_addr]}).to_string();
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        use std::io::{Read, Write};
+        let auth = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &cookie);
+        let _ = s.write_all(format!("POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\nContent-Length: {}\r\n\r\n{body}", body.len()).as_bytes());
+        let mut sink = Vec::new();
+        let _ = s.read_to_end(&mut sink);
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while node.ok("getblockcount", json!([])).as_u64().unwrap() < 30 {
+        assert!(Instant::now() < deadline, "mining did not progress");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    node.kill9();
+    worker.join().unwrap();
+
+    let node = NodeProcess::start(&dir);
+    let height = node.ok("getblockcount", json!([])).as_u64().unwrap();
+    assert!(height >= 30);
+    // A fully connected tip: one coinbase coin per block, every block reachable.
+    let utxos = node.ok("getaddressutxos", json!([[miner]]));
+    assert_eq!(utxos.as_array().unwrap().len() as u64, height);
+    let tip = node.ok("getbestblockhash", json!([]));
+    assert_eq!(node.ok("getblockhash", json!([height])), tip);
+    let header = node.ok("getblockheader", json!([tip]));
+    assert_eq!(header["height"], json!(height));
+    // And it keeps working.
+    node.ok("generatetoaddress", json!([2, miner]));
+    assert_eq!(node.ok("getblockcount", json!([])), json!(height + 2));
+    node.stop();
+    // Reindex rebuilds the same UTXO set from the stored blocks.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chain-node"))
+        .args(["reindex", "--json", "--data"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["height"], json!(height + 2));
+    let node = NodeProcess::start(&dir);
+    assert_eq!(
+        node.ok("getaddressutxos", json!([[miner]]))
+            .as_array()
+            .unwrap()
+            .len() as u64,
+        height + 2
+    );
+    node.stop();
+}
+
+#[test]
+fn invalidateblock_and_reconsiderblock_reorg() {
+    let dir = temp_dir("bin-reorg");
+    let node = NodeProcess::start(&dir);
+    let a = node.ok("generatetoaddress", json!([5, addr_of(4)]));
+    node.ok("invalidateblock", json!([a[2]]));
+    assert_eq!(node.ok("getblockcount", json!([])), json!(2));
+    let b = node.ok("generatetoaddress", json!([4, addr_of(5)]));
+    assert_eq!(node.ok("getblockcount", json!([])), json!(6));
+    let tips = node.ok("getchaintips", json!([]));
+    let invalid = tips
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["hash"] == a[4])
+        .unwrap();
+    assert_eq!(invalid["status"], json!("invalid"));
+    assert_eq!(invalid["branchlen"], json!(3));
+    // Reconsidering the shorter branch changes nothing active.
+    node.ok("reconsiderblock", json!([a[2]]));
+    assert_eq!(node.ok("getbestblockhash", json!([])), b[3]);
+    let tips = node.ok("getchaintips", json!([]));
+    assert_eq!(
+        tips.as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["hash"] == a[4])
+            .unwrap()["status"],
+        json!("valid-fork")
+    );
+    // Invalidating the new branch reorgs back to the old one.
+    node.ok("invalidateblock", json!([b[0]]));
+    assert_eq!(node.ok("getbestblockhash", json!([])), a[4]);
+    assert_eq!(node.ok("getaddressutxos", json!([[addr_of(5)]])), json!([]));
+    assert_eq!(
+        node.ok("getaddressutxos", json!([[addr_of(4)]]))
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    node.stop();
+}
+
+#[test]
+fn bad_requests_get_errors_and_the_node_keeps_running() {
+    let dir = temp_dir("bin-bad");
+    let node = NodeProcess::start(&dir);
+    let good = json!({"jsonrpc": "2.0", "id": 1, "method": "getblockcount"}).to_string();
+    assert_eq!(node.post("POST", &good, None).0, 401);
+    assert_eq!(node.post("POST", &good, Some("__cookie__:nope")).0, 401);
+    assert_eq!(node.post("GET", "", Some(&node.cookie())).0, 405);
+    let (status, body) = node.post("POST", "{not json", Some(&node.cookie()));
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["error"]["code"],
+        json!(-32700)
+    );
+    let code = |method: &str, params: Value| node.call(method, params)["error"]["code"].clone();
+    assert_eq!(code("nosuchmethod", json!([])), json!(-32601));
+    assert_eq!(code("getblockhash", json!([])), json!(-32602));
+    assert_eq!(code("getblockhash", json!([99])), json!(-8));
+    assert_eq!(code("getblock", json!(["00".repeat(32)])), json!(-5));
+    assert_eq!(code("getblock", json!(["xyz"])), json!(-8));
+    assert_eq!(
+        code("generatetoaddress", json!([1, "tcn1notanaddress"])),
+        json!(-5)
+    );
+    // A testnet address is refused on regtest.
+    let testnet_addr = address(&key(6)).encode(Network::Testnet);
+    assert_eq!(
+        code("generatetoaddress", json!([1, testnet_addr])),
+        json!(-5)
+    );
+    assert_eq!(code("sendrawtransaction", json!(["zz"])), json!(-22));
+    assert_eq!(code("sendrawtransaction", json!(["0100"])), json!(-22));
+    assert_eq!(code("submitblock", json!(["00"])), json!(-22));
+    // A well-formed transaction spending nothing that exists.
+    let params = Network::Regtest.params();
+    let fake = Coin {
+        amount: Amount::from_units(1000),
+        address: address(&key(7)),
+        height: Height(1),
+        is_coinbase: false,
+    };
+    let tx = spend(
+        &params,
+        &[(
+            OutPoint {
+                txid: TxId([1; 32]),
+                vout: 0,
+            },
+            fake,
+            &key(7),
+        )],
+        vec![TxOut::pay(Amount::from_units(500), address(&key(8)))],
+    );
+    let err = node.call("sendrawtransaction", json!([hex::encode(tx.to_bytes())]));
+    assert_eq!(err["error"]["code"], json!(-25));
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown or spent")
+    );
+    // A block with a bad proof of work is rejected with a reason.
+    let mut block = params.genesis.clone();
+    block.header.prev = params.genesis_hash();
+    block.header.nonce = 0;
+    while chain_node::pow::Target::from_compact(block.header.bits)
+        .unwrap()
+        .is_met_by(&block.hash())
+    {
+        block.header.nonce += 1;
+    }
+    let rejected = node.ok("submitblock", json!([hex::encode(block.to_bytes())]));
+    assert!(
+        rejected.as_str().unwrap().starts_with("rejected"),
+        "{rejected}"
+    );
+    // A batch, and the node is still up.
+    let (_, body) = node.post("POST", &json!([{"jsonrpc": "2.0", "id": 1, "method": "getblockcount"}, {"jsonrpc": "2.0", "id": 2, "method": "nope"}]).to_string(), Some(&node.cookie()));
+    let batch: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(batch[0]["result"], json!(0));
+    assert_eq!(batch[1]["error"]["code"], json!(-32601));
+    assert_eq!(node.ok("getblockcount", json!([])), json!(0));
+    node.stop();
+}
