@@ -301,9 +301,6 @@ pub enum StorageError {
         /// What was asked for.
         path: String,
     },
-    /// The dedup index failed.
-    #[error("dedup index: {0}")]
-    Index(#[from] sled::Error),
 }
 
 #[cfg(feature = "server")]

@@ -12,10 +12,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use crate::checkpoint::Checkpoint;
 use crate::consistency::verify_consistency;
+use crate::dedup::DedupIndex;
 use crate::error::{LogError, StorageError};
 use crate::hash::Hash;
 use crate::note::NoteSigner;
@@ -30,15 +31,14 @@ use crate::tree_math::NodeId;
 /// Tuning of the log.
 #[derive(Clone, Copy, Debug)]
 pub struct LogConfig {
-    /// Bytes of cache for the dedup index.
-    pub dedup_cache_bytes: u64,
+    /// Most entries integrated under one checkpoint: [`Log::integrate`] splits a
+    /// longer slice into several batches, bounding the memory of one batch.
+    pub max_batch: usize,
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig {
-            dedup_cache_bytes: 32 * 1024 * 1024,
-        }
+        LogConfig { max_batch: 1 << 16 }
     }
 }
 
@@ -74,7 +74,7 @@ impl Sequenced {
 pub struct Log {
     dir: Arc<DataDir>,
     signer: NoteSigner,
-    dedup: sled::Db,
+    dedup: Arc<RwLock<DedupIndex>>,
     range: CompactRange,
     // INVARIANT: edge[L] holds the (size >> 8L) % 256 hashes of the partial tile
     // at level L, for every level that has nodes.
@@ -82,6 +82,7 @@ pub struct Log {
     // INVARIANT: the size % 256 entries of the partial entry bundle.
     bundle: Vec<Vec<u8>>,
     published: Published,
+    config: LogConfig,
 }
 
 impl Log {
@@ -108,11 +109,7 @@ impl Log {
             }
             Err(e) => return Err(StorageError::io(&vkey_path, e).into()),
         }
-        let dedup = sled::Config::new()
-            .path(dir.dedup_path())
-            .cache_capacity(config.dedup_cache_bytes)
-            .open()
-            .map_err(StorageError::from)?;
+        let dedup = Arc::new(RwLock::new(DedupIndex::open(&dir.dedup_path())?));
         let cp_path = dir.checkpoint_path();
         let published = match std::fs::read_to_string(&cp_path) {
             Ok(note) => {
@@ -172,6 +169,7 @@ impl Log {
             edge,
             bundle,
             published,
+            config,
         };
         log.check_edge()?;
         Ok(log)
@@ -189,7 +187,7 @@ impl Log {
     }
 
     /// A handle on the dedup index, for concurrent readers.
-    pub fn dedup(&self) -> &sled::Db {
+    pub fn dedup(&self) -> &Arc<RwLock<DedupIndex>> {
         &self.dedup
     }
 
@@ -269,6 +267,14 @@ impl Log {
     /// [`LogError`] when anything fails; nothing is then published, and the log
     /// must be reopened (its in-memory state may be ahead of the disk).
     pub fn integrate(&mut self, entries: &[Vec<u8>]) -> Result<Vec<Sequenced>, LogError> {
+        let mut outcomes = Vec::with_capacity(entries.len());
+        for chunk in entries.chunks(self.config.max_batch.max(1)) {
+            outcomes.extend(self.integrate_batch(chunk)?);
+        }
+        Ok(outcomes)
+    }
+
+    fn integrate_batch(&mut self, entries: &[Vec<u8>]) -> Result<Vec<Sequenced>, LogError> {
         let old = self.published.checkpoint.clone();
         let mut outcomes = Vec::with_capacity(entries.len());
         let mut in_batch: HashMap<Hash, u64> = HashMap::new();
@@ -348,12 +354,17 @@ impl Log {
             }
         }
         write_all_durably(&files)?;
-        let mut batch = sled::Batch::default();
-        for (h, i) in &new_hashes {
-            batch.insert(&h.0[..], &i.to_be_bytes()[..]);
+        {
+            let mut index = self
+                .dedup
+                .write()
+                .map_err(|_| LogError::Internal("dedup lock poisoned"))?;
+            index.insert(&new_hashes)?;
         }
-        self.dedup.apply_batch(batch).map_err(StorageError::from)?;
-        self.dedup.flush().map_err(StorageError::from)?;
+        self.dedup
+            .read()
+            .map_err(|_| LogError::Internal("dedup lock poisoned"))?
+            .sync()?;
 
         // Never sign a tree that does not extend the published one.
         let recent: HashMap<(u8, u64), Vec<Hash>> = full
@@ -425,30 +436,27 @@ impl Log {
 /// # Errors
 /// When the index or a tile cannot be read.
 pub fn find_committed(
-    dedup: &sled::Db,
+    dedup: &RwLock<DedupIndex>,
     dir: &DataDir,
     size: u64,
     leaf_hash: &Hash,
 ) -> Result<Option<u64>, LogError> {
-    let Some(v) = dedup
-        .get(leaf_hash.as_bytes())
-        .map_err(StorageError::from)?
-    else {
-        return Ok(None);
-    };
-    let index = <[u8; 8]>::try_from(v.as_ref())
-        .map(u64::from_be_bytes)
-        .map_err(|_| LogError::Internal("dedup value is not 8 bytes"))?;
+    let candidates = dedup
+        .read()
+        .map_err(|_| LogError::Internal("dedup lock poisoned"))?
+        .candidates(leaf_hash)?;
     // A mapping written by a batch that never committed may point past the
     // tree, or at an index since reused: trust it only if the tile agrees.
-    if index >= size {
-        return Ok(None);
+    for index in candidates.into_iter().filter(|&i| i < size) {
+        let tile = TileId::at_size(0, index / TILE_WIDTH, size)
+            .ok_or(LogError::Internal("leaf index beyond the tree"))?;
+        let hashes = dir.read_hash_tile(tile, size)?;
+        let at = usize::try_from(index % TILE_WIDTH).unwrap_or(usize::MAX);
+        if hashes.get(at) == Some(leaf_hash) {
+            return Ok(Some(index));
+        }
     }
-    let tile = TileId::at_size(0, index / TILE_WIDTH, size)
-        .ok_or(LogError::Internal("leaf index beyond the tree"))?;
-    let hashes = dir.read_hash_tile(tile, size)?;
-    let at = usize::try_from(index % TILE_WIDTH).unwrap_or(usize::MAX);
-    Ok((hashes.get(at) == Some(leaf_hash)).then_some(index))
+    Ok(None)
 }
 
 /// Reads the partial tiles and the partial entry bundle of a tree of `size`.

@@ -57,7 +57,7 @@ type Reply = oneshot::Sender<Result<String, ApiError>>;
 
 struct Shared {
     dir: Arc<DataDir>,
-    dedup: sled::Db,
+    dedup: Arc<RwLock<crate::dedup::DedupIndex>>,
     published: Arc<RwLock<Published>>,
     submit: mpsc::Sender<(Vec<u8>, Reply)>,
 }
@@ -195,7 +195,7 @@ pub async fn run(
     let (submit, queue) = mpsc::channel(config.queue.max(1));
     let shared = Arc::new(Shared {
         dir: Arc::clone(log.dir()),
-        dedup: log.dedup().clone(),
+        dedup: Arc::clone(log.dedup()),
         published: Arc::new(RwLock::new(log.published().clone())),
         submit,
     });

@@ -99,7 +99,7 @@ impl DataDir {
         self.root.join("vkey")
     }
 
-    /// Path of the dedup index (sled).
+    /// Path of the dedup index.
     pub fn dedup_path(&self) -> PathBuf {
         self.root.join("dedup")
     }

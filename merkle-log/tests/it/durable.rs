@@ -42,6 +42,26 @@ fn batches_match_the_naive_tree_across_reopen() {
         }
     }
     assert_eq!(next, 70_000);
+    // The dedup table doubled many times on the way (16 pages of 256 slots at
+    // first); every entry still maps to its first index.
+    let mut log = Log::open(dir.path(), test_signer(), LogConfig::default()).unwrap();
+    let again: Vec<Vec<u8>> = [0u64, 255, 256, 40_000, 69_999].map(entry).to_vec();
+    let out = log.integrate(&again).unwrap();
+    assert_eq!(
+        out,
+        [0u64, 255, 256, 40_000, 69_999].map(Sequenced::Duplicate)
+    );
+    assert_eq!(log.published().checkpoint.size(), 70_000);
+    drop(log);
+    let pages = std::fs::read_dir(dir.path().join("dedup"))
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().into_string().ok())
+        .find_map(|n| n.strip_prefix("index-").map(str::to_owned))
+        .unwrap();
+    assert!(
+        pages.parse::<u32>().unwrap() > 4,
+        "table never doubled: index-{pages}"
+    );
     let report = fsck(dir.path(), &mut |_, _| {}).unwrap();
     assert!(report.is_clean(), "{:?}", report.damage);
     assert_eq!(report.entries_checked, 70_000);

@@ -7,9 +7,13 @@
 #[cfg(feature = "server")]
 mod common;
 #[cfg(feature = "server")]
+mod crash;
+#[cfg(feature = "server")]
 mod durable;
 mod formats;
 mod known_answer;
 mod oracle;
 mod probes;
 mod properties;
+#[cfg(feature = "server")]
+mod server;
