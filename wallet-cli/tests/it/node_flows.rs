@@ -2,11 +2,14 @@
 //! wallets, mining, a payment, balances checked to the base unit, restore from
 //! the words, and failures that change nothing.
 
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::ffi::OsStr;
+use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
+
+use crate::common::wallet_with;
 
 /// The regtest subsidy before the first halving (50 coins, docs/consensus.md).
 const SUBSIDY: u64 = 50 * 100_000_000;
@@ -79,27 +82,12 @@ struct Wallet<'a> {
 
 impl Wallet<'_> {
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wallet"))
-            .arg("--json")
-            .args(args)
-            .arg("--wallet")
-            .arg(&self.dir)
-            .arg("--rpc")
-            .arg(&self.node.url)
-            .arg("--node-data")
-            .arg(&self.node.data)
-            .env("WALLET_PASSPHRASE", self.pass)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut input = child.stdin.take().unwrap();
-        if let Some(text) = stdin {
-            input.write_all(text.as_bytes()).unwrap();
-        }
-        drop(input);
-        child.wait_with_output().unwrap()
+        let mut all: Vec<&OsStr> = vec![OsStr::new("--json")];
+        all.extend(args.iter().map(OsStr::new));
+        all.extend([OsStr::new("--wallet"), self.dir.as_os_str()]);
+        all.extend([OsStr::new("--rpc"), OsStr::new(&self.node.url)]);
+        all.extend([OsStr::new("--node-data"), self.node.data.as_os_str()]);
+        wallet_with(&all, self.pass, stdin)
     }
 
     fn ok(&self, args: &[&str]) -> Value {
@@ -138,20 +126,21 @@ impl Wallet<'_> {
     }
 }
 
+/// Alice and Bob, not yet created.
+fn two_wallets<'a>(dir: &Path, node: &'a Node) -> (Wallet<'a>, Wallet<'a>) {
+    let w = |name: &str, pass| Wallet {
+        dir: dir.join(name),
+        pass,
+        node,
+    };
+    (w("alice", "alice pass"), w("bob", "bob pass"))
+}
+
 #[test]
 fn mine_pay_and_restore() {
     let tmp = tempfile::tempdir().unwrap();
     let node = Node::start(&tmp.path().join("node"));
-    let alice = Wallet {
-        dir: tmp.path().join("alice"),
-        pass: "alice pass",
-        node: &node,
-    };
-    let bob = Wallet {
-        dir: tmp.path().join("bob"),
-        pass: "bob pass",
-        node: &node,
-    };
+    let (alice, bob) = two_wallets(tmp.path(), &node);
     let created = alice.ok(&["create"]);
     let words = created["mnemonic"].as_str().unwrap().to_string();
     let bob_addr = bob.ok(&["create"])["address"].as_str().unwrap().to_string();
@@ -196,16 +185,7 @@ fn mine_pay_and_restore() {
 fn failed_sends_change_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let node = Node::start(&tmp.path().join("node"));
-    let alice = Wallet {
-        dir: tmp.path().join("alice"),
-        pass: "alice pass",
-        node: &node,
-    };
-    let bob = Wallet {
-        dir: tmp.path().join("bob"),
-        pass: "bob pass",
-        node: &node,
-    };
+    let (alice, bob) = two_wallets(tmp.path(), &node);
     alice.ok(&["create"]);
     let bob_addr = bob.ok(&["create"])["address"].as_str().unwrap().to_string();
     alice.ok(&["mine", "101"]);
