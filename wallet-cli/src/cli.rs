@@ -70,6 +70,9 @@ pub enum Command {
     Balance,
     /// Pay an address: build, sign and broadcast; prints the txid.
     Send(SendArgs),
+    /// The wallet's transactions, newest first (amounts exclude the fee, shown
+    /// apart; unconfirmed ones show the net change).
+    History,
     /// Mine blocks paying this wallet (generatetoaddress; for local networks).
     Mine(MineArgs),
     /// Print the wallet's recovery words (asks for confirmation).

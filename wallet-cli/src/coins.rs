@@ -20,15 +20,15 @@ pub struct WalletCoin {
     pub confirmations: u32,
     /// Whether it is a coinbase output.
     pub coinbase: bool,
-    /// Whether a mempool transaction already spends it.
-    pub spent_in_mempool: bool,
+    /// The mempool transaction that already spends it, if any.
+    pub spent_by: Option<String>,
 }
 
 impl WalletCoin {
     /// Spendable in the next block: confirmed, not being spent, and for a coinbase
     /// at least `COINBASE_MATURITY` deep counting the next block (the consensus rule).
     pub fn is_spendable(&self) -> bool {
-        self.confirmations > 0 && !self.spent_in_mempool && !self.is_immature()
+        self.confirmations > 0 && self.spent_by.is_none() && !self.is_immature()
     }
 
     /// A confirmed coinbase that cannot be spent in the next block yet.
@@ -95,7 +95,7 @@ pub fn fetch(
             },
             confirmations,
             coinbase: field(item, "coinbase")?.as_bool().unwrap_or(false),
-            spent_in_mempool: !field(item, "spentby")?.is_null(),
+            spent_by: field(item, "spentby")?.as_str().map(str::to_string),
         });
     }
     Ok(out)
@@ -118,7 +118,7 @@ pub fn balance(coins: &[WalletCoin]) -> Balance {
     let mut b = Balance::default();
     for c in coins {
         let units = c.coin.amount.units();
-        if c.spent_in_mempool {
+        if c.spent_by.is_some() {
             continue;
         }
         if c.confirmations == 0 {

@@ -14,6 +14,7 @@ pub mod chain_cmds;
 mod cli;
 pub mod coins;
 pub mod fsutil;
+mod history;
 pub mod http;
 pub mod keys;
 pub mod keystore;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> std::process::ExitCode {
         Command::Address(args) => with_config(g, |cfg| wallet::address(cfg, &args)),
         Command::Balance => with_config(g, chain_cmds::balance),
         Command::Send(args) => with_config(g, |cfg| chain_cmds::send(cfg, &args)),
+        Command::History => with_config(g, history::history),
         Command::Mine(args) => with_config(g, |cfg| chain_cmds::mine(cfg, &args)),
         Command::ExportMnemonic(args) => with_config(g, |cfg| wallet::export_mnemonic(cfg, &args)),
     };

@@ -160,6 +160,12 @@ fn mine_pay_and_restore() {
     assert_eq!(change, SUBSIDY - 1_250_000_000 - fee);
     assert_eq!(alice.balance(), (SUBSIDY, 99 * SUBSIDY, change));
     assert_eq!(bob.balance(), (0, 0, 1_250_000_000));
+    let pending = bob.ok(&["history"]);
+    let txs = pending["transactions"].as_array().unwrap();
+    assert_eq!(txs.len(), 1);
+    assert_eq!(txs[0]["txid"], sent["txid"]);
+    assert_eq!(txs[0]["confirmations"], 0);
+    assert_eq!(txs[0]["amount"], 1_250_000_000);
 
     alice.ok(&["mine", "1"]);
     // Block 102 confirms the payment and its change, and one more coinbase matures;
@@ -169,6 +175,23 @@ fn mine_pay_and_restore() {
         (SUBSIDY + change + SUBSIDY, 98 * SUBSIDY + SUBSIDY + fee, 0)
     );
     assert_eq!(bob.balance(), (1_250_000_000, 0, 0));
+
+    // Histories, newest first: Alice paid 12.5 plus the fee, and mined 102 blocks.
+    let history = alice.ok(&["history"]);
+    let txs = history["transactions"].as_array().unwrap();
+    assert_eq!(txs.len(), 103);
+    assert_eq!(txs[0]["txid"], sent["txid"]);
+    assert_eq!(txs[0]["height"], 102);
+    assert_eq!(txs[0]["amount"], -1_250_000_000i64);
+    assert_eq!(txs[0]["fee"], fee);
+    assert_eq!(txs[1]["coinbase"], true);
+    assert_eq!(txs[1]["amount"], SUBSIDY + fee);
+    assert_eq!(txs[102]["height"], 1);
+    let bobs = bob.ok(&["history"]);
+    assert_eq!(bobs["transactions"][0]["amount"], 1_250_000_000);
+    assert_eq!(bobs["transactions"][0]["confirmations"], 1);
+    // A second call reads only new blocks and says the same.
+    assert_eq!(alice.ok(&["history"]), history);
 
     // Restoring Alice's words elsewhere finds the same coins.
     let restored = Wallet {
