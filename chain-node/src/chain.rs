@@ -99,6 +99,24 @@ impl ChainState {
     /// # Errors
     /// [`ChainError::WrongStore`] for another network or format, storage errors.
     pub fn open(path: &Path, params: Params) -> Result<Self, ChainError> {
+        let db = Self::open_db(path)?;
+        Self::from_db(db, params)
+    }
+
+    /// Opens the store for [`ChainState::reindex`] only: checks the format and network
+    /// but neither loads nor trusts the UTXO set, undo data or active chain, so that a
+    /// store whose derived records are damaged can still be rebuilt.
+    ///
+    /// # Errors
+    /// [`ChainError::WrongStore`], storage errors.
+    pub fn open_for_reindex(path: &Path, params: Params) -> Result<Self, ChainError> {
+        let db = Self::open_db(path)?;
+        let mut state = Self::bare(db, params);
+        state.check_or_init()?;
+        Ok(state)
+    }
+
+    fn open_db(path: &Path) -> Result<sled::Db, ChainError> {
         // sled releases its file lock from background threads shortly after the previous
         // handle is dropped; wait briefly for it instead of failing a quick reopen.
         let started = std::time::Instant::now();
@@ -113,7 +131,7 @@ impl ChainState {
                 other => break other?,
             }
         };
-        Self::from_db(db, params)
+        Ok(db)
     }
 
     /// A chain state in a temporary sled database, removed when dropped.
@@ -125,38 +143,67 @@ impl ChainState {
         Self::from_db(db, params)
     }
 
-    fn from_db(db: sled::Db, params: Params) -> Result<Self, ChainError> {
-        let mut state = ChainState {
+    fn bare(db: sled::Db, params: Params) -> Self {
+        ChainState {
             db,
             params,
             index: HashMap::new(),
             active: Vec::new(),
             sig_mode: SigMode::default(),
-        };
-        match state.db.get(KEY_VERSION)? {
-            None => state.init_genesis()?,
+        }
+    }
+
+    fn from_db(db: sled::Db, params: Params) -> Result<Self, ChainError> {
+        let mut state = Self::bare(db, params);
+        state.check_or_init()?;
+        state.load()?;
+        state.rewind_invalid()?;
+        state.activate_best_chain()?;
+        Ok(state)
+    }
+
+    /// Disconnects active blocks at and above the lowest active block marked invalid.
+    ///
+    /// `invalidate_block` persists the mark before it disconnects; a crash in between
+    /// leaves an invalid block on the active chain, which this undoes at open.
+    fn rewind_invalid(&mut self) -> Result<(), ChainError> {
+        let first_invalid = self.active.iter().position(|h| {
+            self.index
+                .get(h)
+                .is_some_and(|e| e.status != BlockStatus::Valid)
+        });
+        if let Some(height) = first_invalid {
+            while self.active.len() > height.max(1) {
+                self.disconnect_tip()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates genesis in an empty store, or checks the format and network of an old one.
+    fn check_or_init(&mut self) -> Result<(), ChainError> {
+        match self.db.get(KEY_VERSION)? {
+            None => self.init_genesis(),
             Some(v) => {
                 let version = v.as_ref().try_into().map(u32::from_le_bytes).unwrap_or(0);
-                let genesis = state
+                let genesis = self
                     .db
                     .get(KEY_GENESIS)?
                     .map(hex::encode)
                     .unwrap_or_default();
-                let expected = state.params.genesis_hash().to_hex();
+                let expected = self.params.genesis_hash().to_hex();
                 if version != FORMAT_VERSION || genesis != expected {
                     return Err(ChainError::WrongStore {
                         expected: format!(
                             "format {FORMAT_VERSION}, {} genesis {expected}",
-                            state.params.network
+                            self.params.network
                         ),
                         found: format!("format {version}, genesis {genesis}"),
                     });
                 }
+                Ok(())
             }
         }
-        state.load()?;
-        state.activate_best_chain()?;
-        Ok(state)
     }
 
     /// Sets how block signatures are checked.
@@ -438,6 +485,15 @@ impl ChainState {
     /// # Errors
     /// Storage errors only; invalid blocks are reported in [`Activation::invalid`].
     pub fn activate_best_chain(&mut self) -> Result<Activation, ChainError> {
+        self.activate_with_progress(&mut |_, _| {})
+    }
+
+    /// [`ChainState::activate_best_chain`], calling `progress(height, target)` after each
+    /// block connected.
+    fn activate_with_progress(
+        &mut self,
+        progress: &mut dyn FnMut(Height, Height),
+    ) -> Result<Activation, ChainError> {
         let mut act = Activation::default();
         while let Some(best) = self.best_candidate() {
             let (fork, path) = self.path_from_fork(&best)?;
@@ -446,9 +502,13 @@ impl ChainState {
                 let block = self.disconnect_tip()?;
                 act.events.push(ChainEvent::Disconnected { block, height });
             }
+            let target = self.index.get(&best).map_or(Height(0), |e| e.height);
             for hash in path {
                 match self.connect_tip(&hash)? {
-                    Ok((block, height)) => act.events.push(ChainEvent::Connected { block, height }),
+                    Ok((block, height)) => {
+                        progress(height, target);
+                        act.events.push(ChainEvent::Connected { block, height });
+                    }
                     Err(e) => {
                         self.set_status(&hash, BlockStatus::Invalid)?;
                         act.invalid.push((hash, e));
@@ -696,11 +756,15 @@ impl ChainState {
     }
 
     /// Rebuilds the UTXO set, undo data, address index and active chain from the stored
-    /// blocks, keeping invalid marks. `progress` is called after each connected block.
+    /// blocks, keeping invalid marks. `progress(height, target)` is called after each
+    /// connected block.
     ///
     /// # Errors
     /// Storage errors.
-    pub fn reindex(&mut self, mut progress: impl FnMut(Height)) -> Result<Activation, ChainError> {
+    pub fn reindex(
+        &mut self,
+        mut progress: impl FnMut(Height, Height),
+    ) -> Result<Activation, ChainError> {
         let mut batch = sled::Batch::default();
         for prefix in [P_COIN, P_ADDR, P_UNDO, P_HEIGHT] {
             for item in self.db.scan_prefix([prefix]) {
@@ -712,9 +776,7 @@ impl ChainState {
         self.db.apply_batch(batch)?;
         self.db.flush()?;
         self.load()?;
-        let act = self.activate_best_chain()?;
-        progress(self.tip().0);
-        Ok(act)
+        self.activate_with_progress(&mut progress)
     }
 
     /// Flushes the database (a no-op after each committed batch, which already flushed).

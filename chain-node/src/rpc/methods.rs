@@ -468,7 +468,7 @@ fn gettxout(node: &Node, outpoint: OutPoint, include_mempool: bool) -> Result<Va
         }
         return Ok(json!({
             "bestblock": tip.to_hex(),
-            "confirmations": tip_height.0 - coin.height.0 + 1,
+            "confirmations": tip_height.0.saturating_sub(coin.height.0) + 1,
             "value": coin.amount.units(),
             "address": coin.address.encode(network),
             "coinbase": coin.is_coinbase,
@@ -513,7 +513,7 @@ fn address_utxos(node: &Node, addrs: &[(String, Address)]) -> Result<Value, RpcE
                 "outputIndex": op.vout,
                 "amount": coin.amount.units(),
                 "height": if is_confirmed { json!(coin.height.0) } else { Value::Null },
-                "confirmations": if is_confirmed { tip.0 - coin.height.0 + 1 } else { 0 },
+                "confirmations": if is_confirmed { tip.0.saturating_sub(coin.height.0) + 1 } else { 0 },
                 "coinbase": coin.is_coinbase,
                 "spentby": st.mempool.spender(&op).map(|t| t.to_hex()),
             }));

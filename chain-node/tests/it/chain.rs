@@ -245,7 +245,7 @@ fn state_survives_reopen_and_reindex() {
     assert_eq!(state.tip(), (Height(104), last.hash()));
     assert_eq!(state.utxo_set().unwrap(), mem.utxo);
     assert_eq!(state.address_utxos(&address(&key(9))).unwrap().len(), 1);
-    state.reindex(|_| {}).unwrap();
+    state.reindex(|_, _| {}).unwrap();
     assert_eq!(state.tip(), (Height(104), last.hash()));
     assert_eq!(state.utxo_set().unwrap(), mem.utxo);
     assert_eq!(state.address_utxos(&address(&key(9))).unwrap().len(), 1);
@@ -452,4 +452,82 @@ fn testnet_retarget_at_2n_uses_n_full_intervals() {
     );
     state.submit_block(&right, NOW).unwrap();
     assert_eq!(state.tip(), (Height(8), right.hash()));
+}
+
+#[test]
+fn reindex_repairs_damaged_derived_records() {
+    let dir = crate::helpers::temp_dir("reindex-repair");
+    let params = Network::Regtest.params();
+    let mut mem = MemChain::new(params.clone());
+    let blocks = extend(&mut mem, 12, 0);
+    {
+        let mut state = ChainState::open(&dir, params.clone()).unwrap();
+        submit_all(&mut state, &blocks);
+    }
+    // Damage: drop the tip pointer and every coin record.
+    {
+        let db = open_raw(&dir);
+        db.remove(b"t").unwrap();
+        let coins: Vec<_> = db.scan_prefix(b"c").keys().map(|k| k.unwrap()).collect();
+        for k in coins {
+            db.remove(k).unwrap();
+        }
+        db.flush().unwrap();
+    }
+    assert!(matches!(
+        ChainState::open(&dir, params.clone()),
+        Err(ChainError::Missing { .. })
+    ));
+    let mut state = ChainState::open_for_reindex(&dir, params.clone()).unwrap();
+    let mut seen = Vec::new();
+    state
+        .reindex(|h, target| seen.push((h.0, target.0)))
+        .unwrap();
+    assert_eq!(seen.last(), Some(&(12, 12)));
+    assert_eq!(state.tip(), (Height(12), blocks[11].hash()));
+    assert_eq!(state.utxo_set().unwrap(), mem.utxo);
+    drop(state);
+    assert_eq!(ChainState::open(&dir, params).unwrap().tip().0, Height(12));
+}
+
+/// The raw sled database, waiting for the previous handle's lock like the node does.
+fn open_raw(dir: &std::path::Path) -> sled::Db {
+    for _ in 0..100 {
+        if let Ok(db) = sled::open(dir) {
+            return db;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("cannot open {}", dir.display());
+}
+
+#[test]
+fn invalid_mark_without_disconnect_is_rewound_at_open() {
+    use chain_node::encoding::{BlockStatus, IndexEntry, decode_exact, encode_to_vec};
+    let dir = crate::helpers::temp_dir("rewind");
+    let params = Network::Regtest.params();
+    let mut mem = MemChain::new(params.clone());
+    let blocks = extend(&mut mem, 20, 0);
+    {
+        let mut state = ChainState::open(&dir, params.clone()).unwrap();
+        submit_all(&mut state, &blocks);
+    }
+    // What a crash inside invalidateblock leaves: block 6 marked invalid, still active.
+    {
+        let db = open_raw(&dir);
+        let mut key = vec![b'i'];
+        key.extend_from_slice(blocks[5].hash().as_bytes());
+        let mut entry: IndexEntry = decode_exact(&db.get(&key).unwrap().unwrap()).unwrap();
+        entry.status = BlockStatus::Invalid;
+        db.insert(key, encode_to_vec(&entry)).unwrap();
+        db.flush().unwrap();
+    }
+    let state = ChainState::open(&dir, params.clone()).unwrap();
+    assert_eq!(state.tip(), (Height(5), blocks[4].hash()));
+    // Naive oracle: the UTXO set after the first five blocks.
+    let mut five = MemChain::new(params);
+    for b in &blocks[..5] {
+        five.connect(b).unwrap();
+    }
+    assert_eq!(state.utxo_set().unwrap(), five.utxo);
 }

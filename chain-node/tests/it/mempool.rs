@@ -309,3 +309,26 @@ fn reorg_returns_transactions_and_removes_conflicts() {
             .is_some()
     );
 }
+
+#[test]
+fn testnet_node_mines_at_its_real_target() {
+    let mut cfg = NodeConfig::new(Network::Testnet, temp_dir("testnet-mine"));
+    cfg.mining_threads = 2;
+    let n = Node::open(cfg).unwrap();
+    let hashes = n.generate(3, address(&key(15))).unwrap();
+    let st = n.lock();
+    assert_eq!(st.chain.tip(), (chain_node::Height(3), hashes[2]));
+    let limit = n.params().limit();
+    for h in &hashes {
+        let e = st.chain.entry(h).unwrap();
+        assert_eq!(e.header.bits, n.params().pow_limit);
+        // Independent check of the proof of work: SHA-256d of the 80 header bytes.
+        assert!(limit.is_met_by(&chain_node::BlockHash(chain_node::sha256d(
+            &e.header.to_bytes()
+        ))));
+        assert!(
+            h.as_bytes()[..2] == [0, 0],
+            "testnet target needs 16 leading zero bits"
+        );
+    }
+}

@@ -142,3 +142,24 @@ impl Drop for NodeProcess {
         let _ = self.child.wait();
     }
 }
+
+/// Sends one JSON-RPC call from another thread and ignores the answer (the node may be
+/// killed before it replies).
+pub(crate) fn call_in_background(
+    port: u16,
+    cookie: String,
+    method: &'static str,
+    params: Value,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let body =
+            json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+        let auth = base64::engine::general_purpose::STANDARD.encode(&cookie);
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+            return;
+        };
+        let _ = s.write_all(format!("POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\nContent-Length: {}\r\n\r\n{body}", body.len()).as_bytes());
+        let mut sink = Vec::new();
+        let _ = s.read_to_end(&mut sink);
+    })
+}
