@@ -1,6 +1,6 @@
 //! Consistency proof verification, exactly as RFC 9162 §2.1.4.2.
 
-use crate::error::VerifyError;
+use crate::error::{BoundsError, VerifyError};
 use crate::hash::Hash;
 use crate::inclusion::{check_len, check_root};
 use crate::tree_math;
@@ -22,10 +22,11 @@ pub fn verify_consistency(
     proof: &[Hash],
 ) -> Result<(), VerifyError> {
     if old_size > new_size {
-        return Err(VerifyError::SizesOutOfOrder {
+        return Err(BoundsError::SizesOutOfOrder {
             old: old_size,
             new: new_size,
-        });
+        }
+        .into());
     }
     check_len(
         proof.len(),

@@ -19,25 +19,33 @@ pub enum HashParseError {
     },
 }
 
-/// A proof did not verify, or its inputs were malformed.
+/// Indices or sizes that cannot describe a proof in any tree.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum VerifyError {
+pub enum BoundsError {
     /// The leaf index is not inside the tree.
     #[error("leaf index {index} is not below tree size {size}")]
     IndexOutOfRange {
-        /// The claimed leaf index.
+        /// The leaf index.
         index: u64,
-        /// The claimed tree size.
+        /// The tree size.
         size: u64,
     },
     /// The old tree is larger than the new one.
     #[error("old size {old} is larger than new size {new}")]
     SizesOutOfOrder {
-        /// The claimed old size.
+        /// The old size.
         old: u64,
-        /// The claimed new size.
+        /// The new size.
         new: u64,
     },
+}
+
+/// A proof did not verify, or its inputs were malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    /// The index or sizes are impossible.
+    #[error(transparent)]
+    Bounds(#[from] BoundsError),
     /// More hashes than any proof in a tree of 2^64 leaves can have.
     #[error("proof has {len} hashes, more than the limit of {limit}")]
     ProofTooLong {
@@ -79,9 +87,7 @@ impl VerifyError {
     pub fn is_malformed_input(&self) -> bool {
         matches!(
             self,
-            VerifyError::IndexOutOfRange { .. }
-                | VerifyError::SizesOutOfOrder { .. }
-                | VerifyError::ProofTooLong { .. }
+            VerifyError::Bounds(_) | VerifyError::ProofTooLong { .. }
         )
     }
 }
@@ -89,22 +95,9 @@ impl VerifyError {
 /// A proof or root could not be built from a tree.
 #[derive(Debug, thiserror::Error)]
 pub enum ProofError<E: std::error::Error + 'static> {
-    /// The leaf index is not inside the requested tree.
-    #[error("leaf index {index} is not below tree size {size}")]
-    IndexOutOfRange {
-        /// Requested leaf index.
-        index: u64,
-        /// Requested tree size.
-        size: u64,
-    },
-    /// The old size is larger than the new size.
-    #[error("old size {old} is larger than new size {new}")]
-    SizesOutOfOrder {
-        /// Requested old size.
-        old: u64,
-        /// Requested new size.
-        new: u64,
-    },
+    /// The index or sizes are impossible.
+    #[error(transparent)]
+    Bounds(#[from] BoundsError),
     /// The requested size is beyond what the tree holds.
     #[error("tree size {requested} is beyond the current size {current}")]
     SizeBeyondTree {
@@ -129,5 +122,271 @@ pub enum ProofError<E: std::error::Error + 'static> {
         got: usize,
         /// Nodes asked for.
         want: usize,
+    },
+}
+
+/// A signed-note key could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// Not `name+hex8+base64`.
+    #[error("key is not of the form name+keyid+base64")]
+    Parts,
+    /// The key name is empty or holds whitespace or `+`.
+    #[error("key name is empty or contains whitespace or '+'")]
+    Name,
+    /// The key ID is not 8 hex digits.
+    #[error("key ID is not 8 hex digits")]
+    KeyIdEncoding,
+    /// The key material is not base64.
+    #[error("key material is not valid base64")]
+    KeyEncoding,
+    /// The key material has the wrong length for its type.
+    #[error("key material has the wrong length")]
+    KeyLength,
+    /// The signature type byte is not one this crate handles.
+    #[error("unsupported key type 0x{0:02x}")]
+    UnknownType(u8),
+    /// The public key is not a valid point / SubjectPublicKeyInfo.
+    #[error("invalid public key")]
+    PublicKey,
+    /// The key ID written in the key does not match the key.
+    #[error("key ID does not match the key")]
+    KeyIdMismatch,
+    /// A private key was expected.
+    #[error("not a private key (expected PRIVATE+KEY+...)")]
+    NotPrivate,
+}
+
+/// A signed note could not be parsed or did not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoteError {
+    /// The note breaks the signed-note format.
+    #[error("malformed note: {why}")]
+    Malformed {
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// A known key's signature does not verify: the whole note is rejected.
+    #[error("invalid signature for key {key}")]
+    BadSignature {
+        /// The key, `name+keyid`.
+        key: String,
+    },
+    /// No signature by a known key.
+    #[error("note has no verifiable signatures")]
+    NoVerifiedSignature,
+    /// An RFC 6962 tree-head signature is not a TLS `DigitallySigned` ECDSA/SHA-256.
+    #[error("malformed RFC 6962 tree head signature")]
+    Rfc6962Encoding,
+}
+
+/// A checkpoint body could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckpointError {
+    /// The origin line is missing or empty.
+    #[error("checkpoint origin line is missing or empty")]
+    Origin,
+    /// The size line is not a canonical decimal u64.
+    #[error("checkpoint size line is not a canonical decimal")]
+    Size,
+    /// The root line is not a canonical base64 32-byte hash.
+    #[error("checkpoint root line is not a base64 32-byte hash")]
+    Root,
+    /// An extension line is empty.
+    #[error("checkpoint has an empty extension line")]
+    EmptyExtension,
+    /// The text does not end in a newline.
+    #[error("checkpoint does not end in a newline")]
+    NoNewline,
+    /// Longer than any checkpoint this crate reads.
+    #[error("checkpoint too long")]
+    TooLong,
+    /// The signed note around it did not verify.
+    #[error(transparent)]
+    Note(#[from] NoteError),
+}
+
+/// A tile path or tile bytes could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TileError {
+    /// Not a canonical C2SP tile path.
+    #[error("not a canonical tile path")]
+    Path,
+    /// A hash tile of the wrong length.
+    #[error("tile is {got} bytes, expected {want}")]
+    TileLength {
+        /// Bytes given.
+        got: usize,
+        /// Bytes expected.
+        want: usize,
+    },
+    /// An entry bundle that does not hold exactly its width of entries.
+    #[error("malformed entry bundle: {why}")]
+    Bundle {
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// An entry longer than a u16 length prefix can carry.
+    #[error("entry of {len} bytes is longer than 65535")]
+    EntryTooLong {
+        /// The entry's length.
+        len: usize,
+    },
+}
+
+/// A tlog-proof receipt could not be read or did not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReceiptError {
+    /// The receipt breaks the tlog-proof format.
+    #[error("malformed receipt: {why}")]
+    Malformed {
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// The checkpoint's signature did not verify.
+    #[error("receipt checkpoint: {0}")]
+    Note(#[from] NoteError),
+    /// The checkpoint body is malformed.
+    #[error("receipt checkpoint: {0}")]
+    Checkpoint(#[from] CheckpointError),
+    /// The checkpoint is for another log.
+    #[error("checkpoint origin {origin:?} is not the key's log {key:?}")]
+    Origin {
+        /// The checkpoint's origin.
+        origin: String,
+        /// The key's name.
+        key: String,
+    },
+    /// The audit path does not lead to the checkpoint's root.
+    #[error("inclusion proof: {0}")]
+    Proof(#[from] VerifyError),
+}
+
+/// The data directory could not be read or written.
+#[cfg(feature = "server")]
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// An I/O error on a path.
+    #[error("{}", .path.display())]
+    Io {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The directory holds another format (or something else entirely).
+    #[error("data directory format is {found:?}, this program reads {:?}", crate::storage::FORMAT_V1.trim_end())]
+    Format {
+        /// What was found.
+        found: String,
+    },
+    /// Another process uses the directory.
+    #[error("{} is in use by another merkle-log process", .path.display())]
+    Locked {
+        /// The directory.
+        path: std::path::PathBuf,
+    },
+    /// A stored file does not hold what it must.
+    #[error("damaged data in {}: {what}", .path.display())]
+    Damaged {
+        /// The damaged file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// Asked for data beyond the published tree.
+    #[error("{path} is not in the published tree")]
+    NotYetInLog {
+        /// What was asked for.
+        path: String,
+    },
+}
+
+#[cfg(feature = "server")]
+impl StorageError {
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        StorageError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// The durable log failed.
+#[cfg(feature = "server")]
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// Reading or writing the data directory failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Stored data contradicts itself: the log refuses to sign over it.
+    #[error("damaged data in {}: {what}; run `merkle-log fsck` and restore from a backup", .path.display())]
+    Damaged {
+        /// The file found wrong.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// The data directory belongs to another key.
+    #[error("the data directory belongs to key {stored}, not {given}")]
+    WrongKey {
+        /// The verifier key recorded in the directory.
+        stored: String,
+        /// The verifier key of the given private key.
+        given: String,
+    },
+    /// The key name cannot be a checkpoint origin.
+    #[error("the key name cannot be used as a checkpoint origin")]
+    Origin,
+    /// The new tree would not be consistent with the published checkpoint.
+    #[error("refusing to sign: new tree is not consistent with the published checkpoint: {0}")]
+    Inconsistent(String),
+    /// A proof could not be built.
+    #[error("building a proof: {0}")]
+    Proof(String),
+    /// An internal invariant did not hold.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+/// A private-key file could not be made or read.
+#[cfg(feature = "server")]
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    /// The origin cannot be a signed-note key name.
+    #[error("origin {origin:?} cannot be a key name: it must be non-empty, without spaces or '+'")]
+    Name {
+        /// The origin given.
+        origin: String,
+    },
+    /// No randomness.
+    #[error("reading the OS random source: {0}")]
+    Random(String),
+    /// Reading or writing the file failed.
+    #[error("{}", .path.display())]
+    Io {
+        /// The key file.
+        path: std::path::PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is readable by others.
+    #[error("{} has mode {mode:o}: a private key must not be readable by others (chmod 600)", .path.display())]
+    Permissions {
+        /// The key file.
+        path: std::path::PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The file does not hold a private key.
+    #[error("{}", .path.display())]
+    Key {
+        /// The key file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: KeyError,
     },
 }

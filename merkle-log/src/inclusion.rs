@@ -1,6 +1,6 @@
 //! Inclusion proof verification, exactly as RFC 9162 §2.1.3.2.
 
-use crate::error::VerifyError;
+use crate::error::{BoundsError, VerifyError};
 use crate::hash::Hash;
 use crate::tree_math;
 
@@ -62,7 +62,7 @@ pub fn root_from_inclusion_proof(
     proof: &[Hash],
 ) -> Result<Hash, VerifyError> {
     if index >= size {
-        return Err(VerifyError::IndexOutOfRange { index, size });
+        return Err(BoundsError::IndexOutOfRange { index, size }.into());
     }
     check_len(proof.len(), tree_math::inclusion_proof_len(index, size))?;
     let (mut f_n, mut s_n) = (index, size - 1);

@@ -19,19 +19,83 @@
 //! verify_consistency(2, 3, &old_root, &tree.root(), &proof)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! The transparency-log formats are pure functions too: C2SP signed notes
+//! ([`note`], [`verify_note`]), checkpoints ([`Checkpoint`]), tlog-tiles paths, hash
+//! tiles and entry bundles ([`tiles`]), a [`NodeStore`] over tiles
+//! ([`TileNodeStore`], so an auditor computes proofs from tiles it fetched), and
+//! `c2sp.org/tlog-proof@v1` receipts ([`Receipt`], [`verify_receipt`]).
+//!
+//! ```
+//! use merkle_log::{Checkpoint, MemoryStore, NoteSigner, Receipt, Tree, verify_receipt};
+//! use merkle_log::note::KeyName;
+//!
+//! let signer = NoteSigner::from_seed(KeyName::new("example.org/log")?, &[1; 32]);
+//! let mut tree: Tree<MemoryStore> = Tree::default();
+//! for entry in [&b"alpha"[..], b"beta", b"gamma"] {
+//!     tree.append(entry);
+//! }
+//! let checkpoint = Checkpoint::new("example.org/log", 3, tree.root())?;
+//! let receipt = Receipt {
+//!     extra: None,
+//!     index: 1,
+//!     proof: tree.inclusion_proof(1, 3)?,
+//!     checkpoint: signer.sign(&checkpoint.to_text())?,
+//! };
+//! let (_, verified) = verify_receipt(&receipt.encode(), b"beta", signer.verifier())?;
+//! assert_eq!(verified.size(), 3);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! With the `server` feature (on by default) the crate also holds the durable tiled
+//! log (`Log`), its checker (`fsck`), its HTTP server (`server`) and the
+//! `merkle-log` binary; without it, it depends on no async runtime, HTTP stack or
+//! database.
 
+mod checkpoint;
 mod consistency;
+#[cfg(feature = "server")]
+pub mod dedup;
 mod error;
+#[cfg(feature = "server")]
+pub mod fsck;
 mod hash;
 mod inclusion;
+#[cfg(feature = "server")]
+pub mod keyfile;
+#[cfg(feature = "server")]
+mod log;
+pub mod note;
+mod receipt;
+#[cfg(feature = "server")]
+pub mod server;
+#[cfg(feature = "server")]
+pub mod storage;
 mod store;
+mod tile_store;
+pub mod tiles;
 mod tree;
 pub mod tree_math;
 
+pub use checkpoint::{Checkpoint, MAX_CHECKPOINT_LEN};
 pub use consistency::verify_consistency;
-pub use error::{HashParseError, ProofError, VerifyError};
+pub use error::{
+    BoundsError, CheckpointError, HashParseError, KeyError, NoteError, ProofError, ReceiptError,
+    TileError, VerifyError,
+};
+#[cfg(feature = "server")]
+pub use error::{KeyFileError, LogError, StorageError};
 pub use hash::{Hash, LEAF_PREFIX, NODE_PREFIX};
 pub use inclusion::{MAX_PROOF_LEN, root_from_inclusion_proof, verify_inclusion};
+#[cfg(feature = "server")]
+pub use log::{Log, LogConfig, Published, Sequenced, find_committed};
+pub use note::{NoteSigner, VerifierKey, verify_note};
+pub use receipt::{MAX_RECEIPT_LEN, RECEIPT_HEADER, Receipt, verify_receipt};
 pub use store::{MemoryStore, MissingNode, NodeSink, NodeStore};
+pub use tile_store::{
+    CachedTiles, FetchedTiles, MissingTile, TileNodeStore, TileSource, TileStoreError,
+    tiles_for_nodes,
+};
+pub use tiles::TileId;
 pub use tree::{CompactRange, Tree};
 pub use tree_math::NodeId;

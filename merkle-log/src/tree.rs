@@ -1,6 +1,6 @@
 //! The append-only tree: O(log n) state in memory, older nodes read through a store.
 
-use crate::error::ProofError;
+use crate::error::{BoundsError, ProofError};
 use crate::hash::Hash;
 use crate::store::{NodeSink, NodeStore};
 use crate::tree_math::{self, NodeId, ProofPlan};
@@ -168,7 +168,7 @@ impl<S: NodeStore> Tree<S> {
     ) -> Result<Vec<Hash>, ProofError<S::Error>> {
         self.check_size(size)?;
         if index >= size {
-            return Err(ProofError::IndexOutOfRange { index, size });
+            return Err(BoundsError::IndexOutOfRange { index, size }.into());
         }
         self.run(&tree_math::inclusion_plan(index, size))
     }
@@ -180,7 +180,7 @@ impl<S: NodeStore> Tree<S> {
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, ProofError<S::Error>> {
         self.check_size(new)?;
         if old > new {
-            return Err(ProofError::SizesOutOfOrder { old, new });
+            return Err(BoundsError::SizesOutOfOrder { old, new }.into());
         }
         self.run(&tree_math::consistency_plan(old, new))
     }

@@ -1,1 +1,61 @@
-//! x
+//! The `wallet` command of the open-trust toolkit.
+//!
+//! It holds keys (BIP39 words, SLIP-0010 Ed25519 derivation, an encrypted keystore)
+//! and audits transparency logs offline: it hashes entries as RFC 6962 leaves and
+//! verifies inclusion and consistency proofs pasted from a log's API. Each
+//! command parses its arguments into a typed request, runs it against the library
+//! crates, and hands a [`output::Report`] to one printer that writes human text or,
+//! with `--json`, one JSON object, and picks the exit code.
+//!
+//! Exit codes: 0 success, 1 a proof or signature is invalid or the operation
+//! failed (nothing changed), 2 bad input, 3 a log contradicts its own past.
+
+pub mod chain_cmds;
+mod cli;
+pub mod coins;
+pub mod fsutil;
+mod history;
+pub mod http;
+pub mod keys;
+pub mod keystore;
+mod log;
+mod log_audit;
+pub mod log_client;
+pub mod output;
+pub mod prompt;
+pub mod rpc;
+pub mod spend;
+pub mod wallet;
+
+pub use cli::{Cli, Command};
+pub use wallet::Config;
+
+use output::{Outcome, Report};
+
+/// Runs a parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> std::process::ExitCode {
+    let g = &cli.global;
+    let report = match cli.command {
+        Command::Log(cmd) => log::run(cmd),
+        Command::Create => with_config(g, wallet::create),
+        Command::Restore => with_config(g, wallet::restore),
+        Command::Address(args) => with_config(g, |cfg| wallet::address(cfg, &args)),
+        Command::Balance => with_config(g, chain_cmds::balance),
+        Command::Send(args) => with_config(g, |cfg| chain_cmds::send(cfg, &args)),
+        Command::History => with_config(g, history::history),
+        Command::Mine(args) => with_config(g, |cfg| chain_cmds::mine(cfg, &args)),
+        Command::ExportMnemonic(args) => with_config(g, |cfg| wallet::export_mnemonic(cfg, &args)),
+    };
+    output::print(&report, cli.global.json)
+}
+
+/// Resolves the global options and runs a wallet command with them.
+fn with_config(
+    global: &cli::GlobalArgs,
+    command: impl FnOnce(&Config) -> Result<Report, wallet::Failure>,
+) -> Report {
+    Config::resolve(global)
+        .map_err(|e| (Outcome::BadInput, e))
+        .and_then(|cfg| command(&cfg))
+        .unwrap_or_else(|(outcome, reason)| Report::failed(outcome, reason))
+}

@@ -1,7 +1,19 @@
 //! Integration tests of the Merkle core: published known answers and property
 //! tests against independent oracles.
 
+// Test code: a panic is a failed test, and no untrusted input reaches it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+#[cfg(feature = "server")]
+mod common;
+#[cfg(feature = "server")]
+mod crash;
+#[cfg(feature = "server")]
+mod durable;
+mod formats;
 mod known_answer;
 mod oracle;
 mod probes;
 mod properties;
+#[cfg(feature = "server")]
+mod server;

@@ -1,1 +1,13 @@
+//! Integration tests of the `wallet` binary, run as a user would run it.
 
+// Test code: a panic is a failed test, and no untrusted input reaches it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+mod keys;
+mod log_notes;
+mod log_offline;
+mod log_online;
+mod node_flows;
+mod spend;
+mod wallet_keys;

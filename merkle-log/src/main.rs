@@ -1,0 +1,132 @@
+//! The `merkle-log` binary: parses the command line and calls the library.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use merkle_log::{Log, LogConfig, keyfile, server};
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("merkle-log: error: {e:#}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Keygen { origin, out, json } => {
+            let signer = keyfile::generate(&origin)?;
+            keyfile::write_private_key(&out, &signer)
+                .context("writing the private key (remove the old file to replace it)")?;
+            let vkey = signer.verifier().to_string();
+            if json {
+                let v = serde_json::json!({"origin": origin, "vkey": vkey, "key_file": out});
+                println!("{v}");
+            } else {
+                println!("{vkey}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve {
+            data,
+            key,
+            listen,
+            max_batch,
+        } => {
+            let signer = keyfile::read_private_key(&key)?;
+            let vkey = signer.verifier().to_string();
+            let log = Log::open(&data, signer, LogConfig::default())
+                .with_context(|| format!("opening the log in {}", data.display()))?;
+            let size = log.published().checkpoint.size();
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .with_context(|| format!("listening on {listen}"))?;
+                let addr = listener.local_addr()?;
+                println!("listening on {addr}");
+                eprintln!("merkle-log: serving {vkey} (size {size}) on http://{addr}/");
+                let config = server::ServerConfig {
+                    max_batch,
+                    ..server::ServerConfig::default()
+                };
+                server::run(log, listener, config, shutdown_signal())
+                    .await
+                    .map_err(anyhow::Error::msg)
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Fsck { data, json } => {
+            let report = merkle_log::fsck::fsck(&data, &mut |_, _| {})
+                .context("fsck cannot open the data directory")?;
+            if json {
+                let damage: Vec<_> = report
+                    .damage
+                    .iter()
+                    .map(|d| serde_json::json!({"path": d.path, "what": d.what}))
+                    .collect();
+                let v = serde_json::json!({
+                    "clean": report.is_clean(),
+                    "size": report.size,
+                    "root": report.root.map(|r| r.to_hex()),
+                    "entries_checked": report.entries_checked,
+                    "tiles_checked": report.tiles_checked,
+                    "damage": damage,
+                });
+                println!("{v}");
+            } else if report.is_clean() {
+                println!(
+                    "ok: size {}, {} entries and {} tiles re-hashed, root {}",
+                    report.size,
+                    report.entries_checked,
+                    report.tiles_checked,
+                    report.root.map(|r| r.to_hex()).unwrap_or_default()
+                );
+            } else {
+                for d in &report.damage {
+                    println!("damaged: {}: {}", d.path, d.what);
+                }
+                eprintln!(
+                    "merkle-log: {} damaged file(s); restore them from a backup or a mirror of the tiles",
+                    report.damage.len()
+                );
+            }
+            Ok(if report.is_clean() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(t) => t,
+        Err(_) => {
+            let _ = ctrl_c.await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,589 @@
+//! The HTTP face of the log: C2SP tlog-tiles reads, RFC 6962-shaped JSON proofs,
+//! and `POST /add` through a single sequencer thread that batches submissions.
+//!
+//! One thread owns the [`Log`]: handlers send it submissions over a channel with
+//! a oneshot reply each; it takes everything queued (up to a batch limit),
+//! integrates it durably, signs, publishes, and only then answers. Readers never
+//! touch the sequencer: they read the published checkpoint and the immutable
+//! tile files.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::checkpoint::parse_decimal;
+use crate::hash::Hash;
+use crate::log::{Log, Published, Sequenced, find_committed};
+use crate::storage::DataDir;
+use crate::tile_store::TileNodeStore;
+use crate::tiles::{self, TileRequest};
+use crate::tree::Tree;
+
+/// Largest entry accepted by `POST /add`: what a u16 length prefix can carry.
+pub const MAX_ENTRY: usize = tiles::MAX_ENTRY_LEN;
+/// Most entries returned by one `get-entries` call.
+pub const MAX_GET_ENTRIES: u64 = 256;
+
+/// Tuning of the server.
+#[derive(Clone, Copy, Debug)]
+pub struct ServerConfig {
+    /// Most submissions integrated in one batch.
+    pub max_batch: usize,
+    /// Submissions waiting for the sequencer before `/add` answers 503.
+    pub queue: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_batch: 4096,
+            queue: 65_536,
+        }
+    }
+}
+
+type Reply = oneshot::Sender<Result<String, ApiError>>;
+
+struct Shared {
+    dir: Arc<DataDir>,
+    dedup: Arc<RwLock<crate::dedup::DedupIndex>>,
+    published: Arc<RwLock<Published>>,
+    submit: mpsc::Sender<(Vec<u8>, Reply)>,
+}
+
+type AppState = Arc<Shared>;
+
+/// An error answer: a status and a one-line reason.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    status: StatusCode,
+    reason: String,
+}
+
+impl ApiError {
+    fn bad(reason: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            reason: reason.into(),
+        }
+    }
+
+    fn not_found(reason: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            reason: reason.into(),
+        }
+    }
+
+    fn unavailable(reason: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            reason: reason.into(),
+        }
+    }
+
+    fn internal(e: impl std::error::Error) -> Self {
+        let mut reason = e.to_string();
+        let mut source = e.source();
+        while let Some(s) = source {
+            reason.push_str(": ");
+            reason.push_str(&s.to_string());
+            source = s.source();
+        }
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            reason,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, format!("{}\n", self.reason)).into_response()
+    }
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct ServerHandle {
+    /// The bound address.
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+}
+
+impl ServerHandle {
+    /// Stops accepting, lets the sequencer finish, and waits.
+    ///
+    /// # Errors
+    /// The reason the server stopped, if it failed.
+    pub fn stop(mut self) -> Result<(), String> {
+        self.stop_inner()
+    }
+
+    fn stop_inner(&mut self) -> Result<(), String> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.thread.take() {
+            Some(t) => t.join().map_err(|_| "server thread panicked".to_owned())?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        let _ = self.stop_inner();
+    }
+}
+
+/// Starts the server on its own runtime in a background thread, listening on
+/// `listen` (use port 0 for an ephemeral port).
+///
+/// # Errors
+/// When the address cannot be bound or the runtime cannot start.
+pub fn start(log: Log, listen: SocketAddr, config: ServerConfig) -> std::io::Result<ServerHandle> {
+    let listener = std::net::TcpListener::bind(listen)?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let thread = std::thread::Builder::new()
+        .name("merkle-log-http".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener)
+                    .map_err(|e| format!("listening: {e}"))?;
+                run(log, listener, config, async {
+                    let _ = rx.await;
+                })
+                .await
+            })
+        })?;
+    Ok(ServerHandle {
+        addr,
+        shutdown: Some(tx),
+        thread: Some(thread),
+    })
+}
+
+/// Serves until `shutdown` resolves.
+///
+/// # Errors
+/// When serving fails.
+pub async fn run(
+    log: Log,
+    listener: tokio::net::TcpListener,
+    config: ServerConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let (submit, queue) = mpsc::channel(config.queue.max(1));
+    let shared = Arc::new(Shared {
+        dir: Arc::clone(log.dir()),
+        dedup: Arc::clone(log.dedup()),
+        published: Arc::new(RwLock::new(log.published().clone())),
+        submit,
+    });
+    // The sequencer holds no sender: when the server stops, the channel closes.
+    let seq_published = Arc::clone(&shared.published);
+    let max_batch = config.max_batch.max(1);
+    let sequencer = std::thread::Builder::new()
+        .name("merkle-log-sequencer".into())
+        .spawn(move || sequence(log, queue, &seq_published, max_batch))
+        .map_err(|e| format!("starting the sequencer: {e}"))?;
+    let app = router(Arc::clone(&shared));
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| format!("serving: {e}"));
+    // Dropping the last sender ends the sequencer after its current batch.
+    drop(shared);
+    let _ = sequencer.join();
+    served
+}
+
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/add", post(add).layer(DefaultBodyLimit::max(MAX_ENTRY)))
+        .route("/checkpoint", get(checkpoint))
+        .route("/tile/{*path}", get(tile))
+        .route("/ct/v1/get-proof-by-hash", get(proof_by_hash))
+        .route("/ct/v1/get-sth-consistency", get(sth_consistency))
+        .route("/ct/v1/get-entries", get(get_entries))
+        .route("/ct/v1/get-entry-and-proof", get(entry_and_proof))
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(DefaultBodyLimit::max(MAX_ENTRY))
+        .with_state(state)
+}
+
+/// The sequencer loop: owns the log until the channel closes or the log fails.
+fn sequence(
+    mut log: Log,
+    mut queue: mpsc::Receiver<(Vec<u8>, Reply)>,
+    published: &RwLock<Published>,
+    max_batch: usize,
+) {
+    let mut failed: Option<String> = None;
+    while let Some(first) = queue.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < max_batch {
+            match queue.try_recv() {
+                Ok(s) => batch.push(s),
+                Err(_) => break,
+            }
+        }
+        if let Some(reason) = &failed {
+            for (_, reply) in batch {
+                let _ = reply.send(Err(ApiError::unavailable(reason.clone())));
+            }
+            continue;
+        }
+        let (entries, replies): (Vec<Vec<u8>>, Vec<Reply>) = batch.into_iter().unzip();
+        match log.integrate(&entries) {
+            Ok(outcomes) => {
+                if let Ok(mut p) = published.write() {
+                    *p = log.published().clone();
+                }
+                let indices: Vec<u64> = outcomes.iter().map(|o: &Sequenced| o.index()).collect();
+                let receipts = log.receipts(&indices);
+                for (reply, receipt) in replies.into_iter().zip(receipts) {
+                    let _ = reply.send(receipt.map(|r| r.encode()).map_err(ApiError::internal));
+                }
+            }
+            Err(e) => {
+                // The log's memory may now be ahead of the disk: stop sequencing.
+                let reason = format!("log halted, nothing was added: {e}");
+                for reply in replies {
+                    let _ = reply.send(Err(ApiError::unavailable(reason.clone())));
+                }
+                failed = Some(reason);
+            }
+        }
+    }
+}
+
+fn published(state: &Shared) -> Result<Published, ApiError> {
+    state
+        .published
+        .read()
+        .map(|p| p.clone())
+        .map_err(|_| ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            reason: "published state poisoned".into(),
+        })
+}
+
+async fn add(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::bad("empty entry: send 1 to 65535 bytes"));
+    }
+    let (tx, rx) = oneshot::channel();
+    state
+        .submit
+        .try_send((body.to_vec(), tx))
+        .map_err(|_| ApiError::unavailable("sequencer queue is full or stopped; retry later"))?;
+    let receipt = rx
+        .await
+        .map_err(|_| ApiError::unavailable("the sequencer stopped"))??;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        receipt,
+    )
+        .into_response())
+}
+
+async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let p = published(&state)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        p.note,
+    )
+        .into_response())
+}
+
+/// Runs blocking reads off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
+}
+
+fn immutable(bytes: Vec<u8>) -> Response {
+    let mut r = bytes.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    r
+}
+
+async fn tile(
+    State(state): State<AppState>,
+    UrlPath(path): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    let request = tiles::parse_tile_path(&path).map_err(|_| {
+        ApiError::bad("not a tile path: expected tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>]")
+    })?;
+    let size = published(&state)?.checkpoint.size();
+    blocking(move || {
+        let beyond =
+            || ApiError::not_found(format!("tile/{path} is beyond the tree of size {size}"));
+        match request {
+            TileRequest::Hashes(tile) => {
+                let hashes = state.dir.read_hash_tile(tile, size).map_err(|e| match e {
+                    crate::StorageError::NotYetInLog { .. } => beyond(),
+                    e => ApiError::internal(e),
+                })?;
+                Ok(immutable(tiles::encode_hash_tile(&hashes)))
+            }
+            TileRequest::Entries { index, width } => {
+                let (bytes, stored) = state.dir.read_bundle(index, size).map_err(|e| match e {
+                    crate::StorageError::NotYetInLog { .. } => beyond(),
+                    e => ApiError::internal(e),
+                })?;
+                if width > stored {
+                    return Err(beyond());
+                }
+                if width == stored {
+                    return Ok(immutable(bytes));
+                }
+                let entries = tiles::decode_bundle(&bytes, stored).map_err(ApiError::internal)?;
+                let mut out = Vec::new();
+                for e in entries.iter().take(usize::from(width)) {
+                    tiles::push_bundle_entry(&mut out, e).map_err(ApiError::internal)?;
+                }
+                Ok(immutable(out))
+            }
+        }
+    })
+    .await
+}
+
+type Params = Query<HashMap<String, String>>;
+
+/// A required decimal query parameter.
+fn param(q: &HashMap<String, String>, name: &str) -> Result<u64, ApiError> {
+    let v = q
+        .get(name)
+        .ok_or_else(|| ApiError::bad(format!("missing query parameter {name}")))?;
+    parse_decimal(v).ok_or_else(|| {
+        ApiError::bad(format!(
+            "{name} must be a non-negative decimal integer without leading zeros, got {v:?}"
+        ))
+    })
+}
+
+/// Two required decimal parameters, the first not larger than the second.
+fn ordered_params(q: &HashMap<String, String>, lo: &str, hi: &str) -> Result<(u64, u64), ApiError> {
+    let (a, b) = (param(q, lo)?, param(q, hi)?);
+    if a > b {
+        return Err(ApiError::bad(format!(
+            "{lo} ({a}) is larger than {hi} ({b})"
+        )));
+    }
+    Ok((a, b))
+}
+
+fn check_tree_size(tree_size: u64, published: u64) -> Result<(), ApiError> {
+    if tree_size > published {
+        return Err(ApiError::bad(format!(
+            "tree_size {tree_size} is beyond the published size {published}"
+        )));
+    }
+    Ok(())
+}
+
+/// The tree of the published checkpoint, over the tile files.
+fn with_tree<T>(
+    state: &Shared,
+    size: u64,
+    f: impl FnOnce(&Tree<TileNodeStore<crate::storage::DiskTiles<'_>>>) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let tree = Tree::open(size, TileNodeStore::new(size, state.dir.tiles(size)))
+        .map_err(ApiError::internal)?;
+    f(&tree)
+}
+
+fn b64_list(hashes: &[Hash]) -> Vec<String> {
+    hashes.iter().map(Hash::to_base64).collect()
+}
+
+#[derive(Serialize)]
+struct ProofByHash {
+    leaf_index: u64,
+    audit_path: Vec<String>,
+}
+
+async fn proof_by_hash(
+    State(state): State<AppState>,
+    Query(q): Params,
+) -> Result<axum::Json<ProofByHash>, ApiError> {
+    let raw = q
+        .get("hash")
+        .ok_or_else(|| ApiError::bad("missing query parameter hash"))?;
+    // A '+' left unescaped in a query string arrives as a space.
+    let hash: Hash = raw
+        .replace(' ', "+")
+        .parse()
+        .map_err(|e| ApiError::bad(format!("hash: {e}")))?;
+    let tree_size = param(&q, "tree_size")?;
+    let published = published(&state)?.checkpoint.size();
+    check_tree_size(tree_size, published)?;
+    blocking(move || {
+        let index = find_committed(&state.dedup, &state.dir, published, &hash)
+            .map_err(ApiError::internal)?
+            .filter(|&i| i < tree_size)
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "no leaf with this hash in the tree of size {tree_size}"
+                ))
+            })?;
+        let proof = with_tree(&state, published, |t| {
+            t.inclusion_proof(index, tree_size)
+                .map_err(ApiError::internal)
+        })?;
+        Ok(axum::Json(ProofByHash {
+            leaf_index: index,
+            audit_path: b64_list(&proof),
+        }))
+    })
+    .await
+}
+
+#[derive(Serialize)]
+struct Consistency {
+    consistency: Vec<String>,
+}
+
+async fn sth_consistency(
+    State(state): State<AppState>,
+    Query(q): Params,
+) -> Result<axum::Json<Consistency>, ApiError> {
+    let (first, second) = ordered_params(&q, "first", "second")?;
+    let published = published(&state)?.checkpoint.size();
+    check_tree_size(second, published)?;
+    blocking(move || {
+        let proof = with_tree(&state, published, |t| {
+            t.consistency_proof(first, second)
+                .map_err(ApiError::internal)
+        })?;
+        Ok(axum::Json(Consistency {
+            consistency: b64_list(&proof),
+        }))
+    })
+    .await
+}
+
+#[derive(Serialize)]
+struct Entry {
+    leaf_input: String,
+    extra_data: String,
+}
+
+#[derive(Serialize)]
+struct Entries {
+    entries: Vec<Entry>,
+}
+
+async fn get_entries(
+    State(state): State<AppState>,
+    Query(q): Params,
+) -> Result<axum::Json<Entries>, ApiError> {
+    let (start, end) = ordered_params(&q, "start", "end")?;
+    let size = published(&state)?.checkpoint.size();
+    if end >= size {
+        return Err(ApiError::bad(format!(
+            "end {end} is not below the published size {size}"
+        )));
+    }
+    // Like RFC 6962 logs, answer a prefix of a long range.
+    let end = end.min(start + MAX_GET_ENTRIES - 1);
+    blocking(move || {
+        let mut entries = Vec::new();
+        let mut at = start;
+        while at <= end {
+            let bundle = at / tiles::TILE_WIDTH;
+            let (bytes, width) = state
+                .dir
+                .read_bundle(bundle, size)
+                .map_err(ApiError::internal)?;
+            let list = tiles::decode_bundle(&bytes, width).map_err(ApiError::internal)?;
+            let first = bundle * tiles::TILE_WIDTH;
+            for (k, e) in list.iter().enumerate() {
+                let i = first + k as u64;
+                if (at..=end).contains(&i) {
+                    entries.push(Entry {
+                        leaf_input: BASE64.encode(e),
+                        extra_data: String::new(),
+                    });
+                }
+            }
+            at = first + tiles::TILE_WIDTH;
+        }
+        Ok(axum::Json(Entries { entries }))
+    })
+    .await
+}
+
+#[derive(Serialize)]
+struct EntryAndProof {
+    leaf_input: String,
+    extra_data: String,
+    audit_path: Vec<String>,
+}
+
+async fn entry_and_proof(
+    State(state): State<AppState>,
+    Query(q): Params,
+) -> Result<axum::Json<EntryAndProof>, ApiError> {
+    let index = param(&q, "leaf_index")?;
+    let tree_size = param(&q, "tree_size")?;
+    if index >= tree_size {
+        return Err(ApiError::bad(format!(
+            "leaf_index {index} is not below tree_size {tree_size}"
+        )));
+    }
+    let published = published(&state)?.checkpoint.size();
+    check_tree_size(tree_size, published)?;
+    blocking(move || {
+        let entry = state
+            .dir
+            .read_entry(index, published)
+            .map_err(ApiError::internal)?;
+        let proof = with_tree(&state, published, |t| {
+            t.inclusion_proof(index, tree_size)
+                .map_err(ApiError::internal)
+        })?;
+        Ok(axum::Json(EntryAndProof {
+            leaf_input: BASE64.encode(entry),
+            extra_data: String::new(),
+            audit_path: b64_list(&proof),
+        }))
+    })
+    .await
+}

@@ -1,0 +1,261 @@
+//! The data directory: files laid out exactly as the C2SP tile URLs, written
+//! durably (write to a temporary file, fsync, rename, fsync the directory).
+//!
+//! See `docs/storage.md` for the layout and its format version.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use crate::error::StorageError;
+use crate::hash::Hash;
+use crate::tile_store::TileSource;
+use crate::tiles::{self, TILE_WIDTH, TileId};
+
+/// The first line of `FORMAT` for the layout this code reads and writes.
+pub const FORMAT_V1: &str = "merkle-log data v1\n";
+
+/// A locked data directory.
+#[derive(Debug)]
+pub struct DataDir {
+    root: PathBuf,
+    // Held for the life of the value: one process per data directory.
+    _lock: File,
+}
+
+impl DataDir {
+    /// Opens (creating if needed) a data directory and locks it.
+    ///
+    /// # Errors
+    /// [`StorageError::Format`] for a directory of another format,
+    /// [`StorageError::Locked`] when another process holds it, I/O errors.
+    pub fn open(root: &Path) -> Result<Self, StorageError> {
+        fs::create_dir_all(root).map_err(|e| StorageError::io(root, e))?;
+        Self::open_existing(root)
+    }
+
+    /// Opens and locks an existing data directory, creating nothing but `FORMAT`
+    /// in an empty one.
+    ///
+    /// # Errors
+    /// As [`DataDir::open`], and when the directory does not exist.
+    pub fn open_existing(root: &Path) -> Result<Self, StorageError> {
+        if !root.is_dir() {
+            return Err(StorageError::io(
+                root,
+                io::Error::new(io::ErrorKind::NotFound, "no such data directory"),
+            ));
+        }
+        let format = root.join("FORMAT");
+        match fs::read_to_string(&format) {
+            Ok(s) if s == FORMAT_V1 => {}
+            Ok(s) => {
+                return Err(StorageError::Format {
+                    found: s.lines().next().unwrap_or_default().to_owned(),
+                });
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let non_empty = fs::read_dir(root)
+                    .map_err(|e| StorageError::io(root, e))?
+                    .next()
+                    .is_some();
+                if non_empty {
+                    return Err(StorageError::Format {
+                        found: "a non-empty directory without FORMAT".to_owned(),
+                    });
+                }
+                write_atomic(&format, FORMAT_V1.as_bytes())?;
+            }
+            Err(e) => return Err(StorageError::io(&format, e)),
+        }
+        let lock_path = root.join("LOCK");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| StorageError::io(&lock_path, e))?;
+        lock.try_lock().map_err(|_| StorageError::Locked {
+            path: root.to_path_buf(),
+        })?;
+        Ok(DataDir {
+            root: root.to_path_buf(),
+            _lock: lock,
+        })
+    }
+
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Path of the latest signed checkpoint.
+    pub fn checkpoint_path(&self) -> PathBuf {
+        self.root.join("checkpoint")
+    }
+
+    /// Path of the log's public verifier key (written at first start).
+    pub fn vkey_path(&self) -> PathBuf {
+        self.root.join("vkey")
+    }
+
+    /// Path of the dedup index.
+    pub fn dedup_path(&self) -> PathBuf {
+        self.root.join("dedup")
+    }
+
+    /// Path of a file named by its C2SP URL path (`tile/...`).
+    pub fn file(&self, url_path: &str) -> PathBuf {
+        self.root.join(url_path)
+    }
+
+    /// The tile source over this directory for a tree of `size` leaves.
+    pub fn tiles(&self, size: u64) -> DiskTiles<'_> {
+        DiskTiles { dir: self, size }
+    }
+
+    /// Reads the hashes of `tile` as stored for a tree of `size` leaves: the full
+    /// file when the tile is full at that size, else the partial file of that
+    /// width, truncated to `tile.width`.
+    ///
+    /// # Errors
+    /// [`StorageError::Io`] for a missing or unreadable file,
+    /// [`StorageError::Damaged`] for a file of the wrong length.
+    pub fn read_hash_tile(&self, tile: TileId, size: u64) -> Result<Vec<Hash>, StorageError> {
+        let stored = TileId::at_size(tile.level, tile.index, size)
+            .ok_or(StorageError::NotYetInLog { path: tile.path() })?;
+        if stored.width < tile.width {
+            return Err(StorageError::NotYetInLog { path: tile.path() });
+        }
+        let path = self.file(&stored.path());
+        let bytes = fs::read(&path).map_err(|e| StorageError::io(&path, e))?;
+        let mut hashes =
+            tiles::decode_hash_tile(&bytes, stored.width).map_err(|e| StorageError::Damaged {
+                path: path.clone(),
+                what: e.to_string(),
+            })?;
+        hashes.truncate(usize::from(tile.width));
+        Ok(hashes)
+    }
+
+    /// Reads the raw bytes of entry bundle `index` as stored for a tree of `size`
+    /// leaves, and its width at that size.
+    ///
+    /// # Errors
+    /// As [`DataDir::read_hash_tile`].
+    pub fn read_bundle(&self, index: u64, size: u64) -> Result<(Vec<u8>, u16), StorageError> {
+        let stored = TileId::at_size(0, index, size).ok_or(StorageError::NotYetInLog {
+            path: format!("tile/entries/{}", tiles::index_path(index)),
+        })?;
+        let path = self.file(&stored.entries_path());
+        let bytes = fs::read(&path).map_err(|e| StorageError::io(&path, e))?;
+        Ok((bytes, stored.width))
+    }
+
+    /// Reads entry `index` of a tree of `size` leaves.
+    ///
+    /// # Errors
+    /// As [`DataDir::read_bundle`]; [`StorageError::Damaged`] for a bad bundle.
+    pub fn read_entry(&self, index: u64, size: u64) -> Result<Vec<u8>, StorageError> {
+        let bundle = index / TILE_WIDTH;
+        let (bytes, width) = self.read_bundle(bundle, size)?;
+        let entries = tiles::decode_bundle(&bytes, width).map_err(|e| StorageError::Damaged {
+            path: self.file(&format!("tile/entries/{}", tiles::index_path(bundle))),
+            what: e.to_string(),
+        })?;
+        let at = usize::try_from(index % TILE_WIDTH).unwrap_or(usize::MAX);
+        entries
+            .get(at)
+            .map(|e| e.to_vec())
+            .ok_or(StorageError::NotYetInLog {
+                path: format!("entry {index}"),
+            })
+    }
+}
+
+/// The tiles of a data directory, for a tree of a given size.
+#[derive(Debug, Clone, Copy)]
+pub struct DiskTiles<'a> {
+    dir: &'a DataDir,
+    size: u64,
+}
+
+impl TileSource for DiskTiles<'_> {
+    type Error = StorageError;
+
+    fn read_tile(&self, tile: TileId) -> Result<Vec<Hash>, StorageError> {
+        self.dir.read_hash_tile(tile, self.size)
+    }
+}
+
+/// Writes `bytes` to `path` durably: a temporary file in the same directory,
+/// fsync, rename over `path`, fsync of the directory. Parent directories are
+/// created (and synced) as needed.
+///
+/// # Errors
+/// [`StorageError::Io`] naming the path.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
+    write_all_durably(&[(path.to_path_buf(), bytes.to_vec())])
+}
+
+/// Writes several files: each to a temporary file and fsynced, then all renamed,
+/// then each touched directory fsynced once.
+///
+/// # Errors
+/// [`StorageError::Io`] naming the failing path.
+pub fn write_all_durably(files: &[(PathBuf, Vec<u8>)]) -> Result<(), StorageError> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for (path, bytes) in files {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        create_dirs_synced(dir)?;
+        let tmp = tmp_path(path);
+        let write = || -> io::Result<()> {
+            let mut f = File::create(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_data()
+        };
+        write().map_err(|e| StorageError::io(&tmp, e))?;
+        if !dirs.iter().any(|d| d == dir) {
+            dirs.push(dir.to_path_buf());
+        }
+    }
+    for (path, _) in files {
+        fs::rename(tmp_path(path), path).map_err(|e| StorageError::io(path, e))?;
+    }
+    for dir in &dirs {
+        sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+/// Creates `dir` and its missing parents, fsyncing each parent whose listing
+/// changed so the new directory survives a crash.
+fn create_dirs_synced(dir: &Path) -> Result<(), StorageError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        create_dirs_synced(parent)?;
+    }
+    match fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) => return Err(StorageError::io(dir, e)),
+    }
+    if let Some(parent) = dir.parent() {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StorageError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| StorageError::io(dir, e))
+}

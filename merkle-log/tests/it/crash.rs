@@ -1,0 +1,205 @@
+//! The `merkle-log` binary under SIGKILL and on damaged data.
+
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use merkle_log::{Checkpoint, Hash, keyfile, verify_consistency, verify_receipt};
+
+use crate::common::{Scratch, http, test_signer};
+
+const BIN: &str = env!("CARGO_BIN_EXE_merkle-log");
+
+/// Starts `merkle-log serve` on an ephemeral port; returns the child and address.
+fn serve(data: &Path, key: &Path) -> (Child, SocketAddr) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .arg("--key")
+        .arg(key)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    (child, addr)
+}
+
+fn setup(tag: &str) -> (Scratch, std::path::PathBuf, std::path::PathBuf) {
+    let dir = Scratch::new(tag);
+    let key = dir.path().join("log.key");
+    keyfile::write_private_key(&key, &test_signer()).unwrap();
+    let data = dir.path().join("data");
+    (dir, key, data)
+}
+
+fn fsck(data: &Path) -> (i32, String) {
+    let out = Command::new(BIN)
+        .args(["fsck", "--data"])
+        .arg(data)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+    )
+}
+
+#[test]
+fn sigkill_during_concurrent_submissions_loses_nothing_receipted() {
+    let (_dir, key, data) = setup("crash");
+    let vkey = test_signer().verifier().clone();
+    let (mut child, addr) = serve(&data, &key);
+    type Receipts = Arc<Mutex<Vec<(Vec<u8>, u64, Checkpoint)>>>;
+    let receipts: Receipts = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let killed_at = std::thread::scope(|s| {
+        for t in 0..16 {
+            let (receipts, stop, vkey) = (Arc::clone(&receipts), Arc::clone(&stop), vkey.clone());
+            s.spawn(move || {
+                for i in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let e = format!("crash client {t} entry {i}").into_bytes();
+                    let Ok(r) = http(addr, "POST", "/add", &e) else {
+                        break;
+                    };
+                    if r.status != 200 {
+                        break;
+                    }
+                    // Every receipt handed out must verify offline.
+                    let (rc, cp) = verify_receipt(&r.text(), &e, &vkey).unwrap();
+                    receipts.lock().unwrap().push((e, rc.index, cp));
+                }
+            });
+        }
+        // Kill while submissions are in flight, after some have been receipted.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while receipts.lock().unwrap().len() < 400 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let n = receipts.lock().unwrap().len();
+        stop.store(true, Ordering::Relaxed);
+        n
+    });
+    assert!(
+        killed_at >= 400,
+        "only {killed_at} receipts before the deadline"
+    );
+    let receipts = receipts.lock().unwrap().clone();
+
+    // Restart: every receipted entry is at its index; the new head is consistent
+    // with every checkpoint ever handed out.
+    let (mut child, addr) = serve(&data, &key);
+    let r = http(addr, "POST", "/add", b"after the crash").unwrap();
+    let (_, head) = verify_receipt(&r.text(), b"after the crash", &vkey).unwrap();
+    let max_seen = receipts.iter().map(|(_, _, cp)| cp.size()).max().unwrap();
+    assert!(head.size() > max_seen);
+    for (e, index, _) in &receipts {
+        let v = http(
+            addr,
+            "GET",
+            &format!(
+                "/ct/v1/get-entry-and-proof?leaf_index={index}&tree_size={}",
+                head.size()
+            ),
+            b"",
+        )
+        .unwrap()
+        .json();
+        assert_eq!(&B64.decode(v["leaf_input"].as_str().unwrap()).unwrap(), e);
+    }
+    let mut heads: Vec<(u64, Hash)> = receipts
+        .iter()
+        .map(|(_, _, c)| (c.size(), c.root()))
+        .collect();
+    heads.sort();
+    heads.dedup();
+    for (size, root) in heads {
+        let v = http(
+            addr,
+            "GET",
+            &format!(
+                "/ct/v1/get-sth-consistency?first={size}&second={}",
+                head.size()
+            ),
+            b"",
+        )
+        .unwrap()
+        .json();
+        let proof: Vec<Hash> = v["consistency"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h.as_str().unwrap().parse().unwrap())
+            .collect();
+        verify_consistency(size, head.size(), &root, &head.root(), &proof).unwrap();
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (code, out) = fsck(&data);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with(&format!("ok: size {}", head.size())),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_flipped_byte_is_named_by_fsck_and_refused_by_the_server() {
+    let (_dir, key, data) = setup("flip");
+    let (mut child, addr) = serve(&data, &key);
+    for i in 0..300 {
+        let r = http(addr, "POST", "/add", format!("flip {i}").as_bytes()).unwrap();
+        assert_eq!(r.status, 200);
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(fsck(&data).0, 0);
+    for file in ["tile/entries/001.p/44", "tile/0/001.p/44", "tile/0/000"] {
+        let path = data.join(file);
+        let original = std::fs::read(&path).unwrap();
+        let mut bytes = original.clone();
+        bytes[20] ^= 0x80;
+        std::fs::write(&path, &bytes).unwrap();
+        let (code, out) = fsck(&data);
+        assert_eq!(code, 1, "{file}: {out}");
+        assert!(out.contains(&format!("damaged: {file}:")), "{file}: {out}");
+        std::fs::write(&path, &original).unwrap();
+    }
+    // Damage on the right edge, which the next checkpoint builds on: the server
+    // refuses to start rather than sign.
+    let path = data.join("tile/0/001.p/44");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[20] ^= 0x80;
+    std::fs::write(&path, &bytes).unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .arg("--key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("damaged") && err.contains("tile"), "{err}");
+    assert!(out.stdout.is_empty(), "it must not start listening");
+}

@@ -1,0 +1,278 @@
+//! Command-line shape: clap derive types only, no behaviour.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A wallet for the open-trust chain and an auditor for transparency logs.
+#[derive(Debug, Parser)]
+#[command(name = "wallet", version, about, long_about = None)]
+pub struct Cli {
+    /// Options every command accepts.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The chain networks a wallet can belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NetworkArg {
+    /// The local test network: blocks on demand.
+    Regtest,
+    /// The public test network.
+    Testnet,
+}
+
+/// Options accepted by every subcommand.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Print one JSON object on standard output instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// The chain network.
+    #[arg(long, global = true, value_enum, default_value = "regtest")]
+    pub network: NetworkArg,
+
+    /// The wallet directory [default: <data dir>/open-trust/wallet-<network>].
+    #[arg(long = "wallet", value_name = "DIR", global = true)]
+    pub wallet_dir: Option<PathBuf>,
+
+    /// The node's JSON-RPC URL [default: http://127.0.0.1:<the network's RPC port>].
+    #[arg(long, value_name = "URL", global = true)]
+    pub rpc: Option<String>,
+
+    /// The node's cookie file [default: <node data dir>/.cookie].
+    #[arg(long, value_name = "FILE", global = true, conflicts_with = "node_data")]
+    pub rpc_cookie: Option<PathBuf>,
+
+    /// The node's data directory, where its cookie file is
+    /// [default: the node's default for the network].
+    #[arg(long, value_name = "DIR", global = true)]
+    pub node_data: Option<PathBuf>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new wallet: prints its recovery words once, and a first address.
+    Create,
+    /// Restore a wallet from its recovery words (prompted, or read from standard
+    /// input when it is not a terminal).
+    Restore,
+    /// Show a receiving address.
+    Address(AddressArgs),
+    /// Show the balance: confirmed (spendable), immature (coinbase not yet
+    /// spendable), pending (unconfirmed).
+    Balance,
+    /// Pay an address: build, sign and broadcast; prints the txid.
+    Send(SendArgs),
+    /// The wallet's transactions, newest first (amounts exclude the fee, shown
+    /// apart; unconfirmed ones show the net change).
+    History,
+    /// Mine blocks paying this wallet (generatetoaddress; for local networks).
+    Mine(MineArgs),
+    /// Print the wallet's recovery words (asks for confirmation).
+    ExportMnemonic(ExportArgs),
+    /// Work with transparency logs: hash entries, verify proofs, audit logs.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+/// Arguments of `wallet send`.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// The address to pay.
+    #[arg(long, value_name = "ADDR")]
+    pub to: String,
+    /// The amount in coins, such as 1.5 (at most 8 decimals).
+    #[arg(long, value_name = "COINS", allow_hyphen_values = true)]
+    pub amount: String,
+    /// Fee rate in base units per byte.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub fee_rate: u64,
+}
+
+/// Arguments of `wallet mine`.
+#[derive(Debug, Args)]
+pub struct MineArgs {
+    /// How many blocks.
+    #[arg(value_name = "N")]
+    pub blocks: u32,
+}
+
+/// Arguments of `wallet export-mnemonic`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Confirm without a prompt: the words will be printed to standard output.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// Arguments of `wallet address`.
+#[derive(Debug, Args)]
+pub struct AddressArgs {
+    /// Derive a fresh address instead of showing the newest one.
+    #[arg(long)]
+    pub new: bool,
+}
+
+/// `wallet log ...`: offline checks of RFC 6962 / RFC 9162 Merkle proofs.
+///
+/// Hashes are accepted as 64 hex digits or as standard base64, as RFC 6962 JSON
+/// carries them.
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Print the RFC 6962 leaf hash SHA-256(0x00 || data) of an entry, in hex.
+    HashLeaf(HashLeafArgs),
+    /// Verify that a leaf is included in a tree of a given size and root.
+    VerifyInclusion(VerifyInclusionArgs),
+    /// Verify that an older tree is a prefix of a newer one.
+    VerifyConsistency(VerifyConsistencyArgs),
+    /// Fetch a log's checkpoint, verify its signature, print origin, size and root.
+    Checkpoint(RemoteLogArgs),
+    /// Fetch and verify an inclusion proof against the log's verified checkpoint.
+    Prove(ProveArgs),
+    /// One monitoring step: verify the log's new checkpoint is consistent with the
+    /// one stored in the state file, then store it (exit 3 if it is not).
+    Audit(AuditArgs),
+    /// Offline: verify a c2sp.org/tlog-proof@v1 receipt for an entry.
+    VerifyReceipt(VerifyReceiptArgs),
+    /// Offline: verify a signed note or checkpoint (C2SP signed-note rules).
+    VerifyNote(VerifyNoteArgs),
+    /// Offline: verify an RFC 6962 get-sth answer with the log's public key.
+    VerifySth(VerifySthArgs),
+}
+
+/// Where a log is and how to recognise it.
+#[derive(Debug, Args)]
+pub struct RemoteLogArgs {
+    /// The log's base URL (its checkpoint is at URL/checkpoint).
+    #[arg(long, value_name = "URL")]
+    pub log: String,
+    /// The log's verifier key (name+hex8+base64), or a file of keys one per line;
+    /// repeatable.
+    #[arg(long, value_name = "VKEY", required = true, allow_hyphen_values = true)]
+    pub vkey: Vec<String>,
+}
+
+/// Arguments of `wallet log prove`.
+#[derive(Debug, Args)]
+pub struct ProveArgs {
+    /// The log and its key.
+    #[command(flatten)]
+    pub remote: RemoteLogArgs,
+    /// The entry's index in the log.
+    #[arg(
+        long,
+        value_name = "I",
+        conflicts_with = "entry_file",
+        required_unless_present = "entry_file"
+    )]
+    pub index: Option<u64>,
+    /// A file holding the entry's exact bytes.
+    #[arg(long, value_name = "F")]
+    pub entry_file: Option<PathBuf>,
+}
+
+/// Arguments of `wallet log audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The log and its key.
+    #[command(flatten)]
+    pub remote: RemoteLogArgs,
+    /// The file where the last verified checkpoint of each log is kept.
+    #[arg(long, value_name = "FILE")]
+    pub state: PathBuf,
+    /// Also download every tile and entry bundle and recompute the root.
+    #[arg(long)]
+    pub full: bool,
+}
+
+/// Arguments of `wallet log verify-receipt`.
+#[derive(Debug, Args)]
+pub struct VerifyReceiptArgs {
+    /// The log's verifier key, or a file of keys; repeatable.
+    #[arg(long, value_name = "VKEY", required = true, allow_hyphen_values = true)]
+    pub vkey: Vec<String>,
+    /// A file holding the entry's exact bytes.
+    #[arg(long, value_name = "F")]
+    pub entry_file: PathBuf,
+    /// The receipt file.
+    #[arg(value_name = "RECEIPT")]
+    pub receipt: PathBuf,
+}
+
+/// Arguments of `wallet log verify-note`.
+#[derive(Debug, Args)]
+pub struct VerifyNoteArgs {
+    /// A verifier key, or a file of keys; repeatable. Signatures by other keys are
+    /// ignored.
+    #[arg(long, value_name = "VKEY", required = true, allow_hyphen_values = true)]
+    pub vkey: Vec<String>,
+    /// The signed note.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+/// Arguments of `wallet log verify-sth`.
+#[derive(Debug, Args)]
+pub struct VerifySthArgs {
+    /// The get-sth JSON answer of an RFC 6962 log.
+    #[arg(long, value_name = "FILE")]
+    pub sth: PathBuf,
+    /// The log's public key: SubjectPublicKeyInfo in PEM or DER (ECDSA P-256).
+    #[arg(long, value_name = "FILE")]
+    pub log_key: PathBuf,
+}
+
+/// Arguments of `wallet log hash-leaf`.
+#[derive(Debug, Args)]
+pub struct HashLeafArgs {
+    /// The entry's bytes in hex (an empty string is the empty entry).
+    #[arg(long, value_name = "HEX", allow_hyphen_values = true)]
+    pub data_hex: String,
+}
+
+/// Arguments of `wallet log verify-inclusion`.
+#[derive(Debug, Args)]
+pub struct VerifyInclusionArgs {
+    /// The leaf hash (see `wallet log hash-leaf`).
+    #[arg(long, value_name = "HASH", allow_hyphen_values = true)]
+    pub leaf_hash: String,
+    /// The leaf's 0-based index.
+    #[arg(long, value_name = "I")]
+    pub index: u64,
+    /// The size of the tree the proof is for.
+    #[arg(long, value_name = "N")]
+    pub tree_size: u64,
+    /// The root hash of that tree.
+    #[arg(long, value_name = "HASH", allow_hyphen_values = true)]
+    pub root: String,
+    /// The audit path, comma-separated, bottom-up; "" for an empty proof.
+    #[arg(long, value_name = "P1,P2,...", allow_hyphen_values = true)]
+    pub proof: String,
+}
+
+/// Arguments of `wallet log verify-consistency`.
+#[derive(Debug, Args)]
+pub struct VerifyConsistencyArgs {
+    /// The size of the older tree.
+    #[arg(long, value_name = "M")]
+    pub old_size: u64,
+    /// The root hash of the older tree.
+    #[arg(long, value_name = "HASH", allow_hyphen_values = true)]
+    pub old_root: String,
+    /// The size of the newer tree.
+    #[arg(long, value_name = "N")]
+    pub new_size: u64,
+    /// The root hash of the newer tree.
+    #[arg(long, value_name = "HASH", allow_hyphen_values = true)]
+    pub new_root: String,
+    /// The consistency proof, comma-separated; "" for an empty proof.
+    #[arg(long, value_name = "P1,P2,...", allow_hyphen_values = true)]
+    pub proof: String,
+}

@@ -1,0 +1,199 @@
+//! Hierarchical keys: BIP39 mnemonics and SLIP-0010 Ed25519 derivation.
+//!
+//! SLIP-0010 for Ed25519 defines hardened derivation only: each child key is
+//! `HMAC-SHA512(chain_code, 0x00 || key || index | 2^31)`, split into key and chain
+//! code. Wallet keys live at `m/44'/1'/account'/0'/index'` (coin type 1: the one every
+//! test network shares).
+
+use std::fmt;
+use std::str::FromStr;
+
+use bip39::Mnemonic;
+use ed25519_dalek::SigningKey;
+use hmac::{Hmac, Mac};
+use sha2::Sha512;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// The first hardened child index.
+pub const HARDENED: u32 = 0x8000_0000;
+
+/// What goes wrong with words or paths.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The words are not a valid BIP39 English mnemonic.
+    #[error("not a valid BIP39 mnemonic: {0}")]
+    Mnemonic(String),
+    /// The derivation path does not parse.
+    #[error("bad derivation path {path:?}: {reason}")]
+    Path {
+        /// The path as given.
+        path: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+/// A private key with its chain code. Wiped from memory when dropped.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct ExtendedKey {
+    key: [u8; 32],
+    chain_code: [u8; 32],
+}
+
+impl fmt::Debug for ExtendedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print key material.
+        f.write_str("ExtendedKey(..)")
+    }
+}
+
+fn hmac_split(key: &[u8], parts: &[&[u8]]) -> ExtendedKey {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = match Hmac::<Sha512>::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("HMAC takes keys of any length"),
+    };
+    for p in parts {
+        mac.update(p);
+    }
+    let mut out: [u8; 64] = mac.finalize().into_bytes().into();
+    let mut ext = ExtendedKey {
+        key: [0; 32],
+        chain_code: [0; 32],
+    };
+    let (k, c) = out.split_at(32);
+    ext.key.copy_from_slice(k);
+    ext.chain_code.copy_from_slice(c);
+    out.zeroize();
+    ext
+}
+
+impl ExtendedKey {
+    /// The master key of a seed: `HMAC-SHA512("ed25519 seed", seed)`.
+    pub fn master(seed: &[u8]) -> Self {
+        hmac_split(b"ed25519 seed", &[seed])
+    }
+
+    /// The hardened child `index` (the hardened bit is added if missing).
+    pub fn child(&self, index: u32) -> Self {
+        let i = (index | HARDENED).to_be_bytes();
+        hmac_split(&self.chain_code, &[&[0u8], &self.key, &i])
+    }
+
+    /// Follows a path of child indices from this key.
+    pub fn derive(&self, path: &DerivationPath) -> Self {
+        path.0.iter().fold(self.clone(), |k, &i| k.child(i))
+    }
+
+    /// The 32-byte Ed25519 private key (the seed of RFC 8032).
+    pub fn private_key(&self) -> &[u8; 32] {
+        &self.key
+    }
+
+    /// The chain code.
+    pub fn chain_code(&self) -> &[u8; 32] {
+        &self.chain_code
+    }
+
+    /// The Ed25519 signing key.
+    pub fn signing_key(&self) -> SigningKey {
+        SigningKey::from_bytes(&self.key)
+    }
+}
+
+/// A SLIP-0010 path such as `m/44'/1'/0'/0'/7'`; every step hardened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DerivationPath(Vec<u32>);
+
+impl DerivationPath {
+    /// The path of receiving key `index` of `account`.
+    pub fn receiving(account: u32, index: u32) -> Self {
+        DerivationPath(vec![
+            44 | HARDENED,
+            1 | HARDENED,
+            account | HARDENED,
+            HARDENED,
+            index | HARDENED,
+        ])
+    }
+
+    /// The child indices, hardened bit included.
+    pub fn indices(&self) -> &[u32] {
+        &self.0
+    }
+}
+
+impl FromStr for DerivationPath {
+    type Err = KeyError;
+
+    fn from_str(s: &str) -> Result<Self, KeyError> {
+        let err = |reason| KeyError::Path {
+            path: s.to_string(),
+            reason,
+        };
+        let mut parts = s.split('/');
+        if parts.next() != Some("m") {
+            return Err(err("a path starts with \"m\""));
+        }
+        let mut out = Vec::new();
+        for part in parts {
+            let digits = part
+                .strip_suffix('\'')
+                .or_else(|| part.strip_suffix('h'))
+                .or_else(|| part.strip_suffix('H'))
+                .ok_or_else(|| {
+                    err("Ed25519 keys derive only hardened children (end each step with '); ")
+                })?;
+            let i: u32 = digits.parse().map_err(|_| err("a step is not a number"))?;
+            if i >= HARDENED {
+                return Err(err("a step is 2^31 or more"));
+            }
+            if out.len() >= 255 {
+                return Err(err("more than 255 steps"));
+            }
+            out.push(i | HARDENED);
+        }
+        Ok(DerivationPath(out))
+    }
+}
+
+impl fmt::Display for DerivationPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("m")?;
+        for i in &self.0 {
+            write!(f, "/{}'", i & !HARDENED)?;
+        }
+        Ok(())
+    }
+}
+
+/// Makes a new 24-word mnemonic from 256 bits of operating-system randomness.
+///
+/// # Errors
+/// When the operating system has no randomness to give.
+pub fn new_mnemonic() -> Result<Mnemonic, getrandom::Error> {
+    let mut entropy = [0u8; 32];
+    getrandom::fill(&mut entropy)?;
+    let m = Mnemonic::from_entropy(&entropy);
+    entropy.zeroize();
+    // 32 bytes is a valid BIP39 entropy length, so this cannot fail.
+    Ok(m.unwrap_or_else(|_| unreachable!("32 bytes of entropy make 24 words")))
+}
+
+/// Reads a mnemonic as a person types it: any case, any spacing.
+///
+/// # Errors
+/// [`KeyError::Mnemonic`] for unknown words, a wrong word count or a bad checksum.
+pub fn parse_mnemonic(words: &str) -> Result<Mnemonic, KeyError> {
+    let normalized = words
+        .split_whitespace()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ");
+    Mnemonic::parse_normalized(&normalized).map_err(|e| KeyError::Mnemonic(e.to_string()))
+}
+
+/// The BIP39 seed of a mnemonic (empty BIP39 passphrase).
+pub fn seed_of(mnemonic: &Mnemonic) -> [u8; 64] {
+    mnemonic.to_seed_normalized("")
+}

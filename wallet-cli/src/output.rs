@@ -1,0 +1,113 @@
+//! The one printer: human text or JSON, and the exit code of each outcome.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::process::ExitCode;
+
+use serde_json::{Map, Value, json};
+
+/// How a command ended; each outcome has its own exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0: the check passed or the command did its work.
+    Ok,
+    /// Exit 1: a proof or signature does not verify.
+    Invalid,
+    /// Exit 2: the input was malformed; nothing was checked or changed.
+    BadInput,
+    /// Exit 3: a log contradicts what it showed before (shrank, forked, or serves
+    /// data that does not match its signed root).
+    Inconsistent,
+    /// Exit 1: the operation could not be done (wrong passphrase, node unreachable,
+    /// insufficient funds); nothing was changed.
+    Failed,
+}
+
+impl Outcome {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Ok => 0,
+            Outcome::Invalid => 1,
+            Outcome::BadInput => 2,
+            Outcome::Failed => 1,
+            Outcome::Inconsistent => 3,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Invalid => "invalid",
+            Outcome::BadInput => "bad_input",
+            Outcome::Failed => "failed",
+            Outcome::Inconsistent => "inconsistent",
+        }
+    }
+}
+
+/// What a command has to say: one line of text and the same facts as JSON fields.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// One line for people.
+    pub line: String,
+    /// Fields for scripts (merged into the JSON object).
+    pub fields: Map<String, Value>,
+}
+
+impl Report {
+    /// A successful result.
+    pub fn ok(line: impl Into<String>, fields: Value) -> Self {
+        Report {
+            outcome: Outcome::Ok,
+            line: line.into(),
+            fields: into_map(fields),
+        }
+    }
+
+    /// A check that did not pass, or input that could not be read.
+    pub fn failed(outcome: Outcome, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        let mut fields = Map::new();
+        fields.insert("error".into(), Value::String(reason.clone()));
+        Report {
+            outcome,
+            line: reason,
+            fields,
+        }
+    }
+}
+
+fn into_map(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        other => {
+            let mut m = Map::new();
+            m.insert("value".into(), other);
+            m
+        }
+    }
+}
+
+/// Prints a report and returns its exit code. Text goes to standard output on
+/// success and to standard error otherwise; JSON always goes to standard output.
+pub fn print(report: &Report, as_json: bool) -> ExitCode {
+    if as_json {
+        let mut obj = Map::new();
+        obj.insert("ok".into(), json!(report.outcome == Outcome::Ok));
+        if report.outcome != Outcome::Ok {
+            obj.insert("status".into(), json!(report.outcome.label()));
+        }
+        obj.extend(report.fields.clone());
+        println!("{}", Value::Object(obj));
+    } else {
+        match report.outcome {
+            Outcome::Ok => println!("{}", report.line),
+            Outcome::Invalid => eprintln!("invalid: {}", report.line),
+            Outcome::BadInput | Outcome::Failed => eprintln!("error: {}", report.line),
+            Outcome::Inconsistent => eprintln!("INCONSISTENT: {}", report.line),
+        }
+    }
+    ExitCode::from(report.outcome.code())
+}
