@@ -422,6 +422,14 @@ pub enum MempoolError {
         /// The minimum.
         min: u64,
     },
+    /// The transaction was valid but could not be saved durably, so it was not kept.
+    #[error("transaction {txid} could not be saved: {reason}; check the data directory")]
+    NotSaved {
+        /// Its txid.
+        txid: TxId,
+        /// The storage error.
+        reason: String,
+    },
     /// The mempool is full of transactions paying at least as much.
     #[error("mempool is full and fee rate {rate} does not beat the lowest {lowest}")]
     Full {

@@ -427,6 +427,38 @@ impl Mempool {
         }
     }
 
+    /// Re-admits saved transactions after a restart, in as many passes as it takes for
+    /// parents to precede their children; whatever stays invalid is dropped.
+    pub fn restore(
+        &mut self,
+        mut txs: Vec<Transaction>,
+        view: &impl UtxoView,
+        next_height: Height,
+        chain_id: &BlockHash,
+        mode: SigMode,
+    ) {
+        let mut scratch = Accepted {
+            added: Vec::new(),
+            evicted: Vec::new(),
+        };
+        loop {
+            let before = txs.len();
+            let mut left = Vec::new();
+            for tx in txs {
+                if self
+                    .accept_one(tx.clone(), view, next_height, chain_id, mode, &mut scratch)
+                    .is_err()
+                {
+                    left.push(tx);
+                }
+            }
+            if left.is_empty() || left.len() == before {
+                return;
+            }
+            txs = left;
+        }
+    }
+
     /// Transactions for a block template: highest fee rate first, each after its pool
     /// parents, until `max_bytes`. Returns them with their total fee.
     pub fn select(&self, max_bytes: usize) -> (Vec<Transaction>, Amount) {

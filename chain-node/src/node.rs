@@ -4,6 +4,7 @@
 //! [`Node::submit_transaction`] and learns about new blocks and transactions from
 //! [`Node::subscribe`], which delivers [`NodeEvent`]s over a channel.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -81,6 +82,27 @@ pub struct NodeState {
     pub chain: ChainState,
     /// The mempool.
     pub mempool: Mempool,
+    /// Txids of the mempool as last saved to disk.
+    saved: HashSet<TxId>,
+}
+
+impl NodeState {
+    /// Saves the difference between the mempool and its last saved state (one batch and
+    /// a flush, nothing when unchanged), so that an accepted transaction survives a crash.
+    fn save_mempool(&mut self) -> Result<(), ChainError> {
+        let current: HashSet<TxId> = self.mempool.txids().into_iter().collect();
+        let add: Vec<&Transaction> = current
+            .difference(&self.saved)
+            .filter_map(|id| self.mempool.get(id).map(|e| &e.tx))
+            .collect();
+        let remove: Vec<TxId> = self.saved.difference(&current).copied().collect();
+        if add.is_empty() && remove.is_empty() {
+            return Ok(());
+        }
+        self.chain.save_mempool_diff(&add, &remove)?;
+        self.saved = current;
+        Ok(())
+    }
 }
 
 /// A running node.
@@ -111,11 +133,29 @@ impl Node {
         let params = config.params.clone();
         let mut chain = ChainState::open(&config.data_dir.join("chain"), params.clone())?;
         chain.set_sig_mode(config.sig_mode);
+        // Re-admit the saved mempool against the current tip; drop what no longer fits.
+        let saved_txs = chain.saved_mempool()?;
+        let saved: HashSet<TxId> = saved_txs.iter().map(Transaction::txid).collect();
+        let mut mempool = Mempool::new(config.mempool);
+        {
+            let view = crate::store::SledUtxo::new(chain.tree());
+            let next = chain.tip().0.next().unwrap_or(Height(u32::MAX));
+            mempool.restore(
+                saved_txs,
+                &view,
+                next,
+                &params.genesis_hash(),
+                config.sig_mode,
+            );
+        }
+        let mut state = NodeState {
+            chain,
+            mempool,
+            saved,
+        };
+        state.save_mempool()?;
         Ok(Arc::new(Node {
-            state: Mutex::new(NodeState {
-                chain,
-                mempool: Mempool::new(config.mempool),
-            }),
+            state: Mutex::new(state),
             params,
             config,
             subscribers: Mutex::new(Vec::new()),
@@ -205,7 +245,7 @@ impl Node {
         if !returned.is_empty() {
             // Disconnects arrive tip first; return transactions oldest block first.
             let txs: Vec<Transaction> = returned.into_iter().rev().flatten().collect();
-            let NodeState { chain, mempool } = st;
+            let NodeState { chain, mempool, .. } = st;
             let view = crate::store::SledUtxo::new(chain_tree(chain));
             let next = chain.tip().0.next().unwrap_or(Height(u32::MAX));
             mempool.resync(
@@ -219,6 +259,9 @@ impl Node {
         if !act.events.is_empty() {
             self.stop_searches();
         }
+        // The chain change is already durable; if saving the mempool diff fails, the next
+        // save or the re-validation at the next start brings it back in line.
+        let _ = st.save_mempool();
         self.publish(events);
     }
 
@@ -244,17 +287,29 @@ impl Node {
     /// [`MempoolError`].
     pub fn submit_transaction(&self, tx: Transaction) -> Result<TxId, MempoolError> {
         let mut st = self.lock();
-        let NodeState { chain, mempool } = &mut *st;
-        let view = crate::store::SledUtxo::new(chain_tree(chain));
-        let next = chain.tip().0.next().unwrap_or(Height(u32::MAX));
         let txid = tx.txid();
-        let accepted = mempool.accept(
-            tx,
-            &view,
-            next,
-            &self.params.genesis_hash(),
-            self.config.sig_mode,
-        )?;
+        let accepted = {
+            let NodeState { chain, mempool, .. } = &mut *st;
+            let view = crate::store::SledUtxo::new(chain_tree(chain));
+            let next = chain.tip().0.next().unwrap_or(Height(u32::MAX));
+            mempool.accept(
+                tx,
+                &view,
+                next,
+                &self.params.genesis_hash(),
+                self.config.sig_mode,
+            )?
+        };
+        // Acknowledge only what is on disk: undo the admission if it cannot be saved.
+        if let Err(e) = st.save_mempool() {
+            for id in &accepted.added {
+                st.mempool.remove_with_descendants(id);
+            }
+            return Err(MempoolError::NotSaved {
+                txid,
+                reason: e.to_string(),
+            });
+        }
         drop(st);
         self.publish(
             accepted

@@ -30,6 +30,8 @@ pub(crate) const P_COIN: u8 = b'c';
 pub(crate) const P_ADDR: u8 = b'a';
 /// Prefix of the active chain: big-endian height -> hash.
 pub(crate) const P_HEIGHT: u8 = b'h';
+/// Prefix of saved mempool transactions: txid -> transaction.
+pub(crate) const P_MEMPOOL: u8 = b'm';
 
 pub(crate) fn hash_key(prefix: u8, hash: &BlockHash) -> Vec<u8> {
     let mut k = Vec::with_capacity(33);

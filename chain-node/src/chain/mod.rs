@@ -459,6 +459,48 @@ impl ChainState {
         Ok(())
     }
 
+    /// The saved mempool transactions (undecodable records are skipped: they are
+    /// re-validated anyway and rewritten by the next save).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub(crate) fn saved_mempool(&self) -> Result<Vec<crate::transaction::Transaction>, ChainError> {
+        let mut out = Vec::new();
+        for item in self.db.scan_prefix([crate::store::P_MEMPOOL]) {
+            let (_, value) = item?;
+            if let Ok(tx) = crate::encoding::decode_exact(&value) {
+                out.push(tx);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds and removes saved mempool transactions in one batch, then flushes.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub(crate) fn save_mempool_diff(
+        &self,
+        add: &[&crate::transaction::Transaction],
+        remove: &[crate::hash::TxId],
+    ) -> Result<(), ChainError> {
+        let key = |txid: &crate::hash::TxId| {
+            let mut k = vec![crate::store::P_MEMPOOL];
+            k.extend_from_slice(txid.as_bytes());
+            k
+        };
+        let mut batch = sled::Batch::default();
+        for txid in remove {
+            batch.remove(key(txid));
+        }
+        for tx in add {
+            batch.insert(key(&tx.txid()), tx.to_bytes());
+        }
+        self.db.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
     /// The sled tree (for read-only views such as the mempool's UTXO lookups).
     pub(crate) fn tree(&self) -> &sled::Tree {
         &self.db

@@ -558,3 +558,98 @@ fn readme_flow_keygen_mine_mature_spend() {
     );
     node.stop();
 }
+
+#[test]
+fn accepted_transactions_survive_kill_9() {
+    let dir = temp_dir("bin-mempool-crash");
+    let node = NodeProcess::start(&dir);
+    let miner = addr_of(12);
+    node.ok("generatetoaddress", json!([102, miner]));
+    let params = Network::Regtest.params();
+    // Spend the coinbases of blocks 1 and 2; the second transaction's child spends the
+    // first's output, so the restart must restore a parent before its child.
+    let utxos = node.ok("getaddressutxos", json!([[miner]]));
+    let coin_at = |h: u64| {
+        let u = utxos
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["height"] == json!(h))
+            .unwrap();
+        (
+            OutPoint {
+                txid: u["txid"].as_str().unwrap().parse().unwrap(),
+                vout: 0,
+            },
+            Coin {
+                amount: Amount::from_units(5_000_000_000),
+                address: address(&key(12)),
+                height: Height(h as u32),
+                is_coinbase: true,
+            },
+        )
+    };
+    let (op1, c1) = coin_at(1);
+    let parent = spend(
+        &params,
+        &[(op1, c1, &key(12))],
+        vec![TxOut::pay(
+            Amount::from_units(4_999_990_000),
+            address(&key(13)),
+        )],
+    );
+    let child_coin = Coin {
+        amount: Amount::from_units(4_999_990_000),
+        address: address(&key(13)),
+        height: Height(103),
+        is_coinbase: false,
+    };
+    let child = spend(
+        &params,
+        &[(
+            OutPoint {
+                txid: parent.txid(),
+                vout: 0,
+            },
+            child_coin,
+            &key(13),
+        )],
+        vec![TxOut::pay(
+            Amount::from_units(4_999_980_000),
+            address(&key(14)),
+        )],
+    );
+    let (op2, c2) = coin_at(2);
+    let other = spend(
+        &params,
+        &[(op2, c2, &key(12))],
+        vec![TxOut::pay(
+            Amount::from_units(4_999_990_000),
+            address(&key(14)),
+        )],
+    );
+    for tx in [&parent, &child, &other] {
+        node.ok("sendrawtransaction", json!([hex::encode(tx.to_bytes())]));
+    }
+    node.kill9();
+
+    let node = NodeProcess::start(&dir);
+    let mut pool: Vec<String> =
+        serde_json::from_value(node.ok("getrawmempool", json!([]))).unwrap();
+    pool.sort();
+    let mut expected = vec![
+        parent.txid().to_hex(),
+        child.txid().to_hex(),
+        other.txid().to_hex(),
+    ];
+    expected.sort();
+    assert_eq!(pool, expected);
+    let block = node.ok("generatetoaddress", json!([1, miner]));
+    assert_eq!(node.ok("getblock", json!([block[0]]))["nTx"], json!(4));
+    assert_eq!(node.ok("getrawmempool", json!([])), json!([]));
+    node.kill9();
+    // Confirmed transactions are not restored to the pool.
+    let node = NodeProcess::start(&dir);
+    assert_eq!(node.ok("getrawmempool", json!([])), json!([]));
+    node.stop();
+}

@@ -350,3 +350,69 @@ fn shutdown_interrupts_a_running_nonce_search() {
     ));
     assert_eq!(n.lock().chain.tip().0, chain_node::Height(0));
 }
+
+#[test]
+fn restore_readmits_children_listed_before_parents() {
+    use chain_node::mempool::Mempool;
+    use chain_node::signature::SigMode;
+    use std::collections::HashMap;
+    let params = Network::Regtest.params();
+    let k = key(17);
+    let op = OutPoint {
+        txid: chain_node::TxId([7; 32]),
+        vout: 0,
+    };
+    let coin = Coin {
+        amount: Amount::from_units(5_000_000_000),
+        address: address(&k),
+        height: chain_node::Height(1),
+        is_coinbase: true,
+    };
+    let view: HashMap<OutPoint, Coin> = [(op, coin)].into_iter().collect();
+    let parent = spend(
+        &params,
+        &[(op, coin, &k)],
+        vec![TxOut::pay(
+            Amount::from_units(4_999_990_000),
+            address(&key(18)),
+        )],
+    );
+    let child = pay_from_out0(&params, &parent, &key(18));
+    let invalid = pay_from_out0(&params, &child, &key(99)); // wrong key: never admitted
+    let mut pool = Mempool::new(MempoolConfig::default());
+    pool.restore(
+        vec![invalid, child.clone(), parent.clone()],
+        &view,
+        chain_node::Height(102),
+        &params.genesis_hash(),
+        SigMode::Strict { threads: 1 },
+    );
+    assert_eq!(pool.len(), 2);
+    assert!(pool.get(&parent.txid()).is_some() && pool.get(&child.txid()).is_some());
+}
+
+/// Spends output 0 of `tx` (paid to `k`) with `k`, minus a 10,000 fee.
+fn pay_from_out0(params: &chain_node::Params, tx: &Transaction, k: &SigningKey) -> Transaction {
+    let amount = tx.outputs[0].amount;
+    let coin = Coin {
+        amount,
+        address: address(k),
+        height: chain_node::Height(102),
+        is_coinbase: false,
+    };
+    spend(
+        params,
+        &[(
+            OutPoint {
+                txid: tx.txid(),
+                vout: 0,
+            },
+            coin,
+            k,
+        )],
+        vec![TxOut::pay(
+            Amount::from_units(amount.units() - 10_000),
+            address(&key(19)),
+        )],
+    )
+}
