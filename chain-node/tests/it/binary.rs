@@ -72,12 +72,32 @@ fn mine_101_mature_spend_and_restart_with_state_intact() {
         node.ok("getrawmempool", json!([])),
         json!([tx.txid().to_hex()])
     );
+    let info = node.ok("getmempoolinfo", json!([]));
+    assert_eq!(info["size"], json!(1));
+    assert_eq!(info["bytes"], json!(tx.size()));
+    let verbose = node.ok("getrawmempool", json!([true]));
+    assert_eq!(verbose[tx.txid().to_hex()]["fee"], json!(10_000));
     let pending = node.ok("getaddressutxos", json!([[addr_of(2)]]));
     assert_eq!(pending[0]["confirmations"], json!(0));
     let block = node.ok("generatetoaddress", json!([1, miner]));
     let got = node.ok("getblock", json!([block[0], 1]));
     assert_eq!(got["nTx"], json!(2));
     assert_eq!(got["height"], json!(102));
+    // Verbosity 0 is the canonical hex; 2 expands the transactions.
+    let raw = node.ok("getblock", json!([block[0], 0]));
+    let decoded: chain_node::Block =
+        chain_node::encoding::decode_exact(&hex::decode(raw.as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(json!(decoded.hash().to_hex()), block[0]);
+    let full = node.ok("getblock", json!([block[0], 2]));
+    assert_eq!(full["tx"][1]["txid"], json!(tx.txid().to_hex()));
+    assert_eq!(full["tx"][1]["vin"][0]["txid"], json!(txid.to_hex()));
+    assert_eq!(full["tx"][1]["vout"][0]["value"], json!(1_250_000_000));
+    let header_hex = node.ok("getblockheader", json!([block[0], false]));
+    assert_eq!(header_hex.as_str().unwrap().len(), 160);
+    assert_eq!(
+        node.ok("getblockheader", json!([block[0]]))["previousblockhash"],
+        hashes[100]
+    );
     let out = node.ok("gettxout", json!([tx.txid().to_hex(), 0]));
     assert_eq!(out["value"], json!(1_250_000_000));
     assert_eq!(out["confirmations"], json!(1));
