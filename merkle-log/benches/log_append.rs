@@ -269,6 +269,11 @@ fn main() {
     let base = std::env::var("BENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| std::env::temp_dir());
+    // The sequencer alone first, so its peak RSS is not the HTTP phase's.
+    sequencer_growth(&base);
+    // Let the kernel write back what that phase dirtied, then measure the limits
+    // right before the HTTP phase, on the same disk.
+    let _ = std::process::Command::new("sync").status();
     let probe = scratch(&base, "probe");
     let sha = sha256_rate();
     let verify = verify_rate();
@@ -277,7 +282,5 @@ fn main() {
     println!(
         "physical limits, this run: SHA-256 {sha:.0} node hashes/s (1 core), Ed25519 verify_strict {verify:.0}/s, fsync (4 KiB write + fdatasync) {fsync:.0}/s"
     );
-    // The sequencer alone first, so its peak RSS is not the HTTP phase's.
-    sequencer_growth(&base);
     http_appends(&base, sha, fsync);
 }

@@ -345,6 +345,15 @@ pub enum LogError {
     /// A proof could not be built.
     #[error("building a proof: {0}")]
     Proof(String),
+    /// An entry is longer than an entry bundle can carry; nothing was added.
+    #[error("entry of {len} bytes is longer than 65535 bytes; nothing was added")]
+    EntryTooLong {
+        /// The entry's length.
+        len: usize,
+    },
+    /// An earlier integration failed; the log must be reopened.
+    #[error("the log stopped after a failed batch; restart it to re-check the data")]
+    Halted,
     /// An internal invariant did not hold.
     #[error("internal error: {0}")]
     Internal(&'static str),

@@ -21,7 +21,7 @@ use crate::error::{LogError, StorageError};
 use crate::hash::Hash;
 use crate::note::NoteSigner;
 use crate::receipt::Receipt;
-use crate::storage::{DataDir, write_all_durably, write_atomic};
+use crate::storage::{DataDir, in_parallel, write_all_durably, write_atomic};
 use crate::store::NodeSink;
 use crate::tile_store::{CachedTiles, TileNodeStore, TileSource};
 use crate::tiles::{self, TILE_HEIGHT, TILE_WIDTH, TileId};
@@ -83,6 +83,8 @@ pub struct Log {
     bundle: Vec<Vec<u8>>,
     published: Published,
     config: LogConfig,
+    // Set when an integration failed: memory may be ahead of the disk.
+    halted: bool,
 }
 
 impl Log {
@@ -170,6 +172,7 @@ impl Log {
             bundle,
             published,
             config,
+            halted: false,
         };
         log.check_edge()?;
         Ok(log)
@@ -264,12 +267,26 @@ impl Log {
     /// signs and stores a new checkpoint. Returns one outcome per entry, in order.
     ///
     /// # Errors
-    /// [`LogError`] when anything fails; nothing is then published, and the log
-    /// must be reopened (its in-memory state may be ahead of the disk).
+    /// [`LogError`] when anything fails. The log then refuses further batches
+    /// ([`LogError::Halted`]) until it is reopened, since its in-memory state may
+    /// be ahead of the disk; entries of the failed batch were not acknowledged.
     pub fn integrate(&mut self, entries: &[Vec<u8>]) -> Result<Vec<Sequenced>, LogError> {
+        if self.halted {
+            return Err(LogError::Halted);
+        }
+        // Refuse the whole call before anything changes.
+        if let Some(e) = entries.iter().find(|e| e.len() > tiles::MAX_ENTRY_LEN) {
+            return Err(LogError::EntryTooLong { len: e.len() });
+        }
         let mut outcomes = Vec::with_capacity(entries.len());
         for chunk in entries.chunks(self.config.max_batch.max(1)) {
-            outcomes.extend(self.integrate_batch(chunk)?);
+            match self.integrate_batch(chunk) {
+                Ok(o) => outcomes.extend(o),
+                Err(e) => {
+                    self.halted = true;
+                    return Err(e);
+                }
+            }
         }
         Ok(outcomes)
     }
@@ -287,9 +304,6 @@ impl Log {
         let mut new_hashes: Vec<(Hash, u64)> = Vec::new();
         let mut bundle_changed = false;
         for entry in entries {
-            if entry.len() > tiles::MAX_ENTRY_LEN {
-                return Err(LogError::Internal("entry longer than 65535 bytes"));
-            }
             let h = Hash::leaf(entry);
             if let Some(&i) = in_batch.get(&h) {
                 outcomes.push(Sequenced::Duplicate(i));
@@ -331,6 +345,7 @@ impl Log {
         for (tile, hashes) in &full {
             files.push((self.dir.file(&tile.path()), tiles::encode_hash_tile(hashes)));
         }
+        let filled_bundles: Vec<u64> = full_bundles.iter().map(|(t, _)| t.index).collect();
         for (tile, bytes) in full_bundles {
             files.push((self.dir.file(&tile.entries_path()), bytes));
         }
@@ -353,18 +368,23 @@ impl Log {
                 files.push((self.dir.file(&tile.entries_path()), bytes));
             }
         }
-        write_all_durably(&files)?;
-        {
-            let mut index = self
-                .dedup
-                .write()
-                .map_err(|_| LogError::Internal("dedup lock poisoned"))?;
-            index.insert(&new_hashes)?;
-        }
-        self.dedup
-            .read()
-            .map_err(|_| LogError::Internal("dedup lock poisoned"))?
-            .sync()?;
+        // Tiles and the dedup table are independent: make them durable together.
+        let dedup = &self.dedup;
+        let index_job = || -> Result<(), StorageError> {
+            let poisoned = || {
+                StorageError::io(
+                    Path::new("dedup"),
+                    std::io::Error::other("dedup lock poisoned"),
+                )
+            };
+            dedup.write().map_err(|_| poisoned())?.insert(&new_hashes)?;
+            dedup.read().map_err(|_| poisoned())?.sync()
+        };
+        let files = &files;
+        let tiles_job = move || write_all_durably(files);
+        let jobs: [Box<dyn FnOnce() -> Result<(), StorageError> + Send + '_>; 2] =
+            [Box::new(tiles_job), Box::new(index_job)];
+        in_parallel(jobs.into_iter())?;
 
         // Never sign a tree that does not extend the published one.
         let recent: HashMap<(u8, u64), Vec<Hash>> = full
@@ -394,6 +414,13 @@ impl Log {
             .map_err(|_| LogError::Origin)?;
         write_atomic(&self.dir.checkpoint_path(), note.as_bytes())?;
         self.published = Published { checkpoint, note };
+        // Tiles that filled are now published in full: their partials may go.
+        for &(level, index) in recent.keys() {
+            self.dir.prune_partials(level, index, false);
+        }
+        for index in filled_bundles {
+            self.dir.prune_partials(0, index, true);
+        }
         Ok(outcomes)
     }
 

@@ -73,8 +73,18 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Fsck { data, json } => {
-            let report = merkle_log::fsck::fsck(&data, &mut |_, _| {})
-                .context("fsck cannot open the data directory")?;
+            let bar = indicatif::ProgressBar::new(0).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "fsck {bar:40} {pos}/{len} entries re-hashed ({eta} left)",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let report = merkle_log::fsck::fsck(&data, &mut |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            });
+            bar.finish_and_clear();
+            let report = report.context("fsck cannot open the data directory")?;
             if json {
                 let damage: Vec<_> = report
                     .damage

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
@@ -32,6 +33,8 @@ use crate::tree::Tree;
 
 /// Largest entry accepted by `POST /add`: what a u16 length prefix can carry.
 pub const MAX_ENTRY: usize = tiles::MAX_ENTRY_LEN;
+/// Bytes of submissions waiting for the sequencer before `/add` answers 503.
+pub const MAX_QUEUED_BYTES: usize = 64 << 20;
 /// Most entries returned by one `get-entries` call.
 pub const MAX_GET_ENTRIES: u64 = 256;
 
@@ -42,6 +45,10 @@ pub struct ServerConfig {
     pub max_batch: usize,
     /// Submissions waiting for the sequencer before `/add` answers 503.
     pub queue: usize,
+    /// Most connections served at once; further clients wait in the backlog.
+    pub max_connections: usize,
+    /// A connection on which nothing arrives for this long is closed.
+    pub idle_timeout: std::time::Duration,
 }
 
 impl Default for ServerConfig {
@@ -49,6 +56,8 @@ impl Default for ServerConfig {
         ServerConfig {
             max_batch: 4096,
             queue: 65_536,
+            max_connections: 1024,
+            idle_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -60,6 +69,8 @@ struct Shared {
     dedup: Arc<RwLock<crate::dedup::DedupIndex>>,
     published: Arc<RwLock<Published>>,
     submit: mpsc::Sender<(Vec<u8>, Reply)>,
+    // Bytes of entries sent to the sequencer and not yet answered.
+    queued: Arc<AtomicUsize>,
 }
 
 type AppState = Arc<Shared>;
@@ -198,15 +209,22 @@ pub async fn run(
         dedup: Arc::clone(log.dedup()),
         published: Arc::new(RwLock::new(log.published().clone())),
         submit,
+        queued: Arc::new(AtomicUsize::new(0)),
     });
     // The sequencer holds no sender: when the server stops, the channel closes.
     let seq_published = Arc::clone(&shared.published);
+    let seq_queued = Arc::clone(&shared.queued);
     let max_batch = config.max_batch.max(1);
     let sequencer = std::thread::Builder::new()
         .name("merkle-log-sequencer".into())
-        .spawn(move || sequence(log, queue, &seq_published, max_batch))
+        .spawn(move || sequence(log, queue, &seq_published, &seq_queued, max_batch))
         .map_err(|e| format!("starting the sequencer: {e}"))?;
     let app = router(Arc::clone(&shared));
+    let listener = Limited {
+        inner: listener,
+        permits: Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1))),
+        idle_timeout: config.idle_timeout,
+    };
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
@@ -236,6 +254,7 @@ fn sequence(
     mut log: Log,
     mut queue: mpsc::Receiver<(Vec<u8>, Reply)>,
     published: &RwLock<Published>,
+    queued: &AtomicUsize,
     max_batch: usize,
 ) {
     let mut failed: Option<String> = None;
@@ -247,6 +266,8 @@ fn sequence(
                 Err(_) => break,
             }
         }
+        let bytes: usize = batch.iter().map(|(e, _)| e.len()).sum();
+        queued.fetch_sub(bytes, Ordering::Relaxed);
         if let Some(reason) = &failed {
             for (_, reply) in batch {
                 let _ = reply.send(Err(ApiError::unavailable(reason.clone())));
@@ -267,7 +288,10 @@ fn sequence(
             }
             Err(e) => {
                 // The log's memory may now be ahead of the disk: stop sequencing.
-                let reason = format!("log halted, nothing was added: {e}");
+                let reason = format!(
+                    "log halted: {e}; this entry was not acknowledged (after a restart, \
+                     submit it again: a duplicate gets its first index)"
+                );
                 for reply in replies {
                     let _ = reply.send(Err(ApiError::unavailable(reason.clone())));
                 }
@@ -292,11 +316,20 @@ async fn add(State(state): State<AppState>, body: Bytes) -> Result<Response, Api
     if body.is_empty() {
         return Err(ApiError::bad("empty entry: send 1 to 65535 bytes"));
     }
+    let len = body.len();
+    if state.queued.fetch_add(len, Ordering::Relaxed) + len > MAX_QUEUED_BYTES {
+        state.queued.fetch_sub(len, Ordering::Relaxed);
+        return Err(ApiError::unavailable(
+            "too many submissions waiting; retry later",
+        ));
+    }
     let (tx, rx) = oneshot::channel();
-    state
-        .submit
-        .try_send((body.to_vec(), tx))
-        .map_err(|_| ApiError::unavailable("sequencer queue is full or stopped; retry later"))?;
+    if state.submit.try_send((body.to_vec(), tx)).is_err() {
+        state.queued.fetch_sub(len, Ordering::Relaxed);
+        return Err(ApiError::unavailable(
+            "sequencer queue is full or stopped; retry later",
+        ));
+    }
     let receipt = rx
         .await
         .map_err(|_| ApiError::unavailable("the sequencer stopped"))??;
@@ -586,4 +619,105 @@ async fn entry_and_proof(
         }))
     })
     .await
+}
+
+/// A listener that serves a bounded number of connections at once and closes
+/// connections that stay silent too long (slow or stuck clients cannot pin the
+/// server's sockets and memory forever).
+struct Limited {
+    inner: tokio::net::TcpListener,
+    permits: Arc<tokio::sync::Semaphore>,
+    idle_timeout: std::time::Duration,
+}
+
+impl axum::serve::Listener for Limited {
+    type Io = LimitedStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok(permit) = Arc::clone(&self.permits).acquire_owned().await else {
+                // The semaphore is never closed; wait and retry regardless.
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            };
+            match self.inner.accept().await {
+                Ok((stream, addr)) => {
+                    let _ = stream.set_nodelay(true);
+                    let io = LimitedStream {
+                        stream,
+                        _permit: permit,
+                        idle: Box::pin(tokio::time::sleep(self.idle_timeout)),
+                        idle_timeout: self.idle_timeout,
+                    };
+                    return (io, addr);
+                }
+                // Out of descriptors or a reset in the backlog: back off briefly.
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A connection holding one of the listener's permits, with an idle timer.
+struct LimitedStream {
+    stream: tokio::net::TcpStream,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    idle: std::pin::Pin<Box<tokio::time::Sleep>>,
+    idle_timeout: std::time::Duration,
+}
+
+impl tokio::io::AsyncRead for LimitedStream {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::future::Future as _;
+        use std::task::Poll;
+        let this = &mut *self;
+        match std::pin::Pin::new(&mut this.stream).poll_read(cx, buf) {
+            Poll::Ready(r) => {
+                this.idle
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + this.idle_timeout);
+                Poll::Ready(r)
+            }
+            Poll::Pending => match this.idle.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "connection idle too long",
+                ))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for LimitedStream {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
 }

@@ -127,10 +127,9 @@ impl DataDir {
         if stored.width < tile.width {
             return Err(StorageError::NotYetInLog { path: tile.path() });
         }
-        let path = self.file(&stored.path());
-        let bytes = fs::read(&path).map_err(|e| StorageError::io(&path, e))?;
+        let (path, bytes, width) = self.read_stored(stored, TileId::path)?;
         let mut hashes =
-            tiles::decode_hash_tile(&bytes, stored.width).map_err(|e| StorageError::Damaged {
+            tiles::decode_hash_tile(&bytes, width).map_err(|e| StorageError::Damaged {
                 path: path.clone(),
                 what: e.to_string(),
             })?;
@@ -147,9 +146,66 @@ impl DataDir {
         let stored = TileId::at_size(0, index, size).ok_or(StorageError::NotYetInLog {
             path: format!("tile/entries/{}", tiles::index_path(index)),
         })?;
-        let path = self.file(&stored.entries_path());
-        let bytes = fs::read(&path).map_err(|e| StorageError::io(&path, e))?;
-        Ok((bytes, stored.width))
+        let (path, bytes, width) = self.read_stored(stored, TileId::entries_path)?;
+        if width == stored.width {
+            return Ok((bytes, width));
+        }
+        // Read from the full bundle: keep the entries the partial one had.
+        let entries = tiles::decode_bundle(&bytes, width).map_err(|e| StorageError::Damaged {
+            path,
+            what: e.to_string(),
+        })?;
+        let mut out = Vec::new();
+        for e in entries.iter().take(usize::from(stored.width)) {
+            tiles::push_bundle_entry(&mut out, e).map_err(|e| StorageError::Damaged {
+                path: self.file(&stored.entries_path()),
+                what: e.to_string(),
+            })?;
+        }
+        Ok((out, stored.width))
+    }
+
+    /// Reads the file of `stored` (named by `name`), falling back to the full
+    /// tile when a partial one was removed because the tile has since filled
+    /// (C2SP allows that). Returns the path read, its bytes and its width.
+    fn read_stored(
+        &self,
+        stored: TileId,
+        name: fn(&TileId) -> String,
+    ) -> Result<(PathBuf, Vec<u8>, u16), StorageError> {
+        let path = self.file(&name(&stored));
+        match fs::read(&path) {
+            Ok(bytes) => Ok((path, bytes, stored.width)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !stored.is_full() => {
+                let full = TileId {
+                    width: 256,
+                    ..stored
+                };
+                let full_path = self.file(&name(&full));
+                match fs::read(&full_path) {
+                    Ok(bytes) => Ok((full_path, bytes, 256)),
+                    Err(_) => Err(StorageError::io(&path, e)),
+                }
+            }
+            Err(e) => Err(StorageError::io(&path, e)),
+        }
+    }
+
+    /// Removes the partial versions of a tile (or, with `entries`, of an entry
+    /// bundle) that has become full and whose full file is committed. Best
+    /// effort: a leftover partial file is still correct.
+    pub fn prune_partials(&self, level: u8, index: u64, entries: bool) {
+        let full = TileId {
+            level,
+            index,
+            width: 256,
+        };
+        let path = if entries {
+            full.entries_path()
+        } else {
+            full.path()
+        };
+        let _ = fs::remove_dir_all(self.file(&format!("{path}.p")));
     }
 
     /// Reads entry `index` of a tree of `size` leaves.
@@ -204,28 +260,53 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
 /// # Errors
 /// [`StorageError::Io`] naming the failing path.
 pub fn write_all_durably(files: &[(PathBuf, Vec<u8>)]) -> Result<(), StorageError> {
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    for (path, bytes) in files {
+    let mut dirs: Vec<&Path> = Vec::new();
+    for (path, _) in files {
         let dir = path.parent().unwrap_or(Path::new("."));
         create_dirs_synced(dir)?;
-        let tmp = tmp_path(path);
-        let write = || -> io::Result<()> {
-            let mut f = File::create(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_data()
-        };
-        write().map_err(|e| StorageError::io(&tmp, e))?;
-        if !dirs.iter().any(|d| d == dir) {
-            dirs.push(dir.to_path_buf());
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
         }
     }
+    // The disk serves several flushes at once: write and sync in parallel.
+    in_parallel(files.iter().map(|(path, bytes)| {
+        move || {
+            let tmp = tmp_path(path);
+            let write = || -> io::Result<()> {
+                let mut f = File::create(&tmp)?;
+                f.write_all(bytes)?;
+                f.sync_data()
+            };
+            write().map_err(|e| StorageError::io(&tmp, e))
+        }
+    }))?;
     for (path, _) in files {
         fs::rename(tmp_path(path), path).map_err(|e| StorageError::io(path, e))?;
     }
-    for dir in &dirs {
-        sync_dir(dir)?;
-    }
-    Ok(())
+    in_parallel(dirs.into_iter().map(|dir| move || sync_dir(dir)))
+}
+
+/// Runs each job on its own thread and returns the first error.
+pub(crate) fn in_parallel<F>(jobs: impl Iterator<Item = F>) -> Result<(), StorageError>
+where
+    F: FnOnce() -> Result<(), StorageError> + Send,
+{
+    std::thread::scope(|s| {
+        let handles: Vec<_> = jobs.map(|job| s.spawn(job)).collect();
+        let mut result = Ok(());
+        for h in handles {
+            let outcome = h.join().unwrap_or_else(|_| {
+                Err(StorageError::io(
+                    Path::new("."),
+                    io::Error::other("a writer thread panicked"),
+                ))
+            });
+            if result.is_ok() {
+                result = outcome;
+            }
+        }
+        result
+    })
 }
 
 fn tmp_path(path: &Path) -> PathBuf {

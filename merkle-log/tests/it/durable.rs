@@ -87,6 +87,18 @@ fn duplicates_get_their_first_index() {
     let out = log.integrate(&[b"b".to_vec(), b"c".to_vec()]).unwrap();
     assert_eq!(out, [Sequenced::Duplicate(1), Sequenced::Added(2)]);
     assert_eq!(log.published().checkpoint.size(), 3);
+    // An over-long entry refuses the whole call and changes nothing.
+    let err = log
+        .integrate(&[b"d".to_vec(), vec![0; 65_536]])
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        merkle_log::LogError::EntryTooLong { len: 65_536 }
+    ));
+    assert_eq!(
+        log.integrate(&[b"d".to_vec()]).unwrap(),
+        [Sequenced::Added(3)]
+    );
 }
 
 #[test]
@@ -142,4 +154,21 @@ fn fsck_names_each_flipped_file_and_the_log_refuses_a_damaged_edge() {
         std::fs::write(&path, original).unwrap();
     }
     assert!(fsck(dir.path(), &mut |_, _| {}).unwrap().is_clean());
+}
+
+#[test]
+fn a_failed_write_halts_the_log_without_publishing() {
+    let dir = Scratch::new("halt");
+    let mut log = Log::open(dir.path(), test_signer(), LogConfig::default()).unwrap();
+    log.integrate(&[b"first".to_vec()]).unwrap();
+    // A plain file where the next partial tile's directory must go.
+    std::fs::create_dir_all(dir.path().join("tile/entries")).unwrap();
+    std::fs::remove_dir_all(dir.path().join("tile/0")).unwrap();
+    std::fs::write(dir.path().join("tile/0"), b"in the way").unwrap();
+    assert!(log.integrate(&[b"second".to_vec()]).is_err());
+    assert_eq!(log.published().checkpoint.size(), 1);
+    let err = log.integrate(&[b"third".to_vec()]).unwrap_err();
+    assert!(matches!(err, merkle_log::LogError::Halted), "{err}");
+    let note = std::fs::read_to_string(dir.path().join("checkpoint")).unwrap();
+    assert!(note.contains("\n1\n"), "{note}");
 }

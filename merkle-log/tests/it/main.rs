@@ -10,6 +10,7 @@ mod common;
 mod crash;
 #[cfg(feature = "server")]
 mod durable;
+mod format_props;
 mod formats;
 mod known_answer;
 mod oracle;

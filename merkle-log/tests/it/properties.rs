@@ -9,7 +9,8 @@ use crate::oracle::{self, Rfc6962};
 
 const MAX_N: usize = 300;
 
-fn config(cases: u32) -> Config {
+/// The proptest configuration of this suite: fixed seed, no persistence.
+pub(crate) fn config(cases: u32) -> Config {
     Config {
         cases,
         rng_seed: RngSeed::Fixed(0x6962_9162),

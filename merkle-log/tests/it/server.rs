@@ -122,6 +122,21 @@ fn receipts_dedup_and_every_endpoint_match_a_naive_tree() {
     assert_eq!(hashes[4].0, leaves[516]);
     let r = get(addr, "/tile/entries/002.p/3");
     assert_eq!(decode_bundle(&r.body, 3).unwrap()[2], &entries[514][..]);
+    // Partials of tiles that filled are pruned (C2SP allows it) and still
+    // served, from the full tile.
+    assert!(!dir.path().join("tile/0/000.p").exists());
+    assert!(!dir.path().join("tile/entries/001.p").exists());
+    let r = get(addr, "/tile/0/001.p/7");
+    let hashes = decode_hash_tile(&r.body, 7).unwrap();
+    assert_eq!(
+        hashes.iter().map(|h| h.0).collect::<Vec<_>>(),
+        leaves[256..263]
+    );
+    let r = get(addr, "/tile/entries/000.p/2");
+    assert_eq!(
+        decode_bundle(&r.body, 2).unwrap(),
+        [&entries[0][..], &entries[1][..]]
+    );
 
     // RFC 6962 JSON endpoints against the naive PATH and PROOF.
     for (i, n) in [
@@ -301,5 +316,45 @@ fn hostile_requests_get_4xx_with_a_reason_and_the_server_keeps_serving() {
     let r = http(addr, "POST", "/add", b"after").unwrap();
     let (receipt, cp) = verify_receipt(&r.text(), b"after", &vkey()).unwrap();
     assert_eq!((receipt.index, cp.size()), (2, 3));
+    srv.stop().unwrap();
+}
+
+#[test]
+fn silent_connections_are_closed_and_the_connection_cap_queues_the_rest() {
+    use std::io::{Read as _, Write as _};
+    use std::time::{Duration, Instant};
+    let dir = Scratch::new("idle");
+    let log = Log::open(dir.path(), test_signer(), LogConfig::default()).unwrap();
+    let config = ServerConfig {
+        max_connections: 2,
+        idle_timeout: Duration::from_millis(600),
+        ..ServerConfig::default()
+    };
+    let srv = server::start(log, "127.0.0.1:0".parse().unwrap(), config).unwrap();
+    let addr = srv.addr;
+    // Two clients take both slots and send half a request each.
+    let mut stuck: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            s.write_all(b"GET /checkpoint HTTP/1.1\r\nHost: x\r\n")
+                .unwrap();
+            s
+        })
+        .collect();
+    // A third client is served only once the idle ones are closed.
+    let start = Instant::now();
+    let r = get(addr, "/checkpoint");
+    assert_eq!(r.status, 200);
+    assert!(
+        start.elapsed() >= Duration::from_millis(300),
+        "served before a slot freed"
+    );
+    for s in &mut stuck {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buf = Vec::new();
+        // The server closed it: EOF (possibly after an error response) or a reset.
+        let _ = s.read_to_end(&mut buf);
+        assert!(!String::from_utf8_lossy(&buf).contains("200 OK"));
+    }
     srv.stop().unwrap();
 }
