@@ -121,12 +121,13 @@ impl RpcServer {
         })?;
         let addr = server.server_addr().to_ip().unwrap_or(listen);
         let server = Arc::new(server);
-        let workers = (0..threads.max(1))
+        let count = threads.max(1);
+        let workers = (0..count)
             .map(|_| {
                 let server = server.clone();
                 let node = node.clone();
                 let expected = expected.clone();
-                std::thread::spawn(move || worker(&server, &node, &expected))
+                std::thread::spawn(move || worker(&server, &node, &expected, count))
             })
             .collect();
         Ok(RpcServer {
@@ -165,7 +166,7 @@ impl RpcServer {
     }
 }
 
-fn worker(server: &Server, node: &Node, expected_auth: &str) {
+fn worker(server: &Server, node: &Node, expected_auth: &str, workers: usize) {
     while !node.is_shutting_down() {
         let Ok(request) = server.recv() else {
             break;
@@ -173,8 +174,8 @@ fn worker(server: &Server, node: &Node, expected_auth: &str) {
         let stop = handle(request, node, expected_auth);
         if stop {
             node.shutdown();
-            // Wake the other workers so that they see the shutdown.
-            for _ in 0..64 {
+            // Wake every other worker so that it sees the shutdown.
+            for _ in 0..workers {
                 server.unblock();
             }
         }

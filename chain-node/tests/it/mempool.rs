@@ -416,3 +416,24 @@ fn pay_from_out0(params: &chain_node::Params, tx: &Transaction, k: &SigningKey) 
         )],
     )
 }
+
+#[test]
+fn embedded_rpc_server_serves_and_stops() {
+    use chain_node::rpc::RpcServer;
+    let dir = temp_dir("embedded-rpc");
+    let n = Node::open(NodeConfig::new(Network::Regtest, dir.clone())).unwrap();
+    let server = RpcServer::start(n.clone(), "127.0.0.1:0".parse().unwrap(), 3).unwrap();
+    let cookie = std::fs::read_to_string(dir.join(".cookie")).unwrap();
+    let body =
+        serde_json::json!({"jsonrpc": "2.0", "id": 7, "method": "getblockcount"}).to_string();
+    let (status, text) =
+        crate::process::http(server.local_addr().port(), "POST", &body, Some(&cookie));
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+        serde_json::json!({"jsonrpc": "2.0", "id": 7, "result": 0})
+    );
+    server.stop(&n);
+    assert!(!dir.join(".cookie").exists());
+    assert!(n.is_shutting_down());
+}
