@@ -307,3 +307,149 @@ impl BlockError {
         }
     }
 }
+
+/// Why the chain state refused a block or an operation.
+#[derive(Debug, Error)]
+pub enum ChainError {
+    /// The block breaks a consensus rule.
+    #[error("block {hash} is invalid")]
+    Invalid {
+        /// Its hash.
+        hash: BlockHash,
+        /// The rule.
+        #[source]
+        source: BlockError,
+    },
+    /// The parent is not known.
+    #[error("block {hash} has an unknown parent {prev}; submit the parent first")]
+    UnknownParent {
+        /// The block.
+        hash: BlockHash,
+        /// Its parent.
+        prev: BlockHash,
+    },
+    /// The block is already stored.
+    #[error("block {hash} is already known")]
+    Duplicate {
+        /// Its hash.
+        hash: BlockHash,
+    },
+    /// The block descends from an invalid block.
+    #[error("block {hash} descends from an invalid block")]
+    InvalidAncestor {
+        /// Its hash.
+        hash: BlockHash,
+    },
+    /// No block with that hash.
+    #[error("block {hash} not found")]
+    UnknownBlock {
+        /// The hash.
+        hash: BlockHash,
+    },
+    /// The genesis block cannot be invalidated.
+    #[error("the genesis block cannot be invalidated")]
+    Genesis,
+    /// The data directory holds another network or format.
+    #[error("the data directory holds {found}, expected {expected}; use another --data directory")]
+    WrongStore {
+        /// What this node expects.
+        expected: String,
+        /// What it found.
+        found: String,
+    },
+    /// A stored record does not decode.
+    #[error("stored record {key} is corrupt; run `chain-node reindex`")]
+    Corrupt {
+        /// The key, in hex.
+        key: String,
+        /// Decoder error.
+        #[source]
+        source: DecodeError,
+    },
+    /// A record the chain state needs is missing.
+    #[error("stored record {what} is missing; run `chain-node reindex`")]
+    Missing {
+        /// What is missing.
+        what: String,
+    },
+    /// The storage engine failed.
+    #[error("storage error")]
+    Storage(#[from] sled::Error),
+}
+
+/// Why the mempool refused a transaction.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum MempoolError {
+    /// Already in the mempool.
+    #[error("transaction {txid} is already in the mempool")]
+    AlreadyKnown {
+        /// Its txid.
+        txid: TxId,
+    },
+    /// A coinbase cannot be relayed.
+    #[error("coinbase transactions are only valid in blocks")]
+    Coinbase,
+    /// It breaks a consensus rule.
+    #[error("transaction {txid} is invalid")]
+    Invalid {
+        /// Its txid.
+        txid: TxId,
+        /// The rule.
+        #[source]
+        source: TxError,
+    },
+    /// It spends an output that a mempool transaction already spends (first seen wins).
+    #[error("transaction {txid} conflicts with mempool transaction {existing} over {outpoint:?}")]
+    Conflict {
+        /// Its txid.
+        txid: TxId,
+        /// The transaction seen first.
+        existing: TxId,
+        /// The contested output.
+        outpoint: OutPoint,
+    },
+    /// Some inputs are unknown; the transaction is held in the orphan pool.
+    #[error("transaction {txid} spends unknown or spent outputs (kept as an orphan)")]
+    MissingInputs {
+        /// Its txid.
+        txid: TxId,
+    },
+    /// Fee rate below the relay minimum.
+    #[error("fee rate {rate} base units per 1000 bytes is below the minimum {min}")]
+    FeeTooLow {
+        /// The offered rate.
+        rate: u64,
+        /// The minimum.
+        min: u64,
+    },
+    /// The transaction was valid but could not be saved durably, so it was not kept.
+    #[error("transaction {txid} could not be saved: {reason}; check the data directory")]
+    NotSaved {
+        /// Its txid.
+        txid: TxId,
+        /// The storage error.
+        reason: String,
+    },
+    /// The mempool is full of transactions paying at least as much.
+    #[error("mempool is full and fee rate {rate} does not beat the lowest {lowest}")]
+    Full {
+        /// The offered rate.
+        rate: u64,
+        /// The lowest rate in the pool.
+        lowest: u64,
+    },
+}
+
+/// Why a node operation failed.
+#[derive(Debug, Error)]
+pub enum NodeError {
+    /// The chain state refused it.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The mempool refused it.
+    #[error(transparent)]
+    Mempool(#[from] MempoolError),
+    /// The node is shutting down.
+    #[error("the node is shutting down")]
+    ShuttingDown,
+}

@@ -17,12 +17,19 @@
 
 mod address;
 mod block;
+mod chain;
 pub mod encoding;
 pub mod error;
 mod hash;
+pub mod keyfile;
+pub mod mempool;
+pub mod miner;
+mod node;
 mod params;
 pub mod pow;
+pub mod rpc;
 pub mod signature;
+mod store;
 mod subsidy;
 mod transaction;
 pub mod u256;
@@ -31,11 +38,14 @@ pub mod validation;
 
 pub use address::Address;
 pub use block::{Block, HEADER_SIZE, Header, merkle_root};
+pub use chain::{Activation, ChainEvent, ChainState, ChainTip, TipStatus};
 pub use hash::{BlockHash, TxId, sha256d};
+pub use node::{Node, NodeConfig, NodeEvent, NodeState, unix_now};
 pub use params::{
     COINBASE_MATURITY, MAX_BLOCK_SIZE, MAX_FUTURE_BLOCK_TIME, MAX_TIMEWARP, MAX_TX_SIZE,
     MEDIAN_TIME_SPAN, Network, Params,
 };
+pub use store::FORMAT_VERSION;
 pub use subsidy::block_subsidy;
 pub use transaction::{
     MAX_BURN_DATA, MAX_COINBASE_EXTRA, OutPoint, OutputKind, Transaction, TxIn, TxInputs, TxOut,

@@ -1,4 +1,8 @@
 //! A minimal unsigned 256-bit integer for targets and chain work.
+//!
+//! Limb indices below are loop counters over the fixed `[u64; 4]` (or shift amounts
+//! reduced below 256 by the callers' bounds); no input value ever becomes an index.
+#![allow(clippy::indexing_slicing, clippy::needless_range_loop)]
 
 use std::cmp::Ordering;
 

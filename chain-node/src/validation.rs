@@ -290,7 +290,7 @@ pub fn next_bits(
     let Some(rp) = params.retarget else {
         return params.pow_limit;
     };
-    if height.0 == 0 || height.0 % rp.interval != 0 {
+    if height.0 == 0 || !height.0.is_multiple_of(rp.interval) {
         return prev_bits;
     }
     let (Some(start), Ok(prev)) = (period_start_time, Target::from_compact(prev_bits)) else {
@@ -304,7 +304,7 @@ pub fn next_bits(
 pub fn is_retarget_height(params: &Params, height: Height) -> bool {
     params
         .retarget
-        .is_some_and(|rp| height.0 != 0 && height.0 % rp.interval == 0)
+        .is_some_and(|rp| height.0 != 0 && height.0.is_multiple_of(rp.interval))
 }
 
 /// Contextual header rules: bits, median time past, future limit, BIP94 timewarp.

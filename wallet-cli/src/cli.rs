@@ -65,11 +65,43 @@ pub enum Command {
     Restore,
     /// Show a receiving address.
     Address(AddressArgs),
+    /// Show the balance: confirmed (spendable), immature (coinbase not yet
+    /// spendable), pending (unconfirmed).
+    Balance,
+    /// Pay an address: build, sign and broadcast; prints the txid.
+    Send(SendArgs),
+    /// The wallet's transactions, newest first (amounts exclude the fee, shown
+    /// apart; unconfirmed ones show the net change).
+    History,
+    /// Mine blocks paying this wallet (generatetoaddress; for local networks).
+    Mine(MineArgs),
     /// Print the wallet's recovery words (asks for confirmation).
     ExportMnemonic(ExportArgs),
     /// Work with transparency logs: hash entries, verify proofs, audit logs.
     #[command(subcommand)]
     Log(LogCommand),
+}
+
+/// Arguments of `wallet send`.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// The address to pay.
+    #[arg(long, value_name = "ADDR")]
+    pub to: String,
+    /// The amount in coins, such as 1.5 (at most 8 decimals).
+    #[arg(long, value_name = "COINS", allow_hyphen_values = true)]
+    pub amount: String,
+    /// Fee rate in base units per byte.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub fee_rate: u64,
+}
+
+/// Arguments of `wallet mine`.
+#[derive(Debug, Args)]
+pub struct MineArgs {
+    /// How many blocks.
+    #[arg(value_name = "N")]
+    pub blocks: u32,
 }
 
 /// Arguments of `wallet export-mnemonic`.

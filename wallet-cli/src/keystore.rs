@@ -357,18 +357,48 @@ impl Keystore {
         Ok(unlocked)
     }
 
+    /// The next key, derived but not yet recorded.
+    pub fn next_key(&self, unlocked: &Unlocked) -> PublicKeyEntry {
+        let index = self.file.keys.last().map_or(0, |k| k.index + 1);
+        PublicKeyEntry {
+            index,
+            public_key: public_key_hex(&unlocked.key(index)),
+        }
+    }
+
+    /// Records a key from [`Keystore::next_key`] and saves the file.
+    ///
+    /// # Errors
+    /// On I/O failure; the keystore is then unchanged.
+    pub fn record_key(&mut self, entry: PublicKeyEntry) -> Result<(), KeystoreError> {
+        self.file.keys.push(entry);
+        let saved = self.save();
+        if saved.is_err() {
+            self.file.keys.pop();
+        }
+        saved
+    }
+
+    /// Forgets the newest key if it is `entry` (a change key whose transaction the
+    /// node refused), and saves the file.
+    ///
+    /// # Errors
+    /// On I/O failure.
+    pub fn forget_key(&mut self, entry: &PublicKeyEntry) -> Result<(), KeystoreError> {
+        if self.file.keys.last() == Some(entry) && self.file.keys.len() > 1 {
+            self.file.keys.pop();
+            return self.save();
+        }
+        Ok(())
+    }
+
     /// Derives the next receiving key, records its public key and saves the file.
     ///
     /// # Errors
     /// On I/O failure.
     pub fn add_key(&mut self, unlocked: &Unlocked) -> Result<PublicKeyEntry, KeystoreError> {
-        let index = self.file.keys.last().map_or(0, |k| k.index + 1);
-        let entry = PublicKeyEntry {
-            index,
-            public_key: public_key_hex(&unlocked.key(index)),
-        };
-        self.file.keys.push(entry.clone());
-        self.save()?;
+        let entry = self.next_key(unlocked);
+        self.record_key(entry.clone())?;
         Ok(entry)
     }
 

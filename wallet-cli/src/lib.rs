@@ -10,8 +10,11 @@
 //! Exit codes: 0 success, 1 a proof or signature is invalid or the operation
 //! failed (nothing changed), 2 bad input, 3 a log contradicts its own past.
 
+pub mod chain_cmds;
 mod cli;
+pub mod coins;
 pub mod fsutil;
+mod history;
 pub mod http;
 pub mod keys;
 pub mod keystore;
@@ -22,7 +25,7 @@ pub mod output;
 pub mod prompt;
 pub mod rpc;
 pub mod spend;
-mod wallet;
+pub mod wallet;
 
 pub use cli::{Cli, Command};
 pub use wallet::Config;
@@ -37,6 +40,10 @@ pub fn run(cli: Cli) -> std::process::ExitCode {
         Command::Create => with_config(g, wallet::create),
         Command::Restore => with_config(g, wallet::restore),
         Command::Address(args) => with_config(g, |cfg| wallet::address(cfg, &args)),
+        Command::Balance => with_config(g, chain_cmds::balance),
+        Command::Send(args) => with_config(g, |cfg| chain_cmds::send(cfg, &args)),
+        Command::History => with_config(g, history::history),
+        Command::Mine(args) => with_config(g, |cfg| chain_cmds::mine(cfg, &args)),
         Command::ExportMnemonic(args) => with_config(g, |cfg| wallet::export_mnemonic(cfg, &args)),
     };
     output::print(&report, cli.global.json)

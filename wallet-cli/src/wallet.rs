@@ -53,12 +53,14 @@ impl Config {
                 .ok_or(format!("{no_home} with --wallet DIR"))?
                 .join(format!("wallet-{}", network.name())),
         };
+        // The node's default data directory is $HOME/.chain-node/<network>.
         let cookie = match (&args.rpc_cookie, &args.node_data) {
             (Some(f), _) => f.clone(),
             (None, Some(d)) => d.join(".cookie"),
-            (None, None) => data_dir()
+            (None, None) => dirs::home_dir()
                 .ok_or(format!("{no_home} with --node-data DIR"))?
-                .join(format!("chain-{}", network.name()))
+                .join(".chain-node")
+                .join(network.name())
                 .join(".cookie"),
         };
         let rpc_url = args
@@ -75,14 +77,15 @@ impl Config {
 }
 
 /// A failure with its outcome, ready to report.
-pub(crate) type Failure = (Outcome, String);
+pub type Failure = (Outcome, String);
 
-pub(crate) fn failed(e: impl std::fmt::Display) -> Failure {
+/// A failure (exit 1) with the error's message.
+pub fn failed(e: impl std::fmt::Display) -> Failure {
     (Outcome::Failed, e.to_string())
 }
 
 /// The address of a stored public key.
-pub(crate) fn address_of(entry: &PublicKeyEntry) -> Result<Address, Failure> {
+pub fn address_of(entry: &PublicKeyEntry) -> Result<Address, Failure> {
     let bytes: [u8; 32] = hex::decode(&entry.public_key)
         .ok()
         .and_then(|b| b.try_into().ok())
@@ -96,7 +99,7 @@ pub(crate) fn address_of(entry: &PublicKeyEntry) -> Result<Address, Failure> {
 }
 
 /// Opens the wallet of the configured network.
-pub(crate) fn open(cfg: &Config) -> Result<Keystore, Failure> {
+pub fn open(cfg: &Config) -> Result<Keystore, Failure> {
     let ks = Keystore::open(&cfg.wallet_dir).map_err(failed)?;
     if ks.network() != cfg.network.name() {
         return Err(failed(format!(
@@ -162,16 +165,74 @@ pub(crate) fn restore(cfg: &Config) -> Result<Report, Failure> {
     let words = prompt::recovery_words().map_err(failed)?;
     let mnemonic = keys::parse_mnemonic(&words).map_err(|e| (Outcome::BadInput, e.to_string()))?;
     let pass = prompt::passphrase(true).map_err(failed)?;
-    let ks = seal(cfg, &mnemonic, &pass)?;
+    let mut ks = seal(cfg, &mnemonic, &pass)?;
     let address = first_address(&ks, cfg.network)?;
+    // Find the keys the wallet used before, if the node can be asked.
+    let (found, note) = match discover(cfg, &mut ks, &pass) {
+        Ok(n) => (Some(n), format!("{n} used key(s) found on the node")),
+        Err((_, e)) => (
+            None,
+            format!(
+                "the node could not be asked for used keys ({e}); run `wallet restore` again into an empty directory once it is up"
+            ),
+        ),
+    };
     Ok(Report::ok(
         format!(
-            "Restored a {} wallet in {}.\nFirst address: {address}",
+            "Restored a {} wallet in {}; {note}.\nFirst address: {address}",
             cfg.network.name(),
             cfg.wallet_dir.display()
         ),
-        json!({ "address": address }),
+        json!({ "address": address, "keys_found": found }),
     ))
+}
+
+/// How many unused keys in a row end the search for used ones (as BIP44's gap limit).
+const GAP_LIMIT: u32 = 20;
+
+/// Records every key up to the last one that owns coins on the node, looking
+/// `GAP_LIMIT` keys past each used one. Returns how many keys the wallet now has.
+fn discover(cfg: &Config, ks: &mut Keystore, pass: &str) -> Result<u32, Failure> {
+    let rpc = crate::rpc::RpcClient::new(&cfg.rpc_url, &cfg.cookie).map_err(failed)?;
+    let unlocked = ks.unlock(pass).map_err(failed)?;
+    let address_at = |i: u32| {
+        let vk = unlocked.key(i).signing_key().verifying_key();
+        Address::from_pubkey(vk.as_bytes())
+    };
+    let mut last_used: Option<u32> = None;
+    let mut start = 0u32;
+    loop {
+        let batch: Vec<(u32, Address)> = (start..start + GAP_LIMIT)
+            .map(|i| (i, address_at(i)))
+            .collect();
+        let list: Vec<String> = batch.iter().map(|(_, a)| a.encode(cfg.network)).collect();
+        let answer = rpc.call("getaddressutxos", json!([list])).map_err(failed)?;
+        let used: Vec<&str> = answer
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|u| u.get("address")?.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let newest = batch
+            .iter()
+            .filter(|(_, a)| used.contains(&a.encode(cfg.network).as_str()))
+            .map(|(i, _)| *i)
+            .max();
+        match newest {
+            Some(i) => {
+                last_used = Some(i);
+                start = i + 1;
+            }
+            None => break,
+        }
+    }
+    let have = u32::try_from(ks.keys().len()).unwrap_or(u32::MAX);
+    for _ in have..=last_used.unwrap_or(0) {
+        ks.add_key(&unlocked).map_err(failed)?;
+    }
+    Ok(u32::try_from(ks.keys().len()).unwrap_or(u32::MAX))
 }
 
 /// `wallet address [--new]`. Unlocks the keystore either way, so the address shown

@@ -373,3 +373,51 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod arbitrary_bytes {
+    use super::*;
+    use crate::encoding::IndexEntry;
+    use crate::encoding::{decode_exact, encode_to_vec};
+    use crate::validation::{BlockUndo, Coin};
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngSeed};
+
+    /// Decoding arbitrary bytes never panics, and whatever decodes re-encodes to exactly
+    /// the same bytes: every accepted encoding is the canonical one.
+    fn canonical<T: Decode + Encode>(bytes: &[u8]) -> Result<(), TestCaseError> {
+        if let Ok(v) = decode_exact::<T>(bytes) {
+            prop_assert_eq!(encode_to_vec(&v), bytes.to_vec());
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(Config { rng_seed: RngSeed::Fixed(99), cases: 2048, ..Config::default() })]
+
+        #[test]
+        fn any_accepted_bytes_are_canonical(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            canonical::<Transaction>(&bytes)?;
+            canonical::<Block>(&bytes)?;
+            canonical::<Header>(&bytes)?;
+            canonical::<TxOut>(&bytes)?;
+            canonical::<IndexEntry>(&bytes)?;
+            canonical::<BlockUndo>(&bytes)?;
+            canonical::<Coin>(&bytes)?;
+        }
+
+        /// Mutating one byte of a valid transaction never panics and never yields a
+        /// different value with the same encoding.
+        #[test]
+        fn mutated_transactions_stay_canonical(seed in any::<u64>(), pos in any::<usize>(), byte in any::<u8>()) {
+            let tx = Transaction::coinbase(Height(seed as u32), seed.to_le_bytes().to_vec(), vec![
+                TxOut::pay(Amount::from_units(seed), Address([seed as u8; 32])),
+                TxOut { amount: Amount::ZERO, kind: OutputKind::Burn(vec![1, 2, 3]) },
+            ]);
+            let mut bytes = encode_to_vec(&tx);
+            let i = pos % bytes.len();
+            bytes[i] = byte;
+            canonical::<Transaction>(&bytes)?;
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! Integers are little-endian and fixed-width; lengths are Bitcoin's CompactSize in its
 //! shortest form only. Decoders check every length against its bound *and* against the
 //! bytes that remain before they allocate, and [`decode_exact`] rejects trailing bytes.
-//! Consensus types are encoded in [`consensus`], chain-state records in [`records`].
+//! Consensus types are encoded in `consensus.rs`, chain-state records in `records.rs`.
 
 mod consensus;
 mod records;

@@ -19,10 +19,9 @@ const MAX_UNDO_ENTRIES: usize = crate::params::MAX_BLOCK_SIZE / 132;
 pub enum BlockStatus {
     /// Not known to be invalid.
     Valid,
-    /// Failed validation, or was marked invalid with `invalidateblock`.
+    /// Failed validation, or was marked invalid with `invalidateblock`. Descendants are
+    /// not marked: the chain state treats any block with an invalid ancestor as invalid.
     Invalid,
-    /// Descends from an invalid block.
-    InvalidParent,
 }
 
 /// A block index entry: the header and what the chain state knows about it.
@@ -87,7 +86,6 @@ impl Encode for IndexEntry {
         out.push(match self.status {
             BlockStatus::Valid => 0,
             BlockStatus::Invalid => 1,
-            BlockStatus::InvalidParent => 2,
         });
     }
 }
@@ -101,7 +99,6 @@ impl Decode for IndexEntry {
             status: match r.u8()? {
                 0 => BlockStatus::Valid,
                 1 => BlockStatus::Invalid,
-                2 => BlockStatus::InvalidParent,
                 tag => {
                     return Err(DecodeError::BadTag {
                         what: "block status",
@@ -149,7 +146,7 @@ mod tests {
             header: Network::Regtest.params().genesis.header,
             height: Height(0),
             chainwork: U256([5, 6, 7, 8]),
-            status: BlockStatus::InvalidParent,
+            status: BlockStatus::Invalid,
         };
         let bytes = encode_to_vec(&entry);
         assert_eq!(decode_exact::<IndexEntry>(&bytes).unwrap(), entry);

@@ -8,5 +8,6 @@ mod keys;
 mod log_notes;
 mod log_offline;
 mod log_online;
+mod node_flows;
 mod spend;
 mod wallet_keys;

@@ -1,29 +1,18 @@
 //! `wallet create | restore | address` run as a user runs them, without a node.
 
-use std::io::Write as _;
+use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::Value;
 
+use crate::common::wallet_with;
+
 fn wallet(dir: &Path, pass: &str, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wallet"))
-        .args(args)
-        .arg("--wallet")
-        .arg(dir)
-        .env("WALLET_PASSPHRASE", pass)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
+    let mut all: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    all.extend([OsStr::new("--wallet"), dir.as_os_str()]);
+    wallet_with(&all, pass, stdin)
 }
 
 fn json(o: &Output) -> Value {

@@ -1,0 +1,291 @@
+//! Benchmarks of the chain node, each next to a physical limit measured in the same run:
+//! raw double SHA-256 of an 80-byte header, raw `verify_strict`, and fsync.
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
+
+use std::hint::black_box;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chain_node::miner::HeaderHasher;
+use chain_node::signature::{SigCheck, SigMode, verify_all};
+use chain_node::validation::Coin;
+use chain_node::{
+    Address, Amount, Block, BlockHash, Height, Network, Node, NodeConfig, OutPoint, Transaction,
+    TxIn, TxInputs, TxOut, sha256d,
+};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+
+const SIGS: usize = 2_000;
+
+fn key(seed: u64) -> SigningKey {
+    let mut b = [0u8; 32];
+    b[..8].copy_from_slice(&seed.to_le_bytes());
+    b[8] = 1;
+    SigningKey::from_bytes(&b)
+}
+
+fn address(k: &SigningKey) -> Address {
+    Address::from_pubkey(&k.verifying_key().to_bytes())
+}
+
+/// A fixed directory per benchmark, emptied first (benchmarks do not run concurrently).
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("chain-node-bench-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn node(name: &str) -> Arc<Node> {
+    let mut cfg = NodeConfig::new(Network::Regtest, temp_dir(name));
+    cfg.mining_threads = 1;
+    Node::open(cfg).unwrap()
+}
+
+fn sign_spend(
+    node: &Node,
+    inputs: &[(OutPoint, Amount)],
+    k: &SigningKey,
+    outputs: Vec<TxOut>,
+) -> Transaction {
+    let mut tx = Transaction {
+        version: 1,
+        inputs: TxInputs::Spend(
+            inputs
+                .iter()
+                .map(|(prevout, _)| TxIn {
+                    prevout: *prevout,
+                    pubkey: [0; 32],
+                    signature: [0; 64],
+                })
+                .collect(),
+        ),
+        outputs,
+    };
+    let keys = vec![k.clone(); inputs.len()];
+    let amounts: Vec<Amount> = inputs.iter().map(|(_, a)| *a).collect();
+    tx.sign(&node.params().genesis_hash(), &keys, &amounts);
+    tx
+}
+
+/// Mines 101 blocks to `k` and fans the first coinbase out into `n` outputs, confirmed.
+fn fan_out(node: &Node, k: &SigningKey, n: usize) -> Vec<(OutPoint, Amount)> {
+    node.generate(101, address(k)).unwrap();
+    let (op, coin) = {
+        let st = node.lock();
+        let b = st
+            .chain
+            .block(&st.chain.hash_at(Height(1)).unwrap())
+            .unwrap()
+            .unwrap();
+        let op = OutPoint {
+            txid: b.txs[0].txid(),
+            vout: 0,
+        };
+        let coin: Coin = st.chain.coin(&op).unwrap().unwrap();
+        (op, coin)
+    };
+    let each = (coin.amount.units() - 1_000_000) / n as u64;
+    let outs = (0..n)
+        .map(|_| TxOut::pay(Amount::from_units(each), address(k)))
+        .collect();
+    let tx = sign_spend(node, &[(op, coin.amount)], k, outs);
+    let txid = tx.txid();
+    node.submit_transaction(tx).unwrap();
+    node.generate(1, address(k)).unwrap();
+    (0..n as u32)
+        .map(|vout| (OutPoint { txid, vout }, Amount::from_units(each)))
+        .collect()
+}
+
+fn physical(c: &mut Criterion) {
+    let mut g = c.benchmark_group("physical");
+    g.throughput(Throughput::Elements(1));
+    let header = Network::Regtest.params().genesis.header;
+    let mut bytes = header.to_bytes();
+    let mut n: u32 = 0;
+    g.bench_function("sha256d_80_byte_header", |b| {
+        b.iter(|| {
+            n = n.wrapping_add(1);
+            bytes[76..].copy_from_slice(&n.to_le_bytes());
+            black_box(sha256d(&bytes))
+        })
+    });
+    let k = key(1);
+    let vk: VerifyingKey = k.verifying_key();
+    let msg = [7u8; 32];
+    let sig: Signature = k.sign(&msg);
+    g.bench_function("verify_strict", |b| {
+        b.iter(|| black_box(vk.verify_strict(&msg, &sig)).is_ok())
+    });
+    let dir = temp_dir("fsync");
+    let mut f = std::fs::File::create(dir.join("probe")).unwrap();
+    g.bench_function("fsync_1_byte_write", |b| {
+        b.iter(|| {
+            f.write_all(b"x").unwrap();
+            f.sync_data().unwrap();
+        })
+    });
+    g.finish();
+}
+
+fn signatures(c: &mut Criterion) {
+    let checks: Vec<SigCheck> = (0..SIGS as u64)
+        .map(|i| {
+            let k = key(i + 10);
+            let mut message = [0u8; 32];
+            message[..8].copy_from_slice(&i.to_le_bytes());
+            SigCheck {
+                pubkey: k.verifying_key().to_bytes(),
+                signature: k.sign(&message).to_bytes(),
+                message,
+            }
+        })
+        .collect();
+    let keys: Vec<VerifyingKey> = checks
+        .iter()
+        .map(|c| VerifyingKey::from_bytes(&c.pubkey).unwrap())
+        .collect();
+    let sigs: Vec<Signature> = checks
+        .iter()
+        .map(|c| Signature::from_bytes(&c.signature))
+        .collect();
+    let msgs: Vec<&[u8]> = checks.iter().map(|c| &c.message[..]).collect();
+    let mut g = c.benchmark_group("signatures_2000");
+    g.throughput(Throughput::Elements(SIGS as u64));
+    g.sample_size(10);
+    g.bench_function("raw_verify_strict_loop", |b| {
+        b.iter(|| {
+            for ((k, s), m) in keys.iter().zip(&sigs).zip(&msgs) {
+                assert!(k.verify_strict(m, s).is_ok());
+            }
+        })
+    });
+    g.bench_function("raw_verify_batch", |b| {
+        b.iter(|| assert!(ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok()))
+    });
+    g.bench_function("strict_1_thread", |b| {
+        b.iter(|| assert!(verify_all(&checks, SigMode::Strict { threads: 1 }).is_ok()))
+    });
+    g.bench_function("strict_2_threads", |b| {
+        b.iter(|| assert!(verify_all(&checks, SigMode::Strict { threads: 2 }).is_ok()))
+    });
+    g.bench_function("batch_fast_path", |b| {
+        b.iter(|| assert!(verify_all(&checks, SigMode::Batch).is_ok()))
+    });
+    g.finish();
+}
+
+fn mining(c: &mut Criterion) {
+    let mut g = c.benchmark_group("mining");
+    g.throughput(Throughput::Elements(1));
+    let header = Network::Regtest.params().genesis.header;
+    let mut hasher = HeaderHasher::new(&header);
+    let mut n: u32 = 0;
+    g.bench_function("header_hasher_one_thread", |b| {
+        b.iter(|| {
+            n = n.wrapping_add(1);
+            black_box(hasher.hash(n))
+        })
+    });
+    g.finish();
+}
+
+fn chain(c: &mut Criterion) {
+    let mut g = c.benchmark_group("chain");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(20));
+
+    let miner = key(500);
+    g.bench_function("generatetoaddress_101", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for i in 0..iters {
+                let n = node(&format!("gen-{i}"));
+                let started = Instant::now();
+                n.generate(101, address(&miner)).unwrap();
+                total += started.elapsed();
+            }
+            total
+        })
+    });
+
+    // A block of 2,000 one-input transactions, connected (signatures, UTXO batch, fsync).
+    let n = node("connect");
+    let coins = fan_out(&n, &miner, SIGS);
+    for (op, amount) in &coins {
+        let tx = sign_spend(
+            &n,
+            &[(*op, *amount)],
+            &miner,
+            vec![TxOut::pay(
+                Amount::from_units(amount.units() - 10_000),
+                address(&key(501)),
+            )],
+        );
+        n.submit_transaction(tx).unwrap();
+    }
+    let big: BlockHash = n.generate(1, address(&miner)).unwrap()[0];
+    let block: Block = n.lock().chain.block(&big).unwrap().unwrap();
+    assert_eq!(block.txs.len(), SIGS + 1);
+    g.bench_function("connect_block_2000_tx", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                n.lock().chain.invalidate_block(&big).unwrap();
+                let mut st = n.lock();
+                let started = Instant::now();
+                st.chain.reconsider_block(&big).unwrap();
+                total += started.elapsed();
+                assert_eq!(st.chain.tip().1, big);
+            }
+            total
+        })
+    });
+
+    // A 10-block reorg each way, with 200 transactions returning to the mempool.
+    let r = node("reorg");
+    let coins = fan_out(&r, &miner, 200);
+    let a = r.generate(10, address(&key(502))).unwrap();
+    r.invalidate_block(&a[0]).unwrap();
+    for (op, amount) in &coins {
+        let tx = sign_spend(
+            &r,
+            &[(*op, *amount)],
+            &miner,
+            vec![TxOut::pay(
+                Amount::from_units(amount.units() - 10_000),
+                address(&key(503)),
+            )],
+        );
+        r.submit_transaction(tx).unwrap();
+    }
+    let bb = r.generate(11, address(&key(504))).unwrap();
+    r.reconsider_block(&a[0]).unwrap();
+    assert_eq!(r.lock().chain.tip().1, bb[10]);
+    g.bench_function("reorg_10_blocks_with_mempool_resync", |b| {
+        b.iter_custom(|iters| {
+            let started = Instant::now();
+            for _ in 0..iters {
+                r.invalidate_block(&bb[0]).unwrap();
+                assert_eq!(r.lock().mempool.len(), 200);
+                r.reconsider_block(&bb[0]).unwrap();
+                assert!(r.lock().mempool.is_empty());
+            }
+            // Two reorgs per iteration.
+            started.elapsed() / 2
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, physical, signatures, mining, chain);
+criterion_main!(benches);

@@ -1,0 +1,522 @@
+//! The chain state: block store, block index with forks, UTXO set, undo data, address
+//! index, all in one sled tree; most-work chain selection with reorgs.
+//!
+//! Every connect and disconnect is one atomic `apply_batch` followed by a flush, and the
+//! tip pointer is written in the same batch as the UTXO changes, so after a crash the
+//! store is always at a fully connected tip. On open, an interrupted reorg resumes.
+
+mod activate;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use crate::address::Address;
+use crate::block::Block;
+use crate::encoding::{BlockStatus, IndexEntry, encode_to_vec};
+use crate::error::{BlockError, ChainError};
+use crate::hash::BlockHash;
+use crate::params::{MEDIAN_TIME_SPAN, Params};
+use crate::pow::{CompactTarget, Target};
+use crate::signature::SigMode;
+use crate::store::{
+    FORMAT_VERSION, KEY_TIP, KEY_VERSION, P_BLOCK, P_COIN, P_HEIGHT, P_INDEX, P_UNDO, addr_prefix,
+    coin_key, get, hash_key, height_key,
+};
+use crate::transaction::OutPoint;
+use crate::u256::U256;
+use crate::units::Height;
+use crate::validation::{BlockUndo, Coin, HeaderContext, median_time_past, next_bits};
+
+/// Key of the genesis hash the store was created for.
+const KEY_GENESIS: &[u8] = b"g";
+
+/// A change of the active chain, in the order it happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChainEvent {
+    /// A block became the new tip.
+    Connected {
+        /// The block.
+        block: Block,
+        /// Its height.
+        height: Height,
+    },
+    /// The tip block was removed from the active chain.
+    Disconnected {
+        /// The block.
+        block: Block,
+        /// Its height.
+        height: Height,
+    },
+}
+
+/// What a chain activation did.
+#[derive(Debug, Default)]
+pub struct Activation {
+    /// Tip changes in order.
+    pub events: Vec<ChainEvent>,
+    /// Blocks found invalid while connecting them, now marked invalid.
+    pub invalid: Vec<(BlockHash, BlockError)>,
+}
+
+/// The kind of a chain tip, as `getchaintips` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TipStatus {
+    /// The active tip.
+    Active,
+    /// A branch not on the active chain whose blocks are not known to be invalid.
+    ValidFork,
+    /// A branch containing an invalid block.
+    Invalid,
+}
+
+/// One chain tip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainTip {
+    /// Tip hash.
+    pub hash: BlockHash,
+    /// Tip height.
+    pub height: Height,
+    /// Blocks from the fork point with the active chain.
+    pub branch_len: u32,
+    /// Status.
+    pub status: TipStatus,
+}
+
+/// The chain state over a sled database.
+#[derive(Debug)]
+pub struct ChainState {
+    db: sled::Db,
+    params: Params,
+    index: HashMap<BlockHash, IndexEntry>,
+    active: Vec<BlockHash>,
+    sig_mode: SigMode,
+}
+
+impl ChainState {
+    /// Opens (or creates) the chain state in directory `path`.
+    ///
+    /// # Errors
+    /// [`ChainError::WrongStore`] for another network or format, storage errors.
+    pub fn open(path: &Path, params: Params) -> Result<Self, ChainError> {
+        let db = Self::open_db(path)?;
+        Self::from_db(db, params)
+    }
+
+    /// Opens the store for [`ChainState::reindex`] only: checks the format and network
+    /// but neither loads nor trusts the UTXO set, undo data or active chain, so that a
+    /// store whose derived records are damaged can still be rebuilt.
+    ///
+    /// # Errors
+    /// [`ChainError::WrongStore`], storage errors.
+    pub fn open_for_reindex(path: &Path, params: Params) -> Result<Self, ChainError> {
+        let db = Self::open_db(path)?;
+        let mut state = Self::bare(db, params);
+        state.check_or_init()?;
+        Ok(state)
+    }
+
+    fn open_db(path: &Path) -> Result<sled::Db, ChainError> {
+        // sled releases its file lock from background threads shortly after the previous
+        // handle is dropped; wait briefly for it instead of failing a quick reopen.
+        let started = std::time::Instant::now();
+        let db = loop {
+            match sled::Config::new().path(path).open() {
+                Err(sled::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        && started.elapsed() < std::time::Duration::from_secs(5) =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => break other?,
+            }
+        };
+        Ok(db)
+    }
+
+    /// A chain state in a temporary sled database, removed when dropped.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn open_temporary(params: Params) -> Result<Self, ChainError> {
+        let db = sled::Config::new().temporary(true).open()?;
+        Self::from_db(db, params)
+    }
+
+    fn bare(db: sled::Db, params: Params) -> Self {
+        ChainState {
+            db,
+            params,
+            index: HashMap::new(),
+            active: Vec::new(),
+            sig_mode: SigMode::default(),
+        }
+    }
+
+    fn from_db(db: sled::Db, params: Params) -> Result<Self, ChainError> {
+        let mut state = Self::bare(db, params);
+        state.check_or_init()?;
+        state.load()?;
+        state.rewind_invalid()?;
+        state.activate_best_chain()?;
+        Ok(state)
+    }
+
+    /// Creates genesis in an empty store, or checks the format and network of an old one.
+    fn check_or_init(&mut self) -> Result<(), ChainError> {
+        match self.db.get(KEY_VERSION)? {
+            None => self.init_genesis(),
+            Some(v) => {
+                let version = v.as_ref().try_into().map(u32::from_le_bytes).unwrap_or(0);
+                let genesis = self
+                    .db
+                    .get(KEY_GENESIS)?
+                    .map(hex::encode)
+                    .unwrap_or_default();
+                let expected = self.params.genesis_hash().to_hex();
+                if version != FORMAT_VERSION || genesis != expected {
+                    return Err(ChainError::WrongStore {
+                        expected: format!(
+                            "format {FORMAT_VERSION}, {} genesis {expected}",
+                            self.params.network
+                        ),
+                        found: format!("format {version}, genesis {genesis}"),
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Sets how block signatures are checked.
+    pub fn set_sig_mode(&mut self, mode: SigMode) {
+        self.sig_mode = mode;
+    }
+
+    fn init_genesis(&mut self) -> Result<(), ChainError> {
+        let genesis = self.params.genesis.clone();
+        let hash = genesis.hash();
+        let work = Target::from_compact(genesis.header.bits)
+            .map(|t| t.work())
+            .unwrap_or(U256::ONE);
+        let entry = IndexEntry {
+            header: genesis.header,
+            height: Height(0),
+            chainwork: work,
+            status: BlockStatus::Valid,
+        };
+        let mut batch = sled::Batch::default();
+        batch.insert(KEY_VERSION, &FORMAT_VERSION.to_le_bytes());
+        batch.insert(KEY_GENESIS, hash.as_bytes());
+        batch.insert(hash_key(P_BLOCK, &hash), genesis.to_bytes());
+        batch.insert(hash_key(P_INDEX, &hash), encode_to_vec(&entry));
+        self.genesis_tip_batch(&mut batch);
+        self.db.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The records that make genesis the connected tip (it creates no coins).
+    fn genesis_tip_batch(&self, batch: &mut sled::Batch) {
+        let hash = self.params.genesis_hash();
+        batch.insert(
+            hash_key(P_UNDO, &hash),
+            encode_to_vec(&BlockUndo::default()),
+        );
+        batch.insert(height_key(Height(0)), hash.as_bytes());
+        batch.insert(KEY_TIP, hash.as_bytes());
+    }
+
+    fn load(&mut self) -> Result<(), ChainError> {
+        self.index.clear();
+        for item in self.db.scan_prefix([P_INDEX]) {
+            let (key, value) = item?;
+            let hash = key_hash(&key)?;
+            let entry: IndexEntry = crate::encoding::decode_exact(&value)
+                .map_err(|e| crate::store::corrupt(&key, e))?;
+            self.index.insert(hash, entry);
+        }
+        self.active.clear();
+        for item in self.db.scan_prefix([P_HEIGHT]) {
+            let (key, value) = item?;
+            let hash = BlockHash(value.as_ref().try_into().map_err(|_| ChainError::Missing {
+                what: format!("active chain entry {}", hex::encode(&key)),
+            })?);
+            self.active.push(hash);
+        }
+        let tip: Option<[u8; 32]> = self
+            .db
+            .get(KEY_TIP)?
+            .and_then(|t| t.as_ref().try_into().ok());
+        if tip.map(BlockHash) != self.active.last().copied() {
+            return Err(ChainError::Missing {
+                what: "a tip matching the active chain".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The network parameters.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Height and hash of the active tip.
+    pub fn tip(&self) -> (Height, BlockHash) {
+        let hash = self.active.last().copied().unwrap_or_default();
+        (Height(self.active.len().saturating_sub(1) as u32), hash)
+    }
+
+    /// The index entry of the active tip.
+    pub fn tip_entry(&self) -> IndexEntry {
+        let (_, hash) = self.tip();
+        self.index.get(&hash).copied().unwrap_or(IndexEntry {
+            header: self.params.genesis.header,
+            height: Height(0),
+            chainwork: U256::ZERO,
+            status: BlockStatus::Valid,
+        })
+    }
+
+    /// The hash of the active block at `height`.
+    pub fn hash_at(&self, height: Height) -> Option<BlockHash> {
+        self.active.get(height.0 as usize).copied()
+    }
+
+    /// The index entry of any stored block.
+    pub fn entry(&self, hash: &BlockHash) -> Option<IndexEntry> {
+        self.index.get(hash).copied()
+    }
+
+    /// Whether `hash` is on the active chain.
+    pub fn is_active(&self, hash: &BlockHash) -> bool {
+        self.index
+            .get(hash)
+            .is_some_and(|e| self.hash_at(e.height) == Some(*hash))
+    }
+
+    /// A stored block.
+    ///
+    /// # Errors
+    /// Storage or decoding errors.
+    pub fn block(&self, hash: &BlockHash) -> Result<Option<Block>, ChainError> {
+        get(&self.db, &hash_key(P_BLOCK, hash))
+    }
+
+    /// An unspent output of the active chain.
+    ///
+    /// # Errors
+    /// Storage or decoding errors.
+    pub fn coin(&self, outpoint: &OutPoint) -> Result<Option<Coin>, ChainError> {
+        get(&self.db, &coin_key(outpoint))
+    }
+
+    /// All unspent outputs paying `address`, from the address index.
+    ///
+    /// # Errors
+    /// Storage or decoding errors.
+    pub fn address_utxos(&self, address: &Address) -> Result<Vec<(OutPoint, Coin)>, ChainError> {
+        let prefix = addr_prefix(address);
+        let mut out = Vec::new();
+        for item in self.db.scan_prefix(&prefix) {
+            let (key, value) = item?;
+            let rest = key.get(prefix.len()..).unwrap_or_default();
+            let outpoint: OutPoint =
+                crate::encoding::decode_exact(rest).map_err(|e| crate::store::corrupt(&key, e))?;
+            let coin: Coin = crate::encoding::decode_exact(&value)
+                .map_err(|e| crate::store::corrupt(&key, e))?;
+            out.push((outpoint, coin));
+        }
+        Ok(out)
+    }
+
+    /// The whole UTXO set (for checks and tests; linear in its size).
+    ///
+    /// # Errors
+    /// Storage or decoding errors.
+    pub fn utxo_set(&self) -> Result<HashMap<OutPoint, Coin>, ChainError> {
+        let mut out = HashMap::new();
+        for item in self.db.scan_prefix([P_COIN]) {
+            let (key, value) = item?;
+            let outpoint: OutPoint =
+                crate::encoding::decode_exact(key.get(1..).unwrap_or_default())
+                    .map_err(|e| crate::store::corrupt(&key, e))?;
+            let coin: Coin = crate::encoding::decode_exact(&value)
+                .map_err(|e| crate::store::corrupt(&key, e))?;
+            out.insert(outpoint, coin);
+        }
+        Ok(out)
+    }
+
+    /// The entry of the ancestor of `hash` at `height`.
+    fn ancestor(&self, hash: &BlockHash, height: Height) -> Option<IndexEntry> {
+        let mut entry = *self.index.get(hash)?;
+        let mut current = *hash;
+        if entry.height < height {
+            return None;
+        }
+        while entry.height > height {
+            if self.hash_at(entry.height) == Some(current) {
+                let h = self.hash_at(height)?;
+                return self.index.get(&h).copied();
+            }
+            current = entry.header.prev;
+            entry = *self.index.get(&current)?;
+        }
+        Some(entry)
+    }
+
+    /// The header rules' view of a block that would extend `parent`.
+    pub fn header_context(&self, parent: &BlockHash, now: u64) -> Option<HeaderContext> {
+        let p = self.index.get(parent)?;
+        let height = p.height.next()?;
+        let mut times = Vec::with_capacity(MEDIAN_TIME_SPAN);
+        let mut cur = Some(*p);
+        while let Some(e) = cur {
+            times.push(e.header.time);
+            if times.len() == MEDIAN_TIME_SPAN {
+                break;
+            }
+            cur = self.index.get(&e.header.prev).copied();
+        }
+        let start_time = self
+            .params
+            .retarget
+            .and_then(|rp| height.0.checked_sub(1 + rp.interval))
+            .and_then(|h| self.ancestor(parent, Height(h)))
+            .map(|e| e.header.time);
+        Some(HeaderContext {
+            height,
+            expected_bits: next_bits(
+                &self.params,
+                height,
+                p.header.bits,
+                p.header.time,
+                start_time,
+            ),
+            median_time_past: median_time_past(&times),
+            prev_time: p.header.time,
+            now,
+        })
+    }
+
+    /// Bits, height and median time past for a block on the active tip (for mining).
+    pub fn next_block_context(&self, now: u64) -> Option<HeaderContext> {
+        self.header_context(&self.tip().1, now)
+    }
+
+    /// Whether `hash` and all its ancestors off the active chain are not invalid.
+    fn branch_valid(&self, hash: &BlockHash) -> bool {
+        let mut current = *hash;
+        loop {
+            let Some(e) = self.index.get(&current) else {
+                return false;
+            };
+            if e.status != BlockStatus::Valid {
+                return false;
+            }
+            if self.hash_at(e.height) == Some(current) {
+                return true;
+            }
+            current = e.header.prev;
+        }
+    }
+
+    /// Every tip of the block tree (blocks without children).
+    pub fn chain_tips(&self) -> Vec<ChainTip> {
+        let parents: HashSet<BlockHash> = self.index.values().map(|e| e.header.prev).collect();
+        let (_, tip_hash) = self.tip();
+        let mut tips: Vec<ChainTip> = self
+            .index
+            .iter()
+            .filter(|(h, _)| !parents.contains(*h) || **h == tip_hash)
+            .map(|(h, e)| {
+                let fork = self.path_from_fork(h).map(|(f, _)| f.0).unwrap_or(0);
+                let status = if *h == tip_hash {
+                    TipStatus::Active
+                } else if self.branch_valid(h) {
+                    TipStatus::ValidFork
+                } else {
+                    TipStatus::Invalid
+                };
+                ChainTip {
+                    hash: *h,
+                    height: e.height,
+                    branch_len: e.height.0.saturating_sub(fork),
+                    status,
+                }
+            })
+            .collect();
+        tips.sort_by(|a, b| b.height.cmp(&a.height).then(a.hash.cmp(&b.hash)));
+        tips
+    }
+
+    /// Flushes the database (a no-op after each committed batch, which already flushed).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn flush(&self) -> Result<(), ChainError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The saved mempool transactions (undecodable records are skipped: they are
+    /// re-validated anyway and rewritten by the next save).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub(crate) fn saved_mempool(&self) -> Result<Vec<crate::transaction::Transaction>, ChainError> {
+        let mut out = Vec::new();
+        for item in self.db.scan_prefix([crate::store::P_MEMPOOL]) {
+            let (_, value) = item?;
+            if let Ok(tx) = crate::encoding::decode_exact(&value) {
+                out.push(tx);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds and removes saved mempool transactions in one batch, then flushes.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub(crate) fn save_mempool_diff(
+        &self,
+        add: &[&crate::transaction::Transaction],
+        remove: &[crate::hash::TxId],
+    ) -> Result<(), ChainError> {
+        let key = |txid: &crate::hash::TxId| {
+            let mut k = vec![crate::store::P_MEMPOOL];
+            k.extend_from_slice(txid.as_bytes());
+            k
+        };
+        let mut batch = sled::Batch::default();
+        for txid in remove {
+            batch.remove(key(txid));
+        }
+        for tx in add {
+            batch.insert(key(&tx.txid()), tx.to_bytes());
+        }
+        self.db.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The sled tree (for read-only views such as the mempool's UTXO lookups).
+    pub(crate) fn tree(&self) -> &sled::Tree {
+        &self.db
+    }
+
+    /// Compact bits of the active tip.
+    pub fn tip_bits(&self) -> CompactTarget {
+        self.tip_entry().header.bits
+    }
+}
+
+fn key_hash(key: &[u8]) -> Result<BlockHash, ChainError> {
+    key.get(1..)
+        .and_then(|k| <[u8; 32]>::try_from(k).ok())
+        .map(BlockHash)
+        .ok_or_else(|| ChainError::Missing {
+            what: format!("a 32-byte hash in key {}", hex::encode(key)),
+        })
+}

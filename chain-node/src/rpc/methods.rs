@@ -1,0 +1,587 @@
+//! The RPC methods, named and shaped as in Bitcoin Core where one exists. Amounts are
+//! integers in base units.
+
+use serde_json::{Value, json};
+
+use crate::address::Address;
+use crate::block::Block;
+use crate::encoding::{IndexEntry, decode_exact};
+use crate::error::{ChainError, MempoolError, NodeError};
+use crate::hash::{BlockHash, TxId};
+use crate::node::{Node, NodeState, unix_now};
+use crate::pow::Target;
+use crate::transaction::{OutPoint, OutputKind, Transaction, TxInputs};
+use crate::units::Height;
+use crate::validation::median_time_past;
+
+/// A JSON-RPC error object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RpcError {
+    /// Bitcoin Core's code where one applies.
+    pub code: i64,
+    /// What went wrong and what to do.
+    pub message: String,
+}
+
+impl RpcError {
+    fn new(code: i64, message: impl Into<String>) -> Self {
+        RpcError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// -32700.
+    pub fn parse(message: impl Into<String>) -> Self {
+        Self::new(-32700, message)
+    }
+
+    /// -32600.
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Self::new(-32600, message)
+    }
+
+    fn params(message: impl Into<String>) -> Self {
+        Self::new(-32602, message)
+    }
+
+    fn invalid_parameter(message: impl Into<String>) -> Self {
+        Self::new(-8, message)
+    }
+
+    fn not_found(message: impl Into<String>) -> Self {
+        Self::new(-5, message)
+    }
+
+    fn deserialization(message: impl Into<String>) -> Self {
+        Self::new(-22, message)
+    }
+
+    fn internal(e: impl std::fmt::Display) -> Self {
+        Self::new(-1, format!("{e:#}"))
+    }
+}
+
+impl From<ChainError> for RpcError {
+    fn from(e: ChainError) -> Self {
+        match &e {
+            ChainError::UnknownBlock { .. } => RpcError::not_found("Block not found"),
+            ChainError::Genesis => RpcError::invalid_parameter(e.to_string()),
+            _ => RpcError::internal(full(&e)),
+        }
+    }
+}
+
+/// The error with its chain of causes.
+fn full(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+fn mempool_error(e: &MempoolError) -> RpcError {
+    let code = match e {
+        MempoolError::MissingInputs { .. } => -25,
+        _ => -26,
+    };
+    RpcError::new(code, full(e))
+}
+
+/// Positional or named parameters.
+struct Params<'a>(&'a Value);
+
+impl Params<'_> {
+    fn get(&self, index: usize, name: &str) -> Option<&Value> {
+        match self.0 {
+            Value::Array(a) => a.get(index),
+            Value::Object(o) => o.get(name),
+            _ => None,
+        }
+        .filter(|v| !v.is_null())
+    }
+
+    fn required(&self, index: usize, name: &str) -> Result<&Value, RpcError> {
+        self.get(index, name)
+            .ok_or_else(|| RpcError::params(format!("missing parameter {name} (position {index})")))
+    }
+
+    fn str(&self, index: usize, name: &str) -> Result<&str, RpcError> {
+        self.required(index, name)?
+            .as_str()
+            .ok_or_else(|| RpcError::params(format!("parameter {name} must be a string")))
+    }
+
+    fn u64(&self, index: usize, name: &str) -> Result<u64, RpcError> {
+        self.required(index, name)?.as_u64().ok_or_else(|| {
+            RpcError::params(format!("parameter {name} must be a non-negative integer"))
+        })
+    }
+
+    fn block_hash(&self, index: usize, name: &str) -> Result<BlockHash, RpcError> {
+        self.str(index, name)?
+            .parse()
+            .map_err(|_| RpcError::invalid_parameter(format!("{name} must be 64 hex characters")))
+    }
+}
+
+fn address(node: &Node, s: &str) -> Result<Address, RpcError> {
+    Address::parse(s, node.params().network)
+        .map_err(|e| RpcError::not_found(format!("Invalid address {s:?}: {e}")))
+}
+
+fn decode_hex<T: crate::encoding::Decode>(s: &str, what: &str) -> Result<T, RpcError> {
+    let bytes = hex::decode(s)
+        .map_err(|_| RpcError::deserialization(format!("{what} decode failed: not hex")))?;
+    decode_exact(&bytes)
+        .map_err(|e| RpcError::deserialization(format!("{what} decode failed: {e}")))
+}
+
+/// Runs one method.
+///
+/// # Errors
+/// [`RpcError`] with Bitcoin Core's codes: -32601 unknown method, -32602 bad params, -8
+/// invalid parameter, -5 not found or bad address, -22 undecodable, -25/-26 rejected.
+pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcError> {
+    let p = Params(params);
+    match method {
+        "getblockchaininfo" => Ok(blockchain_info(node)),
+        "getblockcount" => Ok(json!(node.lock().chain.tip().0.0)),
+        "getbestblockhash" => Ok(json!(node.lock().chain.tip().1.to_hex())),
+        "getblockhash" => {
+            let h = p.u64(0, "height")?;
+            let st = node.lock();
+            u32::try_from(h)
+                .ok()
+                .and_then(|h| st.chain.hash_at(Height(h)))
+                .map(|hash| json!(hash.to_hex()))
+                .ok_or_else(|| RpcError::invalid_parameter("Block height out of range"))
+        }
+        "getblock" => {
+            let hash = p.block_hash(0, "blockhash")?;
+            let verbosity = match p.get(1, "verbosity") {
+                None => 1,
+                Some(Value::Bool(b)) => u64::from(*b),
+                Some(v) => v
+                    .as_u64()
+                    .ok_or_else(|| RpcError::params("verbosity must be 0, 1 or 2"))?,
+            };
+            get_block(node, &hash, verbosity)
+        }
+        "getblockheader" => {
+            let hash = p.block_hash(0, "blockhash")?;
+            let verbose = p.get(1, "verbose").and_then(Value::as_bool).unwrap_or(true);
+            let st = node.lock();
+            let entry = st
+                .chain
+                .entry(&hash)
+                .ok_or_else(|| RpcError::not_found("Block not found"))?;
+            if verbose {
+                Ok(header_json(&st, &hash, &entry))
+            } else {
+                Ok(json!(hex::encode(entry.header.to_bytes())))
+            }
+        }
+        "getchaintips" => {
+            let st = node.lock();
+            Ok(Value::Array(
+                st.chain
+                    .chain_tips()
+                    .into_iter()
+                    .map(|t| {
+                        json!({
+                            "height": t.height.0,
+                            "hash": t.hash.to_hex(),
+                            "branchlen": t.branch_len,
+                            "status": match t.status {
+                                crate::chain::TipStatus::Active => "active",
+                                crate::chain::TipStatus::ValidFork => "valid-fork",
+                                crate::chain::TipStatus::Invalid => "invalid",
+                            },
+                        })
+                    })
+                    .collect(),
+            ))
+        }
+        "getrawmempool" => {
+            let verbose = p
+                .get(0, "verbose")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let st = node.lock();
+            let ids = st.mempool.txids();
+            if verbose {
+                let mut map = serde_json::Map::new();
+                for id in ids {
+                    if let Some(e) = st.mempool.get(&id) {
+                        map.insert(id.to_hex(), json!({"size": e.size, "vsize": e.size, "fee": e.fee.units(), "feerate": e.fee_rate()}));
+                    }
+                }
+                Ok(Value::Object(map))
+            } else {
+                Ok(json!(ids.iter().map(TxId::to_hex).collect::<Vec<_>>()))
+            }
+        }
+        "getmempoolinfo" => {
+            let st = node.lock();
+            let cfg = st.mempool.config();
+            Ok(json!({
+                "loaded": true,
+                "size": st.mempool.len(),
+                "bytes": st.mempool.bytes(),
+                "maxmempool": cfg.max_bytes,
+                "mempoolminfee": st.mempool.lowest_fee_rate().unwrap_or(cfg.min_fee_rate).max(cfg.min_fee_rate),
+                "minrelaytxfee": cfg.min_fee_rate,
+                "orphans": st.mempool.orphan_count(),
+            }))
+        }
+        "sendrawtransaction" => {
+            let tx: Transaction = decode_hex(p.str(0, "hexstring")?, "TX")?;
+            if let Some(e) = already_confirmed(node, &tx) {
+                return Err(e);
+            }
+            node.submit_transaction(tx)
+                .map(|txid| json!(txid.to_hex()))
+                .map_err(|e| mempool_error(&e))
+        }
+        "testmempoolaccept" => {
+            let raws = p
+                .required(0, "rawtxs")?
+                .as_array()
+                .ok_or_else(|| RpcError::params("rawtxs must be an array of hex strings"))?;
+            let mut out = Vec::with_capacity(raws.len());
+            for raw in raws {
+                let s = raw
+                    .as_str()
+                    .ok_or_else(|| RpcError::params("rawtxs must be an array of hex strings"))?;
+                let tx: Transaction = decode_hex(s, "TX")?;
+                let txid = tx.txid().to_hex();
+                out.push(match node.test_transaction(&tx) {
+                    Ok(fee) => json!({"txid": txid, "allowed": true, "vsize": tx.size(), "fees": {"base": fee.units()}}),
+                    Err(e) => json!({"txid": txid, "allowed": false, "reject-reason": full(&e)}),
+                });
+            }
+            Ok(Value::Array(out))
+        }
+        "gettxout" => {
+            let txid: TxId = p
+                .str(0, "txid")?
+                .parse()
+                .map_err(|_| RpcError::invalid_parameter("txid must be 64 hex characters"))?;
+            let vout = u32::try_from(p.u64(1, "n")?)
+                .map_err(|_| RpcError::invalid_parameter("n out of range"))?;
+            let include_mempool = p
+                .get(2, "include_mempool")
+                .and_then(Value::as_bool)
+                .unwrap_or(true);
+            gettxout(node, OutPoint { txid, vout }, include_mempool)
+        }
+        "getaddressutxos" => {
+            let list = match p.required(0, "addresses")? {
+                Value::Object(o) => o.get("addresses").cloned().unwrap_or(Value::Null),
+                other => other.clone(),
+            };
+            let addrs: Vec<String> = match list {
+                Value::String(s) => vec![s],
+                Value::Array(a) => a
+                    .iter()
+                    .map(|v| {
+                        v.as_str()
+                            .map(str::to_owned)
+                            .ok_or_else(|| RpcError::params("addresses must be strings"))
+                    })
+                    .collect::<Result<_, _>>()?,
+                _ => return Err(RpcError::params("expected an array of addresses")),
+            };
+            let parsed: Vec<(String, Address)> = addrs
+                .into_iter()
+                .map(|s| address(node, &s).map(|a| (s, a)))
+                .collect::<Result<_, _>>()?;
+            address_utxos(node, &parsed)
+        }
+        "generatetoaddress" => {
+            let n = u32::try_from(p.u64(0, "nblocks")?)
+                .map_err(|_| RpcError::invalid_parameter("nblocks too large"))?;
+            let to = address(node, p.str(1, "address")?)?;
+            match node.generate(n, to) {
+                Ok(hashes) => Ok(json!(
+                    hashes.iter().map(BlockHash::to_hex).collect::<Vec<_>>()
+                )),
+                Err(NodeError::ShuttingDown) => Err(RpcError::new(-28, "node is shutting down")),
+                Err(e) => Err(RpcError::internal(full(&e))),
+            }
+        }
+        "validateaddress" => {
+            let s = p.str(0, "address")?;
+            Ok(match Address::parse(s, node.params().network) {
+                Ok(a) => json!({"isvalid": true, "address": s, "hash": hex::encode(a.0)}),
+                Err(e) => json!({"isvalid": false, "error": e.to_string()}),
+            })
+        }
+        "getblocktemplate" => Ok(block_template(node)),
+        "submitblock" => {
+            let block: Block = decode_hex(p.str(0, "hexdata")?, "Block")?;
+            Ok(match node.submit_block(&block) {
+                Ok(_) => Value::Null,
+                Err(ChainError::Duplicate { .. }) => json!("duplicate"),
+                Err(ChainError::UnknownParent { .. }) => json!("prev-blk-not-found"),
+                Err(ChainError::InvalidAncestor { .. }) => json!("bad-prevblk"),
+                Err(ChainError::Invalid { source, .. }) => {
+                    json!(format!("rejected: {}", full(&source)))
+                }
+                Err(e) => return Err(RpcError::internal(full(&e))),
+            })
+        }
+        "invalidateblock" => {
+            let hash = p.block_hash(0, "blockhash")?;
+            node.invalidate_block(&hash)?;
+            Ok(Value::Null)
+        }
+        "reconsiderblock" => {
+            let hash = p.block_hash(0, "blockhash")?;
+            node.reconsider_block(&hash)?;
+            Ok(Value::Null)
+        }
+        "stop" => Ok(json!("chain-node stopping")),
+        other => Err(RpcError::new(-32601, format!("Method not found: {other}"))),
+    }
+}
+
+fn already_confirmed(node: &Node, tx: &Transaction) -> Option<RpcError> {
+    let st = node.lock();
+    let txid = tx.txid();
+    (0..tx.outputs.len() as u32)
+        .any(|vout| matches!(st.chain.coin(&OutPoint { txid, vout }), Ok(Some(_))))
+        .then(|| RpcError::new(-27, "Transaction outputs already in utxo set"))
+}
+
+fn median_time(st: &NodeState, hash: &BlockHash) -> u32 {
+    let mut times = Vec::new();
+    let mut cur = st.chain.entry(hash);
+    while let Some(e) = cur {
+        times.push(e.header.time);
+        if times.len() == crate::params::MEDIAN_TIME_SPAN {
+            break;
+        }
+        cur = st.chain.entry(&e.header.prev);
+    }
+    median_time_past(&times)
+}
+
+fn header_json(st: &NodeState, hash: &BlockHash, e: &IndexEntry) -> Value {
+    let active = st.chain.is_active(hash);
+    let tip = st.chain.tip().0;
+    let next = if active {
+        e.height
+            .next()
+            .and_then(|h| st.chain.hash_at(h))
+            .map(|h| h.to_hex())
+    } else {
+        None
+    };
+    let mut v = json!({
+        "hash": hash.to_hex(),
+        "confirmations": if active { i64::from(tip.0) - i64::from(e.height.0) + 1 } else { -1 },
+        "height": e.height.0,
+        "version": e.header.version,
+        "merkleroot": hex::encode(e.header.merkle_root),
+        "time": e.header.time,
+        "mediantime": median_time(st, hash),
+        "nonce": e.header.nonce,
+        "bits": format!("{:08x}", e.header.bits.0),
+        "target": Target::from_compact(e.header.bits).map(|t| hex::encode(t.value().to_be_bytes())).unwrap_or_default(),
+        "chainwork": hex::encode(e.chainwork.to_be_bytes()),
+    });
+    if e.height.0 > 0 {
+        set(&mut v, "previousblockhash", json!(e.header.prev.to_hex()));
+    }
+    if let Some(n) = next {
+        set(&mut v, "nextblockhash", json!(n));
+    }
+    v
+}
+
+fn tx_json(tx: &Transaction, node: &Node) -> Value {
+    let network = node.params().network;
+    let vin: Vec<Value> = match &tx.inputs {
+        TxInputs::Coinbase { height, extra } => vec![json!({"coinbase": hex::encode(extra), "height": height.0})],
+        TxInputs::Spend(ins) => ins
+            .iter()
+            .map(|i| json!({"txid": i.prevout.txid.to_hex(), "vout": i.prevout.vout, "pubkey": hex::encode(i.pubkey), "signature": hex::encode(i.signature)}))
+            .collect(),
+    };
+    let vout: Vec<Value> = tx
+        .outputs
+        .iter()
+        .enumerate()
+        .map(|(n, o)| match &o.kind {
+            OutputKind::Pay(a) => {
+                json!({"n": n, "value": o.amount.units(), "address": a.encode(network)})
+            }
+            OutputKind::Burn(d) => {
+                json!({"n": n, "value": o.amount.units(), "burn": hex::encode(d)})
+            }
+        })
+        .collect();
+    json!({"txid": tx.txid().to_hex(), "version": tx.version, "size": tx.size(), "vin": vin, "vout": vout, "hex": hex::encode(tx.to_bytes())})
+}
+
+fn get_block(node: &Node, hash: &BlockHash, verbosity: u64) -> Result<Value, RpcError> {
+    let st = node.lock();
+    let entry = st
+        .chain
+        .entry(hash)
+        .ok_or_else(|| RpcError::not_found("Block not found"))?;
+    let block = st
+        .chain
+        .block(hash)?
+        .ok_or_else(|| RpcError::not_found("Block not available"))?;
+    if verbosity == 0 {
+        return Ok(json!(hex::encode(block.to_bytes())));
+    }
+    let mut v = header_json(&st, hash, &entry);
+    drop(st);
+    set(&mut v, "size", json!(block.size()));
+    set(&mut v, "nTx", json!(block.txs.len()));
+    set(
+        &mut v,
+        "tx",
+        if verbosity >= 2 {
+            Value::Array(block.txs.iter().map(|t| tx_json(t, node)).collect())
+        } else {
+            json!(
+                block
+                    .txs
+                    .iter()
+                    .map(|t| t.txid().to_hex())
+                    .collect::<Vec<_>>()
+            )
+        },
+    );
+    Ok(v)
+}
+
+fn gettxout(node: &Node, outpoint: OutPoint, include_mempool: bool) -> Result<Value, RpcError> {
+    let st = node.lock();
+    let (tip_height, tip) = st.chain.tip();
+    let network = node.params().network;
+    if let Some(coin) = st.chain.coin(&outpoint)? {
+        if include_mempool && st.mempool.spender(&outpoint).is_some() {
+            return Ok(Value::Null);
+        }
+        return Ok(json!({
+            "bestblock": tip.to_hex(),
+            "confirmations": tip_height.0.saturating_sub(coin.height.0) + 1,
+            "value": coin.amount.units(),
+            "address": coin.address.encode(network),
+            "coinbase": coin.is_coinbase,
+        }));
+    }
+    if include_mempool
+        && st.mempool.spender(&outpoint).is_none()
+        && let Some(entry) = st.mempool.get(&outpoint.txid)
+        && let Some(out) = entry.tx.outputs.get(outpoint.vout as usize)
+        && let Some(a) = out.address()
+    {
+        return Ok(json!({
+            "bestblock": tip.to_hex(),
+            "confirmations": 0,
+            "value": out.amount.units(),
+            "address": a.encode(network),
+            "coinbase": false,
+        }));
+    }
+    Ok(Value::Null)
+}
+
+fn address_utxos(node: &Node, addrs: &[(String, Address)]) -> Result<Value, RpcError> {
+    let st = node.lock();
+    let (tip, _) = st.chain.tip();
+    let next = tip.next().unwrap_or(tip);
+    let mut out = Vec::new();
+    for (s, a) in addrs {
+        // Confirmed coins, then coins that mempool transactions create (unconfirmed).
+        let confirmed = st.chain.address_utxos(a)?.into_iter().map(|c| (c, true));
+        let pending = st
+            .mempool
+            .created(next)
+            .into_iter()
+            .filter(|(_, coin)| coin.address == *a)
+            .map(|c| (c, false));
+        for ((op, coin), is_confirmed) in confirmed.chain(pending) {
+            out.push(json!({
+                "address": s,
+                "txid": op.txid.to_hex(),
+                "vout": op.vout,
+                "outputIndex": op.vout,
+                "amount": coin.amount.units(),
+                "height": if is_confirmed { json!(coin.height.0) } else { Value::Null },
+                "confirmations": if is_confirmed { tip.0.saturating_sub(coin.height.0) + 1 } else { 0 },
+                "coinbase": coin.is_coinbase,
+                "spentby": st.mempool.spender(&op).map(|t| t.to_hex()),
+            }));
+        }
+    }
+    Ok(Value::Array(out))
+}
+
+fn block_template(node: &Node) -> Value {
+    // The coinbase is the miner's to build: pay to a placeholder and report its value.
+    let (template, tip) = node.block_template(Address::default(), Vec::new());
+    let st = node.lock();
+    let height = st.chain.entry(&tip).map_or(0, |e| e.height.0 + 1);
+    let mintime = median_time(&st, &tip).saturating_add(1);
+    drop(st);
+    let coinbase_value = template.block.txs.first().map_or(0, |c| {
+        c.outputs.iter().map(|o| o.amount.units()).sum::<u64>()
+    });
+    let header = template.block.header;
+    json!({
+        "version": header.version,
+        "previousblockhash": tip.to_hex(),
+        "height": height,
+        "bits": format!("{:08x}", header.bits.0),
+        "target": Target::from_compact(header.bits).map(|t| hex::encode(t.value().to_be_bytes())).unwrap_or_default(),
+        "curtime": header.time.max(u32::try_from(unix_now()).unwrap_or(u32::MAX)),
+        "mintime": mintime,
+        "coinbasevalue": coinbase_value,
+        "sizelimit": crate::params::MAX_BLOCK_SIZE,
+        "transactions": template.block.txs.iter().skip(1).map(|t| json!({"data": hex::encode(t.to_bytes()), "txid": t.txid().to_hex()})).collect::<Vec<_>>(),
+    })
+}
+
+fn blockchain_info(node: &Node) -> Value {
+    let st = node.lock();
+    let (height, tip) = st.chain.tip();
+    let entry = st.chain.tip_entry();
+    let headers = st
+        .chain
+        .chain_tips()
+        .iter()
+        .map(|t| t.height.0)
+        .max()
+        .unwrap_or(height.0);
+    json!({
+        "chain": node.params().network.name(),
+        "blocks": height.0,
+        "headers": headers,
+        "bestblockhash": tip.to_hex(),
+        "bits": format!("{:08x}", entry.header.bits.0),
+        "time": entry.header.time,
+        "mediantime": median_time(&st, &tip),
+        "chainwork": hex::encode(entry.chainwork.to_be_bytes()),
+        "initialblockdownload": false,
+        "warnings": "",
+    })
+}
+
+/// Inserts `key` into a JSON object (a no-op on other values).
+fn set(v: &mut Value, key: &str, value: Value) {
+    if let Value::Object(map) = v {
+        map.insert(key.to_owned(), value);
+    }
+}

@@ -1,0 +1,132 @@
+//! The sled key layout of the chain state and reads through it.
+//!
+//! One sled tree holds everything, keyed by a one-byte prefix, so that a block connect or
+//! disconnect is a single atomic `apply_batch`. See `docs/storage.md`.
+
+use crate::address::Address;
+use crate::encoding::{Decode, Encode, decode_exact, encode_to_vec};
+use crate::error::{ChainError, DecodeError};
+use crate::hash::BlockHash;
+use crate::transaction::OutPoint;
+use crate::units::Height;
+use crate::validation::{Coin, UtxoView};
+
+/// Storage format version, written under the key `v` (see `docs/storage.md`).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Key of the format version.
+pub(crate) const KEY_VERSION: &[u8] = b"v";
+/// Key of the active tip hash.
+pub(crate) const KEY_TIP: &[u8] = b"t";
+/// Prefix of full blocks by hash.
+pub(crate) const P_BLOCK: u8 = b'b';
+/// Prefix of block index entries by hash.
+pub(crate) const P_INDEX: u8 = b'i';
+/// Prefix of undo data by hash.
+pub(crate) const P_UNDO: u8 = b'u';
+/// Prefix of unspent coins by outpoint.
+pub(crate) const P_COIN: u8 = b'c';
+/// Prefix of the address index: address, outpoint -> coin.
+pub(crate) const P_ADDR: u8 = b'a';
+/// Prefix of the active chain: big-endian height -> hash.
+pub(crate) const P_HEIGHT: u8 = b'h';
+/// Prefix of saved mempool transactions: txid -> transaction.
+pub(crate) const P_MEMPOOL: u8 = b'm';
+
+pub(crate) fn hash_key(prefix: u8, hash: &BlockHash) -> Vec<u8> {
+    let mut k = Vec::with_capacity(33);
+    k.push(prefix);
+    k.extend_from_slice(hash.as_bytes());
+    k
+}
+
+pub(crate) fn coin_key(outpoint: &OutPoint) -> Vec<u8> {
+    let mut k = vec![P_COIN];
+    outpoint.encode(&mut k);
+    k
+}
+
+pub(crate) fn addr_key(address: &Address, outpoint: &OutPoint) -> Vec<u8> {
+    let mut k = addr_prefix(address);
+    outpoint.encode(&mut k);
+    k
+}
+
+pub(crate) fn addr_prefix(address: &Address) -> Vec<u8> {
+    let mut k = Vec::with_capacity(69);
+    k.push(P_ADDR);
+    k.extend_from_slice(&address.0);
+    k
+}
+
+pub(crate) fn height_key(height: Height) -> Vec<u8> {
+    let mut k = vec![P_HEIGHT];
+    k.extend_from_slice(&height.0.to_be_bytes());
+    k
+}
+
+/// Reads and decodes one record.
+pub(crate) fn get<T: Decode>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>, ChainError> {
+    match tree.get(key)? {
+        None => Ok(None),
+        Some(bytes) => decode_exact(&bytes)
+            .map(Some)
+            .map_err(|source| corrupt(key, source)),
+    }
+}
+
+pub(crate) fn corrupt(key: &[u8], source: DecodeError) -> ChainError {
+    ChainError::Corrupt {
+        key: hex::encode(key),
+        source,
+    }
+}
+
+/// Inserts the coin and its address-index entry into `batch`.
+pub(crate) fn put_coin(batch: &mut sled::Batch, outpoint: &OutPoint, coin: &Coin) {
+    let bytes = encode_to_vec(coin);
+    batch.insert(coin_key(outpoint), bytes.clone());
+    batch.insert(addr_key(&coin.address, outpoint), bytes);
+}
+
+/// Removes the coin and its address-index entry in `batch`.
+pub(crate) fn delete_coin(batch: &mut sled::Batch, outpoint: &OutPoint, coin: &Coin) {
+    batch.remove(coin_key(outpoint));
+    batch.remove(addr_key(&coin.address, outpoint));
+}
+
+/// The UTXO set as stored in sled.
+///
+/// A read error makes the coin look missing, which would fail validation; the error is
+/// kept so that the caller reports a storage failure instead of an invalid block.
+#[derive(Debug)]
+pub(crate) struct SledUtxo<'a> {
+    pub(crate) tree: &'a sled::Tree,
+    pub(crate) error: std::cell::RefCell<Option<ChainError>>,
+}
+
+impl<'a> SledUtxo<'a> {
+    pub(crate) fn new(tree: &'a sled::Tree) -> Self {
+        SledUtxo {
+            tree,
+            error: std::cell::RefCell::new(None),
+        }
+    }
+
+    /// The first read error seen, if any.
+    pub(crate) fn take_error(&self) -> Option<ChainError> {
+        self.error.borrow_mut().take()
+    }
+}
+
+impl UtxoView for SledUtxo<'_> {
+    fn coin(&self, outpoint: &OutPoint) -> Option<Coin> {
+        match get(self.tree, &coin_key(outpoint)) {
+            Ok(coin) => coin,
+            Err(e) => {
+                self.error.borrow_mut().get_or_insert(e);
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! The commands that talk to the node: balance, mine and send.
+
+use chain_node::{Address, Amount, COIN, MAX_MONEY};
+use serde_json::json;
+
+use crate::cli::{MineArgs, SendArgs};
+use crate::coins;
+use crate::output::{Outcome, Report};
+use crate::prompt;
+use crate::rpc::RpcClient;
+use crate::spend;
+use crate::wallet::{Config, Failure, address_of, failed, open};
+
+fn bad(msg: impl Into<String>) -> Failure {
+    (Outcome::BadInput, msg.into())
+}
+
+fn rpc(cfg: &Config) -> Result<RpcClient, Failure> {
+    RpcClient::new(&cfg.rpc_url, &cfg.cookie).map_err(failed)
+}
+
+/// Parses an amount of coins with at most 8 decimals ("12.5", "0.00000001") into
+/// base units, exactly (no floating point).
+///
+/// # Errors
+/// A message for anything else: signs, exponents, more decimals, zero, more than
+/// the money supply.
+pub fn parse_coins(text: &str) -> Result<Amount, String> {
+    let err = || {
+        format!(
+            "--amount {text:?}: give coins as a decimal number with at most 8 decimals, such as 1.5"
+        )
+    };
+    let (whole, frac) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
+    if whole.is_empty() && frac.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > 8
+        || whole.len() > 12
+    {
+        return Err(err());
+    }
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| err())?
+    };
+    let frac_units: u64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<8}").parse().map_err(|_| err())?
+    };
+    let units = whole
+        .checked_mul(COIN)
+        .and_then(|w| w.checked_add(frac_units))
+        .ok_or_else(err)?;
+    if units == 0 {
+        return Err(format!(
+            "--amount {text:?}: the amount must be more than zero"
+        ));
+    }
+    if units > MAX_MONEY.units() {
+        return Err(format!(
+            "--amount {text:?}: more than all coins that can exist"
+        ));
+    }
+    Ok(Amount::from_units(units))
+}
+
+/// Formats base units as coins with 8 decimals.
+pub fn format_coins(units: u64) -> String {
+    format!("{}.{:08}", units / COIN, units % COIN)
+}
+
+/// `wallet balance`.
+pub(crate) fn balance(cfg: &Config) -> Result<Report, Failure> {
+    let ks = open(cfg)?;
+    let rpc = rpc(cfg)?;
+    let addrs = coins::addresses(&ks)?;
+    let b = coins::balance(&coins::fetch(&rpc, cfg.network, &addrs)?);
+    Ok(Report::ok(
+        format!(
+            "confirmed {}\nimmature  {}\npending   {}",
+            format_coins(b.confirmed),
+            format_coins(b.immature),
+            format_coins(b.pending)
+        ),
+        json!({ "confirmed": b.confirmed, "immature": b.immature, "pending": b.pending }),
+    ))
+}
+
+/// `wallet mine N`: mines N blocks paying the wallet's newest address.
+pub(crate) fn mine(cfg: &Config, args: &MineArgs) -> Result<Report, Failure> {
+    if args.blocks == 0 || args.blocks > 10_000 {
+        return Err(bad("mine between 1 and 10000 blocks at a time"));
+    }
+    let ks = open(cfg)?;
+    let entry = ks
+        .keys()
+        .last()
+        .ok_or_else(|| failed("the keystore holds no key"))?;
+    let to = address_of(entry)?.encode(cfg.network);
+    let answer = rpc(cfg)?
+        .call("generatetoaddress", json!([args.blocks, to]))
+        .map_err(failed)?;
+    let blocks: Vec<String> = answer
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|h| h.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Report::ok(
+        format!(
+            "mined {} block(s) paying {to}; last {}",
+            blocks.len(),
+            blocks.last().map_or("", String::as_str)
+        ),
+        json!({ "blocks": blocks, "address": to }),
+    ))
+}
+
+/// `wallet send`: builds, signs and broadcasts a payment.
+pub(crate) fn send(cfg: &Config, args: &SendArgs) -> Result<Report, Failure> {
+    // Everything that can be checked offline is checked first.
+    let to = Address::parse(args.to.trim(), cfg.network).map_err(|e| {
+        bad(format!(
+            "--to {:?}: {e} (a {} address starts with {}1)",
+            args.to,
+            cfg.network.name(),
+            cfg.network.address_prefix()
+        ))
+    })?;
+    let amount = parse_coins(&args.amount).map_err(bad)?;
+    let mut ks = open(cfg)?;
+    let rpc = rpc(cfg)?;
+    let addrs = coins::addresses(&ks)?;
+    let spendable: Vec<spend::Coin> = coins::fetch(&rpc, cfg.network, &addrs)?
+        .into_iter()
+        .filter(coins::WalletCoin::is_spendable)
+        .map(|c| c.coin)
+        .collect();
+
+    let pass = prompt::passphrase(false).map_err(failed)?;
+    let unlocked = ks.unlock(&pass).map_err(failed)?;
+    let change_key = ks.next_key(&unlocked);
+    let change_to = address_of(&change_key)?;
+    let payment =
+        spend::plan(&spendable, to, amount, change_to, args.fee_rate).map_err(|e| match e {
+            spend::SpendError::FeeRate(_) | spend::SpendError::Dust { .. } => bad(e.to_string()),
+            spend::SpendError::InsufficientFunds { .. } => failed(e),
+        })?;
+    let chain_id = cfg.network.params().genesis_hash();
+    let tx = spend::sign(&payment, &chain_id, |i| unlocked.key(i).signing_key());
+
+    // The change key is recorded before the broadcast, so coins sent to it are
+    // never unknown to the wallet; if the node refuses, it is forgotten again.
+    if payment.change.is_some() {
+        ks.record_key(change_key.clone()).map_err(failed)?;
+    }
+    let txid = match rpc.call("sendrawtransaction", json!([hex::encode(tx.to_bytes())])) {
+        Ok(v) => v.as_str().unwrap_or_default().to_string(),
+        Err(e) => {
+            let _ = ks.forget_key(&change_key);
+            return Err(failed(format!("the node refused the payment: {e}")));
+        }
+    };
+    if txid != tx.txid().to_hex() {
+        return Err(failed(format!(
+            "the node reported txid {txid}, but the transaction's is {}",
+            tx.txid()
+        )));
+    }
+    let fee = payment.fee.units();
+    Ok(Report::ok(
+        format!(
+            "sent {} to {} (fee {}); txid {txid}",
+            format_coins(amount.units()),
+            args.to.trim(),
+            format_coins(fee)
+        ),
+        json!({
+            "txid": txid,
+            "fee": fee,
+            "amount": amount.units(),
+            "change": payment.change.map(Amount::units),
+        }),
+    ))
+}

@@ -1,0 +1,259 @@
+//! The wallet against a real `chain-node` process on an ephemeral port: two
+//! wallets, mining, a payment, balances checked to the base unit, restore from
+//! the words, and failures that change nothing.
+
+use std::ffi::OsStr;
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+use crate::common::wallet_with;
+
+/// The regtest subsidy before the first halving (50 coins, docs/consensus.md).
+const SUBSIDY: u64 = 50 * 100_000_000;
+
+/// The `chain-node` binary, built next to `wallet` by `cargo test --workspace`.
+fn chain_node_binary() -> PathBuf {
+    let wallet = PathBuf::from(env!("CARGO_BIN_EXE_wallet"));
+    let bin = wallet.with_file_name("chain-node");
+    assert!(
+        bin.exists(),
+        "{} is missing: run the workspace tests (cargo test --workspace), which build it",
+        bin.display()
+    );
+    bin
+}
+
+struct Node {
+    child: Child,
+    url: String,
+    data: PathBuf,
+}
+
+impl Node {
+    fn start(data: &Path) -> Node {
+        let mut child = Command::new(chain_node_binary())
+            .args(["--network", "regtest", "--data"])
+            .arg(data)
+            .args([
+                "--rpc-listen",
+                "127.0.0.1:0",
+                "--json",
+                "--mining-threads",
+                "1",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let info: Value = serde_json::from_str(&line).expect("chain-node start-up line");
+        let addr = info["rpc"].as_str().unwrap();
+        let url = if addr.starts_with("http") {
+            addr.to_string()
+        } else {
+            format!("http://{addr}")
+        };
+        Node {
+            child,
+            url,
+            data: data.to_path_buf(),
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Wallet<'a> {
+    dir: PathBuf,
+    pass: &'a str,
+    node: &'a Node,
+}
+
+impl Wallet<'_> {
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut all: Vec<&OsStr> = vec![OsStr::new("--json")];
+        all.extend(args.iter().map(OsStr::new));
+        all.extend([OsStr::new("--wallet"), self.dir.as_os_str()]);
+        all.extend([OsStr::new("--rpc"), OsStr::new(&self.node.url)]);
+        all.extend([OsStr::new("--node-data"), self.node.data.as_os_str()]);
+        wallet_with(&all, self.pass, stdin)
+    }
+
+    fn ok(&self, args: &[&str]) -> Value {
+        let o = self.run(args, None);
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+        assert!(
+            o.status.success(),
+            "wallet {args:?} failed: {v} {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        v
+    }
+
+    fn fails(&self, args: &[&str], code: i32) -> String {
+        let o = self.run(args, None);
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "wallet {args:?}: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        // Usage errors come from the argument parser, as text on standard error.
+        match serde_json::from_slice::<Value>(&o.stdout) {
+            Ok(v) => v["error"].as_str().unwrap().to_string(),
+            Err(_) => String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    fn balance(&self) -> (u64, u64, u64) {
+        let b = self.ok(&["balance"]);
+        (
+            b["confirmed"].as_u64().unwrap(),
+            b["immature"].as_u64().unwrap(),
+            b["pending"].as_u64().unwrap(),
+        )
+    }
+}
+
+/// Alice and Bob, not yet created.
+fn two_wallets<'a>(dir: &Path, node: &'a Node) -> (Wallet<'a>, Wallet<'a>) {
+    let w = |name: &str, pass| Wallet {
+        dir: dir.join(name),
+        pass,
+        node,
+    };
+    (w("alice", "alice pass"), w("bob", "bob pass"))
+}
+
+#[test]
+fn mine_pay_and_restore() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = Node::start(&tmp.path().join("node"));
+    let (alice, bob) = two_wallets(tmp.path(), &node);
+    let created = alice.ok(&["create"]);
+    let words = created["mnemonic"].as_str().unwrap().to_string();
+    let bob_addr = bob.ok(&["create"])["address"].as_str().unwrap().to_string();
+
+    let mined = alice.ok(&["mine", "101"]);
+    assert_eq!(mined["blocks"].as_array().unwrap().len(), 101);
+    // At tip 101 a coinbase can be spent in block 102 if it is at height <= 2
+    // (102 - h >= 100): two mature coinbases, 99 maturing.
+    assert_eq!(alice.balance(), (2 * SUBSIDY, 99 * SUBSIDY, 0));
+    assert_eq!(bob.balance(), (0, 0, 0));
+
+    let sent = alice.ok(&["send", "--to", &bob_addr, "--amount", "12.5"]);
+    let fee = sent["fee"].as_u64().unwrap();
+    let change = sent["change"].as_u64().unwrap();
+    assert!(fee > 0 && fee < 100_000, "fee {fee}");
+    // One 50-coin coinbase pays 12.5 and the fee; the rest comes back as change.
+    assert_eq!(change, SUBSIDY - 1_250_000_000 - fee);
+    assert_eq!(alice.balance(), (SUBSIDY, 99 * SUBSIDY, change));
+    assert_eq!(bob.balance(), (0, 0, 1_250_000_000));
+    let pending = bob.ok(&["history"]);
+    let txs = pending["transactions"].as_array().unwrap();
+    assert_eq!(txs.len(), 1);
+    assert_eq!(txs[0]["txid"], sent["txid"]);
+    assert_eq!(txs[0]["confirmations"], 0);
+    assert_eq!(txs[0]["amount"], 1_250_000_000);
+
+    alice.ok(&["mine", "1"]);
+    // Block 102 confirms the payment and its change, and one more coinbase matures;
+    // the fee went to that block's coinbase, which is immature.
+    assert_eq!(
+        alice.balance(),
+        (SUBSIDY + change + SUBSIDY, 98 * SUBSIDY + SUBSIDY + fee, 0)
+    );
+    assert_eq!(bob.balance(), (1_250_000_000, 0, 0));
+
+    // Histories, newest first: Alice paid 12.5 plus the fee, and mined 102 blocks.
+    let history = alice.ok(&["history"]);
+    let txs = history["transactions"].as_array().unwrap();
+    assert_eq!(txs.len(), 103);
+    assert_eq!(txs[0]["txid"], sent["txid"]);
+    assert_eq!(txs[0]["height"], 102);
+    assert_eq!(txs[0]["amount"], -1_250_000_000i64);
+    assert_eq!(txs[0]["fee"], fee);
+    assert_eq!(txs[1]["coinbase"], true);
+    assert_eq!(txs[1]["amount"], SUBSIDY + fee);
+    assert_eq!(txs[102]["height"], 1);
+    let bobs = bob.ok(&["history"]);
+    assert_eq!(bobs["transactions"][0]["amount"], 1_250_000_000);
+    assert_eq!(bobs["transactions"][0]["confirmations"], 1);
+    // A second call reads only new blocks and says the same.
+    assert_eq!(alice.ok(&["history"]), history);
+
+    // Restoring Alice's words elsewhere finds the same coins.
+    let restored = Wallet {
+        dir: tmp.path().join("alice2"),
+        pass: "another",
+        node: &node,
+    };
+    let o = restored.run(&["restore"], Some(&words));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    assert_eq!(restored.balance(), alice.balance());
+}
+
+#[test]
+fn failed_sends_change_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = Node::start(&tmp.path().join("node"));
+    let (alice, bob) = two_wallets(tmp.path(), &node);
+    alice.ok(&["create"]);
+    let bob_addr = bob.ok(&["create"])["address"].as_str().unwrap().to_string();
+    alice.ok(&["mine", "101"]);
+    let before = alice.balance();
+    let keystore = std::fs::read(alice.dir.join("keystore.json")).unwrap();
+
+    // An overspend, a wrong passphrase, a typo in the address, another network's
+    // address, a bad amount.
+    let err = alice.fails(&["send", "--to", &bob_addr, "--amount", "100.5"], 1);
+    assert!(err.contains("insufficient funds"), "{err}");
+    let wrong = Wallet {
+        dir: alice.dir.clone(),
+        pass: "wrong",
+        node: &node,
+    };
+    let err = wrong.fails(&["send", "--to", &bob_addr, "--amount", "1"], 1);
+    assert!(err.contains("wrong passphrase"), "{err}");
+    let mut typo = bob_addr.clone();
+    let last = typo.pop().unwrap();
+    typo.push(if last == 'q' { 'p' } else { 'q' });
+    alice.fails(&["send", "--to", &typo, "--amount", "1"], 2);
+    let testnet = bob_addr.replacen("rcn1", "tcn1", 1);
+    alice.fails(&["send", "--to", &testnet, "--amount", "1"], 2);
+    for bad in ["-1", "0", "1.123456789", "abc", "1e3", ""] {
+        alice.fails(&["send", "--to", &bob_addr, "--amount", bad], 2);
+    }
+    assert_eq!(alice.balance(), before);
+    assert_eq!(bob.balance(), (0, 0, 0));
+    assert_eq!(
+        std::fs::read(alice.dir.join("keystore.json")).unwrap(),
+        keystore
+    );
+    let mempool = alice.ok(&["balance"]);
+    assert_eq!(mempool["pending"], 0);
+
+    // A node that is not running: said plainly, nothing sent.
+    let dead = Wallet {
+        dir: alice.dir.clone(),
+        pass: alice.pass,
+        node: &Node {
+            child: Command::new("true").spawn().unwrap(),
+            url: "http://127.0.0.1:9".into(),
+            data: node.data.clone(),
+        },
+    };
+    let err = dead.fails(&["balance"], 1);
+    assert!(err.contains("is chain-node running"), "{err}");
+}
