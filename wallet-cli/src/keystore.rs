@@ -216,7 +216,7 @@ impl Keystore {
         let ad = aad(FORMAT_VERSION, network, &cost, &salt_b64);
         let ciphertext = XChaCha20Poly1305::new((&*key).into())
             .encrypt(
-                XNonce::from_slice(&nonce),
+                &XNonce::from(nonce),
                 Payload {
                     msg: phrase.as_bytes(),
                     aad: &ad,
@@ -325,14 +325,17 @@ impl Keystore {
         let ciphertext = B64
             .decode(&f.ciphertext)
             .map_err(|e| format_err(format!("ciphertext: {e}")))?;
-        if nonce.len() != 24 || salt.len() < 8 {
-            return Err(format_err("nonce or salt has the wrong length".into()));
+        let nonce: [u8; 24] = nonce
+            .try_into()
+            .map_err(|_| format_err("the nonce is not 24 bytes".into()))?;
+        if salt.len() < 8 {
+            return Err(format_err("the salt is shorter than 8 bytes".into()));
         }
         let key = stretch(passphrase, &salt, &f.kdf_cost).map_err(format_err)?;
         let ad = aad(f.version, &f.network, &f.kdf_cost, &f.salt);
         let mut plain = XChaCha20Poly1305::new((&*key).into())
             .decrypt(
-                XNonce::from_slice(&nonce),
+                &XNonce::from(nonce),
                 Payload {
                     msg: &ciphertext,
                     aad: &ad,
