@@ -262,6 +262,10 @@ pub(crate) fn audit(args: &AuditArgs) -> Result<Report, Failure> {
     );
     fields.insert("full".into(), json!(args.full));
     let line = match &previous {
+        Some(p) if p.size == new_size => format!(
+            "ok {} unchanged at size {new_size}, root {new_root}",
+            cp.origin()
+        ),
         Some(p) => format!(
             "ok {} grew consistently from size {} to {new_size}, root {new_root}",
             cp.origin(),
