@@ -14,15 +14,26 @@ use crate::common::wallet_with;
 /// The regtest subsidy before the first halving (50 coins, docs/consensus.md).
 const SUBSIDY: u64 = 50 * 100_000_000;
 
-/// The `chain-node` binary, built next to `wallet` by `cargo test --workspace`.
+/// The `chain-node` binary, built next to `wallet`: `cargo test --workspace` builds
+/// it for chain-node's own tests; when only this crate's tests run, it is built here
+/// (cargo runs tests after releasing its build lock).
 fn chain_node_binary() -> PathBuf {
+    static BUILD: std::sync::Once = std::sync::Once::new();
     let wallet = PathBuf::from(env!("CARGO_BIN_EXE_wallet"));
     let bin = wallet.with_file_name("chain-node");
-    assert!(
-        bin.exists(),
-        "{} is missing: run the workspace tests (cargo test --workspace), which build it",
-        bin.display()
-    );
+    BUILD.call_once(|| {
+        if !bin.exists() {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut build = Command::new(cargo);
+            build.args(["build", "-p", "chain-node", "--bin", "chain-node"]);
+            if wallet.parent().and_then(Path::file_name) == Some("release".as_ref()) {
+                build.arg("--release");
+            }
+            let status = build.status().unwrap();
+            assert!(status.success(), "building chain-node failed");
+        }
+    });
+    assert!(bin.exists(), "{} is missing", bin.display());
     bin
 }
 
