@@ -98,6 +98,25 @@ fn run(args: &[&str]) -> (i32, Value, String) {
     (code, json, err)
 }
 
+/// `wallet log verify-receipt` of `receipt` for the entry in `entry`.
+fn check_receipt(vkey: &str, entry: &Path, receipt: &Path) -> (i32, Value, String) {
+    let (entry, receipt) = (entry.to_str().unwrap(), receipt.to_str().unwrap());
+    run(&[
+        "log",
+        "verify-receipt",
+        "--vkey",
+        vkey,
+        "--entry-file",
+        entry,
+        receipt,
+    ])
+}
+
+/// `wallet log prove` with `--index I` or `--entry-file F`.
+fn prove(url: &str, how: &str, what: &str) -> (i32, Value, String) {
+    run(&["log", "prove", "--log", url, "--vkey", VKEY, how, what])
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -138,44 +157,18 @@ fn checkpoint_prove_and_receipts_against_a_live_log() {
     // By index (entry fetched from its bundle, proof built from tiles) and by
     // entry (index and path from get-proof-by-hash), across a full and a partial tile.
     for i in [0usize, 1, 255, 256, 299] {
-        let (code, p, err) = run(&[
-            "log",
-            "prove",
-            "--log",
-            &server.url,
-            "--vkey",
-            VKEY,
-            "--index",
-            &i.to_string(),
-        ]);
+        let (code, p, err) = prove(&server.url, "--index", &i.to_string());
         assert_eq!(code, 0, "index {i}: {err}");
         assert_eq!(p["leaf_index"], i);
         let file = tmp.path().join(format!("entry{i}"));
         std::fs::write(&file, &es[i]).unwrap();
-        let (code, p, err) = run(&[
-            "log",
-            "prove",
-            "--log",
-            &server.url,
-            "--vkey",
-            VKEY,
-            "--entry-file",
-            file.to_str().unwrap(),
-        ]);
+        let (code, p, err) = prove(&server.url, "--entry-file", file.to_str().unwrap());
         assert_eq!(code, 0, "entry {i}: {err}");
         assert_eq!(p["leaf_index"], i);
 
         let receipt = tmp.path().join(format!("receipt{i}"));
         std::fs::write(&receipt, &receipts[i]).unwrap();
-        let (code, r, err) = run(&[
-            "log",
-            "verify-receipt",
-            "--vkey",
-            VKEY,
-            "--entry-file",
-            file.to_str().unwrap(),
-            receipt.to_str().unwrap(),
-        ]);
+        let (code, r, err) = check_receipt(VKEY, &file, &receipt);
         assert_eq!(code, 0, "receipt {i}: {err}");
         assert_eq!(r["leaf_index"], i);
     }
@@ -184,15 +177,7 @@ fn checkpoint_prove_and_receipts_against_a_live_log() {
     // unknown entry, an index beyond the log, and a garbage receipt.
     let other = tmp.path().join("entry1");
     let receipt0 = tmp.path().join("receipt0");
-    let (code, _, _) = run(&[
-        "log",
-        "verify-receipt",
-        "--vkey",
-        VKEY,
-        "--entry-file",
-        other.to_str().unwrap(),
-        receipt0.to_str().unwrap(),
-    ]);
+    let (code, _, _) = check_receipt(VKEY, &other, &receipt0);
     assert_eq!(code, 1);
     let stranger = NoteSigner::from_private_key(
         "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz",
@@ -200,15 +185,7 @@ fn checkpoint_prove_and_receipts_against_a_live_log() {
     .unwrap()
     .verifier()
     .to_string();
-    let (code, _, _) = run(&[
-        "log",
-        "verify-receipt",
-        "--vkey",
-        &stranger,
-        "--entry-file",
-        other.to_str().unwrap(),
-        receipt0.to_str().unwrap(),
-    ]);
+    let (code, _, _) = check_receipt(&stranger, &other, &receipt0);
     assert_eq!(code, 1);
     let (code, _, _) = run(&[
         "log",
@@ -221,39 +198,13 @@ fn checkpoint_prove_and_receipts_against_a_live_log() {
     assert_eq!(code, 1);
     let unknown = tmp.path().join("unknown");
     std::fs::write(&unknown, b"never logged").unwrap();
-    let (code, _, _) = run(&[
-        "log",
-        "prove",
-        "--log",
-        &server.url,
-        "--vkey",
-        VKEY,
-        "--entry-file",
-        unknown.to_str().unwrap(),
-    ]);
+    let (code, _, _) = prove(&server.url, "--entry-file", unknown.to_str().unwrap());
     assert_ne!(code, 0);
-    let (code, _, err) = run(&[
-        "log",
-        "prove",
-        "--log",
-        &server.url,
-        "--vkey",
-        VKEY,
-        "--index",
-        "300",
-    ]);
+    let (code, _, err) = prove(&server.url, "--index", "300");
     assert_eq!(code, 2, "{err}");
     let garbage = tmp.path().join("garbage");
     std::fs::write(&garbage, b"c2sp.org/tlog-proof@v1\nindex x\n").unwrap();
-    let (code, _, _) = run(&[
-        "log",
-        "verify-receipt",
-        "--vkey",
-        VKEY,
-        "--entry-file",
-        other.to_str().unwrap(),
-        garbage.to_str().unwrap(),
-    ]);
+    let (code, _, _) = check_receipt(VKEY, &other, &garbage);
     assert_eq!(code, 2);
     server.stop();
 }
