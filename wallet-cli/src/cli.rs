@@ -70,8 +70,8 @@ pub enum Command {
     Balance,
     /// Pay an address: build, sign and broadcast; prints the txid.
     Send(SendArgs),
-    /// The wallet's transactions, newest first (amounts exclude the fee, shown
-    /// apart; unconfirmed ones show the net change).
+    /// The wallet's transactions, newest first (amounts exclude the fee, which is
+    /// shown apart).
     History,
     /// Mine blocks paying this wallet (generatetoaddress; for local networks).
     Mine(MineArgs),

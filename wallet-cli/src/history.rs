@@ -5,8 +5,8 @@
 //! public key, so no previous output needs fetching); what was scanned is kept in
 //! `history.json` in the wallet directory, so each call reads only new blocks. A
 //! reorganisation below the scanned tip, or a key the scan did not know, starts the
-//! scan over. Unconfirmed transactions come from the node's mempool view of the
-//! wallet's coins.
+//! scan over. Unconfirmed transactions are the mempool transactions that pay the
+//! wallet or spend its coins, read whole with `getrawtransaction`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -171,12 +171,13 @@ fn scan(rpc: &RpcClient, cache: &mut Cache, ours: &BTreeSet<Address>) -> Result<
     Ok(tip)
 }
 
-fn to_json(e: &Entry, tip: u32) -> Value {
+/// An entry as JSON; `tip` is `None` for an unconfirmed transaction.
+fn to_json(e: &Entry, tip: Option<u32>) -> Value {
     json!({
         "txid": e.txid,
-        "height": e.height,
-        "confirmations": tip - e.height + 1,
-        "time": e.time,
+        "height": tip.map(|_| e.height),
+        "confirmations": tip.map_or(0, |t| (t + 1).saturating_sub(e.height)),
+        "time": tip.map(|_| e.time),
         "coinbase": e.coinbase,
         "received": e.received,
         "spent": e.spent,
@@ -198,27 +199,31 @@ pub(crate) fn history(cfg: &Config) -> Result<crate::output::Report, Failure> {
     write_atomic(&cfg.wallet_dir.join(FILE_NAME), text.as_bytes(), 0o600)
         .map_err(|(action, e)| failed(format!("{action} {FILE_NAME}: {e}")))?;
 
-    // Unconfirmed: what the mempool pays the wallet and which of its coins it spends.
-    let mut pending: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    // Unconfirmed: the mempool transactions that pay the wallet or spend its coins,
+    // read whole so that amounts and fees are exact.
+    let mut pending_ids: BTreeSet<String> = BTreeSet::new();
     for c in coins::fetch(&rpc, cfg.network, &addrs)? {
         if c.confirmations == 0 {
-            pending.entry(c.coin.outpoint.txid.to_hex()).or_default().0 += c.coin.amount.units();
+            pending_ids.insert(c.coin.outpoint.txid.to_hex());
         }
-        if let Some(spender) = &c.spent_by {
-            pending.entry(spender.clone()).or_default().1 += c.coin.amount.units();
+        pending_ids.extend(c.spent_by);
+    }
+    let mut outputs = cache.outputs.clone();
+    let mut list: Vec<Value> = Vec::new();
+    for txid in &pending_ids {
+        // A transaction mined since the coins were read is shown next time.
+        let Ok(raw) = rpc.call("getrawtransaction", json!([txid])) else {
+            continue;
+        };
+        let tx: Transaction = hex::decode(str_of(&raw, "getrawtransaction")?)
+            .ok()
+            .and_then(|b| chain_node::encoding::decode_exact(&b).ok())
+            .ok_or_else(|| failed(format!("the node sent a malformed transaction {txid}")))?;
+        if let Some(e) = entry_of(&tx, 0, 0, &ours, &mut outputs) {
+            list.push(to_json(&e, None));
         }
     }
-    let mut list: Vec<Value> = pending
-        .iter()
-        .map(|(txid, (received, spent))| {
-            json!({
-                "txid": txid, "height": null, "confirmations": 0, "time": null,
-                "coinbase": false, "received": received, "spent": spent,
-                "amount": i128::from(*received) - i128::from(*spent), "fee": null,
-            })
-        })
-        .collect();
-    list.extend(cache.entries.iter().rev().map(|e| to_json(e, tip)));
+    list.extend(cache.entries.iter().rev().map(|e| to_json(e, Some(tip))));
     let lines: Vec<String> = list
         .iter()
         .map(|v| {

@@ -121,9 +121,12 @@ impl ChainState {
         let started = std::time::Instant::now();
         let db = loop {
             match sled::Config::new().path(path).open() {
+                // sled reports a held lock as a custom I/O error ("could not acquire
+                // lock") whose kind is `Other`, wrapping the `WouldBlock` of flock.
                 Err(sled::Error::Io(e))
-                    if e.kind() == std::io::ErrorKind::WouldBlock
-                        && started.elapsed() < std::time::Duration::from_secs(5) =>
+                    if (e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.to_string().contains("could not acquire lock"))
+                        && started.elapsed() < std::time::Duration::from_secs(10) =>
                 {
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }

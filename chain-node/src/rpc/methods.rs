@@ -267,6 +267,22 @@ pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcE
             }
             Ok(Value::Array(out))
         }
+        "getrawtransaction" => {
+            let txid: TxId = p
+                .str(0, "txid")?
+                .parse()
+                .map_err(|_| RpcError::invalid_parameter("txid must be 64 hex characters"))?;
+            let verbose = match p.get(1, "verbose") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(v) => v.as_u64().is_some_and(|n| n > 0),
+            };
+            let in_block = match p.get(2, "blockhash") {
+                None | Some(Value::Null) => None,
+                Some(_) => Some(p.block_hash(2, "blockhash")?),
+            };
+            raw_transaction(node, &txid, verbose, in_block.as_ref())
+        }
         "gettxout" => {
             let txid: TxId = p
                 .str(0, "txid")?
@@ -463,6 +479,49 @@ fn get_block(node: &Node, hash: &BlockHash, verbosity: u64) -> Result<Value, Rpc
         },
     );
     Ok(v)
+}
+
+/// A transaction from the mempool, or from the given block (there is no txindex,
+/// as in Bitcoin Core without `-txindex`).
+fn raw_transaction(
+    node: &Node,
+    txid: &TxId,
+    verbose: bool,
+    in_block: Option<&BlockHash>,
+) -> Result<Value, RpcError> {
+    let tx = match in_block {
+        None => node
+            .lock()
+            .mempool
+            .get(txid)
+            .map(|e| e.tx.clone())
+            .ok_or_else(|| {
+                RpcError::not_found(
+                    "No such mempool transaction; give the block hash for a confirmed one",
+                )
+            })?,
+        Some(hash) => {
+            let block = node
+                .lock()
+                .chain
+                .block(hash)?
+                .ok_or_else(|| RpcError::not_found("Block not found"))?;
+            block
+                .txs
+                .into_iter()
+                .find(|t| t.txid() == *txid)
+                .ok_or_else(|| {
+                    RpcError::not_found("No such transaction found in the provided block")
+                })?
+        }
+    };
+    if verbose {
+        let mut v = tx_json(&tx, node);
+        set(&mut v, "hex", json!(hex::encode(tx.to_bytes())));
+        Ok(v)
+    } else {
+        Ok(json!(hex::encode(tx.to_bytes())))
+    }
 }
 
 fn gettxout(node: &Node, outpoint: OutPoint, include_mempool: bool) -> Result<Value, RpcError> {

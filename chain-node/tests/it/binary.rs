@@ -79,7 +79,33 @@ fn mine_101_mature_spend_and_restart_with_state_intact() {
     assert_eq!(verbose[tx.txid().to_hex()]["fee"], json!(10_000));
     let pending = node.ok("getaddressutxos", json!([[addr_of(2)]]));
     assert_eq!(pending[0]["confirmations"], json!(0));
+    // getrawtransaction finds a mempool transaction by txid, a confirmed one only
+    // with its block hash (there is no txindex).
+    let raw_hex = json!(hex::encode(tx.to_bytes()));
+    assert_eq!(
+        node.ok("getrawtransaction", json!([tx.txid().to_hex()])),
+        raw_hex
+    );
+    let verbose_tx = node.ok("getrawtransaction", json!([tx.txid().to_hex(), true]));
+    assert_eq!(verbose_tx["hex"], raw_hex);
+    assert_eq!(verbose_tx["vout"][0]["value"], json!(1_250_000_000));
+    assert_eq!(
+        node.call("getrawtransaction", json!(["00".repeat(32)]))["error"]["code"],
+        json!(-5)
+    );
     let block = node.ok("generatetoaddress", json!([1, miner]));
+    assert_eq!(
+        node.call("getrawtransaction", json!([tx.txid().to_hex()]))["error"]["code"],
+        json!(-5),
+        "no longer in the mempool"
+    );
+    assert_eq!(
+        node.ok(
+            "getrawtransaction",
+            json!([tx.txid().to_hex(), false, block[0]])
+        ),
+        raw_hex
+    );
     let got = node.ok("getblock", json!([block[0], 1]));
     assert_eq!(got["nTx"], json!(2));
     assert_eq!(got["height"], json!(102));

@@ -474,10 +474,12 @@ fn reindex_repairs_damaged_derived_records() {
         }
         db.flush().unwrap();
     }
-    assert!(matches!(
-        ChainState::open(&dir, params.clone()),
-        Err(ChainError::Missing { .. })
-    ));
+    let reopened = ChainState::open(&dir, params.clone());
+    assert!(
+        matches!(reopened, Err(ChainError::Missing { .. })),
+        "{:?}",
+        reopened.map(|s| s.tip())
+    );
     let mut state = ChainState::open_for_reindex(&dir, params.clone()).unwrap();
     let mut seen = Vec::new();
     state

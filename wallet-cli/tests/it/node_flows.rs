@@ -14,24 +14,29 @@ use crate::common::wallet_with;
 /// The regtest subsidy before the first halving (50 coins, docs/consensus.md).
 const SUBSIDY: u64 = 50 * 100_000_000;
 
-/// The `chain-node` binary, built next to `wallet`: `cargo test --workspace` builds
-/// it for chain-node's own tests; when only this crate's tests run, it is built here
-/// (cargo runs tests after releasing its build lock).
+/// The `chain-node` binary next to `wallet`, brought up to date once per test run
+/// (a no-op after `cargo test --workspace`, which builds it for chain-node's own
+/// tests; cargo runs tests after releasing its build lock).
 fn chain_node_binary() -> PathBuf {
     static BUILD: std::sync::Once = std::sync::Once::new();
     let wallet = PathBuf::from(env!("CARGO_BIN_EXE_wallet"));
     let bin = wallet.with_file_name("chain-node");
     BUILD.call_once(|| {
-        if !bin.exists() {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let mut build = Command::new(cargo);
-            build.args(["build", "-p", "chain-node", "--bin", "chain-node"]);
-            if wallet.parent().and_then(Path::file_name) == Some("release".as_ref()) {
-                build.arg("--release");
-            }
-            let status = build.status().unwrap();
-            assert!(status.success(), "building chain-node failed");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args([
+            "build",
+            "--quiet",
+            "-p",
+            "chain-node",
+            "--bin",
+            "chain-node",
+        ]);
+        if wallet.parent().and_then(Path::file_name) == Some("release".as_ref()) {
+            build.arg("--release");
         }
+        let status = build.status().unwrap();
+        assert!(status.success(), "building chain-node failed");
     });
     assert!(bin.exists(), "{} is missing", bin.display());
     bin
@@ -177,6 +182,12 @@ fn mine_pay_and_restore() {
     assert_eq!(txs[0]["txid"], sent["txid"]);
     assert_eq!(txs[0]["confirmations"], 0);
     assert_eq!(txs[0]["amount"], 1_250_000_000);
+    // Alice sees her unconfirmed payment with its amount and fee apart.
+    let mine = alice.ok(&["history"]);
+    assert_eq!(mine["transactions"][0]["txid"], sent["txid"]);
+    assert_eq!(mine["transactions"][0]["confirmations"], 0);
+    assert_eq!(mine["transactions"][0]["amount"], -1_250_000_000i64);
+    assert_eq!(mine["transactions"][0]["fee"], fee);
 
     alice.ok(&["mine", "1"]);
     // Block 102 confirms the payment and its change, and one more coinbase matures;
