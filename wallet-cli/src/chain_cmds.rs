@@ -5,15 +5,12 @@ use serde_json::json;
 
 use crate::cli::{MineArgs, SendArgs};
 use crate::coins;
-use crate::output::{Outcome, Report};
+use crate::output::{Failure, failed};
+use crate::output::{Report, bad};
 use crate::prompt;
 use crate::rpc::RpcClient;
 use crate::spend;
-use crate::wallet::{Config, Failure, address_of, failed, open};
-
-fn bad(msg: impl Into<String>) -> Failure {
-    (Outcome::BadInput, msg.into())
-}
+use crate::wallet::{Config, address_of, open};
 
 fn rpc(cfg: &Config) -> Result<RpcClient, Failure> {
     RpcClient::new(&cfg.rpc_url, &cfg.cookie).map_err(failed)

@@ -7,9 +7,10 @@ use chain_node::{Address, Amount, COINBASE_MATURITY, Network, OutPoint, TxId};
 use serde_json::{Value, json};
 
 use crate::keystore::Keystore;
+use crate::output::{Failure, failed};
 use crate::rpc::RpcClient;
 use crate::spend::Coin;
-use crate::wallet::{Failure, address_of, failed};
+use crate::wallet::address_of;
 
 /// One output paying the wallet, as the node reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]

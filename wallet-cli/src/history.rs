@@ -18,8 +18,9 @@ use serde_json::{Value, json};
 use crate::chain_cmds::format_coins;
 use crate::coins;
 use crate::fsutil::write_atomic;
+use crate::output::{Failure, failed};
 use crate::rpc::RpcClient;
-use crate::wallet::{Config, Failure, failed, open};
+use crate::wallet::{Config, open};
 
 const FILE_NAME: &str = "history.json";
 const FORMAT_VERSION: u32 = 1;

@@ -52,10 +52,10 @@ pub fn run(cli: Cli) -> std::process::ExitCode {
 /// Resolves the global options and runs a wallet command with them.
 fn with_config(
     global: &cli::GlobalArgs,
-    command: impl FnOnce(&Config) -> Result<Report, wallet::Failure>,
+    command: impl FnOnce(&Config) -> Result<Report, output::Failure>,
 ) -> Report {
-    Config::resolve(global)
+    let result = Config::resolve(global)
         .map_err(|e| (Outcome::BadInput, e))
-        .and_then(|cfg| command(&cfg))
-        .unwrap_or_else(|(outcome, reason)| Report::failed(outcome, reason))
+        .and_then(|cfg| command(&cfg));
+    Report::from_result(result)
 }

@@ -13,18 +13,20 @@ pub(crate) fn run(cmd: LogCommand) -> Report {
         LogCommand::HashLeaf(args) => hash_leaf(&args),
         LogCommand::VerifyInclusion(args) => verify_inclusion_cmd(&args),
         LogCommand::VerifyConsistency(args) => verify_consistency_cmd(&args),
-        LogCommand::Checkpoint(args) => return report(log_audit::checkpoint(&args)),
-        LogCommand::Prove(args) => return report(log_audit::prove(&args)),
-        LogCommand::Audit(args) => return report(log_audit::audit(&args)),
-        LogCommand::VerifyReceipt(args) => return report(log_audit::verify_receipt_cmd(&args)),
-        LogCommand::VerifyNote(args) => return report(log_audit::verify_note_cmd(&args)),
-        LogCommand::VerifySth(args) => return report(log_audit::verify_sth_cmd(&args)),
+        LogCommand::Checkpoint(args) => return Report::from_result(log_audit::checkpoint(&args)),
+        LogCommand::Prove(args) => return Report::from_result(log_audit::prove(&args)),
+        LogCommand::Audit(args) => return Report::from_result(log_audit::audit(&args)),
+        LogCommand::VerifyReceipt(args) => {
+            return Report::from_result(log_audit::verify_receipt_cmd(&args));
+        }
+        LogCommand::VerifyNote(args) => {
+            return Report::from_result(log_audit::verify_note_cmd(&args));
+        }
+        LogCommand::VerifySth(args) => {
+            return Report::from_result(log_audit::verify_sth_cmd(&args));
+        }
     };
     result.unwrap_or_else(|reason| Report::failed(Outcome::BadInput, reason))
-}
-
-fn report(result: Result<Report, (Outcome, String)>) -> Report {
-    result.unwrap_or_else(|(outcome, reason)| Report::failed(outcome, reason))
 }
 
 /// Input that could not be read: the message names the option and what to fix.

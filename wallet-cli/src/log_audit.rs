@@ -23,23 +23,12 @@ use crate::cli::{
 };
 use crate::fsutil::write_atomic;
 use crate::log_client::{FetchError, LogClient, VerifiedCheckpoint};
-use crate::output::{Outcome, Report};
-
-/// A failure with its outcome.
-type Failure = (Outcome, String);
+use crate::output::{Failure, Outcome, Report, bad, invalid};
 
 /// The largest entry a log accepts, and so the largest entry file read.
 const MAX_ENTRY: u64 = 64 * 1024;
 /// The largest note, STH or key file read.
 const MAX_SMALL_FILE: u64 = 128 * 1024;
-
-fn bad(msg: impl Into<String>) -> Failure {
-    (Outcome::BadInput, msg.into())
-}
-
-fn invalid(msg: impl Into<String>) -> Failure {
-    (Outcome::Invalid, msg.into())
-}
 
 fn from_fetch(e: FetchError) -> Failure {
     match e {

@@ -79,6 +79,31 @@ impl Report {
     }
 }
 
+/// A command that could not finish: the outcome and the one-line reason.
+pub type Failure = (Outcome, String);
+
+/// Exit 1: the operation could not be done.
+pub fn failed(e: impl std::fmt::Display) -> Failure {
+    (Outcome::Failed, e.to_string())
+}
+
+/// Exit 2: the input was malformed.
+pub fn bad(msg: impl Into<String>) -> Failure {
+    (Outcome::BadInput, msg.into())
+}
+
+/// Exit 1: a proof or signature does not verify.
+pub fn invalid(msg: impl Into<String>) -> Failure {
+    (Outcome::Invalid, msg.into())
+}
+
+impl Report {
+    /// The report of a command's result, success or failure.
+    pub fn from_result(result: Result<Report, Failure>) -> Report {
+        result.unwrap_or_else(|(outcome, reason)| Report::failed(outcome, reason))
+    }
+}
+
 fn into_map(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,

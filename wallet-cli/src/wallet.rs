@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::cli::{AddressArgs, ExportArgs, GlobalArgs, NetworkArg};
 use crate::keys;
 use crate::keystore::{KdfCost, Keystore, KeystoreError, PublicKeyEntry};
-use crate::output::{Outcome, Report};
+use crate::output::{Failure, Report, bad, failed};
 use crate::prompt;
 
 /// The command line's global options, resolved against the defaults.
@@ -74,14 +74,6 @@ impl Config {
             cookie,
         })
     }
-}
-
-/// A failure with its outcome, ready to report.
-pub type Failure = (Outcome, String);
-
-/// A failure (exit 1) with the error's message.
-pub fn failed(e: impl std::fmt::Display) -> Failure {
-    (Outcome::Failed, e.to_string())
 }
 
 /// The address of a stored public key.
@@ -163,7 +155,7 @@ pub(crate) fn create(cfg: &Config) -> Result<Report, Failure> {
 pub(crate) fn restore(cfg: &Config) -> Result<Report, Failure> {
     refuse_existing(cfg)?;
     let words = prompt::recovery_words().map_err(failed)?;
-    let mnemonic = keys::parse_mnemonic(&words).map_err(|e| (Outcome::BadInput, e.to_string()))?;
+    let mnemonic = keys::parse_mnemonic(&words).map_err(|e| bad(e.to_string()))?;
     let pass = prompt::passphrase(true).map_err(failed)?;
     let mut ks = seal(cfg, &mnemonic, &pass)?;
     let address = first_address(&ks, cfg.network)?;
