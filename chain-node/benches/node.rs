@@ -1,5 +1,6 @@
 //! Benchmarks of the chain node, each next to a physical limit measured in the same run:
-//! raw double SHA-256 of an 80-byte header, raw `verify_strict`, and fsync.
+//! raw double SHA-256 of an 80-byte header, raw SHA-256 of a whole transaction, raw
+//! `verify_strict`, and fsync.
 #![allow(
     missing_docs,
     clippy::unwrap_used,
@@ -15,13 +16,16 @@ use std::time::{Duration, Instant};
 
 use chain_node::miner::HeaderHasher;
 use chain_node::signature::{SigCheck, SigMode, verify_all};
-use chain_node::validation::Coin;
+use chain_node::validation::{Coin, check_inputs};
 use chain_node::{
-    Address, Amount, Block, BlockHash, Height, Network, Node, NodeConfig, OutPoint, Transaction,
-    TxIn, TxInputs, TxOut, sha256d,
+    Address, Amount, Block, BlockHash, Height, MAX_TX_SIZE, Network, Node, NodeConfig, OutPoint,
+    Transaction, TxIn, TxInputs, TxOut, TxSighash, sha256d,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+
+#[path = "../tests/it/largest_tx.rs"]
+mod largest_tx;
 
 const SIGS: usize = 2_000;
 
@@ -184,6 +188,58 @@ fn signatures(c: &mut Criterion) {
     g.finish();
 }
 
+/// The signature digests of the largest transaction (757 inputs), against one raw
+/// SHA-256 pass over its encoding, and against the earlier rule that hashed the whole
+/// unsigned transaction once per input.
+fn sighash(c: &mut Criterion) {
+    use sha2::{Digest, Sha256};
+    let n = largest_tx::INPUTS;
+    let (tx, view) = largest_tx::largest_spend(key(1).verifying_key().to_bytes());
+    let bytes = tx.to_bytes();
+    assert!(bytes.len() <= MAX_TX_SIZE);
+    let chain_id = Network::Regtest.params().genesis_hash();
+    let amounts: Vec<Amount> = (0..n)
+        .map(|i| Amount::from_units(1_000 + u64::from(i)))
+        .collect();
+    let mut g = c.benchmark_group("sighash_757_inputs");
+    g.throughput(Throughput::Bytes(bytes.len() as u64));
+    g.bench_function("raw_sha256_of_the_encoding", |b| {
+        b.iter(|| black_box(Sha256::digest(&bytes)))
+    });
+    g.bench_function("tx_sighash_all_inputs", |b| {
+        b.iter(|| {
+            let shared = TxSighash::new(&tx, &chain_id, &amounts);
+            for i in 0..n {
+                black_box(shared.input(i));
+            }
+        })
+    });
+    g.bench_function("check_inputs", |b| {
+        b.iter(|| black_box(check_inputs(&tx, &view, Height(200), &chain_id).unwrap()))
+    });
+    // The v1 rule, for comparison: the unsigned transaction hashed once per input.
+    let mut unsigned = bytes.clone();
+    unsigned.truncate(bytes.len() - 64 * n as usize);
+    g.sample_size(10);
+    g.bench_function("per_input_rehash_v1", |b| {
+        b.iter(|| {
+            for i in 0..n {
+                let mut h = Sha256::new();
+                h.update(b"chain-node/sighash/v1");
+                h.update(chain_id.as_bytes());
+                h.update(i.to_le_bytes());
+                h.update(&unsigned);
+                h.update(u64::from(n).to_le_bytes());
+                for a in &amounts {
+                    h.update(a.units().to_le_bytes());
+                }
+                black_box(h.finalize());
+            }
+        })
+    });
+    g.finish();
+}
+
 fn mining(c: &mut Criterion) {
     let mut g = c.benchmark_group("mining");
     g.throughput(Throughput::Elements(1));
@@ -287,5 +343,5 @@ fn chain(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, physical, signatures, mining, chain);
+criterion_group!(benches, physical, signatures, sighash, mining, chain);
 criterion_main!(benches);

@@ -1,9 +1,15 @@
-//! Block headers and blocks; the block hash and the RFC 6962 Merkle root of the txids.
+//! Block headers and blocks; the block hash and the RFC 6962 Merkle root of the wtxids.
+//!
+//! The header commits to every byte of the block: the Merkle leaves are wtxids (each
+//! transaction's full encoding, signatures included), the tree is RFC 6962 (no two
+//! leaf lists share a root, so transactions cannot be duplicated, dropped or reordered
+//! under the same root), and a block's encoding is the header and the transactions
+//! with nothing else (trailing bytes are refused at decode).
 
 use merkle_log::{CompactRange, Hash};
 
 use crate::encoding::encode_to_vec;
-use crate::hash::{BlockHash, TxId, sha256d};
+use crate::hash::{BlockHash, WtxId, sha256d};
 use crate::pow::CompactTarget;
 use crate::transaction::Transaction;
 
@@ -17,7 +23,7 @@ pub struct Header {
     pub version: u32,
     /// Hash of the parent block (all zero for genesis).
     pub prev: BlockHash,
-    /// RFC 6962 Merkle root of the block's txids.
+    /// RFC 6962 Merkle root of the block's wtxids ([`merkle_root`]).
     pub merkle_root: [u8; 32],
     /// Seconds since the Unix epoch.
     pub time: u32,
@@ -36,13 +42,18 @@ impl Header {
         out
     }
 
-    /// Double SHA-256 of the canonical bytes.
+    /// Double SHA-256 of the canonical bytes. Through the Merkle root it commits to
+    /// every byte of the block's transactions.
     pub fn hash(&self) -> BlockHash {
         BlockHash(sha256d(&self.to_bytes()))
     }
 }
 
 /// A block: header and transactions, coinbase first.
+///
+/// A block whose transactions do not match its header's Merkle root is not the block
+/// its hash names: validation reports it as a mutation
+/// ([`crate::error::BlockError::is_mutation`]), and it is never stored or marked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Block {
     /// The header.
@@ -67,19 +78,19 @@ impl Block {
         self.to_bytes().len()
     }
 
-    /// The Merkle root of this block's transactions.
+    /// The Merkle root of this block's transactions: [`merkle_root`] of their wtxids.
     pub fn compute_merkle_root(&self) -> [u8; 32] {
-        let txids: Vec<TxId> = self.txs.iter().map(Transaction::txid).collect();
-        merkle_root(&txids)
+        let wtxids: Vec<WtxId> = self.txs.iter().map(Transaction::wtxid).collect();
+        merkle_root(&wtxids)
     }
 }
 
-/// RFC 6962 Merkle tree hash over leaves `txid` (leaf prefix 0x00, node prefix 0x01). An
-/// odd node is promoted, never duplicated, so two lists of txids never share a root.
-pub fn merkle_root(txids: &[TxId]) -> [u8; 32] {
+/// RFC 6962 Merkle tree hash over leaves `wtxid` (leaf prefix 0x00, node prefix 0x01).
+/// An odd node is promoted, never duplicated, so two lists of wtxids never share a root.
+pub fn merkle_root(wtxids: &[WtxId]) -> [u8; 32] {
     let mut range = CompactRange::default();
-    for txid in txids {
-        range.append(Hash::leaf(txid.as_bytes()), &mut ());
+    for wtxid in wtxids {
+        range.append(Hash::leaf(wtxid.as_bytes()), &mut ());
     }
     *range.root().as_bytes()
 }

@@ -252,7 +252,8 @@ pub enum BlockError {
         /// Its index.
         index: usize,
     },
-    /// The header's Merkle root does not match the transactions.
+    /// The header's Merkle root does not match the transactions: a mutated copy (see
+    /// [`BlockError::is_mutation`]).
     #[error("merkle root does not match the transactions")]
     BadMerkleRoot,
     /// The coinbase carries another height.
@@ -299,6 +300,17 @@ pub enum BlockError {
 }
 
 impl BlockError {
+    /// Whether the failure may belong to a mutated copy rather than to the block its hash
+    /// names: the transactions do not match the header, so the header does not commit to
+    /// what failed, and the block with this hash may still be valid. Such a copy is
+    /// dropped without being stored or marked invalid (as Bitcoin Core treats
+    /// `BLOCK_MUTATED`). Every other error of [`crate::validation::check_block`] and
+    /// [`crate::validation::connect_block`] is found after the Merkle root matched, so the
+    /// hash commits to it.
+    pub fn is_mutation(&self) -> bool {
+        matches!(self, BlockError::BadMerkleRoot)
+    }
+
     /// The transaction error inside, if any.
     pub fn tx_error(&self) -> Option<&TxError> {
         match self {
@@ -319,6 +331,19 @@ pub enum ChainError {
         /// The rule.
         #[source]
         source: BlockError,
+    },
+    /// The transactions do not match the block's own header ([`BlockError::is_mutation`]):
+    /// a mutated copy of the block the hash names, refused without storing or marking
+    /// anything, so that the real block is still accepted.
+    #[error(
+        "block {hash} is a mutated copy: its transactions do not match its header; nothing was stored or marked"
+    )]
+    Mutated {
+        /// The hash its header has.
+        hash: BlockHash,
+        /// The failed check.
+        #[source]
+        source: Box<BlockError>,
     },
     /// The parent is not known.
     #[error("block {hash} has an unknown parent {prev}; submit the parent first")]

@@ -1,4 +1,4 @@
-//! Double SHA-256 and the hash newtypes [`TxId`] and [`BlockHash`].
+//! Double SHA-256 and the hash newtypes [`TxId`], [`WtxId`] and [`BlockHash`].
 //!
 //! Hashes are shown in hex in their natural byte order (no Bitcoin-style reversal), and a
 //! block hash is read as a big-endian integer when compared with a target.
@@ -63,6 +63,12 @@ macro_rules! hash_newtype {
 hash_newtype!(
     /// A transaction id: double SHA-256 of the transaction without its signatures.
     TxId
+);
+hash_newtype!(
+    /// A witness transaction id: double SHA-256 of the full canonical encoding,
+    /// signatures included. The block's Merkle leaves are wtxids, so the header commits
+    /// to every byte of every transaction; outpoints keep naming the [`TxId`].
+    WtxId
 );
 hash_newtype!(
     /// A block hash: double SHA-256 of the 80-byte header.

@@ -2,7 +2,7 @@
 //!
 //! Consensus is pure code over values: [`Transaction`]s with Ed25519-signed inputs
 //! ([`signature`] keeps `verify_strict` semantics), [`Header`]s with compact targets
-//! ([`pow`]), the RFC 6962 Merkle root of the txids (from `merkle-log`), the rules in
+//! ([`pow`]), the RFC 6962 Merkle root of the wtxids (from `merkle-log`), the rules in
 //! [`validation`] and the parameters of each [`Network`]. Every hashed or stored byte
 //! comes from [`encoding`].
 //!
@@ -39,7 +39,7 @@ pub mod validation;
 pub use address::Address;
 pub use block::{Block, HEADER_SIZE, Header, merkle_root};
 pub use chain::{Activation, ChainEvent, ChainState, ChainTip, TipStatus};
-pub use hash::{BlockHash, TxId, sha256d};
+pub use hash::{BlockHash, TxId, WtxId, sha256d};
 pub use node::{Node, NodeConfig, NodeEvent, NodeState, unix_now};
 pub use params::{
     COINBASE_MATURITY, MAX_BLOCK_SIZE, MAX_FUTURE_BLOCK_TIME, MAX_TIMEWARP, MAX_TX_SIZE,
@@ -49,5 +49,6 @@ pub use store::FORMAT_VERSION;
 pub use subsidy::block_subsidy;
 pub use transaction::{
     MAX_BURN_DATA, MAX_COINBASE_EXTRA, OutPoint, OutputKind, Transaction, TxIn, TxInputs, TxOut,
+    TxSighash,
 };
 pub use units::{Amount, COIN, Height, MAX_MONEY};

@@ -12,7 +12,8 @@ use crate::signature::SigMode;
 use crate::transaction::{OutPoint, Transaction};
 use crate::units::{Amount, Height};
 use crate::validation::{
-    Coin, UtxoView, check_inputs, check_transaction, created_coins, verify_tx_signatures,
+    Coin, UtxoView, check_spends, check_transaction, created_coins, sig_checks,
+    verify_tx_signatures,
 };
 
 /// Mempool limits.
@@ -199,7 +200,7 @@ impl Mempool {
             pool: self,
             height: next_height,
         };
-        let checked = match check_inputs(tx, &pv, next_height, chain_id) {
+        let checked = match check_spends(tx, &pv, next_height) {
             Ok(c) => c,
             Err(TxError::MissingInput { .. }) => return Err(MempoolError::MissingInputs { txid }),
             Err(e) => return Err(invalid(e)),
@@ -211,7 +212,8 @@ impl Mempool {
                 min: self.config.min_fee_rate,
             });
         }
-        verify_tx_signatures(&checked.sig_checks, mode).map_err(invalid)?;
+        // Only now, with the fee known to pay, hash the transaction for its signatures.
+        verify_tx_signatures(&sig_checks(tx, chain_id, &checked.spent), mode).map_err(invalid)?;
         Ok(checked.fee)
     }
 

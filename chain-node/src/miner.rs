@@ -47,12 +47,12 @@ pub fn build_template(
     let mut all = Vec::with_capacity(txs.len() + 1);
     all.push(coinbase);
     all.extend(txs);
-    let txids: Vec<_> = all.iter().map(Transaction::txid).collect();
+    let wtxids: Vec<_> = all.iter().map(Transaction::wtxid).collect();
     let now = u32::try_from(ctx.now).unwrap_or(u32::MAX);
     let header = Header {
         version: 1,
         prev,
-        merkle_root: merkle_root(&txids),
+        merkle_root: merkle_root(&wtxids),
         time: now.max(ctx.median_time_past.saturating_add(1)),
         bits: ctx.expected_bits,
         nonce: 0,

@@ -124,7 +124,7 @@ impl Params {
         let header = Header {
             version: 1,
             prev: BlockHash::default(),
-            merkle_root: merkle_root(&[coinbase.txid()]),
+            merkle_root: merkle_root(&[coinbase.wtxid()]),
             time: genesis_time,
             bits: pow_limit,
             nonce: genesis_nonce,
@@ -163,21 +163,55 @@ mod tests {
 
     #[test]
     fn genesis_blocks_are_fixed_and_meet_their_targets() {
-        for (network, hash) in [
-            (Network::Regtest, REGTEST_GENESIS),
-            (Network::Testnet, TESTNET_GENESIS),
+        for (network, wtxid, root, hash) in [
+            (
+                Network::Regtest,
+                REGTEST_COINBASE_WTXID,
+                REGTEST_MERKLE_ROOT,
+                REGTEST_GENESIS,
+            ),
+            (
+                Network::Testnet,
+                TESTNET_COINBASE_WTXID,
+                TESTNET_MERKLE_ROOT,
+                TESTNET_GENESIS,
+            ),
         ] {
             let p = network.params();
             let g = &p.genesis;
             assert!(p.limit().is_met_by(&g.hash()), "{network}");
             assert_eq!(g.header.merkle_root, g.compute_merkle_root());
+            assert_eq!(
+                g.txs[0].wtxid().to_hex(),
+                wtxid,
+                "{network} coinbase changed"
+            );
+            // A coinbase carries no signatures: its wtxid is its txid.
+            assert_eq!(g.txs[0].wtxid().0, g.txs[0].txid().0);
+            assert_eq!(
+                hex::encode(g.header.merkle_root),
+                root,
+                "{network} root changed"
+            );
             assert_eq!(g.hash().to_hex(), hash, "{network} genesis changed");
         }
     }
 
-    /// Pinned so that any change to the encoding or the genesis definition is noticed.
+    // Pinned so that any change to the encoding or the genesis definition is noticed.
+    // Re-derived from the layout in docs/consensus.md by a separate script when the
+    // Merkle leaves became wtxids: a coinbase has no signatures, so its wtxid equals the
+    // txid the leaves held before, the roots and hashes stayed the same, and each nonce
+    // is still the first that meets its target.
+    const REGTEST_COINBASE_WTXID: &str =
+        "105ad75b03df2cbea938068f62a0e13b2414362ee136c99ff6351096150e7394";
+    const REGTEST_MERKLE_ROOT: &str =
+        "1344e33c9698a1f7259afd56ccafd380d0d4e7bede4575fa03d638c7e0aec685";
     const REGTEST_GENESIS: &str =
         "2bb3fd499a4dc27b526784a81b827b828a5d9e67f5f6c3efe6a3fe16541a724e";
+    const TESTNET_COINBASE_WTXID: &str =
+        "f67dee5e6b2e81606550190208cdcfff243fc180b47df58d73884ca5c3170b5d";
+    const TESTNET_MERKLE_ROOT: &str =
+        "9b3d6adb6d49c582e7160588dce877eb27fd18efeb72ab9718baf58d051ca41a";
     const TESTNET_GENESIS: &str =
         "0000c692886ed88d16fac6bab727d863edcf9ca60a0afcd1154f7a484d2ef0b3";
 }

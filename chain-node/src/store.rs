@@ -11,8 +11,10 @@ use crate::transaction::OutPoint;
 use crate::units::Height;
 use crate::validation::{Coin, UtxoView};
 
-/// Storage format version, written under the key `v` (see `docs/storage.md`).
-pub const FORMAT_VERSION: u32 = 1;
+/// Storage format version, written under the key `v` (see `docs/storage.md`). Version 2:
+/// blocks whose Merkle leaves are wtxids and whose signatures use the v2 digest; stores
+/// of version 1 hold blocks that no longer validate.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Key of the format version.
 pub(crate) const KEY_VERSION: &[u8] = b"v";

@@ -1,12 +1,12 @@
-//! Transactions: Ed25519-signed inputs, pay-to-address and data-burn outputs, txid and
-//! the signature digest.
+//! Transactions: Ed25519-signed inputs, pay-to-address and data-burn outputs, the txid
+//! (without signatures), the wtxid (with them) and the signature digest.
 
 use ed25519_dalek::{Signer, SigningKey};
 use sha2::{Digest, Sha256};
 
 use crate::address::Address;
 use crate::encoding::{Encode, encode_to_vec};
-use crate::hash::{BlockHash, TxId, sha256d};
+use crate::hash::{BlockHash, TxId, WtxId, sha256d};
 use crate::units::{Amount, Height};
 
 /// Largest data payload of a burn output, in bytes.
@@ -14,8 +14,10 @@ pub const MAX_BURN_DATA: usize = 256;
 /// Largest free-form data in a coinbase (room for an extra nonce and a tag).
 pub const MAX_COINBASE_EXTRA: usize = 100;
 
-/// Domain separation for the signature digest.
-const SIGHASH_TAG: &[u8] = b"chain-node/sighash/v1";
+/// Domain separation of the per-transaction part of the signature digest.
+const SIGHASH_TX_TAG: &[u8] = b"chain-node/sighash/v2/tx";
+/// Domain separation of the per-input signature digest.
+const SIGHASH_INPUT_TAG: &[u8] = b"chain-node/sighash/v2/input";
 
 /// A reference to an output of an earlier transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -33,7 +35,8 @@ pub struct TxIn {
     pub prevout: OutPoint,
     /// The Ed25519 public key; its [`Address`] must be the spent output's address.
     pub pubkey: [u8; 32],
-    /// The Ed25519 signature over [`Transaction::sighash`]; not part of the txid.
+    /// The Ed25519 signature over [`TxSighash::input`]; part of the wtxid, not of the
+    /// txid.
     pub signature: [u8; 64],
 }
 
@@ -125,9 +128,17 @@ impl Transaction {
         }
     }
 
-    /// Double SHA-256 of the encoding without signatures.
+    /// Double SHA-256 of the encoding without signatures: the identity that outpoints
+    /// use, which signatures cannot change.
     pub fn txid(&self) -> TxId {
         TxId(sha256d(&encode_to_vec(&Unsigned(self))))
+    }
+
+    /// Double SHA-256 of the full canonical encoding, signatures included: the leaf a
+    /// block's Merkle root commits to. Equal to the txid for a coinbase, which carries
+    /// no signatures.
+    pub fn wtxid(&self) -> WtxId {
+        WtxId(sha256d(&self.to_bytes()))
     }
 
     /// The full canonical encoding, signatures included.
@@ -140,23 +151,12 @@ impl Transaction {
         self.to_bytes().len()
     }
 
-    /// The digest input `index` signs: SHA-256 over a tag, the chain id, the input index,
-    /// the unsigned transaction (all outpoints, keys and outputs) and the amounts spent.
+    /// The digest input `index` signs; see [`TxSighash`].
     ///
-    /// `spent` lists the amounts of the outputs being spent, in input order.
+    /// Each call hashes the whole transaction: to sign or check several inputs, build
+    /// one [`TxSighash`] and take [`TxSighash::input`] for each.
     pub fn sighash(&self, chain_id: &BlockHash, index: u32, spent: &[Amount]) -> [u8; 32] {
-        let mut h = Sha256::new();
-        h.update(SIGHASH_TAG);
-        h.update(chain_id.as_bytes());
-        h.update(index.to_le_bytes());
-        let mut unsigned = Vec::new();
-        Unsigned(self).encode(&mut unsigned);
-        h.update(&unsigned);
-        h.update((spent.len() as u64).to_le_bytes());
-        for amount in spent {
-            h.update(amount.units().to_le_bytes());
-        }
-        h.finalize().into()
+        TxSighash::new(self, chain_id, spent).input(index)
     }
 
     /// Signs every input with the key in `keys` at the same position.
@@ -169,13 +169,58 @@ impl Transaction {
                 input.pubkey = key.verifying_key().to_bytes();
             }
         }
-        let digests: Vec<[u8; 32]> = (0..self.spends().len() as u32)
-            .map(|i| self.sighash(chain_id, i, spent))
-            .collect();
+        let digest = TxSighash::new(self, chain_id, spent);
         if let TxInputs::Spend(ins) = &mut self.inputs {
-            for ((input, key), digest) in ins.iter_mut().zip(keys).zip(digests) {
-                input.signature = key.sign(&digest).to_bytes();
+            for (index, (input, key)) in (0u32..).zip(ins.iter_mut().zip(keys)) {
+                input.signature = key.sign(&digest.input(index)).to_bytes();
             }
         }
+    }
+}
+
+/// The part of the signature digest that every input of a transaction shares, hashed
+/// once per transaction:
+///
+/// `SHA-256("chain-node/sighash/v2/tx" ‖ chain_id ‖ unsigned tx ‖ count (u64) ‖ amount of
+/// each spent output (u64))`
+///
+/// so that it covers every outpoint, every public key, every output, the amounts being
+/// spent and the chain. Input `i` then signs the cheap [`TxSighash::input`] digest over
+/// this one and `i`: checking all inputs of a transaction costs one pass over it plus a
+/// constant per input, not one pass per input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxSighash([u8; 32]);
+
+impl TxSighash {
+    /// Hashes `tx` for `chain_id`; `spent` lists the amounts of the outputs being spent,
+    /// in input order.
+    pub fn new(tx: &Transaction, chain_id: &BlockHash, spent: &[Amount]) -> Self {
+        let mut h = Sha256::new();
+        h.update(SIGHASH_TX_TAG);
+        h.update(chain_id.as_bytes());
+        let mut unsigned = Vec::new();
+        Unsigned(tx).encode(&mut unsigned);
+        h.update(&unsigned);
+        h.update((spent.len() as u64).to_le_bytes());
+        for amount in spent {
+            h.update(amount.units().to_le_bytes());
+        }
+        TxSighash(h.finalize().into())
+    }
+
+    /// The shared digest.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The digest input `index` signs:
+    /// `SHA-256("chain-node/sighash/v2/input" ‖ shared digest ‖ index (u32))`.
+    pub fn input(&self, index: u32) -> [u8; 32] {
+        Sha256::new()
+            .chain_update(SIGHASH_INPUT_TAG)
+            .chain_update(self.0)
+            .chain_update(index.to_le_bytes())
+            .finalize()
+            .into()
     }
 }

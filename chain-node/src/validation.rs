@@ -18,7 +18,7 @@ use crate::pow::{CompactTarget, Target, retarget};
 use crate::signature::{SigCheck, SigMode, verify_all};
 use crate::subsidy::block_subsidy;
 use crate::transaction::{
-    MAX_BURN_DATA, MAX_COINBASE_EXTRA, OutPoint, OutputKind, Transaction, TxInputs,
+    MAX_BURN_DATA, MAX_COINBASE_EXTRA, OutPoint, OutputKind, Transaction, TxInputs, TxSighash,
 };
 use crate::units::{Amount, Height, MAX_MONEY};
 
@@ -150,6 +150,16 @@ pub fn output_total(tx: &Transaction) -> Result<Amount, TxError> {
     Ok(total)
 }
 
+/// The coins a spending transaction spends and the fee it pays: the outcome of the cheap
+/// input rules, before any signature digest is computed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpentCoins {
+    /// Inputs minus outputs.
+    pub fee: Amount,
+    /// The spent coins, in input order.
+    pub spent: Vec<Coin>,
+}
+
 /// A spending transaction checked against the coins it spends, signatures not yet
 /// verified.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -162,18 +172,20 @@ pub struct CheckedInputs {
     pub sig_checks: Vec<SigCheck>,
 }
 
-/// Contextual input rules for a non-coinbase transaction to be included at `height`.
+/// Contextual input rules for a non-coinbase transaction to be included at `height`,
+/// without hashing anything: the coins exist, are mature and belong to the inputs'
+/// keys, and the inputs cover the outputs. Callers that apply a fee policy check it on
+/// the result before they pay for [`sig_checks`].
 ///
 /// # Errors
 /// [`TxError::MissingInput`], [`TxError::ImmatureCoinbase`], [`TxError::WrongKey`],
 /// [`TxError::InputsOutOfRange`], [`TxError::InsufficientInputs`],
 /// [`TxError::UnexpectedCoinbase`].
-pub fn check_inputs(
+pub fn check_spends(
     tx: &Transaction,
     view: &impl UtxoView,
     height: Height,
-    chain_id: &BlockHash,
-) -> Result<CheckedInputs, TxError> {
+) -> Result<SpentCoins, TxError> {
     let TxInputs::Spend(ins) = &tx.inputs else {
         return Err(TxError::UnexpectedCoinbase);
     };
@@ -208,16 +220,37 @@ pub fn check_inputs(
             inputs: total_in,
             outputs: total_out,
         })?;
+    Ok(SpentCoins { fee, spent })
+}
+
+/// The signature checks of `tx`, one per input, given the coins it spends in input
+/// order: the transaction is hashed once ([`TxSighash`]), then each input's digest costs
+/// a constant.
+pub fn sig_checks(tx: &Transaction, chain_id: &BlockHash, spent: &[Coin]) -> Vec<SigCheck> {
     let amounts: Vec<Amount> = spent.iter().map(|c| c.amount).collect();
-    let sig_checks = ins
-        .iter()
-        .enumerate()
-        .map(|(i, input)| SigCheck {
+    let digest = TxSighash::new(tx, chain_id, &amounts);
+    (0u32..)
+        .zip(tx.spends())
+        .map(|(index, input)| SigCheck {
             pubkey: input.pubkey,
             signature: input.signature,
-            message: tx.sighash(chain_id, i as u32, &amounts),
+            message: digest.input(index),
         })
-        .collect();
+        .collect()
+}
+
+/// [`check_spends`], then the signature checks still to run ([`sig_checks`]).
+///
+/// # Errors
+/// As [`check_spends`].
+pub fn check_inputs(
+    tx: &Transaction,
+    view: &impl UtxoView,
+    height: Height,
+    chain_id: &BlockHash,
+) -> Result<CheckedInputs, TxError> {
+    let SpentCoins { fee, spent } = check_spends(tx, view, height)?;
+    let sig_checks = sig_checks(tx, chain_id, &spent);
     Ok(CheckedInputs {
         fee,
         spent,
@@ -347,13 +380,23 @@ pub fn check_header_context(
     Ok(())
 }
 
-/// Context-free block rules: proof of work, size, coinbase placement, Merkle root, and
-/// each transaction's context-free rules.
+/// Context-free block rules, in an order that matters:
+///
+/// 1. the header's proof of work ([`check_header_pow`]): a failure of the header itself;
+/// 2. the Merkle root matches the transactions ([`BlockError::BadMerkleRoot`]). Until it
+///    does, the transactions are not the ones the block's hash commits to: the value may
+///    be a mutated copy of a valid block, and such a failure must not be held against
+///    the hash ([`BlockError::is_mutation`]);
+/// 3. the rest, which the header commits to: size, coinbase placement and each
+///    transaction's context-free rules.
 ///
 /// # Errors
 /// The first [`BlockError`] found.
 pub fn check_block(block: &Block, params: &Params) -> Result<(), BlockError> {
     check_header_pow(&block.header, params)?;
+    if block.compute_merkle_root() != block.header.merkle_root {
+        return Err(BlockError::BadMerkleRoot);
+    }
     let size = block.size();
     if size > MAX_BLOCK_SIZE {
         return Err(BlockError::TooLarge {
@@ -369,9 +412,6 @@ pub fn check_block(block: &Block, params: &Params) -> Result<(), BlockError> {
     }
     if let Some(index) = block.txs.iter().skip(1).position(Transaction::is_coinbase) {
         return Err(BlockError::ExtraCoinbase { index: index + 1 });
-    }
-    if block.compute_merkle_root() != block.header.merkle_root {
-        return Err(BlockError::BadMerkleRoot);
     }
     for (index, tx) in block.txs.iter().enumerate() {
         check_transaction(tx).map_err(|source| BlockError::Tx {
@@ -406,7 +446,8 @@ impl<V: UtxoView> UtxoView for BlockView<'_, V> {
 /// Contextual block rules against the UTXO set of its parent: coinbase height and value,
 /// inputs, maturity, no double spend inside the block, signatures. Returns the undo data.
 ///
-/// Call [`check_block`] and [`check_header_context`] first.
+/// Call [`check_block`] and [`check_header_context`] first: only once the Merkle root
+/// matches are these failures the block's own.
 ///
 /// # Errors
 /// The first [`BlockError`] found.

@@ -219,17 +219,36 @@ impl ChainState {
     ///
     /// `now` is the local clock in seconds since the epoch.
     ///
+    /// A block is stored, and later marked invalid if it fails to connect, only once its
+    /// transactions match its header's Merkle root: a failure after that point is one the
+    /// hash commits to. A copy that does not match its own header is refused as
+    /// [`ChainError::Mutated`] with nothing stored or marked, so that the real block with
+    /// the same hash is still accepted when it arrives.
+    ///
     /// # Errors
-    /// [`ChainError::Invalid`] (nothing stored for header-level failures; a block that fails
-    /// when connected stays stored and marked invalid), [`ChainError::Duplicate`],
-    /// [`ChainError::UnknownParent`], [`ChainError::InvalidAncestor`], storage errors.
+    /// [`ChainError::Mutated`] (nothing stored or marked), [`ChainError::Invalid`]
+    /// (nothing stored for failures of [`check_block`] or of the header's context; a block
+    /// that fails when connected stays stored and marked invalid),
+    /// [`ChainError::Duplicate`], [`ChainError::UnknownParent`],
+    /// [`ChainError::InvalidAncestor`], storage errors.
     pub fn submit_block(&mut self, block: &Block, now: u64) -> Result<Activation, ChainError> {
         let hash = block.hash();
         if self.index.contains_key(&hash) {
             return Err(ChainError::Duplicate { hash });
         }
         let invalid = |source| ChainError::Invalid { hash, source };
-        check_block(block, &self.params).map_err(invalid)?;
+        // Proof of work, then the Merkle match, then the rest (see `check_block`). Nothing
+        // is stored or marked for a copy that does not match its own header.
+        check_block(block, &self.params).map_err(|source| {
+            if source.is_mutation() {
+                ChainError::Mutated {
+                    hash,
+                    source: Box::new(source),
+                }
+            } else {
+                invalid(source)
+            }
+        })?;
         let prev = block.header.prev;
         let Some(parent) = self.index.get(&prev).copied() else {
             return Err(ChainError::UnknownParent { hash, prev });

@@ -346,6 +346,7 @@ pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcE
                 Err(ChainError::Duplicate { .. }) => json!("duplicate"),
                 Err(ChainError::UnknownParent { .. }) => json!("prev-blk-not-found"),
                 Err(ChainError::InvalidAncestor { .. }) => json!("bad-prevblk"),
+                Err(e @ ChainError::Mutated { .. }) => json!(format!("mutated: {}", full(&e))),
                 Err(ChainError::Invalid { source, .. }) => {
                     json!(format!("rejected: {}", full(&source)))
                 }
@@ -443,7 +444,7 @@ fn tx_json(tx: &Transaction, node: &Node) -> Value {
             }
         })
         .collect();
-    json!({"txid": tx.txid().to_hex(), "version": tx.version, "size": tx.size(), "vin": vin, "vout": vout, "hex": hex::encode(tx.to_bytes())})
+    json!({"txid": tx.txid().to_hex(), "hash": tx.wtxid().to_hex(), "version": tx.version, "size": tx.size(), "vin": vin, "vout": vout, "hex": hex::encode(tx.to_bytes())})
 }
 
 fn get_block(node: &Node, hash: &BlockHash, verbosity: u64) -> Result<Value, RpcError> {
@@ -609,7 +610,7 @@ fn block_template(node: &Node) -> Value {
         "mintime": mintime,
         "coinbasevalue": coinbase_value,
         "sizelimit": crate::params::MAX_BLOCK_SIZE,
-        "transactions": template.block.txs.iter().skip(1).map(|t| json!({"data": hex::encode(t.to_bytes()), "txid": t.txid().to_hex()})).collect::<Vec<_>>(),
+        "transactions": template.block.txs.iter().skip(1).map(|t| json!({"data": hex::encode(t.to_bytes()), "txid": t.txid().to_hex(), "hash": t.wtxid().to_hex()})).collect::<Vec<_>>(),
     })
 }
 

@@ -427,7 +427,7 @@ fn getblocktemplate_and_submitblock_round_trip() {
     let mut header = Header {
         version: 1,
         prev: t["previousblockhash"].as_str().unwrap().parse().unwrap(),
-        merkle_root: merkle_root(&[coinbase.txid()]),
+        merkle_root: merkle_root(&[coinbase.wtxid()]),
         time: t["curtime"].as_u64().unwrap() as u32,
         bits,
         nonce: 0,
@@ -463,7 +463,7 @@ fn getblocktemplate_and_submitblock_round_trip() {
     );
     let mut greedy = Header {
         prev: block.hash(),
-        merkle_root: merkle_root(&[greedy_cb.txid()]),
+        merkle_root: merkle_root(&[greedy_cb.wtxid()]),
         time: header.time + 1,
         nonce: 0,
         ..header

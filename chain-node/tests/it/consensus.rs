@@ -11,10 +11,11 @@ use chain_node::validation::{
 };
 use chain_node::{
     Amount, Height, MAX_BLOCK_SIZE, MAX_MONEY, Network, OutPoint, OutputKind, Transaction, TxId,
-    TxInputs, TxOut, merkle_root,
+    TxInputs, TxOut, WtxId, merkle_root,
 };
 
 use crate::helpers::{MemChain, address, coinbase, key, make_block, solve, spend};
+use crate::oracle;
 
 fn regtest() -> MemChain {
     MemChain::new(Network::Regtest.params())
@@ -35,8 +36,8 @@ fn tx_err(result: Result<(), BlockError>) -> TxError {
 }
 
 fn relabel(block: &mut chain_node::Block) {
-    let txids: Vec<TxId> = block.txs.iter().map(Transaction::txid).collect();
-    block.header.merkle_root = merkle_root(&txids);
+    let wtxids: Vec<WtxId> = block.txs.iter().map(Transaction::wtxid).collect();
+    block.header.merkle_root = merkle_root(&wtxids);
     block.header = solve(block.header);
 }
 
@@ -211,7 +212,7 @@ fn merkle_root_must_match() {
 }
 
 #[test]
-fn merkle_root_is_rfc6962_over_txids() {
+fn merkle_root_is_rfc6962_over_wtxids() {
     // Independent oracle: RFC 6962 MTH written out for three leaves.
     use sha2::{Digest, Sha256};
     let leaf = |d: &[u8]| Sha256::new().chain_update([0u8]).chain_update(d).finalize();
@@ -222,11 +223,11 @@ fn merkle_root_is_rfc6962_over_txids() {
             .chain_update(r)
             .finalize()
     };
-    let ids = [TxId([1; 32]), TxId([2; 32]), TxId([3; 32])];
+    let ids = [WtxId([1; 32]), WtxId([2; 32]), WtxId([3; 32])];
     let left = node(&leaf(&ids[0].0), &leaf(&ids[1].0));
     let expected = node(&left, &leaf(&ids[2].0));
     assert_eq!(merkle_root(&ids).as_slice(), expected.as_slice());
-    // No CVE-2012-2459: duplicating the odd last txid changes the root.
+    // No CVE-2012-2459: duplicating the odd last leaf changes the root.
     let dup = [ids[0], ids[1], ids[2], ids[2]];
     assert_ne!(merkle_root(&dup), merkle_root(&ids));
 }
@@ -620,14 +621,48 @@ fn signatures_are_strict_and_bound_to_key_amounts_and_chain() {
         TxError::BadSignature { index: 0 }
     );
 
-    // The txid does not cover signatures: re-signing cannot change it.
     let good = spend(&c.params, &[(op, coin, &miner)], outs);
+    assert_eq!(c.connect(&c.block_with(vec![good], 0)), Ok(()));
+}
+
+#[test]
+fn resigning_keeps_the_txid_but_changes_the_block_commitment() {
+    let c = matured();
+    let (op, coin) = c.coinbase_coin(1);
+    let outs = vec![TxOut::pay(coin.amount, address(&key(1)))];
+    let good = spend(&c.params, &[(op, coin, &c.miner)], outs);
+    // Another valid signature by the same key: same message, another nonce.
+    let digest = oracle::sighash(&good, &c.params.genesis_hash(), 0, &[coin.amount.units()]);
     let mut resigned = good.clone();
     if let TxInputs::Spend(ins) = &mut resigned.inputs {
-        ins[0].signature = [0; 64];
+        ins[0].signature = oracle::sign_with_nonce(&c.miner, &digest, b"another nonce");
     }
+    assert_ne!(good, resigned);
+    // Outpoints name the txid, which signatures cannot change.
     assert_eq!(good.txid(), resigned.txid());
-    assert_eq!(c.connect(&c.block_with(vec![good], 0)), Ok(()));
+    // The wtxid is SHA-256d of the full encoding (oracle: encoded and hashed here).
+    assert_eq!(good.wtxid().0, oracle::wtxid(&good));
+    assert_eq!(resigned.wtxid().0, oracle::wtxid(&resigned));
+    assert_ne!(good.wtxid(), resigned.wtxid());
+    // So the Merkle root over the wtxids, and with it the block hash, change too.
+    let block = c.block_with(vec![good], 0);
+    assert_eq!(block.header.merkle_root, oracle::merkle_root(&block.txs));
+    let mut copy = block.clone();
+    copy.txs[1] = resigned;
+    assert_eq!(copy.compute_merkle_root(), oracle::merkle_root(&copy.txs));
+    assert_ne!(copy.compute_merkle_root(), block.header.merkle_root);
+    let err = check_block(&copy, &c.params).unwrap_err();
+    assert_eq!(err, BlockError::BadMerkleRoot);
+    assert!(err.is_mutation());
+    // Relabelled, the re-signed block is another block, with another hash, and as valid
+    // as the first.
+    let mut committed = copy.clone();
+    relabel(&mut committed);
+    assert_ne!(committed.hash(), block.hash());
+    let mut a = c;
+    let mut b = matured();
+    assert_eq!(a.connect(&block), Ok(()));
+    assert_eq!(b.connect(&committed), Ok(()));
 }
 
 #[test]

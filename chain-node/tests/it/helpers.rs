@@ -50,11 +50,11 @@ pub(crate) fn make_block_bits(
     time: u32,
     txs: Vec<Transaction>,
 ) -> Block {
-    let txids: Vec<_> = txs.iter().map(Transaction::txid).collect();
+    let wtxids: Vec<_> = txs.iter().map(Transaction::wtxid).collect();
     let header = solve(Header {
         version: 1,
         prev: prev.hash(),
-        merkle_root: merkle_root(&txids),
+        merkle_root: merkle_root(&wtxids),
         time,
         bits,
         nonce: 0,

@@ -2,7 +2,11 @@
 
 mod binary;
 mod chain;
+mod commitment;
 mod consensus;
 mod helpers;
+mod largest_tx;
 mod mempool;
+mod mutation;
+mod oracle;
 mod process;
