@@ -1,35 +1,51 @@
-//! The encrypted keystore file: the mnemonic sealed with a passphrase.
+//! The encrypted keystore file: the mnemonic sealed with a passphrase, and the list
+//! of keys handed out, authenticated by the sealed words.
 //!
-//! `DIR/keystore.json` holds, in the clear, the format version, the network, the
-//! key-derivation parameters and the public keys handed out so far (so a balance
-//! needs no passphrase); the mnemonic is sealed with XChaCha20-Poly1305 under a key
-//! stretched from the passphrase by Argon2id. The associated data binds the version,
-//! network and KDF parameters, so none can be changed without the passphrase
-//! noticing. Public keys are re-derived and compared whenever the keystore is
-//! unlocked. The file is written 0600, atomically (temporary file, fsync, rename,
-//! fsync of the directory).
+//! `DIR/keystore.json` holds the format version, the network, the key-derivation
+//! parameters, the sealed mnemonic and the public keys handed out so far. The
+//! mnemonic is sealed with XChaCha20-Poly1305 under a key stretched from the
+//! passphrase by Argon2id; the associated data binds the version, network and KDF
+//! parameters. The key list carries an HMAC-SHA256 under a key derived from the
+//! sealed words' seed, so that whoever can write the file but not unseal it can
+//! neither swap, add, drop nor reorder keys unnoticed.
+//!
+//! Nothing in the file is trusted before [`Keystore::unlock`]: it checks the
+//! authentication code, then re-derives every key from the words, and only the
+//! [`Unlocked`] keystore hands keys out ([`Unlocked::keys`]). The wallet pays to and
+//! counts no other key. The file is written 0600, atomically (temporary file,
+//! fsync, rename, fsync of the directory). A version-1 file (no authentication
+//! code) is upgraded in memory at unlock, after every key was re-derived, and saved
+//! by [`Unlocked::save_upgrade`].
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use bip39::Mnemonic;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use ed25519_dalek::SigningKey;
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::fsutil::write_atomic;
-use crate::keys::{self, DerivationPath, ExtendedKey};
+use crate::keys::{self, Account};
 
 /// The keystore's file name inside the wallet directory.
 pub const FILE_NAME: &str = "keystore.json";
-const FORMAT_VERSION: u32 = 1;
-/// The largest keystore file read (a keystore is a few kilobytes).
-const MAX_FILE_LEN: u64 = 1 << 20;
+/// The format written: version 2 authenticates the key list.
+const FORMAT_VERSION: u32 = 2;
+/// The most keys a wallet holds (and the most key discovery derives).
+pub const MAX_KEYS: u32 = 10_000;
+/// The largest keystore file read (`MAX_KEYS` keys take about 700 KB).
+const MAX_FILE_LEN: u64 = 2 << 20;
+/// The longest sealed text accepted (24 words take at most 215 bytes, plus the tag).
+const MAX_CIPHERTEXT: usize = 1024;
 
 /// What goes wrong with a keystore.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +72,25 @@ pub enum KeystoreError {
         path: PathBuf,
         /// What is wrong.
         reason: String,
+    },
+    /// The key list does not match the sealed words.
+    #[error(
+        "the key list in {path} does not match the sealed recovery words ({reason}): someone without the passphrase may have edited it, so no key of it is used; restore the wallet from its recovery words into a new directory"
+    )]
+    Altered {
+        /// The file.
+        path: PathBuf,
+        /// What does not match.
+        reason: String,
+    },
+    /// The wallet holds as many keys as it ever will.
+    #[error("the wallet already holds {MAX_KEYS} keys, the most it keeps")]
+    TooManyKeys,
+    /// A key to record is not the wallet's next one.
+    #[error("key {index} is not the next key of the wallet")]
+    NotNext {
+        /// The key's index.
+        index: u32,
     },
     /// Reading or writing failed.
     #[error("{action} {path}")]
@@ -102,15 +137,32 @@ impl KdfCost {
     }
 }
 
-/// One key handed out: its path index and public key (hex).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PublicKeyEntry {
+/// One wallet key: its index on the receiving chain and its public key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WalletKey {
     /// Child index under the account's receiving path.
     pub index: u32,
-    /// The Ed25519 public key, hex.
-    pub public_key: String,
+    /// The Ed25519 public key.
+    pub public_key: [u8; 32],
 }
 
+impl WalletKey {
+    /// The address that pays this key.
+    pub fn address(&self) -> chain_node::Address {
+        chain_node::Address::from_pubkey(&self.public_key)
+    }
+}
+
+/// A key as version 1 listed it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryV1 {
+    index: u32,
+    public_key: String,
+}
+
+/// The file, in either version: version 1 lists `keys`; version 2 (written now)
+/// lists `public_keys` and their `keys_mac`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileFormat {
@@ -122,21 +174,49 @@ struct FileFormat {
     cipher: String,
     nonce: String,
     ciphertext: String,
-    keys: Vec<PublicKeyEntry>,
+    /// Version 1: the keys with their indices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    keys: Option<Vec<EntryV1>>,
+    /// Version 2: public keys, hex; entry `i` is key `i` of the receiving chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    public_keys: Option<Vec<String>>,
+    /// Version 2: HMAC-SHA256 of the key list (see `key_list_bytes`), hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    keys_mac: Option<String>,
 }
 
-/// An opened keystore: the public part in memory, the secret still sealed.
-#[derive(Debug)]
+/// An opened keystore: parsed and checked for shape; nothing in it is trusted and
+/// nothing is decrypted.
+#[derive(Debug, Clone)]
 pub struct Keystore {
     path: PathBuf,
-    file: FileFormat,
+    version: u32,
+    network: String,
+    kdf_cost: KdfCost,
+    salt: Vec<u8>,
+    nonce: [u8; 24],
+    ciphertext: Vec<u8>,
+    /// As recorded; checked at unlock.
+    public_keys: Vec<[u8; 32]>,
+    /// Version 2 only.
+    keys_mac: Option<[u8; 32]>,
 }
 
-/// The unsealed secret: wiped from memory when dropped.
+/// The unsealed keystore: the keys checked against the sealed words, and what it
+/// takes to derive, sign and authenticate. Secrets are wiped when it is dropped.
 pub struct Unlocked {
-    seed: Zeroizing<[u8; 64]>,
+    store: Keystore,
+    account: Account,
+    mac_key: Zeroizing<[u8; 32]>,
     mnemonic: Zeroizing<String>,
+    /// INVARIANT: key `i` is at position `i`, derived from the sealed words, and
+    /// `1 <= keys.len() <= MAX_KEYS`.
+    keys: Vec<WalletKey>,
+    upgraded: bool,
 }
+
+// Every secret field (account key, file key, words) wipes itself when dropped.
+impl zeroize::ZeroizeOnDrop for Unlocked {}
 
 impl std::fmt::Debug for Unlocked {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -145,22 +225,13 @@ impl std::fmt::Debug for Unlocked {
     }
 }
 
-impl Unlocked {
-    /// The account's key at `index`.
-    pub fn key(&self, index: u32) -> ExtendedKey {
-        ExtendedKey::master(&*self.seed).derive(&DerivationPath::receiving(0, index))
-    }
-
-    /// The mnemonic's words (for an explicit export only).
-    pub fn mnemonic(&self) -> &str {
-        &self.mnemonic
-    }
-}
-
-fn aad(version: u32, network: &str, cost: &KdfCost, salt: &str) -> Vec<u8> {
+fn aad(version: u32, network: &str, cost: &KdfCost, salt: &[u8]) -> Vec<u8> {
     format!(
-        "open-trust keystore v{version}\nnetwork {network}\nargon2id m={} t={} p={}\nsalt {salt}\n",
-        cost.memory_kib, cost.iterations, cost.parallelism
+        "open-trust keystore v{version}\nnetwork {network}\nargon2id m={} t={} p={}\nsalt {}\n",
+        cost.memory_kib,
+        cost.iterations,
+        cost.parallelism,
+        B64.encode(salt)
     )
     .into_bytes()
 }
@@ -168,85 +239,164 @@ fn aad(version: u32, network: &str, cost: &KdfCost, salt: &str) -> Vec<u8> {
 fn stretch(passphrase: &str, salt: &[u8], cost: &KdfCost) -> Result<Zeroizing<[u8; 32]>, String> {
     let params = cost.check()?;
     let mut key = Zeroizing::new([0u8; 32]);
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password_into(passphrase.as_bytes(), salt, &mut *key)
-        .map_err(|e| format!("key derivation: {e}"))?;
+    // Argon2's memory determines the key; it is ours to wipe.
+    let mut memory = Zeroizing::new(vec![Block::default(); params.block_count()]);
+    let hashed = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password_into_with_memory(
+            passphrase.as_bytes(),
+            salt,
+            &mut *key,
+            memory.as_mut_slice(),
+        );
+    drop(memory);
+    keys::scrub_stack();
+    hashed.map_err(|e| format!("key derivation: {e}"))?;
     Ok(key)
 }
 
-fn public_key_hex(key: &ExtendedKey) -> String {
-    hex::encode(key.signing_key().verifying_key().as_bytes())
+/// The key that authenticates the wallet's files: HMAC-SHA256 keyed by the seed.
+fn mac_key_of(seed: &[u8; 64]) -> Zeroizing<[u8; 32]> {
+    let mut out = Zeroizing::new([0u8; 32]);
+    let mut tag = hmac_sha256(seed, &[b"open-trust wallet file authentication"]);
+    out.copy_from_slice(&tag);
+    tag.zeroize();
+    out
+}
+
+fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = new_mac(key);
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+fn new_mac(key: &[u8]) -> Hmac<Sha256> {
+    // HMAC accepts keys of any length, so this cannot fail.
+    match <Hmac<Sha256> as Mac>::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("HMAC takes keys of any length"),
+    }
+}
+
+/// The bytes the key list's authentication code covers: the network, the count and
+/// every public key in order.
+fn key_list_bytes(network: &str, keys: &[[u8; 32]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(network.len() + 5 + 32 * keys.len());
+    out.extend_from_slice(network.as_bytes());
+    out.push(0);
+    let count = u32::try_from(keys.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&count.to_be_bytes());
+    for k in keys {
+        out.extend_from_slice(k);
+    }
+    out
+}
+
+/// The domain of each authentication code made with the wallet's file key.
+const KEY_LIST_LABEL: &str = "keystore key list";
+
+fn tag(mac_key: &[u8; 32], label: &str, data: &[u8]) -> [u8; 32] {
+    hmac_sha256(mac_key, &[label.as_bytes(), &[0], data])
+}
+
+/// Whether `code` is the tag of `data` in the domain `label` (constant time).
+fn verify_tag(mac_key: &[u8; 32], label: &str, data: &[u8], code: &[u8]) -> bool {
+    let mut mac = new_mac(mac_key);
+    mac.update(label.as_bytes());
+    mac.update(&[0]);
+    mac.update(data);
+    mac.verify_slice(code).is_ok()
+}
+
+fn random<const N: usize>() -> Result<[u8; N], KeystoreError> {
+    let mut out = [0u8; N];
+    getrandom::fill(&mut out).map_err(KeystoreError::Random)?;
+    Ok(out)
+}
+
+fn hex32(text: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(text, &mut out).ok()?;
+    Some(out)
 }
 
 impl Keystore {
-    /// Creates the keystore of a new wallet in `dir` (made 0700 if missing).
+    /// Seals `mnemonic` under `passphrase` into a new keystore in `dir` (made 0700
+    /// if missing) that records keys `0..key_count`, and writes it.
     ///
     /// # Errors
-    /// When a keystore exists there already, or on I/O failure.
+    /// When a keystore exists there already, `key_count` is 0 or over
+    /// [`MAX_KEYS`], or on I/O failure.
     pub fn create(
         dir: &Path,
         network: &str,
         mnemonic: &Mnemonic,
         passphrase: &str,
         cost: KdfCost,
-    ) -> Result<Keystore, KeystoreError> {
+        key_count: u32,
+    ) -> Result<Unlocked, KeystoreError> {
         let path = dir.join(FILE_NAME);
         if path.exists() {
             return Err(KeystoreError::Exists {
                 dir: dir.to_path_buf(),
             });
         }
+        if key_count == 0 || key_count > MAX_KEYS {
+            return Err(KeystoreError::TooManyKeys);
+        }
+        let format_err = |reason: String| KeystoreError::Format {
+            path: path.clone(),
+            reason,
+        };
+        let salt: [u8; 16] = random()?;
+        let nonce: [u8; 24] = random()?;
+        let key = stretch(passphrase, &salt, &cost).map_err(format_err)?;
+        let phrase = keys::phrase_of(mnemonic);
+        let ciphertext = seal(&key, &nonce, FORMAT_VERSION, network, &cost, &salt, &phrase)
+            .map_err(format_err)?;
+        let seed = keys::seed_of(mnemonic);
+        let account = Account::from_seed(&*seed, 0);
+        let keys: Vec<WalletKey> = (0..key_count)
+            .map(|index| WalletKey {
+                index,
+                public_key: account.public_key(index),
+            })
+            .collect();
+        let mut unlocked = Unlocked {
+            store: Keystore {
+                path,
+                version: FORMAT_VERSION,
+                network: network.to_string(),
+                kdf_cost: cost,
+                salt: salt.to_vec(),
+                nonce,
+                ciphertext,
+                public_keys: keys.iter().map(|k| k.public_key).collect(),
+                keys_mac: None,
+            },
+            account,
+            mac_key: mac_key_of(&seed),
+            mnemonic: phrase,
+            keys,
+            upgraded: false,
+        };
+        unlocked.seal_key_list();
+
         fs::create_dir_all(dir).map_err(|source| KeystoreError::Io {
             action: "creating wallet directory",
             path: dir.to_path_buf(),
             source,
         })?;
-        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
-
-        let mut salt = [0u8; 16];
-        let mut nonce = [0u8; 24];
-        getrandom::fill(&mut salt).map_err(KeystoreError::Random)?;
-        getrandom::fill(&mut nonce).map_err(KeystoreError::Random)?;
-        let salt_b64 = B64.encode(salt);
-        let key = stretch(passphrase, &salt, &cost).map_err(|reason| KeystoreError::Format {
-            path: path.clone(),
-            reason,
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|source| {
+            KeystoreError::Io {
+                action: "restricting access to",
+                path: dir.to_path_buf(),
+                source,
+            }
         })?;
-        let phrase = Zeroizing::new(mnemonic.to_string());
-        let ad = aad(FORMAT_VERSION, network, &cost, &salt_b64);
-        let ciphertext = XChaCha20Poly1305::new((&*key).into())
-            .encrypt(
-                &XNonce::from(nonce),
-                Payload {
-                    msg: phrase.as_bytes(),
-                    aad: &ad,
-                },
-            )
-            .map_err(|_| KeystoreError::Format {
-                path: path.clone(),
-                reason: "encryption failed".into(),
-            })?;
-        let seed = Zeroizing::new(keys::seed_of(mnemonic));
-        let first = ExtendedKey::master(&*seed).derive(&DerivationPath::receiving(0, 0));
-        let store = Keystore {
-            path,
-            file: FileFormat {
-                version: FORMAT_VERSION,
-                network: network.to_string(),
-                kdf: "argon2id".into(),
-                kdf_cost: cost,
-                salt: salt_b64,
-                cipher: "xchacha20poly1305".into(),
-                nonce: B64.encode(nonce),
-                ciphertext: B64.encode(ciphertext),
-                keys: vec![PublicKeyEntry {
-                    index: 0,
-                    public_key: public_key_hex(&first),
-                }],
-            },
-        };
-        store.save()?;
-        Ok(store)
+        unlocked.store.save()?;
+        Ok(unlocked)
     }
 
     /// Opens the keystore in `dir` (the public part; nothing is decrypted).
@@ -255,10 +405,6 @@ impl Keystore {
     /// When there is none, or it is not a keystore of this format.
     pub fn open(dir: &Path) -> Result<Keystore, KeystoreError> {
         let path = dir.join(FILE_NAME);
-        let format_err = |reason: String| KeystoreError::Format {
-            path: path.clone(),
-            reason,
-        };
         let meta = match fs::metadata(&path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -275,139 +421,233 @@ impl Keystore {
             }
         };
         if meta.len() > MAX_FILE_LEN {
-            return Err(format_err("file is too large to be a keystore".into()));
+            return Err(KeystoreError::Format {
+                path,
+                reason: "file is too large to be a keystore".into(),
+            });
         }
-        let text = fs::read_to_string(&path).map_err(|source| KeystoreError::Io {
+        let bytes = fs::read(&path).map_err(|source| KeystoreError::Io {
             action: "reading",
             path: path.clone(),
             source,
         })?;
-        let file: FileFormat =
-            serde_json::from_str(&text).map_err(|e| format_err(e.to_string()))?;
-        if file.version != FORMAT_VERSION {
-            return Err(format_err(format!("format version {}", file.version)));
+        Keystore::parse(&path, &bytes)
+    }
+
+    /// Parses the bytes of a keystore file (`path` names it in errors). Checks its
+    /// shape only: versions 1 and 2, known algorithms, KDF costs in range, lengths,
+    /// at most [`MAX_KEYS`] keys numbered from 0. Total: any bytes give a value or an
+    /// error.
+    ///
+    /// # Errors
+    /// [`KeystoreError::Format`] saying what is wrong.
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<Keystore, KeystoreError> {
+        let format_err = |reason: String| KeystoreError::Format {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if bytes.len() as u64 > MAX_FILE_LEN {
+            return Err(format_err("file is too large to be a keystore".into()));
         }
-        if file.kdf != "argon2id" || file.cipher != "xchacha20poly1305" {
+        let v: FileFormat = serde_json::from_slice(bytes).map_err(|e| format_err(e.to_string()))?;
+        let (listed, keys_mac) = match (v.version, &v.keys, &v.public_keys, &v.keys_mac) {
+            (1, Some(keys), None, None) => {
+                for (i, k) in keys.iter().enumerate() {
+                    if usize::try_from(k.index).ok() != Some(i) {
+                        return Err(format_err(format!(
+                            "key {i} is listed as index {}",
+                            k.index
+                        )));
+                    }
+                }
+                let listed: Vec<&str> = keys.iter().map(|k| k.public_key.as_str()).collect();
+                (listed, None)
+            }
+            (FORMAT_VERSION, None, Some(keys), Some(mac)) => {
+                let mac = hex32(mac).ok_or_else(|| {
+                    format_err("the key list's authentication code is not 32 bytes of hex".into())
+                })?;
+                (keys.iter().map(String::as_str).collect(), Some(mac))
+            }
+            (1 | FORMAT_VERSION, ..) => {
+                return Err(format_err(format!(
+                    "the key list is not the one of format version {}",
+                    v.version
+                )));
+            }
+            (other, ..) => return Err(format_err(format!("format version {other}"))),
+        };
+        if v.kdf != "argon2id" || v.cipher != "xchacha20poly1305" {
+            return Err(format_err(format!("algorithms {} / {}", v.kdf, v.cipher)));
+        }
+        v.kdf_cost.check().map_err(format_err)?;
+        let salt = B64
+            .decode(&v.salt)
+            .map_err(|e| format_err(format!("salt: {e}")))?;
+        if !(8..=64).contains(&salt.len()) {
+            return Err(format_err("the salt is not 8 to 64 bytes".into()));
+        }
+        let nonce: [u8; 24] = B64
+            .decode(&v.nonce)
+            .map_err(|e| format_err(format!("nonce: {e}")))?
+            .try_into()
+            .map_err(|_| format_err("the nonce is not 24 bytes".into()))?;
+        let ciphertext = B64
+            .decode(&v.ciphertext)
+            .map_err(|e| format_err(format!("ciphertext: {e}")))?;
+        if ciphertext.len() > MAX_CIPHERTEXT {
+            return Err(format_err("the sealed text is too long".into()));
+        }
+        if listed.is_empty() || listed.len() > MAX_KEYS as usize {
             return Err(format_err(format!(
-                "algorithms {} / {}",
-                file.kdf, file.cipher
+                "{} keys listed; a wallet holds 1 to {MAX_KEYS}",
+                listed.len()
             )));
         }
-        Ok(Keystore { path, file })
+        let public_keys = listed
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                hex32(k).ok_or_else(|| format_err(format!("public key {i} is not 32 bytes of hex")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Keystore {
+            path: path.to_path_buf(),
+            version: v.version,
+            network: v.network,
+            kdf_cost: v.kdf_cost,
+            salt,
+            nonce,
+            ciphertext,
+            public_keys,
+            keys_mac,
+        })
     }
 
     /// The network this wallet belongs to.
     pub fn network(&self) -> &str {
-        &self.file.network
+        &self.network
     }
 
-    /// The public keys handed out so far, oldest first.
-    pub fn keys(&self) -> &[PublicKeyEntry] {
-        &self.file.keys
+    /// The file's format version (2 is written; 1 is upgraded at unlock).
+    pub fn version(&self) -> u32 {
+        self.version
     }
 
-    /// Unseals the mnemonic and checks every stored public key against it.
+    /// How many keys the file lists (not yet checked against the sealed words).
+    pub fn recorded_key_count(&self) -> usize {
+        self.public_keys.len()
+    }
+
+    /// Unseals the mnemonic, checks the key list's authentication code, and
+    /// re-derives every listed key from the words. The keys of the result are the
+    /// only ones the wallet uses.
     ///
     /// # Errors
-    /// [`KeystoreError::WrongPassphrase`] when the passphrase (or the file) is wrong.
-    pub fn unlock(&self, passphrase: &str) -> Result<Unlocked, KeystoreError> {
+    /// [`KeystoreError::WrongPassphrase`] when the passphrase (or the sealed part)
+    /// is wrong; [`KeystoreError::Altered`] when the key list does not match the
+    /// words.
+    pub fn unlock(self, passphrase: &str) -> Result<Unlocked, KeystoreError> {
+        let path = self.path.clone();
         let format_err = |reason: String| KeystoreError::Format {
-            path: self.path.clone(),
+            path: path.clone(),
             reason,
         };
-        let f = &self.file;
-        let salt = B64
-            .decode(&f.salt)
-            .map_err(|e| format_err(format!("salt: {e}")))?;
-        let nonce = B64
-            .decode(&f.nonce)
-            .map_err(|e| format_err(format!("nonce: {e}")))?;
-        let ciphertext = B64
-            .decode(&f.ciphertext)
-            .map_err(|e| format_err(format!("ciphertext: {e}")))?;
-        let nonce: [u8; 24] = nonce
-            .try_into()
-            .map_err(|_| format_err("the nonce is not 24 bytes".into()))?;
-        if salt.len() < 8 {
-            return Err(format_err("the salt is shorter than 8 bytes".into()));
-        }
-        let key = stretch(passphrase, &salt, &f.kdf_cost).map_err(format_err)?;
-        let ad = aad(f.version, &f.network, &f.kdf_cost, &f.salt);
-        let mut plain = XChaCha20Poly1305::new((&*key).into())
+        let altered = |reason: String| KeystoreError::Altered {
+            path: path.clone(),
+            reason,
+        };
+        let key = stretch(passphrase, &self.salt, &self.kdf_cost).map_err(format_err)?;
+        let ad = aad(self.version, &self.network, &self.kdf_cost, &self.salt);
+        let plain = XChaCha20Poly1305::new((&*key).into())
             .decrypt(
-                &XNonce::from(nonce),
+                &XNonce::from(self.nonce),
                 Payload {
-                    msg: &ciphertext,
+                    msg: &self.ciphertext,
                     aad: &ad,
                 },
             )
             .map_err(|_| KeystoreError::WrongPassphrase)?;
-        let phrase = Zeroizing::new(String::from_utf8(plain.clone()).unwrap_or_default());
-        plain.zeroize();
-        let mnemonic = keys::parse_mnemonic(&phrase).map_err(|e| format_err(e.to_string()))?;
-        let unlocked = Unlocked {
-            seed: Zeroizing::new(keys::seed_of(&mnemonic)),
-            mnemonic: phrase,
+        let phrase = match String::from_utf8(plain) {
+            Ok(p) => Zeroizing::new(p),
+            Err(e) => {
+                e.into_bytes().zeroize();
+                return Err(format_err("the sealed words are not text".into()));
+            }
         };
-        for entry in &f.keys {
-            if public_key_hex(&unlocked.key(entry.index)) != entry.public_key {
-                return Err(format_err(format!(
-                    "stored public key {} does not derive from the sealed mnemonic",
-                    entry.index
+        let mnemonic = keys::parse_mnemonic(&phrase).map_err(|e| format_err(e.to_string()))?;
+        let seed = keys::seed_of(&mnemonic);
+        drop(mnemonic);
+        let account = Account::from_seed(&*seed, 0);
+        let mac_key = mac_key_of(&seed);
+        drop(seed);
+
+        if let Some(stored) = &self.keys_mac {
+            let data = key_list_bytes(&self.network, &self.public_keys);
+            if !verify_tag(&mac_key, KEY_LIST_LABEL, &data, stored) {
+                return Err(altered(
+                    "its authentication code does not match the words".into(),
+                ));
+            }
+        }
+        let mut keys = Vec::with_capacity(self.public_keys.len());
+        for (i, recorded) in self.public_keys.iter().enumerate() {
+            let index = u32::try_from(i).map_err(|_| KeystoreError::TooManyKeys)?;
+            let public_key = account.public_key(index);
+            if public_key != *recorded {
+                return Err(altered(format!(
+                    "public key {index} does not derive from the words"
                 )));
             }
+            keys.push(WalletKey { index, public_key });
+        }
+        let upgraded = self.version != FORMAT_VERSION;
+        let mut unlocked = Unlocked {
+            store: self,
+            account,
+            mac_key,
+            mnemonic: phrase,
+            keys,
+            upgraded,
+        };
+        if upgraded {
+            // Version 1 had no authentication code: seal again under the new
+            // version's associated data and authenticate the checked list.
+            let nonce: [u8; 24] = random()?;
+            let s = &mut unlocked.store;
+            s.ciphertext = seal(
+                &key,
+                &nonce,
+                FORMAT_VERSION,
+                &s.network,
+                &s.kdf_cost,
+                &s.salt,
+                &unlocked.mnemonic,
+            )
+            .map_err(format_err)?;
+            s.nonce = nonce;
+            s.version = FORMAT_VERSION;
+            unlocked.seal_key_list();
         }
         Ok(unlocked)
     }
 
-    /// The next key, derived but not yet recorded.
-    pub fn next_key(&self, unlocked: &Unlocked) -> PublicKeyEntry {
-        let index = self.file.keys.last().map_or(0, |k| k.index + 1);
-        PublicKeyEntry {
-            index,
-            public_key: public_key_hex(&unlocked.key(index)),
-        }
-    }
-
-    /// Records a key from [`Keystore::next_key`] and saves the file.
-    ///
-    /// # Errors
-    /// On I/O failure; the keystore is then unchanged.
-    pub fn record_key(&mut self, entry: PublicKeyEntry) -> Result<(), KeystoreError> {
-        self.file.keys.push(entry);
-        let saved = self.save();
-        if saved.is_err() {
-            self.file.keys.pop();
-        }
-        saved
-    }
-
-    /// Forgets the newest key if it is `entry` (a change key whose transaction the
-    /// node refused), and saves the file.
-    ///
-    /// # Errors
-    /// On I/O failure.
-    pub fn forget_key(&mut self, entry: &PublicKeyEntry) -> Result<(), KeystoreError> {
-        if self.file.keys.last() == Some(entry) && self.file.keys.len() > 1 {
-            self.file.keys.pop();
-            return self.save();
-        }
-        Ok(())
-    }
-
-    /// Derives the next receiving key, records its public key and saves the file.
-    ///
-    /// # Errors
-    /// On I/O failure.
-    pub fn add_key(&mut self, unlocked: &Unlocked) -> Result<PublicKeyEntry, KeystoreError> {
-        let entry = self.next_key(unlocked);
-        self.record_key(entry.clone())?;
-        Ok(entry)
-    }
-
     /// Writes the file atomically with mode 0600.
     fn save(&self) -> Result<(), KeystoreError> {
-        let text = serde_json::to_string_pretty(&self.file).map_err(|e| KeystoreError::Format {
+        let file = FileFormat {
+            version: self.version,
+            network: self.network.clone(),
+            kdf: "argon2id".into(),
+            kdf_cost: self.kdf_cost,
+            salt: B64.encode(&self.salt),
+            cipher: "xchacha20poly1305".into(),
+            nonce: B64.encode(self.nonce),
+            ciphertext: B64.encode(&self.ciphertext),
+            keys: None,
+            public_keys: Some(self.public_keys.iter().map(hex::encode).collect()),
+            keys_mac: self.keys_mac.map(hex::encode),
+        };
+        let text = serde_json::to_string_pretty(&file).map_err(|e| KeystoreError::Format {
             path: self.path.clone(),
             reason: e.to_string(),
         })?;
@@ -418,5 +658,154 @@ impl Keystore {
                 source,
             }
         })
+    }
+}
+
+/// Encrypts the words under the stretched key with the version's associated data.
+fn seal(
+    key: &[u8; 32],
+    nonce: &[u8; 24],
+    version: u32,
+    network: &str,
+    cost: &KdfCost,
+    salt: &[u8],
+    phrase: &str,
+) -> Result<Vec<u8>, String> {
+    let ad = aad(version, network, cost, salt);
+    XChaCha20Poly1305::new(key.into())
+        .encrypt(
+            &XNonce::from(*nonce),
+            Payload {
+                msg: phrase.as_bytes(),
+                aad: &ad,
+            },
+        )
+        .map_err(|_| "encryption failed".to_string())
+}
+
+impl Unlocked {
+    /// The keys handed out, oldest first, each checked against the sealed words.
+    pub fn keys(&self) -> &[WalletKey] {
+        &self.keys
+    }
+
+    /// The newest key handed out.
+    pub fn newest(&self) -> WalletKey {
+        // INVARIANT: at least one key (checked at parse and create).
+        self.keys.last().copied().unwrap_or(WalletKey {
+            index: 0,
+            public_key: self.account.public_key(0),
+        })
+    }
+
+    /// The network this wallet belongs to.
+    pub fn network(&self) -> &str {
+        &self.store.network
+    }
+
+    /// The signing key of wallet key `index`.
+    pub fn signing_key(&self, index: u32) -> SigningKey {
+        self.account.key(index).signing_key()
+    }
+
+    /// The mnemonic's words (for an explicit export only).
+    pub fn mnemonic(&self) -> &str {
+        &self.mnemonic
+    }
+
+    /// Whether unlocking upgraded a version-1 file in memory (see
+    /// [`Unlocked::save_upgrade`]).
+    pub fn is_upgraded(&self) -> bool {
+        self.upgraded
+    }
+
+    /// Saves the file if unlocking upgraded it from version 1.
+    ///
+    /// # Errors
+    /// On I/O failure; the file on disk is then the old one.
+    pub fn save_upgrade(&mut self) -> Result<(), KeystoreError> {
+        if self.upgraded {
+            self.store.save()?;
+            self.upgraded = false;
+        }
+        Ok(())
+    }
+
+    /// An authentication code for `data` under the wallet's file key, in the domain
+    /// `label` (each kind of file has its own).
+    pub fn authenticate(&self, label: &str, data: &[u8]) -> [u8; 32] {
+        tag(&self.mac_key, label, data)
+    }
+
+    /// Whether `code` authenticates `data` in the domain `label` (constant time).
+    pub fn verify(&self, label: &str, data: &[u8], code: &[u8]) -> bool {
+        verify_tag(&self.mac_key, label, data, code)
+    }
+
+    fn seal_key_list(&mut self) {
+        let data = key_list_bytes(&self.store.network, &self.store.public_keys);
+        self.store.keys_mac = Some(tag(&self.mac_key, KEY_LIST_LABEL, &data));
+    }
+
+    /// The next key, derived but not yet recorded.
+    ///
+    /// # Errors
+    /// [`KeystoreError::TooManyKeys`] when the wallet holds [`MAX_KEYS`] keys.
+    pub fn next_key(&self) -> Result<WalletKey, KeystoreError> {
+        let index = u32::try_from(self.keys.len())
+            .ok()
+            .filter(|&i| i < MAX_KEYS)
+            .ok_or(KeystoreError::TooManyKeys)?;
+        Ok(WalletKey {
+            index,
+            public_key: self.account.public_key(index),
+        })
+    }
+
+    /// Records a key from [`Unlocked::next_key`] and saves the file.
+    ///
+    /// # Errors
+    /// [`KeystoreError::NotNext`] when `key` is not the next key; on I/O
+    /// failure, the keystore is unchanged.
+    pub fn record_key(&mut self, key: WalletKey) -> Result<(), KeystoreError> {
+        if key != self.next_key()? {
+            return Err(KeystoreError::NotNext { index: key.index });
+        }
+        self.keys.push(key);
+        self.store.public_keys.push(key.public_key);
+        let old_mac = self.store.keys_mac;
+        self.seal_key_list();
+        let saved = self.store.save();
+        if saved.is_err() {
+            self.keys.pop();
+            self.store.public_keys.pop();
+            self.store.keys_mac = old_mac;
+        }
+        saved
+    }
+
+    /// Forgets the newest key if it is `key` (a change key whose transaction the
+    /// node refused), and saves the file.
+    ///
+    /// # Errors
+    /// On I/O failure.
+    pub fn forget_key(&mut self, key: &WalletKey) -> Result<(), KeystoreError> {
+        if self.keys.last() == Some(key) && self.keys.len() > 1 {
+            self.keys.pop();
+            self.store.public_keys.pop();
+            self.seal_key_list();
+            return self.store.save();
+        }
+        Ok(())
+    }
+
+    /// Derives the next receiving key, records it and saves the file.
+    ///
+    /// # Errors
+    /// As [`Unlocked::next_key`] and [`Unlocked::record_key`].
+    pub fn add_key(&mut self) -> Result<WalletKey, KeystoreError> {
+        let key = self.next_key()?;
+        self.record_key(key)?;
+        Ok(key)
     }
 }
