@@ -86,6 +86,12 @@ pub enum KeystoreError {
     /// The wallet holds as many keys as it ever will.
     #[error("the wallet already holds {MAX_KEYS} keys, the most it keeps")]
     TooManyKeys,
+    /// A new keystore cannot record this many keys.
+    #[error("a wallet holds 1 to {MAX_KEYS} keys, not {count}")]
+    KeyCount {
+        /// The count asked for.
+        count: u32,
+    },
     /// A key to record is not the wallet's next one.
     #[error("key {index} is not the next key of the wallet")]
     NotNext {
@@ -326,8 +332,9 @@ impl Keystore {
     /// if missing) that records keys `0..key_count`, and writes it.
     ///
     /// # Errors
-    /// When a keystore exists there already, `key_count` is 0 or over
-    /// [`MAX_KEYS`], or on I/O failure.
+    /// [`KeystoreError::Exists`] when a keystore is there already,
+    /// [`KeystoreError::KeyCount`] when `key_count` is 0 or over [`MAX_KEYS`], or
+    /// on I/O failure.
     pub fn create(
         dir: &Path,
         network: &str,
@@ -343,7 +350,7 @@ impl Keystore {
             });
         }
         if key_count == 0 || key_count > MAX_KEYS {
-            return Err(KeystoreError::TooManyKeys);
+            return Err(KeystoreError::KeyCount { count: key_count });
         }
         let format_err = |reason: String| KeystoreError::Format {
             path: path.clone(),

@@ -275,11 +275,11 @@ fn the_key_list_is_bounded() {
     let m = keys::new_mnemonic().unwrap();
     assert!(matches!(
         Keystore::create(dir.path(), "regtest", &m, "pw", TEST_COST, MAX_KEYS + 1),
-        Err(KeystoreError::TooManyKeys)
+        Err(KeystoreError::KeyCount { count: 10_001 })
     ));
     assert!(matches!(
         Keystore::create(dir.path(), "regtest", &m, "pw", TEST_COST, 0),
-        Err(KeystoreError::TooManyKeys)
+        Err(KeystoreError::KeyCount { count: 0 })
     ));
     assert!(!dir.path().join("keystore.json").exists());
     let mut full = Keystore::create(dir.path(), "regtest", &m, "pw", TEST_COST, MAX_KEYS).unwrap();
