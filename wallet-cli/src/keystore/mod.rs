@@ -17,24 +17,26 @@
 //! code) is upgraded in memory at unlock, after every key was re-derived, and saved
 //! by [`Unlocked::save_upgrade`].
 
+mod seal;
+mod unlocked;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
-use argon2::{Algorithm, Argon2, Block, Params, Version};
+use argon2::Params;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use bip39::Mnemonic;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use ed25519_dalek::SigningKey;
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::fsutil::write_atomic;
 use crate::keys::{self, Account};
+use seal::{KEY_LIST_LABEL, aad, key_list_bytes, mac_key_of, seal, stretch, verify_tag};
+pub use unlocked::Unlocked;
 
 /// The keystore's file name inside the wallet directory.
 pub const FILE_NAME: &str = "keystore.json";
@@ -206,113 +208,6 @@ pub struct Keystore {
     public_keys: Vec<[u8; 32]>,
     /// Version 2 only.
     keys_mac: Option<[u8; 32]>,
-}
-
-/// The unsealed keystore: the keys checked against the sealed words, and what it
-/// takes to derive, sign and authenticate. Secrets are wiped when it is dropped.
-pub struct Unlocked {
-    store: Keystore,
-    account: Account,
-    mac_key: Zeroizing<[u8; 32]>,
-    mnemonic: Zeroizing<String>,
-    /// INVARIANT: key `i` is at position `i`, derived from the sealed words, and
-    /// `1 <= keys.len() <= MAX_KEYS`.
-    keys: Vec<WalletKey>,
-    upgraded: bool,
-}
-
-// Every secret field (account key, file key, words) wipes itself when dropped.
-impl zeroize::ZeroizeOnDrop for Unlocked {}
-
-impl std::fmt::Debug for Unlocked {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print the secret.
-        f.write_str("Unlocked(..)")
-    }
-}
-
-fn aad(version: u32, network: &str, cost: &KdfCost, salt: &[u8]) -> Vec<u8> {
-    format!(
-        "open-trust keystore v{version}\nnetwork {network}\nargon2id m={} t={} p={}\nsalt {}\n",
-        cost.memory_kib,
-        cost.iterations,
-        cost.parallelism,
-        B64.encode(salt)
-    )
-    .into_bytes()
-}
-
-fn stretch(passphrase: &str, salt: &[u8], cost: &KdfCost) -> Result<Zeroizing<[u8; 32]>, String> {
-    let params = cost.check()?;
-    let mut key = Zeroizing::new([0u8; 32]);
-    // Argon2's memory determines the key; it is ours to wipe.
-    let mut memory = Zeroizing::new(vec![Block::default(); params.block_count()]);
-    let hashed = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password_into_with_memory(
-            passphrase.as_bytes(),
-            salt,
-            &mut *key,
-            memory.as_mut_slice(),
-        );
-    drop(memory);
-    keys::scrub_stack();
-    hashed.map_err(|e| format!("key derivation: {e}"))?;
-    Ok(key)
-}
-
-/// The key that authenticates the wallet's files: HMAC-SHA256 keyed by the seed.
-fn mac_key_of(seed: &[u8; 64]) -> Zeroizing<[u8; 32]> {
-    let mut out = Zeroizing::new([0u8; 32]);
-    let mut tag = hmac_sha256(seed, &[b"open-trust wallet file authentication"]);
-    out.copy_from_slice(&tag);
-    tag.zeroize();
-    out
-}
-
-fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let mut mac = new_mac(key);
-    for p in parts {
-        mac.update(p);
-    }
-    mac.finalize().into_bytes().into()
-}
-
-fn new_mac(key: &[u8]) -> Hmac<Sha256> {
-    // HMAC accepts keys of any length, so this cannot fail.
-    match <Hmac<Sha256> as Mac>::new_from_slice(key) {
-        Ok(mac) => mac,
-        Err(_) => unreachable!("HMAC takes keys of any length"),
-    }
-}
-
-/// The bytes the key list's authentication code covers: the network, the count and
-/// every public key in order.
-fn key_list_bytes(network: &str, keys: &[[u8; 32]]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(network.len() + 5 + 32 * keys.len());
-    out.extend_from_slice(network.as_bytes());
-    out.push(0);
-    let count = u32::try_from(keys.len()).unwrap_or(u32::MAX);
-    out.extend_from_slice(&count.to_be_bytes());
-    for k in keys {
-        out.extend_from_slice(k);
-    }
-    out
-}
-
-/// The domain of each authentication code made with the wallet's file key.
-const KEY_LIST_LABEL: &str = "keystore key list";
-
-fn tag(mac_key: &[u8; 32], label: &str, data: &[u8]) -> [u8; 32] {
-    hmac_sha256(mac_key, &[label.as_bytes(), &[0], data])
-}
-
-/// Whether `code` is the tag of `data` in the domain `label` (constant time).
-fn verify_tag(mac_key: &[u8; 32], label: &str, data: &[u8], code: &[u8]) -> bool {
-    let mut mac = new_mac(mac_key);
-    mac.update(label.as_bytes());
-    mac.update(&[0]);
-    mac.update(data);
-    mac.verify_slice(code).is_ok()
 }
 
 fn random<const N: usize>() -> Result<[u8; N], KeystoreError> {
@@ -665,154 +560,5 @@ impl Keystore {
                 source,
             }
         })
-    }
-}
-
-/// Encrypts the words under the stretched key with the version's associated data.
-fn seal(
-    key: &[u8; 32],
-    nonce: &[u8; 24],
-    version: u32,
-    network: &str,
-    cost: &KdfCost,
-    salt: &[u8],
-    phrase: &str,
-) -> Result<Vec<u8>, String> {
-    let ad = aad(version, network, cost, salt);
-    XChaCha20Poly1305::new(key.into())
-        .encrypt(
-            &XNonce::from(*nonce),
-            Payload {
-                msg: phrase.as_bytes(),
-                aad: &ad,
-            },
-        )
-        .map_err(|_| "encryption failed".to_string())
-}
-
-impl Unlocked {
-    /// The keys handed out, oldest first, each checked against the sealed words.
-    pub fn keys(&self) -> &[WalletKey] {
-        &self.keys
-    }
-
-    /// The newest key handed out.
-    pub fn newest(&self) -> WalletKey {
-        // INVARIANT: at least one key (checked at parse and create).
-        self.keys.last().copied().unwrap_or(WalletKey {
-            index: 0,
-            public_key: self.account.public_key(0),
-        })
-    }
-
-    /// The network this wallet belongs to.
-    pub fn network(&self) -> &str {
-        &self.store.network
-    }
-
-    /// The signing key of wallet key `index`.
-    pub fn signing_key(&self, index: u32) -> SigningKey {
-        self.account.key(index).signing_key()
-    }
-
-    /// The mnemonic's words (for an explicit export only).
-    pub fn mnemonic(&self) -> &str {
-        &self.mnemonic
-    }
-
-    /// Whether unlocking upgraded a version-1 file in memory (see
-    /// [`Unlocked::save_upgrade`]).
-    pub fn is_upgraded(&self) -> bool {
-        self.upgraded
-    }
-
-    /// Saves the file if unlocking upgraded it from version 1.
-    ///
-    /// # Errors
-    /// On I/O failure; the file on disk is then the old one.
-    pub fn save_upgrade(&mut self) -> Result<(), KeystoreError> {
-        if self.upgraded {
-            self.store.save()?;
-            self.upgraded = false;
-        }
-        Ok(())
-    }
-
-    /// An authentication code for `data` under the wallet's file key, in the domain
-    /// `label` (each kind of file has its own).
-    pub fn authenticate(&self, label: &str, data: &[u8]) -> [u8; 32] {
-        tag(&self.mac_key, label, data)
-    }
-
-    /// Whether `code` authenticates `data` in the domain `label` (constant time).
-    pub fn verify(&self, label: &str, data: &[u8], code: &[u8]) -> bool {
-        verify_tag(&self.mac_key, label, data, code)
-    }
-
-    fn seal_key_list(&mut self) {
-        let data = key_list_bytes(&self.store.network, &self.store.public_keys);
-        self.store.keys_mac = Some(tag(&self.mac_key, KEY_LIST_LABEL, &data));
-    }
-
-    /// The next key, derived but not yet recorded.
-    ///
-    /// # Errors
-    /// [`KeystoreError::TooManyKeys`] when the wallet holds [`MAX_KEYS`] keys.
-    pub fn next_key(&self) -> Result<WalletKey, KeystoreError> {
-        let index = u32::try_from(self.keys.len())
-            .ok()
-            .filter(|&i| i < MAX_KEYS)
-            .ok_or(KeystoreError::TooManyKeys)?;
-        Ok(WalletKey {
-            index,
-            public_key: self.account.public_key(index),
-        })
-    }
-
-    /// Records a key from [`Unlocked::next_key`] and saves the file.
-    ///
-    /// # Errors
-    /// [`KeystoreError::NotNext`] when `key` is not the next key; on I/O
-    /// failure, the keystore is unchanged.
-    pub fn record_key(&mut self, key: WalletKey) -> Result<(), KeystoreError> {
-        if key != self.next_key()? {
-            return Err(KeystoreError::NotNext { index: key.index });
-        }
-        self.keys.push(key);
-        self.store.public_keys.push(key.public_key);
-        let old_mac = self.store.keys_mac;
-        self.seal_key_list();
-        let saved = self.store.save();
-        if saved.is_err() {
-            self.keys.pop();
-            self.store.public_keys.pop();
-            self.store.keys_mac = old_mac;
-        }
-        saved
-    }
-
-    /// Forgets the newest key if it is `key` (a change key whose transaction the
-    /// node refused), and saves the file.
-    ///
-    /// # Errors
-    /// On I/O failure.
-    pub fn forget_key(&mut self, key: &WalletKey) -> Result<(), KeystoreError> {
-        if self.keys.last() == Some(key) && self.keys.len() > 1 {
-            self.keys.pop();
-            self.store.public_keys.pop();
-            self.seal_key_list();
-            return self.store.save();
-        }
-        Ok(())
-    }
-
-    /// Derives the next receiving key, records it and saves the file.
-    ///
-    /// # Errors
-    /// As [`Unlocked::next_key`] and [`Unlocked::record_key`].
-    pub fn add_key(&mut self) -> Result<WalletKey, KeystoreError> {
-        let key = self.next_key()?;
-        self.record_key(key)?;
-        Ok(key)
     }
 }
