@@ -160,6 +160,7 @@ pub(crate) fn send(cfg: &Config, args: &SendArgs) -> Result<Report, Failure> {
         })?;
     let chain_id = cfg.network.params().genesis_hash();
     let tx = spend::sign(&payment, &chain_id, |i| unlocked.signing_key(i));
+    crate::keys::scrub_stack();
 
     // The change key is recorded before the broadcast, so coins sent to it are
     // never unknown to the wallet; if the node refuses, it is forgotten again.

@@ -121,6 +121,7 @@ impl Account {
         let chain = path
             .iter()
             .fold(ExtendedKey::master(seed), |k, &i| k.child(i));
+        scrub_stack();
         Account { chain }
     }
 

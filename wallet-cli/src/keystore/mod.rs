@@ -265,6 +265,7 @@ impl Keystore {
                 public_key: account.public_key(index),
             })
             .collect();
+        keys::scrub_stack();
         let mut unlocked = Unlocked {
             store: Keystore {
                 path,
@@ -503,6 +504,7 @@ impl Keystore {
             }
             keys.push(WalletKey { index, public_key });
         }
+        keys::scrub_stack();
         let upgraded = self.version != FORMAT_VERSION;
         let mut unlocked = Unlocked {
             store: self,
