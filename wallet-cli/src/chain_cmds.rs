@@ -1,16 +1,15 @@
 //! The commands that talk to the node: balance, mine and send.
 
-use chain_node::{Address, Amount, COIN, MAX_MONEY};
+use chain_node::{Address, Amount, BlockHash, COIN, MAX_MONEY};
 use serde_json::json;
 
 use crate::cli::{MineArgs, SendArgs};
 use crate::coins;
 use crate::output::{Failure, failed};
 use crate::output::{Report, bad};
-use crate::prompt;
 use crate::rpc::RpcClient;
 use crate::spend;
-use crate::wallet::{Config, address_of, open};
+use crate::wallet::{Config, unlock};
 
 fn rpc(cfg: &Config) -> Result<RpcClient, Failure> {
     RpcClient::new(&cfg.rpc_url, &cfg.cookie).map_err(failed)
@@ -69,45 +68,57 @@ pub fn format_coins(units: u64) -> String {
     format!("{}.{:08}", units / COIN, units % COIN)
 }
 
-/// `wallet balance`.
+/// `wallet balance`: the node is found first, then the keystore is unlocked, so
+/// that only keys checked against the sealed words are counted.
 pub(crate) fn balance(cfg: &Config) -> Result<Report, Failure> {
-    let ks = open(cfg)?;
     let rpc = rpc(cfg)?;
-    let addrs = coins::addresses(&ks)?;
-    let b = coins::balance(&coins::fetch(&rpc, cfg.network, &addrs)?);
+    let unlocked = unlock(cfg)?;
+    let addrs = coins::addresses(&unlocked);
+    let b = coins::balance(&coins::fetch(&rpc, cfg.network, &addrs)?)?;
     Ok(Report::ok(
         format!(
             "confirmed {}\nimmature  {}\npending   {}",
-            format_coins(b.confirmed),
-            format_coins(b.immature),
-            format_coins(b.pending)
+            format_coins(b.confirmed.units()),
+            format_coins(b.immature.units()),
+            format_coins(b.pending.units())
         ),
-        json!({ "confirmed": b.confirmed, "immature": b.immature, "pending": b.pending }),
+        json!({
+            "confirmed": b.confirmed.units(),
+            "immature": b.immature.units(),
+            "pending": b.pending.units(),
+        }),
     ))
 }
 
-/// `wallet mine N`: mines N blocks paying the wallet's newest address.
+/// `wallet mine N`: mines N blocks paying the wallet's newest key, checked against
+/// the sealed words first.
 pub(crate) fn mine(cfg: &Config, args: &MineArgs) -> Result<Report, Failure> {
     if args.blocks == 0 || args.blocks > 10_000 {
         return Err(bad("mine between 1 and 10000 blocks at a time"));
     }
-    let ks = open(cfg)?;
-    let entry = ks
-        .keys()
-        .last()
-        .ok_or_else(|| failed("the keystore holds no key"))?;
-    let to = address_of(entry)?.encode(cfg.network);
-    let answer = rpc(cfg)?
+    let rpc = rpc(cfg)?;
+    let to = unlock(cfg)?.newest().address().encode(cfg.network);
+    let answer = rpc
         .call("generatetoaddress", json!([args.blocks, to]))
         .map_err(failed)?;
     let blocks: Vec<String> = answer
         .as_array()
-        .map(|a| {
+        .filter(|a| a.len() <= args.blocks as usize)
+        .and_then(|a| {
             a.iter()
-                .filter_map(|h| h.as_str().map(str::to_string))
+                .map(|h| {
+                    h.as_str()
+                        .and_then(|s| s.parse::<BlockHash>().ok())
+                        .map(|h| h.to_hex())
+                })
                 .collect()
         })
-        .unwrap_or_default();
+        .ok_or_else(|| {
+            failed(format!(
+                "the node's generatetoaddress answer is not a list of at most {} block hashes",
+                args.blocks
+            ))
+        })?;
     Ok(Report::ok(
         format!(
             "mined {} block(s) paying {to}; last {}",
@@ -130,37 +141,40 @@ pub(crate) fn send(cfg: &Config, args: &SendArgs) -> Result<Report, Failure> {
         ))
     })?;
     let amount = parse_coins(&args.amount).map_err(bad)?;
-    let mut ks = open(cfg)?;
     let rpc = rpc(cfg)?;
-    let addrs = coins::addresses(&ks)?;
+    let mut unlocked = unlock(cfg)?;
+    let addrs = coins::addresses(&unlocked);
     let spendable: Vec<spend::Coin> = coins::fetch(&rpc, cfg.network, &addrs)?
         .into_iter()
         .filter(coins::WalletCoin::is_spendable)
         .map(|c| c.coin)
         .collect();
 
-    let pass = prompt::passphrase(false).map_err(failed)?;
-    let unlocked = ks.unlock(&pass).map_err(failed)?;
-    let change_key = ks.next_key(&unlocked);
-    let change_to = address_of(&change_key)?;
+    let change_key = unlocked.next_key().map_err(failed)?;
+    let change_to = change_key.address();
     let payment =
         spend::plan(&spendable, to, amount, change_to, args.fee_rate).map_err(|e| match e {
             spend::SpendError::FeeRate(_) | spend::SpendError::Dust { .. } => bad(e.to_string()),
-            spend::SpendError::InsufficientFunds { .. } => failed(e),
+            spend::SpendError::InsufficientFunds { .. }
+            | spend::SpendError::TooMuchMoney { .. } => failed(e),
         })?;
     let chain_id = cfg.network.params().genesis_hash();
-    let tx = spend::sign(&payment, &chain_id, |i| unlocked.key(i).signing_key());
+    let tx = spend::sign(&payment, &chain_id, |i| unlocked.signing_key(i));
+    crate::keys::scrub_stack();
 
     // The change key is recorded before the broadcast, so coins sent to it are
     // never unknown to the wallet; if the node refuses, it is forgotten again.
     if payment.change.is_some() {
-        ks.record_key(change_key.clone()).map_err(failed)?;
+        unlocked.record_key(change_key).map_err(failed)?;
     }
     let txid = match rpc.call("sendrawtransaction", json!([hex::encode(tx.to_bytes())])) {
         Ok(v) => v.as_str().unwrap_or_default().to_string(),
         Err(e) => {
-            let _ = ks.forget_key(&change_key);
-            return Err(failed(format!("the node refused the payment: {e}")));
+            let forgot = match unlocked.forget_key(&change_key) {
+                Ok(()) => String::new(),
+                Err(f) => format!(" (and the unused change key stays recorded: {f})"),
+            };
+            return Err(failed(format!("the node refused the payment: {e}{forgot}")));
         }
     };
     if txid != tx.txid().to_hex() {

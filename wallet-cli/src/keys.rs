@@ -12,7 +12,7 @@ use bip39::Mnemonic;
 use ed25519_dalek::SigningKey;
 use hmac::{Hmac, Mac};
 use sha2::Sha512;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// The first hardened child index.
 pub const HARDENED: u32 = 0x8000_0000;
@@ -56,7 +56,7 @@ fn hmac_split(key: &[u8], parts: &[&[u8]]) -> ExtendedKey {
     for p in parts {
         mac.update(p);
     }
-    let mut out: [u8; 64] = mac.finalize().into_bytes().into();
+    let mut out = mac.finalize().into_bytes();
     let mut ext = ExtendedKey {
         key: [0; 32],
         chain_code: [0; 32],
@@ -64,7 +64,7 @@ fn hmac_split(key: &[u8], parts: &[&[u8]]) -> ExtendedKey {
     let (k, c) = out.split_at(32);
     ext.key.copy_from_slice(k);
     ext.chain_code.copy_from_slice(c);
-    out.zeroize();
+    out.as_mut_slice().zeroize();
     ext
 }
 
@@ -98,6 +98,41 @@ impl ExtendedKey {
     /// The Ed25519 signing key.
     pub fn signing_key(&self) -> SigningKey {
         SigningKey::from_bytes(&self.key)
+    }
+}
+
+/// The receiving chain of one account, `m/44'/1'/account'/0'`: the parent of every
+/// wallet key. Holding it saves four derivations per key. Wiped when dropped.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Account {
+    chain: ExtendedKey,
+}
+
+impl fmt::Debug for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Account(..)")
+    }
+}
+
+impl Account {
+    /// The receiving chain of `account` under the master key of `seed`.
+    pub fn from_seed(seed: &[u8], account: u32) -> Self {
+        let path = [44 | HARDENED, 1 | HARDENED, account | HARDENED, HARDENED];
+        let chain = path
+            .iter()
+            .fold(ExtendedKey::master(seed), |k, &i| k.child(i));
+        scrub_stack();
+        Account { chain }
+    }
+
+    /// Key `index` (the key at `m/44'/1'/account'/0'/index'`).
+    pub fn key(&self, index: u32) -> ExtendedKey {
+        self.chain.child(index)
+    }
+
+    /// The Ed25519 public key of key `index`.
+    pub fn public_key(&self, index: u32) -> [u8; 32] {
+        self.key(index).signing_key().verifying_key().to_bytes()
     }
 }
 
@@ -172,28 +207,71 @@ impl fmt::Display for DerivationPath {
 /// # Errors
 /// When the operating system has no randomness to give.
 pub fn new_mnemonic() -> Result<Mnemonic, getrandom::Error> {
-    let mut entropy = [0u8; 32];
-    getrandom::fill(&mut entropy)?;
-    let m = Mnemonic::from_entropy(&entropy);
-    entropy.zeroize();
+    let mut entropy = Zeroizing::new([0u8; 32]);
+    getrandom::fill(&mut *entropy)?;
+    let m = Mnemonic::from_entropy(&*entropy);
+    scrub_stack();
     // 32 bytes is a valid BIP39 entropy length, so this cannot fail.
     Ok(m.unwrap_or_else(|_| unreachable!("32 bytes of entropy make 24 words")))
 }
 
 /// Reads a mnemonic as a person types it: any case, any spacing.
 ///
+/// The normalized copy (lower case, single spaces) is wiped after parsing; the
+/// English word list is ASCII, so anything else is refused before any copy is made.
+///
 /// # Errors
-/// [`KeyError::Mnemonic`] for unknown words, a wrong word count or a bad checksum.
+/// [`KeyError::Mnemonic`] for unknown words, a wrong word count, a bad checksum or
+/// characters outside ASCII.
 pub fn parse_mnemonic(words: &str) -> Result<Mnemonic, KeyError> {
-    let normalized = words
-        .split_whitespace()
-        .map(str::to_lowercase)
-        .collect::<Vec<_>>()
-        .join(" ");
-    Mnemonic::parse_normalized(&normalized).map_err(|e| KeyError::Mnemonic(e.to_string()))
+    if !words.is_ascii() {
+        return Err(KeyError::Mnemonic(
+            "the words contain a character that no English BIP39 word has".into(),
+        ));
+    }
+    // Lower-casing ASCII and joining with single spaces never makes the text
+    // longer, so this buffer never reallocates (which would leave a copy behind).
+    let mut normalized = Zeroizing::new(String::with_capacity(words.len()));
+    for word in words.split_ascii_whitespace() {
+        if !normalized.is_empty() {
+            normalized.push(' ');
+        }
+        normalized.extend(word.chars().map(|c| c.to_ascii_lowercase()));
+    }
+    let parsed = Mnemonic::parse_normalized(&normalized);
+    scrub_stack();
+    parsed.map_err(|e| KeyError::Mnemonic(e.to_string()))
 }
 
-/// The BIP39 seed of a mnemonic (empty BIP39 passphrase).
-pub fn seed_of(mnemonic: &Mnemonic) -> [u8; 64] {
-    mnemonic.to_seed_normalized("")
+/// The words of a mnemonic, separated by single spaces, in a buffer that is wiped
+/// when dropped (sized once, so no partial copy is left behind by growing it).
+pub fn phrase_of(mnemonic: &Mnemonic) -> Zeroizing<String> {
+    // English words have at most 8 letters; one separator each.
+    let mut phrase = Zeroizing::new(String::with_capacity(mnemonic.word_count() * 9));
+    for (i, word) in mnemonic.words().enumerate() {
+        if i > 0 {
+            phrase.push(' ');
+        }
+        phrase.push_str(word);
+    }
+    phrase
+}
+
+/// The BIP39 seed of a mnemonic (empty BIP39 passphrase), wiped when dropped.
+pub fn seed_of(mnemonic: &Mnemonic) -> Zeroizing<[u8; 64]> {
+    let seed = Zeroizing::new(mnemonic.to_seed_normalized(""));
+    scrub_stack();
+    seed
+}
+
+/// Overwrites the stack below the caller's frame, where the hash states of a
+/// derivation that just returned (PBKDF2 in `bip39`, HMAC in `hmac`, which wipe
+/// nothing themselves) were left. Best effort: it reaches the frames of functions
+/// that returned to the caller, up to 16 KiB deep.
+#[inline(never)]
+pub(crate) fn scrub_stack() {
+    let mut area = [0u8; 16 * 1024];
+    // Volatile writes: the compiler cannot drop them.
+    area.zeroize();
+    std::hint::black_box(&area);
 }

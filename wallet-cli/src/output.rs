@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use serde_json::{Map, Value, json};
+use zeroize::Zeroize as _;
 
 /// How a command ended; each outcome has its own exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +80,25 @@ impl Report {
     }
 }
 
+impl Drop for Report {
+    /// Wipes the text and every string field: a report may carry recovery words.
+    fn drop(&mut self) {
+        self.line.zeroize();
+        for v in self.fields.values_mut() {
+            wipe(v);
+        }
+    }
+}
+
+fn wipe(v: &mut Value) {
+    match v {
+        Value::String(s) => s.zeroize(),
+        Value::Array(items) => items.iter_mut().for_each(wipe),
+        Value::Object(m) => m.values_mut().for_each(wipe),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
 /// A command that could not finish: the outcome and the one-line reason.
 pub type Failure = (Outcome, String);
 
@@ -125,7 +145,9 @@ pub fn print(report: &Report, as_json: bool) -> ExitCode {
             obj.insert("status".into(), json!(report.outcome.label()));
         }
         obj.extend(report.fields.clone());
-        println!("{}", Value::Object(obj));
+        let mut obj = Value::Object(obj);
+        println!("{obj}");
+        wipe(&mut obj);
     } else {
         match report.outcome {
             Outcome::Ok => println!("{}", report.line),

@@ -2,6 +2,7 @@
 //! recovery words (terminal prompt or standard input).
 
 use std::io::{IsTerminal as _, Read as _};
+use std::os::fd::AsFd as _;
 
 use zeroize::Zeroizing;
 
@@ -14,7 +15,9 @@ const MAX_WORDS_INPUT: u64 = 4096;
 #[derive(Debug, thiserror::Error)]
 pub enum PromptError {
     /// Neither the environment nor a terminal.
-    #[error("no passphrase: set {PASSPHRASE_ENV} or run in a terminal")]
+    #[error(
+        "this command needs the wallet's passphrase (it checks the wallet's keys against the sealed recovery words): set {PASSPHRASE_ENV} or run in a terminal"
+    )]
     NoPassphrase,
     /// The passphrase is empty.
     #[error("the passphrase is empty; choose a passphrase that protects the keystore")]
@@ -83,11 +86,27 @@ pub fn recovery_words() -> Result<Zeroizing<String>, PromptError> {
             .map(Zeroizing::new)
             .map_err(io);
     }
-    let mut words = Zeroizing::new(String::new());
-    std::io::stdin()
+    // Read from the descriptor itself, not through the standard input's buffer,
+    // which would keep a copy; and into a buffer sized once, which never moves.
+    let raw = std::io::stdin().as_fd().try_clone_to_owned().map_err(io)?;
+    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_WORDS_INPUT as usize + 1));
+    std::fs::File::from(raw)
         .take(MAX_WORDS_INPUT)
-        .read_to_string(&mut words)
+        .read_to_end(&mut bytes)
         .map_err(io)?;
+    let mut words = Zeroizing::new(String::with_capacity(bytes.len()));
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => words.push_str(text),
+        Err(_) => {
+            return Err(PromptError::Io {
+                what: "the recovery words",
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "standard input is not UTF-8 text",
+                ),
+            });
+        }
+    }
     Ok(words)
 }
 

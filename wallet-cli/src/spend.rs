@@ -8,6 +8,9 @@
 //! When only all coins together pay, and their excess is too small for change,
 //! the excess goes to the fee. No change output is ever dust.
 //! The fee is `fee_rate` base units per byte of the exact signed size.
+//!
+//! Coins come from the node, so their amounts are not trusted: coins that add up
+//! to more than the money supply are refused, and every sum is checked.
 
 use chain_node::{Address, Amount, BlockHash, OutPoint, Transaction, TxIn, TxInputs, TxOut};
 use ed25519_dalek::SigningKey;
@@ -48,7 +51,7 @@ pub enum SpendError {
     )]
     InsufficientFunds {
         /// Amount plus the fee of spending every coin.
-        needed: u64,
+        needed: u128,
         /// The sum of the spendable coins.
         available: u64,
     },
@@ -63,12 +66,27 @@ pub enum SpendError {
     /// The fee rate is zero or absurd.
     #[error("fee rate {0} is out of range (1 to 100000 base units per byte)")]
     FeeRate(u64),
+    /// The coins, or the amount, exceed the money supply: no honest node reports
+    /// such coins.
+    #[error(
+        "{what} add up to more than all coins that can exist (21,000,000 coins); the node's answer cannot be right"
+    )]
+    TooMuchMoney {
+        /// "the coins" or "the amount".
+        what: &'static str,
+    },
+}
+
+/// `a + b` when the sum is a possible amount (at most [`MAX_MONEY`]), else `None`.
+pub fn add_money(a: Amount, b: Amount) -> Option<Amount> {
+    a.checked_add(b).filter(|s| s.is_in_range())
 }
 
 /// The smallest output worth creating at `fee_rate`: one that costs under a third
-/// of its value to spend, and never under 1,000 base units.
+/// of its value to spend, and never under 1,000 base units (`u64::MAX` when that
+/// cost is beyond any amount).
 pub fn dust_limit(fee_rate: u64) -> u64 {
-    (3 * INPUT_BYTES * fee_rate).max(1_000)
+    (3 * INPUT_BYTES).saturating_mul(fee_rate).max(1_000)
 }
 
 /// The transaction a payment makes, with placeholder keys and signatures (whose
@@ -90,15 +108,25 @@ fn unsigned(inputs: &[Coin], outputs: &[TxOut]) -> Transaction {
     }
 }
 
-fn fee_for(inputs: &[Coin], outputs: &[TxOut], fee_rate: u64) -> u64 {
-    unsigned(inputs, outputs).size() as u64 * fee_rate
+/// The fee of the signed transaction; `u128` holds any size times any rate.
+fn fee_for(inputs: &[Coin], outputs: &[TxOut], fee_rate: u64) -> u128 {
+    unsigned(inputs, outputs).size() as u128 * u128::from(fee_rate)
+}
+
+/// A `u128` computed from amounts below the money supply, as an [`Amount`].
+fn amount_of(units: u128) -> Result<Amount, SpendError> {
+    u64::try_from(units)
+        .ok()
+        .map(Amount::from_units)
+        .filter(|a| a.is_in_range())
+        .ok_or(SpendError::TooMuchMoney { what: "the fee" })
 }
 
 /// Chooses coins for paying `amount` to `to`, with change to `change_to`.
 ///
 /// # Errors
-/// [`SpendError`] when the coins do not suffice, the amount is dust, or the fee
-/// rate is out of range.
+/// [`SpendError`] when the coins do not suffice, the amount is dust, the fee
+/// rate is out of range, or the coins or the amount exceed the money supply.
 pub fn plan(
     coins: &[Coin],
     to: Address,
@@ -109,6 +137,13 @@ pub fn plan(
     if fee_rate == 0 || fee_rate > 100_000 {
         return Err(SpendError::FeeRate(fee_rate));
     }
+    if !amount.is_in_range() {
+        return Err(SpendError::TooMuchMoney { what: "the amount" });
+    }
+    let available = coins
+        .iter()
+        .try_fold(Amount::ZERO, |sum, c| add_money(sum, c.amount))
+        .ok_or(SpendError::TooMuchMoney { what: "the coins" })?;
     let dust = dust_limit(fee_rate);
     if amount.units() < dust {
         return Err(SpendError::Dust {
@@ -119,53 +154,52 @@ pub fn plan(
     let mut sorted = coins.to_vec();
     sorted.sort_by(|a, b| b.amount.cmp(&a.amount).then(a.outpoint.cmp(&b.outpoint)));
     let pay = TxOut::pay(amount, to);
+    // Every sum below is of amounts whose total is at most MAX_MONEY, and fees
+    // are u128: nothing here can overflow.
     let target = u128::from(amount.units());
+    let dust = u128::from(dust);
     let mut total: u128 = 0;
     for n in 1..=sorted.len() {
         let inputs = sorted.get(..n).unwrap_or_default();
         total += u128::from(inputs.last().map_or(0, |c| c.amount.units()));
         // Without change: the whole excess is fee, acceptable when it is dust.
-        let fee_alone = u128::from(fee_for(inputs, std::slice::from_ref(&pay), fee_rate));
-        if total >= target + fee_alone && total - target - fee_alone < u128::from(dust) {
-            let fee = u64::try_from(total - target).unwrap_or(u64::MAX);
+        let fee_alone = fee_for(inputs, std::slice::from_ref(&pay), fee_rate);
+        if total >= target + fee_alone && total - target - fee_alone < dust {
             return Ok(Payment {
                 inputs: inputs.to_vec(),
                 outputs: vec![pay],
-                fee: Amount::from_units(fee),
+                fee: amount_of(total - target)?,
                 change: None,
             });
         }
         // With change of at least the dust limit.
         let with_change = [pay.clone(), TxOut::pay(Amount::ZERO, change_to)];
-        let fee = u128::from(fee_for(inputs, &with_change, fee_rate));
-        if total >= target + fee + u128::from(dust) {
-            let change = u64::try_from(total - target - fee).unwrap_or(u64::MAX);
-            let fee = u64::try_from(fee).unwrap_or(u64::MAX);
+        let fee = fee_for(inputs, &with_change, fee_rate);
+        if total >= target + fee + dust {
+            let change = amount_of(total - target - fee)?;
             return Ok(Payment {
                 inputs: inputs.to_vec(),
-                outputs: vec![pay, TxOut::pay(Amount::from_units(change), change_to)],
-                fee: Amount::from_units(fee),
-                change: Some(Amount::from_units(change)),
+                outputs: vec![pay, TxOut::pay(change, change_to)],
+                fee: amount_of(fee)?,
+                change: Some(change),
             });
         }
     }
     // Every coin together pays, but only with an excess too small for a change
     // output and too large to call dust: it goes to the fee (at most one output's
     // bytes plus the dust limit).
-    let fee_all = u128::from(fee_for(&sorted, std::slice::from_ref(&pay), fee_rate));
+    let fee_all = fee_for(&sorted, std::slice::from_ref(&pay), fee_rate);
     if !sorted.is_empty() && total >= target + fee_all {
-        let fee = u64::try_from(total - target).unwrap_or(u64::MAX);
         return Ok(Payment {
             inputs: sorted,
             outputs: vec![pay],
-            fee: Amount::from_units(fee),
+            fee: amount_of(total - target)?,
             change: None,
         });
     }
-    let available: u128 = coins.iter().map(|c| u128::from(c.amount.units())).sum();
     Err(SpendError::InsufficientFunds {
-        needed: u64::try_from(target + fee_all).unwrap_or(u64::MAX),
-        available: u64::try_from(available).unwrap_or(u64::MAX),
+        needed: target + fee_all,
+        available: available.units(),
     })
 }
 

@@ -1,15 +1,19 @@
-//! The wallet commands: create, restore and address.
+//! The wallet commands: create, restore and address, and the unlocking that every
+//! command paying to or counting a wallet key goes through.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use chain_node::{Address, Network};
 use serde_json::json;
 
 use crate::cli::{AddressArgs, ExportArgs, GlobalArgs, NetworkArg};
-use crate::keys;
-use crate::keystore::{KdfCost, Keystore, KeystoreError, PublicKeyEntry};
+use crate::coins::{self, FetchError};
+use crate::keys::{self, Account};
+use crate::keystore::{KdfCost, Keystore, KeystoreError, MAX_KEYS, Unlocked};
 use crate::output::{Failure, Report, bad, failed};
 use crate::prompt;
+use crate::rpc::{RpcClient, RpcError};
 
 /// The command line's global options, resolved against the defaults.
 #[derive(Debug, Clone)]
@@ -76,21 +80,7 @@ impl Config {
     }
 }
 
-/// The address of a stored public key.
-pub fn address_of(entry: &PublicKeyEntry) -> Result<Address, Failure> {
-    let bytes: [u8; 32] = hex::decode(&entry.public_key)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| {
-            failed(format!(
-                "stored public key {} is not 32 bytes of hex",
-                entry.index
-            ))
-        })?;
-    Ok(Address::from_pubkey(&bytes))
-}
-
-/// Opens the wallet of the configured network.
+/// Opens the wallet of the configured network (nothing in it is trusted yet).
 pub fn open(cfg: &Config) -> Result<Keystore, Failure> {
     let ks = Keystore::open(&cfg.wallet_dir).map_err(failed)?;
     if ks.network() != cfg.network.name() {
@@ -104,6 +94,17 @@ pub fn open(cfg: &Config) -> Result<Keystore, Failure> {
     Ok(ks)
 }
 
+/// Opens and unlocks the wallet: asks for the passphrase, checks every key against
+/// the sealed words, and saves a version-1 keystore in the current format.
+/// Every command that pays to or counts a wallet key goes through here.
+pub fn unlock(cfg: &Config) -> Result<Unlocked, Failure> {
+    let ks = open(cfg)?;
+    let pass = prompt::passphrase(false).map_err(failed)?;
+    let mut unlocked = ks.unlock(&pass).map_err(failed)?;
+    unlocked.save_upgrade().map_err(failed)?;
+    Ok(unlocked)
+}
+
 fn refuse_existing(cfg: &Config) -> Result<(), Failure> {
     match Keystore::open(&cfg.wallet_dir) {
         Err(KeystoreError::Missing { .. }) => Ok(()),
@@ -113,24 +114,32 @@ fn refuse_existing(cfg: &Config) -> Result<(), Failure> {
     }
 }
 
-fn first_address(ks: &Keystore, network: Network) -> Result<String, Failure> {
-    let entry = ks
-        .keys()
-        .first()
-        .ok_or_else(|| failed("the keystore holds no key"))?;
-    Ok(address_of(entry)?.encode(network))
-}
-
-/// Writes the keystore of a new or restored wallet.
-fn seal(cfg: &Config, mnemonic: &bip39::Mnemonic, pass: &str) -> Result<Keystore, Failure> {
+/// Writes the keystore of a new or restored wallet, recording `key_count` keys.
+fn seal(
+    cfg: &Config,
+    mnemonic: &bip39::Mnemonic,
+    pass: &str,
+    key_count: u32,
+) -> Result<Unlocked, Failure> {
     Keystore::create(
         &cfg.wallet_dir,
         cfg.network.name(),
         mnemonic,
         pass,
         KdfCost::DEFAULT,
+        key_count,
     )
     .map_err(failed)
+}
+
+/// `parts` joined in a string allocated once at its final size, so that no partial
+/// copy of a secret among them is left behind by growing it.
+fn joined(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        out.push_str(p);
+    }
+    out
 }
 
 /// `wallet create`.
@@ -138,15 +147,16 @@ pub(crate) fn create(cfg: &Config) -> Result<Report, Failure> {
     refuse_existing(cfg)?;
     let pass = prompt::passphrase(true).map_err(failed)?;
     let mnemonic = keys::new_mnemonic().map_err(failed)?;
-    let ks = seal(cfg, &mnemonic, &pass)?;
-    let address = first_address(&ks, cfg.network)?;
-    let words = mnemonic.to_string();
+    let unlocked = seal(cfg, &mnemonic, &pass, 1)?;
+    let address = unlocked.newest().address().encode(cfg.network);
+    let words = unlocked.mnemonic();
+    let head = format!(
+        "Created a {} wallet in {}.\n\nRecovery words (write them down; they are shown only this once):\n\n  ",
+        cfg.network.name(),
+        cfg.wallet_dir.display()
+    );
     Ok(Report::ok(
-        format!(
-            "Created a {} wallet in {}.\n\nRecovery words (write them down; they are shown only this once):\n\n  {words}\n\nFirst address: {address}",
-            cfg.network.name(),
-            cfg.wallet_dir.display()
-        ),
+        joined(&[&head, words, "\n\nFirst address: ", &address]),
         json!({ "mnemonic": words, "address": address }),
     ))
 }
@@ -156,19 +166,29 @@ pub(crate) fn restore(cfg: &Config) -> Result<Report, Failure> {
     refuse_existing(cfg)?;
     let words = prompt::recovery_words().map_err(failed)?;
     let mnemonic = keys::parse_mnemonic(&words).map_err(|e| bad(e.to_string()))?;
+    drop(words);
     let pass = prompt::passphrase(true).map_err(failed)?;
-    let mut ks = seal(cfg, &mnemonic, &pass)?;
-    let address = first_address(&ks, cfg.network)?;
-    // Find the keys the wallet used before, if the node can be asked.
-    let (found, note) = match discover(cfg, &mut ks, &pass) {
-        Ok(n) => (Some(n), format!("{n} used key(s) found on the node")),
-        Err((_, e)) => (
+    // Find the keys the wallet used before, if the node can be asked, before
+    // anything is written: a node that lies leaves no wallet behind.
+    let account = Account::from_seed(&*keys::seed_of(&mnemonic), 0);
+    let (count, found, note) = match discover(cfg, &account) {
+        Ok(n) => (n, Some(n), format!("{n} used key(s) found on the node")),
+        Err(Discovery::Lied(f)) => return Err(f),
+        Err(Discovery::Unasked(e)) => (
+            1,
             None,
             format!(
                 "the node could not be asked for used keys ({e}); run `wallet restore` again into an empty directory once it is up"
             ),
         ),
     };
+    drop(account);
+    let unlocked = seal(cfg, &mnemonic, &pass, count)?;
+    let address = unlocked
+        .keys()
+        .first()
+        .map(|k| k.address().encode(cfg.network))
+        .unwrap_or_default();
     Ok(Report::ok(
         format!(
             "Restored a {} wallet in {}; {note}.\nFirst address: {address}",
@@ -182,75 +202,70 @@ pub(crate) fn restore(cfg: &Config) -> Result<Report, Failure> {
 /// How many unused keys in a row end the search for used ones (as BIP44's gap limit).
 const GAP_LIMIT: u32 = 20;
 
-/// Records every key up to the last one that owns coins on the node, looking
-/// `GAP_LIMIT` keys past each used one. Returns how many keys the wallet now has.
-fn discover(cfg: &Config, ks: &mut Keystore, pass: &str) -> Result<u32, Failure> {
-    let rpc = crate::rpc::RpcClient::new(&cfg.rpc_url, &cfg.cookie).map_err(failed)?;
-    let unlocked = ks.unlock(pass).map_err(failed)?;
-    let address_at = |i: u32| {
-        let vk = unlocked.key(i).signing_key().verifying_key();
-        Address::from_pubkey(vk.as_bytes())
-    };
+/// Why discovery found nothing.
+enum Discovery {
+    /// The node could not be asked (no cookie, not running, refused the call).
+    Unasked(RpcError),
+    /// The node answered something that cannot be true.
+    Lied(Failure),
+}
+
+/// How many keys the wallet should hold: every key up to the newest one that owns
+/// coins on the node, looking `GAP_LIMIT` keys past each used one. Derives at most
+/// `MAX_KEYS` keys, in batches of at least `GAP_LIMIT`, whatever the node says.
+fn discover(cfg: &Config, account: &Account) -> Result<u32, Discovery> {
+    let rpc = RpcClient::new(&cfg.rpc_url, &cfg.cookie).map_err(Discovery::Unasked)?;
+    let mut asked = 0u32;
     let mut last_used: Option<u32> = None;
-    let mut start = 0u32;
     loop {
-        let batch: Vec<(u32, Address)> = (start..start + GAP_LIMIT)
-            .map(|i| (i, address_at(i)))
-            .collect();
-        let list: Vec<String> = batch.iter().map(|(_, a)| a.encode(cfg.network)).collect();
-        let answer = rpc.call("getaddressutxos", json!([list])).map_err(failed)?;
-        let used: Vec<&str> = answer
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|u| u.get("address")?.as_str())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let newest = batch
-            .iter()
-            .filter(|(_, a)| used.contains(&a.encode(cfg.network).as_str()))
-            .map(|(i, _)| *i)
-            .max();
-        match newest {
-            Some(i) => {
-                last_used = Some(i);
-                start = i + 1;
-            }
-            None => break,
+        // Enough is known once GAP_LIMIT keys past the newest used one were asked.
+        let needed = last_used.map_or(0, |u| u + 1) + GAP_LIMIT;
+        if asked >= needed {
+            break;
         }
+        if needed > MAX_KEYS {
+            return Err(Discovery::Lied(failed(format!(
+                "the node reports key {} of this wallet as used, and a wallet holds at most {MAX_KEYS} keys (looking {GAP_LIMIT} past the newest used one); nothing was written: is the node at {} honest?",
+                last_used.unwrap_or(0),
+                cfg.rpc_url
+            ))));
+        }
+        let end = needed.max(asked + GAP_LIMIT).min(MAX_KEYS);
+        let batch: BTreeMap<Address, u32> = (asked..end)
+            .map(|i| (Address::from_pubkey(&account.public_key(i)), i))
+            .collect();
+        let found = coins::fetch(&rpc, cfg.network, &batch).map_err(|e| match e {
+            FetchError::Rpc(e) => Discovery::Unasked(e),
+            FetchError::Answer(f) => Discovery::Lied(f),
+        })?;
+        keys::scrub_stack();
+        if let Some(newest) = found.iter().map(|c| c.coin.key_index).max() {
+            last_used = Some(last_used.map_or(newest, |u| u.max(newest)));
+        }
+        asked = end;
     }
-    let have = u32::try_from(ks.keys().len()).unwrap_or(u32::MAX);
-    for _ in have..=last_used.unwrap_or(0) {
-        ks.add_key(&unlocked).map_err(failed)?;
-    }
-    Ok(u32::try_from(ks.keys().len()).unwrap_or(u32::MAX))
+    Ok(last_used.map_or(1, |u| u + 1))
 }
 
 /// `wallet address [--new]`. Unlocks the keystore either way, so the address shown
 /// is checked against the sealed words before anyone pays to it.
 pub(crate) fn address(cfg: &Config, args: &AddressArgs) -> Result<Report, Failure> {
-    let mut ks = open(cfg)?;
-    let pass = prompt::passphrase(false).map_err(failed)?;
-    let unlocked = ks.unlock(&pass).map_err(failed)?;
-    let entry = if args.new {
-        ks.add_key(&unlocked).map_err(failed)?
+    let mut unlocked = unlock(cfg)?;
+    let key = if args.new {
+        unlocked.add_key().map_err(failed)?
     } else {
-        ks.keys()
-            .last()
-            .cloned()
-            .ok_or_else(|| failed("the keystore holds no key"))?
+        unlocked.newest()
     };
-    let address = address_of(&entry)?.encode(cfg.network);
+    let address = key.address().encode(cfg.network);
     Ok(Report::ok(
         address.clone(),
-        json!({ "address": address, "index": entry.index }),
+        json!({ "address": address, "index": key.index }),
     ))
 }
 
 /// `wallet export-mnemonic`: the words, after the passphrase and a confirmation.
 pub(crate) fn export_mnemonic(cfg: &Config, args: &ExportArgs) -> Result<Report, Failure> {
-    let ks = open(cfg)?;
+    open(cfg)?;
     if !args.yes
         && !prompt::confirm(
             "Anyone who sees the recovery words can spend this wallet's coins. Print them? [y/N] ",
@@ -259,8 +274,7 @@ pub(crate) fn export_mnemonic(cfg: &Config, args: &ExportArgs) -> Result<Report,
     {
         return Err(failed("not confirmed; nothing was printed"));
     }
-    let pass = prompt::passphrase(false).map_err(failed)?;
-    let unlocked = ks.unlock(&pass).map_err(failed)?;
-    let words = unlocked.mnemonic().to_string();
-    Ok(Report::ok(words.clone(), json!({ "mnemonic": words })))
+    let unlocked = unlock(cfg)?;
+    let words = unlocked.mnemonic();
+    Ok(Report::ok(words, json!({ "mnemonic": words })))
 }

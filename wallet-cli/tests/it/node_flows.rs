@@ -279,3 +279,136 @@ fn failed_sends_change_nothing() {
     let err = dead.fails(&["balance"], 1);
     assert!(err.contains("is chain-node running"), "{err}");
 }
+
+impl Node {
+    /// Calls the node's JSON-RPC directly (not through the wallet) and returns the
+    /// result.
+    fn rpc(&self, method: &str, params: Value) -> Value {
+        use base64::Engine as _;
+        let cookie = std::fs::read_to_string(self.data.join(".cookie")).unwrap();
+        let auth = base64::engine::general_purpose::STANDARD.encode(cookie.trim());
+        let body =
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let mut resp = ureq::post(&self.url)
+            .header("Authorization", format!("Basic {auth}"))
+            .send(body.to_string().as_bytes())
+            .unwrap();
+        let v: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+        v["result"].clone()
+    }
+}
+
+/// Every file under `dir` (recursively) with its bytes.
+pub(crate) fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_tampered_key_list_pays_and_counts_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = Node::start(&tmp.path().join("node"));
+    let (alice, mallory) = two_wallets(tmp.path(), &node);
+    alice.ok(&["create"]);
+    let mallory_addr = mallory.ok(&["create"])["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = alice.dir.join("keystore.json");
+    let genuine = std::fs::read_to_string(&path).unwrap();
+    let file =
+        |p: &Path| -> Value { serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap() };
+    let mallory_key = file(&mallory.dir.join("keystore.json"))["public_keys"][0].clone();
+
+    // Someone who can write Alice's file, but has not her passphrase, puts
+    // Mallory's key in it: in place of hers, or after it as her newest key.
+    let mut swapped = file(&path);
+    swapped["public_keys"][0] = mallory_key.clone();
+    let mut appended = file(&path);
+    appended["public_keys"]
+        .as_array_mut()
+        .unwrap()
+        .push(mallory_key);
+    for forged in [swapped, appended] {
+        std::fs::write(&path, forged.to_string()).unwrap();
+        let before = snapshot(&alice.dir);
+        for cmd in [
+            &["mine", "1"][..],
+            &["balance"],
+            &["address"],
+            &["address", "--new"],
+            &["history"],
+            &["send", "--to", &mallory_addr, "--amount", "1"],
+        ] {
+            let err = alice.fails(cmd, 1);
+            assert!(
+                err.contains("does not match the sealed recovery words"),
+                "{cmd:?}: {err}"
+            );
+        }
+        assert_eq!(snapshot(&alice.dir), before);
+    }
+    // Nothing was mined, so nothing was paid to Mallory.
+    assert_eq!(node.rpc("getblockcount", serde_json::json!([])), 0);
+    assert_eq!(
+        node.rpc("getaddressutxos", serde_json::json!([[mallory_addr]])),
+        serde_json::json!([])
+    );
+
+    // Without the passphrase, the commands that use keys say they need it.
+    let o = Command::new(env!("CARGO_BIN_EXE_wallet"))
+        .args(["balance", "--wallet"])
+        .arg(&alice.dir)
+        .args(["--rpc", &node.url, "--node-data"])
+        .arg(&node.data)
+        .env_remove("WALLET_PASSPHRASE")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("needs the wallet's passphrase") && err.contains("WALLET_PASSPHRASE"),
+        "{err}"
+    );
+
+    // The genuine file works again, and mining pays Alice.
+    std::fs::write(&path, genuine).unwrap();
+    let mined = alice.ok(&["mine", "1"]);
+    assert_eq!(mined["address"], alice.ok(&["address"])["address"]);
+    assert_eq!(alice.balance(), (0, SUBSIDY, 0));
+    assert_eq!(mallory.balance(), (0, 0, 0));
+
+    // The history cache is authenticated too: an edited cache is not read, and
+    // the chain is scanned again.
+    let history = alice.ok(&["history"]);
+    assert_eq!(history["transactions"].as_array().unwrap().len(), 1);
+    assert_eq!(history["note"], Value::Null);
+    let cache = alice.dir.join("history.json");
+    let text = std::fs::read_to_string(&cache).unwrap();
+    let forged = text.replace(&format!("\"received\":{SUBSIDY}"), "\"received\":1");
+    assert_ne!(forged, text);
+    std::fs::write(&cache, forged).unwrap();
+    let again = alice.ok(&["history"]);
+    assert_eq!(again["transactions"], history["transactions"]);
+    assert!(
+        again["note"]
+            .as_str()
+            .unwrap()
+            .contains("did not authenticate"),
+        "{again}"
+    );
+    assert_eq!(alice.ok(&["history"])["note"], Value::Null);
+}

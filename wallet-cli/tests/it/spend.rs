@@ -155,3 +155,38 @@ fn bad_requests_are_refused() {
         Err(SpendError::InsufficientFunds { available: 0, .. })
     ));
 }
+
+#[test]
+fn coins_worth_more_than_all_money_are_refused() {
+    // 21 million coins of 10^8 base units (docs/consensus.md).
+    let max_money = 21_000_000 * 100_000_000u64;
+    let (a, b) = (Address([1; 32]), Address([2; 32]));
+    for amounts in [
+        vec![max_money, 1],
+        vec![u64::MAX],
+        vec![u64::MAX, u64::MAX],
+        vec![max_money / 2 + 1, max_money / 2 + 1],
+    ] {
+        assert_eq!(
+            plan(&coins(&amounts), a, Amount::from_units(10_000), b, 1),
+            Err(SpendError::TooMuchMoney { what: "the coins" }),
+            "{amounts:?}"
+        );
+    }
+    assert_eq!(
+        plan(&coins(&[5_000]), a, Amount::from_units(max_money + 1), b, 1),
+        Err(SpendError::TooMuchMoney { what: "the amount" })
+    );
+    // All the money there is can be paid, less the fee.
+    let p = plan(
+        &coins(&[max_money]),
+        a,
+        Amount::from_units(max_money - 1_000_000),
+        b,
+        1,
+    )
+    .unwrap();
+    assert_eq!(p.fee.units() + p.change.map_or(0, Amount::units), 1_000_000);
+    // The dust limit of an absurd rate is beyond any amount, not a wrapped number.
+    assert_eq!(dust_limit(u64::MAX), u64::MAX);
+}
