@@ -12,7 +12,7 @@ use crate::units::Height;
 use crate::validation::{Coin, UtxoView};
 
 /// Storage format version, written under the key `v` (see `docs/storage.md`).
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Key of the format version.
 pub(crate) const KEY_VERSION: &[u8] = b"v";

@@ -5,4 +5,5 @@ mod chain;
 mod consensus;
 mod helpers;
 mod mempool;
+mod pool;
 mod process;

@@ -152,7 +152,7 @@ fn template_orders_by_fee_rate_and_block_clears_pool() {
     for tx in &txs {
         n.submit_transaction(tx.clone()).unwrap();
     }
-    let (template, _) = n.block_template(address(&miner), vec![]);
+    let (template, _) = n.block_template(address(&miner), vec![]).unwrap();
     let order: Vec<_> = template.block.txs[1..]
         .iter()
         .map(Transaction::txid)
@@ -279,7 +279,7 @@ fn reorg_returns_transactions_and_removes_conflicts() {
     assert!(n.lock().mempool.get(&a.txid()).is_some());
     // A competing block confirms a conflicting spend: the pool drops `a` on connect.
     let b = pay(&n, coin, &miner, &key(2), 30_000);
-    let (template, tip) = n.block_template(address(&miner), vec![]);
+    let (template, tip) = n.block_template(address(&miner), vec![]).unwrap();
     let mut txs = vec![template.block.txs[0].clone(), b.clone()];
     txs[0].outputs[0].amount = Amount::from_units(50 * chain_node::COIN);
     let block = crate::helpers::make_block(
