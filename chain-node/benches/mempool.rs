@@ -135,7 +135,10 @@ fn mempool(c: &mut Criterion) {
     let mut g = c.benchmark_group("mempool_5000");
     g.sample_size(10);
     g.throughput(Throughput::Elements(POOL as u64));
-    for (name, w) in [("independent", &independent), ("chains_of_25_rising", &chains)] {
+    for (name, w) in [
+        ("independent", &independent),
+        ("chains_of_25_rising", &chains),
+    ] {
         g.bench_function(format!("admit/{name}"), |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;

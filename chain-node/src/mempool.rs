@@ -345,11 +345,7 @@ impl Mempool {
         let (parents, ancestors) = self.check_limits(tx, txid, size)?;
         let rate = Package::of(fee, size).rate();
         let victims = self.victims(size, rate, &ancestors)?;
-        for victim in victims {
-            if self.remove_entry(&victim).is_some() {
-                accepted.evicted.push(victim);
-            }
-        }
+        accepted.evicted.extend(self.remove_set(victims));
         self.insert(txid, tx.clone(), fee, size, parents, &ancestors);
         accepted.added.push(txid);
         Ok(())
@@ -616,13 +612,19 @@ impl Mempool {
 
     /// Removes a transaction and every pool transaction that spends its outputs.
     pub fn remove_with_descendants(&mut self, txid: &TxId) -> Vec<TxId> {
-        let mut removed = Vec::new();
-        for id in self.with_descendants(txid) {
-            if self.remove_entry(&id).is_some() {
-                removed.push(id);
-            }
-        }
-        removed
+        let set = self.with_descendants(txid);
+        self.remove_set(set)
+    }
+
+    /// Removes `ids`, which hold the pool descendants of each of them, descendants
+    /// first: each removal then still reaches, through its parents, every remaining
+    /// ancestor whose totals it must leave. Returns what was removed.
+    fn remove_set(&mut self, mut ids: Vec<TxId>) -> Vec<TxId> {
+        // A transaction has more ancestors than any of its ancestors.
+        ids.sort_by_key(|id| Reverse(self.entries.get(id).map_or(0, |e| e.ancestors.count)));
+        ids.into_iter()
+            .filter(|id| self.remove_entry(id).is_some())
+            .collect()
     }
 
     /// Updates the pool for a newly connected block: its transactions leave the pool, and

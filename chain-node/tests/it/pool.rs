@@ -530,3 +530,114 @@ proptest! {
         prop_assert_eq!(fees.units(), admitted.iter().map(|(_, f)| f).sum::<u64>());
     }
 }
+
+/// Ancestor and descendant totals recomputed from the transactions' inputs alone.
+fn naive_totals(pool: &Mempool) -> HashMap<TxId, (usize, usize, usize, usize)> {
+    let ids: Vec<TxId> = pool.txids();
+    let parents = |id: &TxId| -> Vec<TxId> {
+        let mut p: Vec<TxId> = pool
+            .get(id)
+            .unwrap()
+            .tx
+            .spends()
+            .iter()
+            .map(|i| i.prevout.txid)
+            .filter(|t| pool.get(t).is_some())
+            .collect();
+        p.sort();
+        p.dedup();
+        p
+    };
+    let ancestors = |id: &TxId| -> HashSet<TxId> {
+        let mut seen = HashSet::from([*id]);
+        let mut stack = vec![*id];
+        while let Some(x) = stack.pop() {
+            for p in parents(&x) {
+                if seen.insert(p) {
+                    stack.push(p);
+                }
+            }
+        }
+        seen
+    };
+    let all: HashMap<TxId, HashSet<TxId>> = ids.iter().map(|id| (*id, ancestors(id))).collect();
+    let size = |id: &TxId| pool.get(id).unwrap().size;
+    ids.iter()
+        .map(|id| {
+            let anc = &all[id];
+            let desc: Vec<&TxId> = ids.iter().filter(|d| all[*d].contains(id)).collect();
+            (
+                *id,
+                (
+                    anc.len(),
+                    anc.iter().map(size).sum(),
+                    desc.len(),
+                    desc.iter().map(|d| size(d)).sum(),
+                ),
+            )
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(Config { rng_seed: RngSeed::Fixed(9), cases: 12, ..Config::default() })]
+
+    #[test]
+    fn running_totals_match_the_graph_after_admissions_and_removals(
+        plan in proptest::collection::vec((any::<u8>(), 1u64..4, 0u8..10), 1..60),
+    ) {
+        // Room for about a dozen transactions, so that admissions also evict.
+        let mut s = Setup::new(MempoolConfig {
+            max_ancestors: 6,
+            max_descendants: 6,
+            max_bytes: 2_500,
+            ..MempoolConfig::default()
+        });
+        let mut unspent: Vec<(OutPoint, Coin)> = Vec::new();
+        for (pick, outputs, action) in plan {
+            match action {
+                // Confirm a random pool transaction (its parents first, as a block would).
+                0 => {
+                    let ids = s.pool.txids();
+                    if let Some(id) = ids.get(pick as usize % ids.len().max(1)) {
+                        let tx = s.pool.get(id).unwrap().tx.clone();
+                        if tx.spends().iter().all(|i| s.pool.get(&i.prevout.txid).is_none()) {
+                            s.pool.block_connected(&[tx]);
+                        }
+                    }
+                }
+                // Remove one with its descendants.
+                1 => {
+                    let ids = s.pool.txids();
+                    if let Some(id) = ids.get(pick as usize % ids.len().max(1)) {
+                        s.pool.remove_with_descendants(id);
+                    }
+                }
+                _ => {
+                    let input = if unspent.is_empty() || pick % 4 == 0 {
+                        s.coin(1_000_000_000)
+                    } else {
+                        unspent.remove(pick as usize % unspent.len())
+                    };
+                    let tx = s.spend(&[input], outputs, 5_000 + u64::from(pick) * 100);
+                    if s.accept(&tx).is_ok() {
+                        for v in 0..outputs as u32 {
+                            unspent.push(out(&tx, v));
+                        }
+                    }
+                }
+            }
+            for (id, (ac, asz, dc, dsz)) in naive_totals(&s.pool) {
+                let e = s.pool.get(&id).unwrap();
+                prop_assert_eq!(
+                    (e.ancestor_count(), e.ancestor_size(), e.descendant_count(), e.descendant_size()),
+                    (ac, asz, dc, dsz)
+                );
+                prop_assert!(ac <= 6 && dc <= 6);
+            }
+            let total: usize = s.pool.txids().iter().map(|id| s.pool.get(id).unwrap().size).sum();
+            prop_assert_eq!(s.pool.bytes(), total);
+            prop_assert!(total <= 2_500);
+        }
+    }
+}
