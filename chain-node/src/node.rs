@@ -144,11 +144,11 @@ impl Node {
         let params = config.params.clone();
         let mut chain = ChainState::open(&config.data_dir.join("chain"), params.clone())?;
         chain.set_sig_mode(config.sig_mode);
-        let opened = chain.take_activation();
-        let saved_txs = chain.saved_mempool()?;
-        let saved: HashSet<TxId> = saved_txs.iter().map(Transaction::txid).collect();
-        let mut txs = net_change(&opened.events).returned();
-        txs.extend(saved_txs);
+        // Nothing listens yet; the transactions of blocks disconnected while opening are
+        // among the saved ones (a disconnect saves them in its own batch).
+        chain.take_activation();
+        let txs = chain.saved_mempool()?;
+        let saved: HashSet<TxId> = txs.iter().map(Transaction::txid).collect();
         let mut mempool = Mempool::new(config.mempool);
         {
             let view = crate::store::SledUtxo::new(chain.tree());
@@ -335,6 +335,22 @@ impl Node {
     }
 
     fn resync_mempool(&self, st: &mut NodeState, events: &[ChainEvent]) -> Result<(), ChainError> {
+        // The chain's batches already saved the transactions of disconnected blocks and
+        // dropped those of connected ones: keep the record of what is on disk exact.
+        for e in events {
+            match e {
+                ChainEvent::Connected { block, .. } => {
+                    for tx in &block.txs {
+                        st.saved.remove(&tx.txid());
+                    }
+                }
+                ChainEvent::Disconnected { block, .. } => {
+                    for tx in block.txs.iter().filter(|tx| !tx.is_coinbase()) {
+                        st.saved.insert(tx.txid());
+                    }
+                }
+            }
+        }
         let net = net_change(events);
         for block in &net.connected {
             st.mempool.block_connected(&block.txs);

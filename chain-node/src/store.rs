@@ -6,7 +6,7 @@
 use crate::address::Address;
 use crate::encoding::{Decode, Encode, decode_exact, encode_to_vec};
 use crate::error::{ChainError, DecodeError};
-use crate::hash::BlockHash;
+use crate::hash::{BlockHash, TxId};
 use crate::transaction::OutPoint;
 use crate::units::Height;
 use crate::validation::{Coin, UtxoView};
@@ -56,6 +56,13 @@ pub(crate) fn addr_prefix(address: &Address) -> Vec<u8> {
     let mut k = Vec::with_capacity(69);
     k.push(P_ADDR);
     k.extend_from_slice(&address.0);
+    k
+}
+
+pub(crate) fn mempool_key(txid: &TxId) -> Vec<u8> {
+    let mut k = Vec::with_capacity(33);
+    k.push(P_MEMPOOL);
+    k.extend_from_slice(txid.as_bytes());
     k
 }
 

@@ -17,7 +17,7 @@ use crate::hash::BlockHash;
 use crate::pow::Target;
 use crate::store::{
     KEY_TIP, P_ADDR, P_BLOCK, P_COIN, P_HEIGHT, P_INDEX, P_UNDO, SledUtxo, delete_coin, get,
-    hash_key, height_key, put_coin,
+    hash_key, height_key, mempool_key, put_coin,
 };
 use crate::transaction::OutPoint;
 use crate::u256::U256;
@@ -164,6 +164,8 @@ impl ChainState {
                     put_coin(&mut batch, &outpoint, &coin);
                 }
             }
+            // Confirmed: no longer a saved mempool transaction.
+            batch.remove(mempool_key(&tx.txid()));
         }
         batch.insert(hash_key(P_UNDO, hash), encode_to_vec(&undo));
         batch.insert(height_key(height), hash.as_bytes());
@@ -195,6 +197,11 @@ impl ChainState {
             for (outpoint, coin) in created_coins(tx, height) {
                 delete_coin(&mut batch, &outpoint, &coin);
                 created.insert(outpoint);
+            }
+            // Back to the saved mempool in the same batch, so that a crash before the
+            // node saves its pool cannot lose it; the next start re-validates it.
+            if !tx.is_coinbase() {
+                batch.insert(mempool_key(&tx.txid()), tx.to_bytes());
             }
         }
         for (outpoint, coin) in &undo.spent {

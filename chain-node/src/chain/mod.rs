@@ -588,17 +588,12 @@ impl ChainState {
         add: &[&crate::transaction::Transaction],
         remove: &[crate::hash::TxId],
     ) -> Result<(), ChainError> {
-        let key = |txid: &crate::hash::TxId| {
-            let mut k = vec![crate::store::P_MEMPOOL];
-            k.extend_from_slice(txid.as_bytes());
-            k
-        };
         let mut batch = sled::Batch::default();
         for txid in remove {
-            batch.remove(key(txid));
+            batch.remove(crate::store::mempool_key(txid));
         }
         for tx in add {
-            batch.insert(key(&tx.txid()), tx.to_bytes());
+            batch.insert(crate::store::mempool_key(&tx.txid()), tx.to_bytes());
         }
         self.commit(batch)
     }

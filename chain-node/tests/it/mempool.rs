@@ -560,7 +560,11 @@ fn a_block_failing_after_a_reorg_is_announced_and_leaves_the_pool_as_it_was() {
 fn a_storage_failure_mid_reorg_is_announced_stops_the_node_and_a_restart_recovers() {
     let n = node("mp-poison", MempoolConfig::default());
     let miner = key(21);
-    n.generate(104, address(&miner)).unwrap();
+    n.generate(103, address(&miner)).unwrap();
+    // O104 confirms `confirmed`, which nothing on the other branch touches.
+    let confirmed = pay(&n, coinbase_coin(&n, 1), &miner, &key(4), 10_000);
+    n.submit_transaction(confirmed.clone()).unwrap();
+    n.generate(1, address(&miner)).unwrap();
     let pending = pay(&n, coinbase_coin(&n, 2), &miner, &key(1), 10_000);
     n.submit_transaction(pending.clone()).unwrap();
     let o = |h: u32| n.lock().chain.hash_at(chain_node::Height(h)).unwrap();
@@ -595,11 +599,12 @@ fn a_storage_failure_mid_reorg_is_announced_stops_the_node_and_a_restart_recover
         Err(chain_node::error::ChainError::Poisoned { .. })
     ));
     assert!(n.generate(1, address(&miner)).is_err());
-    // A restart reloads from disk and finishes the reorg; `pending` conflicts with N104.
+    // A restart reloads from disk and finishes the reorg: `pending` conflicts with N104;
+    // `confirmed` left the chain with O104, whose disconnect saved it with the pool.
     let n = reopen(n);
     assert!(n.failure().is_none());
     assert_eq!(n.lock().chain.tip(), (chain_node::Height(105), n105.hash()));
-    assert!(n.lock().mempool.is_empty());
+    assert_eq!(n.lock().mempool.txids(), vec![confirmed.txid()]);
     assert!(n.submit_transaction(pending).is_err());
 }
 
