@@ -106,6 +106,9 @@ impl Mempool {
                     .get(id)
                     .map_or((0, 0), |e| (e.ancestors.count, e.seq))
             });
+            // Members of this package go in now: only descendants outside it need a new
+            // rank.
+            let members: HashSet<TxId> = package.iter().copied().collect();
             for id in package {
                 let Some(entry) = self.entries.get(&id) else {
                     continue;
@@ -115,7 +118,7 @@ impl Mempool {
                 used += entry.size;
                 let own = Package::of(entry.fee, entry.size);
                 for d in self.walk(&entry.children, false) {
-                    if included.contains(&d) {
+                    if included.contains(&d) || members.contains(&d) {
                         continue;
                     }
                     let Some(de) = self.entries.get(&d) else {
