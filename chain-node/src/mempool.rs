@@ -646,6 +646,23 @@ impl Mempool {
         removed
     }
 
+    /// Tries the orphans waiting for transactions of a newly connected block (their
+    /// outputs are now confirmed coins in `view`), and what those unlock in turn.
+    pub fn block_orphans(
+        &mut self,
+        txs: &[Transaction],
+        view: &impl UtxoView,
+        next_height: Height,
+        chain_id: &BlockHash,
+        mode: SigMode,
+    ) -> Accepted {
+        let mut outcome = Accepted::default();
+        for tx in txs {
+            self.retry_orphans(tx.txid(), view, next_height, chain_id, mode, &mut outcome);
+        }
+        outcome
+    }
+
     /// Rebuilds the pool after a reorg: `returned` (transactions of disconnected blocks,
     /// oldest first) and then the old pool in arrival order are re-validated against the
     /// new chain, each once, parents before children. Whatever no longer fits the rules

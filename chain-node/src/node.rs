@@ -331,10 +331,23 @@ impl Node {
             .collect();
         let result = self.resync_mempool(st, &act.events);
         self.publish(events);
-        result
+        let admitted = result?;
+        self.publish(
+            admitted
+                .into_iter()
+                .map(|txid| NodeEvent::TxAccepted { txid })
+                .collect(),
+        );
+        Ok(())
     }
 
-    fn resync_mempool(&self, st: &mut NodeState, events: &[ChainEvent]) -> Result<(), ChainError> {
+    /// Brings the mempool in line with the chain after `events` and saves it; returns
+    /// the orphans that joined because their parents were confirmed.
+    fn resync_mempool(
+        &self,
+        st: &mut NodeState,
+        events: &[ChainEvent],
+    ) -> Result<Vec<TxId>, ChainError> {
         // The chain's batches already saved the transactions of disconnected blocks and
         // dropped those of connected ones: keep the record of what is on disk exact.
         for e in events {
@@ -356,17 +369,24 @@ impl Node {
             st.mempool.block_connected(&block.txs);
         }
         let returned = net.returned();
-        if !returned.is_empty() {
+        let mut admitted = Vec::new();
+        {
             let NodeState { chain, mempool, .. } = &mut *st;
             let view = crate::store::SledUtxo::new(chain.tree());
-            // Transactions that no longer fit are dropped: an outcome, not an error.
-            mempool.resync(
-                returned,
-                &view,
+            let (next, chain_id, mode) = (
                 next_height(chain),
-                &self.params.genesis_hash(),
+                self.params.genesis_hash(),
                 self.config.sig_mode,
             );
+            // Transactions that no longer fit are dropped: an outcome, not an error.
+            if !returned.is_empty() {
+                mempool.resync(returned, &view, next, &chain_id, mode);
+            }
+            // Orphans whose parents were confirmed rather than relayed.
+            for block in &net.connected {
+                let outcome = mempool.block_orphans(&block.txs, &view, next, &chain_id, mode);
+                admitted.extend(outcome.added);
+            }
             if let Some(e) = view.take_error() {
                 // Coins that could not be read looked spent: the rebuilt pool may miss
                 // acknowledged transactions, so it must not replace the saved one.
@@ -374,7 +394,8 @@ impl Node {
                 return Err(e);
             }
         }
-        st.save_mempool()
+        st.save_mempool()?;
+        Ok(admitted)
     }
 
     /// Validates and stores a block, moving to the best chain. Changes of the active

@@ -641,3 +641,31 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn orphans_join_when_their_parent_is_confirmed_instead_of_relayed() {
+    let mut s = Setup::new(MempoolConfig::default());
+    let c = s.coin(100_000_000);
+    let parent = s.spend(&[c], 1, 10_000);
+    let child = s.spend(&[out(&parent, 0)], 1, 10_000);
+    assert!(matches!(
+        s.accept(&child),
+        Err(MempoolError::MissingInputs { .. })
+    ));
+    // The parent never reaches the pool: a block confirms it.
+    s.view.remove(&c.0);
+    let (op, mut coin) = out(&parent, 0);
+    coin.height = Height(1);
+    s.view.insert(op, coin);
+    s.pool.block_connected(std::slice::from_ref(&parent));
+    let outcome = s.pool.block_orphans(
+        std::slice::from_ref(&parent),
+        &s.view,
+        NEXT,
+        &s.params.genesis_hash(),
+        SigMode::Strict { threads: 1 },
+    );
+    assert_eq!(outcome.added, vec![child.txid()]);
+    assert_eq!(s.pool.orphan_count(), 0);
+    assert_eq!(in_pool(&s.pool), HashSet::from([child.txid()]));
+}
