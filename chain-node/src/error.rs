@@ -400,6 +400,32 @@ pub enum ChainError {
     /// The storage engine failed.
     #[error("storage error")]
     Storage(#[from] sled::Error),
+    /// An earlier write failed after it may have been applied, so memory and disk may
+    /// disagree: the chain state refuses every further change until it is reopened.
+    #[error(
+        "the chain state stopped accepting changes after a storage failure ({reason}); restart the node to reload it from disk"
+    )]
+    Poisoned {
+        /// The failure that stopped it.
+        reason: String,
+    },
+    /// The active tip is at the largest height there is: no block can follow it.
+    #[error("the active tip is at the largest possible height; no block can follow it")]
+    HeightExhausted,
+}
+
+impl ChainError {
+    /// Whether this is a failure of the node's storage (or of its records) rather than a
+    /// refusal of the request.
+    pub fn is_storage(&self) -> bool {
+        matches!(
+            self,
+            ChainError::Storage(_)
+                | ChainError::Poisoned { .. }
+                | ChainError::Corrupt { .. }
+                | ChainError::Missing { .. }
+        )
+    }
 }
 
 /// Why the mempool refused a transaction.
@@ -463,6 +489,93 @@ pub enum MempoolError {
         /// The lowest rate in the pool.
         lowest: u64,
     },
+    /// Too many unconfirmed ancestors in the pool.
+    #[error(
+        "transaction {txid} would have {count} unconfirmed transactions in its ancestry (itself included), more than {max}"
+    )]
+    TooManyAncestors {
+        /// Its txid.
+        txid: TxId,
+        /// Ancestors it would have, itself included.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Its unconfirmed ancestors are too large together.
+    #[error(
+        "transaction {txid} and its unconfirmed ancestors would be {bytes} bytes, more than {max}"
+    )]
+    AncestorsTooLarge {
+        /// Its txid.
+        txid: TxId,
+        /// Their encoded size, its own included.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A pool ancestor would get too many descendants.
+    #[error(
+        "transaction {txid} would give mempool transaction {ancestor} {count} descendants (itself included), more than {max}"
+    )]
+    TooManyDescendants {
+        /// Its txid.
+        txid: TxId,
+        /// The ancestor over the limit.
+        ancestor: TxId,
+        /// Descendants the ancestor would have, itself included.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A pool ancestor's descendants would be too large together.
+    #[error(
+        "transaction {txid} would make mempool transaction {ancestor} and its descendants {bytes} bytes, more than {max}"
+    )]
+    DescendantsTooLarge {
+        /// Its txid.
+        txid: TxId,
+        /// The ancestor over the limit.
+        ancestor: TxId,
+        /// The ancestor's size with its descendants.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// It spends unknown outputs and cannot be held as an orphan.
+    #[error(
+        "transaction {txid} spends unknown or spent outputs and, at {size} bytes, is not kept as an orphan (at most {max} bytes of orphans)"
+    )]
+    OrphanNotKept {
+        /// Its txid.
+        txid: TxId,
+        /// Its size.
+        size: usize,
+        /// The orphan pool's byte limit.
+        max: usize,
+    },
+    /// The chain state could not be read while checking the transaction.
+    #[error("transaction {txid} could not be checked: {reason}; check the data directory")]
+    Storage {
+        /// Its txid.
+        txid: TxId,
+        /// The storage error.
+        reason: String,
+    },
+}
+
+/// Why a block template cannot be built.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum TemplateError {
+    /// Subsidy plus fees exceed the money supply: the coinbase could not pay them.
+    #[error(
+        "block reward out of range: subsidy {subsidy:?} plus fees {fees:?} exceed the money supply"
+    )]
+    RewardOutOfRange {
+        /// The block subsidy.
+        subsidy: Amount,
+        /// The selected transactions' fees.
+        fees: Amount,
+    },
 }
 
 /// Why a node operation failed.
@@ -474,6 +587,9 @@ pub enum NodeError {
     /// The mempool refused it.
     #[error(transparent)]
     Mempool(#[from] MempoolError),
+    /// No block template could be built.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
     /// The node is shutting down.
     #[error("the node is shutting down")]
     ShuttingDown,

@@ -81,6 +81,12 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         ),
     )?;
     server.wait();
+    if let Some(reason) = node.failure() {
+        bail!(
+            "stopped after a storage failure: {reason}; restart to reload the chain state from {}",
+            data.display()
+        );
+    }
     node.lock().chain.flush()?;
     Ok(())
 }

@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use crate::address::Address;
 use crate::block::{Block, HEADER_SIZE, Header, merkle_root};
+use crate::error::TemplateError;
 use crate::hash::BlockHash;
 use crate::params::MAX_BLOCK_SIZE;
 use crate::pow::Target;
@@ -31,6 +32,11 @@ pub struct Template {
 ///
 /// The time is the later of `now` and one second past the median time past; `extra` goes
 /// into the coinbase (extra nonce).
+///
+/// # Errors
+/// [`TemplateError::RewardOutOfRange`] when subsidy plus fees exceed the money supply:
+/// no coinbase could pay them (the pool's fees come from real coins, so only fees that
+/// were not checked against the UTXO set get here).
 pub fn build_template(
     prev: BlockHash,
     ctx: &HeaderContext,
@@ -39,10 +45,12 @@ pub fn build_template(
     fees: Amount,
     payout: Address,
     extra: Vec<u8>,
-) -> Template {
-    let reward = block_subsidy(ctx.height, params)
+) -> Result<Template, TemplateError> {
+    let subsidy = block_subsidy(ctx.height, params);
+    let reward = subsidy
         .checked_add(fees)
-        .unwrap_or(Amount::ZERO);
+        .filter(|r| r.is_in_range())
+        .ok_or(TemplateError::RewardOutOfRange { subsidy, fees })?;
     let coinbase = Transaction::coinbase(ctx.height, extra, vec![TxOut::pay(reward, payout)]);
     let mut all = Vec::with_capacity(txs.len() + 1);
     all.push(coinbase);
@@ -57,10 +65,10 @@ pub fn build_template(
         bits: ctx.expected_bits,
         nonce: 0,
     };
-    Template {
+    Ok(Template {
         block: Block { header, txs: all },
         fees,
-    }
+    })
 }
 
 /// Bytes available for mempool transactions in a template.
@@ -192,6 +200,44 @@ mod tests {
         header.bits = CompactTarget(0x0101_0000);
         stop.store(true, Ordering::Relaxed);
         assert_eq!(search_nonce(&header, 2, &stop), SearchResult::Stopped);
+    }
+
+    #[test]
+    fn a_reward_past_the_money_supply_is_an_error_not_a_zero_payout() {
+        let p = Network::Regtest.params();
+        let ctx = HeaderContext {
+            height: crate::units::Height(1),
+            expected_bits: p.pow_limit,
+            median_time_past: 0,
+            prev_time: 0,
+            now: 0,
+        };
+        let subsidy = block_subsidy(crate::units::Height(1), &p);
+        let build = |fees| {
+            build_template(
+                p.genesis_hash(),
+                &ctx,
+                &p,
+                vec![],
+                fees,
+                Address([1; 32]),
+                vec![],
+            )
+        };
+        // Fees that leave exactly the money supply are paid in full.
+        let fees = Amount::from_units(crate::units::MAX_MONEY.units() - subsidy.units());
+        let t = build(fees).unwrap();
+        assert_eq!(t.block.txs[0].outputs[0].amount, crate::units::MAX_MONEY);
+        // One unit more is refused, and so is a sum that overflows u64.
+        for fees in [
+            Amount::from_units(fees.units() + 1),
+            Amount::from_units(u64::MAX),
+        ] {
+            assert_eq!(
+                build(fees),
+                Err(TemplateError::RewardOutOfRange { subsidy, fees })
+            );
+        }
     }
 
     #[test]

@@ -6,14 +6,15 @@
 use crate::address::Address;
 use crate::encoding::{Decode, Encode, decode_exact, encode_to_vec};
 use crate::error::{ChainError, DecodeError};
-use crate::hash::BlockHash;
+use crate::hash::{BlockHash, TxId};
 use crate::transaction::OutPoint;
 use crate::units::Height;
 use crate::validation::{Coin, UtxoView};
 
 /// Storage format version, written under the key `v` (see `docs/storage.md`). Version 2:
 /// blocks whose Merkle leaves are wtxids and whose signatures use the v2 digest; stores
-/// of version 1 hold blocks that no longer validate.
+/// of version 1 hold blocks that no longer validate, and index entries without the
+/// arrival number that breaks ties between chains of equal work.
 pub const FORMAT_VERSION: u32 = 2;
 
 /// Key of the format version.
@@ -58,6 +59,13 @@ pub(crate) fn addr_prefix(address: &Address) -> Vec<u8> {
     let mut k = Vec::with_capacity(69);
     k.push(P_ADDR);
     k.extend_from_slice(&address.0);
+    k
+}
+
+pub(crate) fn mempool_key(txid: &TxId) -> Vec<u8> {
+    let mut k = Vec::with_capacity(33);
+    k.push(P_MEMPOOL);
+    k.extend_from_slice(txid.as_bytes());
     k
 }
 

@@ -1,6 +1,11 @@
 //! Changing the active chain: block submission, activation of the most-work chain with
 //! reorgs and fallback, connect and disconnect as single atomic batches, invalidation,
 //! reconsideration, rewind at open and reindex.
+//!
+//! Chain selection follows Bitcoin Core: the valid chain with the most work wins, and
+//! between chains of equal work the one whose tip's data arrived first
+//! ([`IndexEntry::sequence`]). Every connect and disconnect is journaled the moment it is
+//! durable, whatever the call that caused it returns.
 
 use std::collections::HashSet;
 
@@ -12,7 +17,7 @@ use crate::hash::BlockHash;
 use crate::pow::Target;
 use crate::store::{
     KEY_TIP, P_ADDR, P_BLOCK, P_COIN, P_HEIGHT, P_INDEX, P_UNDO, SledUtxo, delete_coin, get,
-    hash_key, height_key, put_coin,
+    hash_key, height_key, mempool_key, put_coin,
 };
 use crate::transaction::OutPoint;
 use crate::u256::U256;
@@ -40,24 +45,24 @@ impl ChainState {
         Ok(())
     }
 
-    fn best_candidate(&self) -> Option<BlockHash> {
-        let tip_work = self.tip_entry().chainwork;
+    /// The tip of the best valid chain if it is better than the active tip: more work, or
+    /// equal work and data that arrived earlier (Bitcoin Core's order of candidates).
+    fn best_candidate(&self) -> Result<Option<BlockHash>, ChainError> {
+        let tip = self.tip_entry()?;
         let mut candidates: Vec<(&BlockHash, &IndexEntry)> = self
             .index
             .iter()
-            .filter(|(_, e)| e.status == BlockStatus::Valid && e.chainwork > tip_work)
+            .filter(|(_, e)| e.status == BlockStatus::Valid && better(e, &tip))
             .collect();
-        // Most work first; equal work: lower height, then lower hash, for determinism.
         candidates.sort_by(|a, b| {
             b.1.chainwork
                 .cmp(&a.1.chainwork)
-                .then(a.1.height.cmp(&b.1.height))
-                .then(a.0.cmp(b.0))
+                .then(a.1.sequence.cmp(&b.1.sequence))
         });
-        candidates
+        Ok(candidates
             .into_iter()
             .map(|(h, _)| *h)
-            .find(|h| self.branch_valid(h))
+            .find(|h| self.branch_valid(h)))
     }
 
     /// Blocks from the fork point (exclusive) up to `hash`, and the fork height.
@@ -81,46 +86,46 @@ impl ChainState {
         }
     }
 
-    /// Moves the active chain to the valid chain with the most work, disconnecting and
-    /// connecting one block at a time. A block that fails validation is marked invalid and
-    /// the search starts over, which returns to the old branch when it has more work.
+    /// Moves the active chain to the best valid chain (most work; equal work: seen
+    /// first), disconnecting and connecting one block at a time. A block that fails
+    /// validation is marked invalid and the search starts over, which returns to the old
+    /// branch when it is the best again.
+    ///
+    /// Returns every change not yet taken (see [`ChainState::take_activation`]).
     ///
     /// # Errors
-    /// Storage errors only; invalid blocks are reported in [`Activation::invalid`].
+    /// Storage errors and [`ChainError::Poisoned`]; invalid blocks are reported in
+    /// [`Activation::invalid`].
     pub fn activate_best_chain(&mut self) -> Result<Activation, ChainError> {
-        self.activate_with_progress(&mut |_, _| {})
+        self.usable()?;
+        self.activate(&mut |_, _| {})?;
+        Ok(self.take_activation())
     }
 
-    /// [`ChainState::activate_best_chain`], calling `progress(height, target)` after each
-    /// block connected.
-    fn activate_with_progress(
+    /// Activation, journaling each change and calling `progress(height, target)` after
+    /// each block connected.
+    pub(super) fn activate(
         &mut self,
         progress: &mut dyn FnMut(Height, Height),
-    ) -> Result<Activation, ChainError> {
-        let mut act = Activation::default();
-        while let Some(best) = self.best_candidate() {
+    ) -> Result<(), ChainError> {
+        while let Some(best) = self.best_candidate()? {
             let (fork, path) = self.path_from_fork(&best)?;
             while self.tip().0 > fork {
-                let (height, _) = self.tip();
-                let block = self.disconnect_tip()?;
-                act.events.push(ChainEvent::Disconnected { block, height });
+                self.disconnect_tip()?;
             }
             let target = self.index.get(&best).map_or(Height(0), |e| e.height);
             for hash in path {
                 match self.connect_tip(&hash)? {
-                    Ok((block, height)) => {
-                        progress(height, target);
-                        act.events.push(ChainEvent::Connected { block, height });
-                    }
+                    Ok(height) => progress(height, target),
                     Err(e) => {
                         self.set_status(&hash, BlockStatus::Invalid)?;
-                        act.invalid.push((hash, e));
+                        self.journal.invalid.push((hash, e));
                         break;
                     }
                 }
             }
         }
-        Ok(act)
+        Ok(())
     }
 
     fn load_block(&self, hash: &BlockHash) -> Result<Block, ChainError> {
@@ -129,11 +134,9 @@ impl ChainState {
         })
     }
 
-    /// Connects stored block `hash` on the tip: `Ok(Err(_))` if it breaks a rule.
-    fn connect_tip(
-        &mut self,
-        hash: &BlockHash,
-    ) -> Result<Result<(Block, Height), BlockError>, ChainError> {
+    /// Connects stored block `hash` on the tip and journals it: `Ok(Err(_))` if it breaks
+    /// a rule.
+    fn connect_tip(&mut self, hash: &BlockHash) -> Result<Result<Height, BlockError>, ChainError> {
         let entry = self
             .index
             .get(hash)
@@ -161,18 +164,24 @@ impl ChainState {
                     put_coin(&mut batch, &outpoint, &coin);
                 }
             }
+            // Confirmed: no longer a saved mempool transaction.
+            batch.remove(mempool_key(&tx.txid()));
         }
         batch.insert(hash_key(P_UNDO, hash), encode_to_vec(&undo));
         batch.insert(height_key(height), hash.as_bytes());
         batch.insert(KEY_TIP, hash.as_bytes());
-        self.db.apply_batch(batch)?;
-        self.db.flush()?;
+        self.commit(batch)?;
         self.active.push(*hash);
-        Ok(Ok((block, height)))
+        if self.journal_events {
+            self.journal
+                .events
+                .push(ChainEvent::Connected { block, height });
+        }
+        Ok(Ok(height))
     }
 
-    /// Disconnects the tip block, restoring the coins it spent.
-    fn disconnect_tip(&mut self) -> Result<Block, ChainError> {
+    /// Disconnects the tip block, restoring the coins it spent, and journals it.
+    pub(super) fn disconnect_tip(&mut self) -> Result<(), ChainError> {
         let (height, hash) = self.tip();
         if height.0 == 0 {
             return Err(ChainError::Genesis);
@@ -189,6 +198,11 @@ impl ChainState {
                 delete_coin(&mut batch, &outpoint, &coin);
                 created.insert(outpoint);
             }
+            // Back to the saved mempool in the same batch, so that a crash before the
+            // node saves its pool cannot lose it; the next start re-validates it.
+            if !tx.is_coinbase() {
+                batch.insert(mempool_key(&tx.txid()), tx.to_bytes());
+            }
         }
         for (outpoint, coin) in &undo.spent {
             if !created.contains(outpoint) {
@@ -198,26 +212,34 @@ impl ChainState {
         batch.remove(hash_key(P_UNDO, &hash));
         batch.remove(height_key(height));
         batch.insert(KEY_TIP, block.header.prev.as_bytes());
-        self.db.apply_batch(batch)?;
-        self.db.flush()?;
+        self.commit(batch)?;
         self.active.pop();
-        Ok(block)
-    }
-
-    fn set_status(&mut self, hash: &BlockHash, status: BlockStatus) -> Result<(), ChainError> {
-        let Some(entry) = self.index.get_mut(hash) else {
-            return Err(ChainError::UnknownBlock { hash: *hash });
-        };
-        entry.status = status;
-        let bytes = encode_to_vec(&*entry);
-        self.db.insert(hash_key(P_INDEX, hash), bytes)?;
-        self.db.flush()?;
+        if self.journal_events {
+            self.journal
+                .events
+                .push(ChainEvent::Disconnected { block, height });
+        }
         Ok(())
     }
 
-    /// Validates, stores and (if it leads to the most work) connects a block.
+    fn set_status(&mut self, hash: &BlockHash, status: BlockStatus) -> Result<(), ChainError> {
+        let Some(mut entry) = self.index.get(hash).copied() else {
+            return Err(ChainError::UnknownBlock { hash: *hash });
+        };
+        entry.status = status;
+        let mut batch = sled::Batch::default();
+        batch.insert(hash_key(P_INDEX, hash), encode_to_vec(&entry));
+        self.commit(batch)?;
+        self.index.insert(*hash, entry);
+        Ok(())
+    }
+
+    /// Validates, stores and (if it leads to the best chain) connects a block.
     ///
-    /// `now` is the local clock in seconds since the epoch.
+    /// `now` is the local clock in seconds since the epoch. Returns every change of the
+    /// active chain not yet taken; when the block fails after the active chain changed
+    /// (a reorg towards it, then back), the changes stay for
+    /// [`ChainState::take_activation`].
     ///
     /// A block is stored, and later marked invalid if it fails to connect, only once its
     /// transactions match its header's Merkle root: a failure after that point is one the
@@ -230,8 +252,9 @@ impl ChainState {
     /// (nothing stored for failures of [`check_block`] or of the header's context; a block
     /// that fails when connected stays stored and marked invalid),
     /// [`ChainError::Duplicate`], [`ChainError::UnknownParent`],
-    /// [`ChainError::InvalidAncestor`], storage errors.
+    /// [`ChainError::InvalidAncestor`], storage errors, [`ChainError::Poisoned`].
     pub fn submit_block(&mut self, block: &Block, now: u64) -> Result<Activation, ChainError> {
+        self.usable()?;
         let hash = block.hash();
         if self.index.contains_key(&hash) {
             return Err(ChainError::Duplicate { hash });
@@ -268,29 +291,33 @@ impl ChainState {
             height: ctx.height,
             chainwork: parent.chainwork.checked_add(&work).unwrap_or(U256::MAX),
             status: BlockStatus::Valid,
+            sequence: self.next_sequence,
         };
         let mut batch = sled::Batch::default();
         batch.insert(hash_key(P_BLOCK, &hash), block.to_bytes());
         batch.insert(hash_key(P_INDEX, &hash), encode_to_vec(&entry));
-        self.db.apply_batch(batch)?;
-        self.db.flush()?;
+        self.commit(batch)?;
+        self.next_sequence += 1;
         self.index.insert(hash, entry);
-        let act = self.activate_best_chain()?;
-        if let Some((_, e)) = act.invalid.iter().find(|(h, _)| *h == hash) {
+        self.activate(&mut |_, _| {})?;
+        if let Some((_, e)) = self.journal.invalid.iter().find(|(h, _)| *h == hash) {
             return Err(ChainError::Invalid {
                 hash,
                 source: e.clone(),
             });
         }
-        Ok(act)
+        Ok(self.take_activation())
     }
 
     /// Marks a block invalid (as `invalidateblock`), disconnecting it and its descendants
     /// if active, and moves to the best remaining chain.
     ///
     /// # Errors
-    /// [`ChainError::UnknownBlock`], [`ChainError::Genesis`], storage errors.
+    /// [`ChainError::UnknownBlock`], [`ChainError::Genesis`], storage errors,
+    /// [`ChainError::Poisoned`]; changes made before an error stay for
+    /// [`ChainState::take_activation`].
     pub fn invalidate_block(&mut self, hash: &BlockHash) -> Result<Activation, ChainError> {
+        self.usable()?;
         let entry = self
             .index
             .get(hash)
@@ -300,26 +327,23 @@ impl ChainState {
             return Err(ChainError::Genesis);
         }
         self.set_status(hash, BlockStatus::Invalid)?;
-        let mut act = Activation::default();
         if self.is_active(hash) {
             while self.tip().0 >= entry.height {
-                let (height, _) = self.tip();
-                let block = self.disconnect_tip()?;
-                act.events.push(ChainEvent::Disconnected { block, height });
+                self.disconnect_tip()?;
             }
         }
-        let more = self.activate_best_chain()?;
-        act.events.extend(more.events);
-        act.invalid.extend(more.invalid);
-        Ok(act)
+        self.activate(&mut |_, _| {})?;
+        Ok(self.take_activation())
     }
 
     /// Clears the invalid mark of a block, its ancestors and descendants (as
     /// `reconsiderblock`), and moves to the best chain.
     ///
     /// # Errors
-    /// [`ChainError::UnknownBlock`], storage errors.
+    /// [`ChainError::UnknownBlock`], storage errors, [`ChainError::Poisoned`]; changes
+    /// made before an error stay for [`ChainState::take_activation`].
     pub fn reconsider_block(&mut self, hash: &BlockHash) -> Result<Activation, ChainError> {
+        self.usable()?;
         let entry = self
             .index
             .get(hash)
@@ -345,19 +369,26 @@ impl ChainState {
         for h in to_clear {
             self.set_status(&h, BlockStatus::Valid)?;
         }
-        self.activate_best_chain()
+        self.activate(&mut |_, _| {})?;
+        Ok(self.take_activation())
     }
 
     /// Rebuilds the UTXO set, undo data, address index and active chain from the stored
-    /// blocks, keeping invalid marks. `progress(height, target)` is called after each
-    /// connected block.
+    /// blocks, keeping invalid marks and arrival numbers. `progress(height, target)` is
+    /// called after each connected block.
+    ///
+    /// The result lists the blocks found invalid but no connect events: a reindex
+    /// rebuilds the whole chain rather than changing it, and nothing follows the chain
+    /// meanwhile (the node holds the store's lock while it runs). The saved mempool is
+    /// re-validated against the new tip when the node next opens.
     ///
     /// # Errors
-    /// Storage errors.
+    /// Storage errors, [`ChainError::Poisoned`].
     pub fn reindex(
         &mut self,
         mut progress: impl FnMut(Height, Height),
     ) -> Result<Activation, ChainError> {
+        self.usable()?;
         let mut batch = sled::Batch::default();
         for prefix in [P_COIN, P_ADDR, P_UNDO, P_HEIGHT] {
             for item in self.db.scan_prefix([prefix]) {
@@ -366,9 +397,18 @@ impl ChainState {
             }
         }
         self.genesis_tip_batch(&mut batch);
-        self.db.apply_batch(batch)?;
-        self.db.flush()?;
+        self.commit(batch)?;
         self.load()?;
-        self.activate_with_progress(&mut progress)
+        self.journal = Activation::default();
+        self.journal_events = false;
+        let result = self.activate(&mut progress);
+        self.journal_events = true;
+        result?;
+        Ok(self.take_activation())
     }
+}
+
+/// Whether `a` is a better tip than `b`: more work, or equal work and seen first.
+fn better(a: &IndexEntry, b: &IndexEntry) -> bool {
+    a.chainwork > b.chainwork || (a.chainwork == b.chainwork && a.sequence < b.sequence)
 }

@@ -4,6 +4,11 @@
 //! Every connect and disconnect is one atomic `apply_batch` followed by a flush, and the
 //! tip pointer is written in the same batch as the UTXO changes, so after a crash the
 //! store is always at a fully connected tip. On open, an interrupted reorg resumes.
+//!
+//! Every change of the active chain is written to a journal as it happens, so that no
+//! caller loses one because the call that caused it failed later (see
+//! [`ChainState::take_activation`]). A failed write poisons the state: memory and disk may
+//! then disagree, so it refuses every further change until it is reopened from disk.
 
 mod activate;
 
@@ -49,7 +54,8 @@ pub enum ChainEvent {
     },
 }
 
-/// What a chain activation did.
+/// What a chain activation did: the changes of the active chain since they were last
+/// taken, in the order they happened.
 #[derive(Debug, Default)]
 pub struct Activation {
     /// Tip changes in order.
@@ -90,6 +96,16 @@ pub struct ChainState {
     index: HashMap<BlockHash, IndexEntry>,
     active: Vec<BlockHash>,
     sig_mode: SigMode,
+    /// Changes of the active chain not yet handed to a caller.
+    journal: Activation,
+    /// Whether connects and disconnects are journaled (not during a reindex).
+    journal_events: bool,
+    /// The arrival number of the next stored block.
+    next_sequence: u64,
+    /// Set by the first failed write; every later change is refused.
+    poisoned: Option<String>,
+    /// Storage fault injection for tests: flushes left before every flush fails.
+    flush_fault: Option<u32>,
 }
 
 impl ChainState {
@@ -152,6 +168,11 @@ impl ChainState {
             index: HashMap::new(),
             active: Vec::new(),
             sig_mode: SigMode::default(),
+            journal: Activation::default(),
+            journal_events: true,
+            next_sequence: 1,
+            poisoned: None,
+            flush_fault: None,
         }
     }
 
@@ -160,7 +181,8 @@ impl ChainState {
         state.check_or_init()?;
         state.load()?;
         state.rewind_invalid()?;
-        state.activate_best_chain()?;
+        // The changes stay journaled for whoever follows the chain (see `take_activation`).
+        state.activate(&mut |_, _| {})?;
         Ok(state)
     }
 
@@ -206,6 +228,7 @@ impl ChainState {
             height: Height(0),
             chainwork: work,
             status: BlockStatus::Valid,
+            sequence: 0,
         };
         let mut batch = sled::Batch::default();
         batch.insert(KEY_VERSION, &FORMAT_VERSION.to_le_bytes());
@@ -213,9 +236,67 @@ impl ChainState {
         batch.insert(hash_key(P_BLOCK, &hash), genesis.to_bytes());
         batch.insert(hash_key(P_INDEX, &hash), encode_to_vec(&entry));
         self.genesis_tip_batch(&mut batch);
-        self.db.apply_batch(batch)?;
+        self.commit(batch)
+    }
+
+    /// Applies `batch` and flushes it. Any failure poisons the state: the batch may be
+    /// applied in memory and not on disk, so nothing may build on either any more.
+    pub(super) fn commit(&mut self, batch: sled::Batch) -> Result<(), ChainError> {
+        self.usable()?;
+        let result = self.db.apply_batch(batch).and_then(|()| self.flush_db());
+        if let Err(e) = result {
+            self.poisoned = Some(e.to_string());
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    fn flush_db(&mut self) -> Result<(), sled::Error> {
+        if let Some(left) = &mut self.flush_fault {
+            if *left == 0 {
+                return Err(sled::Error::Io(std::io::Error::other(
+                    "flush failed (injected storage fault)",
+                )));
+            }
+            *left -= 1;
+        }
         self.db.flush()?;
         Ok(())
+    }
+
+    /// Refuses changes once a write has failed.
+    pub(super) fn usable(&self) -> Result<(), ChainError> {
+        match &self.poisoned {
+            Some(reason) => Err(ChainError::Poisoned {
+                reason: reason.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The storage failure that stopped this chain state, if one did. A poisoned state
+    /// refuses every change; reopen it to continue from what is on disk.
+    pub fn poisoned(&self) -> Option<&str> {
+        self.poisoned.as_deref()
+    }
+
+    /// Takes the changes of the active chain made since they were last taken.
+    ///
+    /// The mutating calls ([`ChainState::submit_block`], [`ChainState::invalidate_block`],
+    /// [`ChainState::reconsider_block`], [`ChainState::activate_best_chain`]) return them
+    /// on success; when such a call fails after it changed the active chain (a reorg that
+    /// ends on an invalid block, a storage failure part-way), the changes stay here, and
+    /// so do those of opening the store (an interrupted reorg resumed, invalid blocks
+    /// rewound). A caller that follows the chain takes them after every call.
+    pub fn take_activation(&mut self) -> Activation {
+        std::mem::take(&mut self.journal)
+    }
+
+    /// Storage fault injection for tests: after `flushes` more successful flushes, every
+    /// flush fails (after its batch was applied), as a failing disk would.
+    #[doc(hidden)]
+    pub fn fail_flushes_after(&mut self, flushes: u32) {
+        self.flush_fault = Some(flushes);
     }
 
     /// The records that make genesis the connected tip (it creates no coins).
@@ -231,11 +312,13 @@ impl ChainState {
 
     fn load(&mut self) -> Result<(), ChainError> {
         self.index.clear();
+        self.next_sequence = 1;
         for item in self.db.scan_prefix([P_INDEX]) {
             let (key, value) = item?;
             let hash = key_hash(&key)?;
             let entry: IndexEntry = crate::encoding::decode_exact(&value)
                 .map_err(|e| crate::store::corrupt(&key, e))?;
+            self.next_sequence = self.next_sequence.max(entry.sequence.saturating_add(1));
             self.index.insert(hash, entry);
         }
         self.active.clear();
@@ -255,6 +338,15 @@ impl ChainState {
                 what: "a tip matching the active chain".into(),
             });
         }
+        // INVARIANT: every active block has an index entry at its height; `connect_tip`
+        // only appends indexed blocks, and entries are never removed.
+        for (height, hash) in self.active.iter().enumerate() {
+            if self.index.get(hash).map(|e| e.height.0 as usize) != Some(height) {
+                return Err(ChainError::Missing {
+                    what: format!("the index entry of active block {hash} at height {height}"),
+                });
+            }
+        }
         Ok(())
     }
 
@@ -270,14 +362,18 @@ impl ChainState {
     }
 
     /// The index entry of the active tip.
-    pub fn tip_entry(&self) -> IndexEntry {
+    ///
+    /// # Errors
+    /// [`ChainError::Missing`] if the tip has no index entry, which opening the store
+    /// rules out (it checks every active block).
+    pub fn tip_entry(&self) -> Result<IndexEntry, ChainError> {
         let (_, hash) = self.tip();
-        self.index.get(&hash).copied().unwrap_or(IndexEntry {
-            header: self.params.genesis.header,
-            height: Height(0),
-            chainwork: U256::ZERO,
-            status: BlockStatus::Valid,
-        })
+        self.index
+            .get(&hash)
+            .copied()
+            .ok_or_else(|| ChainError::Missing {
+                what: format!("the index entry of the tip {hash}"),
+            })
     }
 
     /// The hash of the active block at `height`.
@@ -403,8 +499,14 @@ impl ChainState {
     }
 
     /// Bits, height and median time past for a block on the active tip (for mining).
-    pub fn next_block_context(&self, now: u64) -> Option<HeaderContext> {
-        self.header_context(&self.tip().1, now)
+    ///
+    /// # Errors
+    /// [`ChainError::Missing`] as for [`ChainState::tip_entry`],
+    /// [`ChainError::HeightExhausted`] if the tip is at the largest height.
+    pub fn next_block_context(&self, now: u64) -> Result<HeaderContext, ChainError> {
+        let tip = self.tip_entry()?;
+        self.header_context(&tip.header.hash(), now)
+            .ok_or(ChainError::HeightExhausted)
     }
 
     /// Whether `hash` and all its ancestors off the active chain are not invalid.
@@ -456,10 +558,9 @@ impl ChainState {
     /// Flushes the database (a no-op after each committed batch, which already flushed).
     ///
     /// # Errors
-    /// Storage errors.
-    pub fn flush(&self) -> Result<(), ChainError> {
-        self.db.flush()?;
-        Ok(())
+    /// [`ChainError::Poisoned`] after a failed write, storage errors.
+    pub fn flush(&mut self) -> Result<(), ChainError> {
+        self.commit(sled::Batch::default())
     }
 
     /// The saved mempool transactions (undecodable records are skipped: they are
@@ -483,25 +584,18 @@ impl ChainState {
     /// # Errors
     /// Storage errors.
     pub(crate) fn save_mempool_diff(
-        &self,
+        &mut self,
         add: &[&crate::transaction::Transaction],
         remove: &[crate::hash::TxId],
     ) -> Result<(), ChainError> {
-        let key = |txid: &crate::hash::TxId| {
-            let mut k = vec![crate::store::P_MEMPOOL];
-            k.extend_from_slice(txid.as_bytes());
-            k
-        };
         let mut batch = sled::Batch::default();
         for txid in remove {
-            batch.remove(key(txid));
+            batch.remove(crate::store::mempool_key(txid));
         }
         for tx in add {
-            batch.insert(key(&tx.txid()), tx.to_bytes());
+            batch.insert(crate::store::mempool_key(&tx.txid()), tx.to_bytes());
         }
-        self.db.apply_batch(batch)?;
-        self.db.flush()?;
-        Ok(())
+        self.commit(batch)
     }
 
     /// The sled tree (for read-only views such as the mempool's UTXO lookups).
@@ -510,8 +604,11 @@ impl ChainState {
     }
 
     /// Compact bits of the active tip.
-    pub fn tip_bits(&self) -> CompactTarget {
-        self.tip_entry().header.bits
+    ///
+    /// # Errors
+    /// As [`ChainState::tip_entry`].
+    pub fn tip_bits(&self) -> Result<CompactTarget, ChainError> {
+        Ok(self.tip_entry()?.header.bits)
     }
 }
 

@@ -35,6 +35,9 @@ pub struct IndexEntry {
     pub chainwork: U256,
     /// Validity.
     pub status: BlockStatus,
+    /// Arrival order of the block's data: genesis is 0, each stored block takes the next
+    /// number. Between branches of equal work the chain state keeps the one seen first.
+    pub sequence: u64,
 }
 
 impl Encode for Coin {
@@ -87,6 +90,7 @@ impl Encode for IndexEntry {
             BlockStatus::Valid => 0,
             BlockStatus::Invalid => 1,
         });
+        out.extend_from_slice(&self.sequence.to_le_bytes());
     }
 }
 
@@ -106,6 +110,7 @@ impl Decode for IndexEntry {
                     });
                 }
             },
+            sequence: r.u64()?,
         })
     }
 }
@@ -147,8 +152,13 @@ mod tests {
             height: Height(0),
             chainwork: U256([5, 6, 7, 8]),
             status: BlockStatus::Invalid,
+            sequence: 0x0102_0304_0506_0708,
         };
         let bytes = encode_to_vec(&entry);
+        // docs/storage.md: header (80) || height (4) || chainwork (32) || status (1) ||
+        // sequence (8, little-endian).
+        assert_eq!(bytes.len(), 125);
+        assert_eq!(bytes[117..], [8, 7, 6, 5, 4, 3, 2, 1]);
         assert_eq!(decode_exact::<IndexEntry>(&bytes).unwrap(), entry);
         assert!(decode_exact::<IndexEntry>(&bytes[..bytes.len() - 1]).is_err());
     }

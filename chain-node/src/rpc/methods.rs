@@ -149,7 +149,7 @@ fn decode_hex<T: crate::encoding::Decode>(s: &str, what: &str) -> Result<T, RpcE
 pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcError> {
     let p = Params(params);
     match method {
-        "getblockchaininfo" => Ok(blockchain_info(node)),
+        "getblockchaininfo" => blockchain_info(node),
         "getblockcount" => Ok(json!(node.lock().chain.tip().0.0)),
         "getbestblockhash" => Ok(json!(node.lock().chain.tip().1.to_hex())),
         "getblockhash" => {
@@ -338,7 +338,7 @@ pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcE
                 Err(e) => json!({"isvalid": false, "error": e.to_string()}),
             })
         }
-        "getblocktemplate" => Ok(block_template(node)),
+        "getblocktemplate" => block_template(node),
         "submitblock" => {
             let block: Block = decode_hex(p.str(0, "hexdata")?, "Block")?;
             Ok(match node.submit_block(&block) {
@@ -589,9 +589,11 @@ fn address_utxos(node: &Node, addrs: &[(String, Address)]) -> Result<Value, RpcE
     Ok(Value::Array(out))
 }
 
-fn block_template(node: &Node) -> Value {
+fn block_template(node: &Node) -> Result<Value, RpcError> {
     // The coinbase is the miner's to build: pay to a placeholder and report its value.
-    let (template, tip) = node.block_template(Address::default(), Vec::new());
+    let (template, tip) = node
+        .block_template(Address::default(), Vec::new())
+        .map_err(|e| RpcError::internal(full(&e)))?;
     let st = node.lock();
     let height = st.chain.entry(&tip).map_or(0, |e| e.height.0 + 1);
     let mintime = median_time(&st, &tip).saturating_add(1);
@@ -600,7 +602,7 @@ fn block_template(node: &Node) -> Value {
         c.outputs.iter().map(|o| o.amount.units()).sum::<u64>()
     });
     let header = template.block.header;
-    json!({
+    Ok(json!({
         "version": header.version,
         "previousblockhash": tip.to_hex(),
         "height": height,
@@ -611,13 +613,13 @@ fn block_template(node: &Node) -> Value {
         "coinbasevalue": coinbase_value,
         "sizelimit": crate::params::MAX_BLOCK_SIZE,
         "transactions": template.block.txs.iter().skip(1).map(|t| json!({"data": hex::encode(t.to_bytes()), "txid": t.txid().to_hex(), "hash": t.wtxid().to_hex()})).collect::<Vec<_>>(),
-    })
+    }))
 }
 
-fn blockchain_info(node: &Node) -> Value {
+fn blockchain_info(node: &Node) -> Result<Value, RpcError> {
     let st = node.lock();
     let (height, tip) = st.chain.tip();
-    let entry = st.chain.tip_entry();
+    let entry = st.chain.tip_entry()?;
     let headers = st
         .chain
         .chain_tips()
@@ -625,7 +627,7 @@ fn blockchain_info(node: &Node) -> Value {
         .map(|t| t.height.0)
         .max()
         .unwrap_or(height.0);
-    json!({
+    Ok(json!({
         "chain": node.params().network.name(),
         "blocks": height.0,
         "headers": headers,
@@ -636,7 +638,7 @@ fn blockchain_info(node: &Node) -> Value {
         "chainwork": hex::encode(entry.chainwork.to_be_bytes()),
         "initialblockdownload": false,
         "warnings": "",
-    })
+    }))
 }
 
 /// Inserts `key` into a JSON object (a no-op on other values).

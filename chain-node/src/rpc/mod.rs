@@ -172,7 +172,8 @@ fn worker(server: &Server, node: &Node, expected_auth: &str, workers: usize) {
             break;
         };
         let stop = handle(request, node, expected_auth);
-        if stop {
+        // `stop`, or a storage failure during the request, which shut the node down.
+        if stop || node.is_shutting_down() {
             node.shutdown();
             // Wake every other worker so that it sees the shutdown.
             for _ in 0..workers {

@@ -9,4 +9,5 @@ mod largest_tx;
 mod mempool;
 mod mutation;
 mod oracle;
+mod pool;
 mod process;

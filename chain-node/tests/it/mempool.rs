@@ -152,7 +152,7 @@ fn template_orders_by_fee_rate_and_block_clears_pool() {
     for tx in &txs {
         n.submit_transaction(tx.clone()).unwrap();
     }
-    let (template, _) = n.block_template(address(&miner), vec![]);
+    let (template, _) = n.block_template(address(&miner), vec![]).unwrap();
     let order: Vec<_> = template.block.txs[1..]
         .iter()
         .map(Transaction::txid)
@@ -279,7 +279,7 @@ fn reorg_returns_transactions_and_removes_conflicts() {
     assert!(n.lock().mempool.get(&a.txid()).is_some());
     // A competing block confirms a conflicting spend: the pool drops `a` on connect.
     let b = pay(&n, coin, &miner, &key(2), 30_000);
-    let (template, tip) = n.block_template(address(&miner), vec![]);
+    let (template, tip) = n.block_template(address(&miner), vec![]).unwrap();
     let mut txs = vec![template.block.txs[0].clone(), b.clone()];
     txs[0].outputs[0].amount = Amount::from_units(50 * chain_node::COIN);
     let block = crate::helpers::make_block(
@@ -436,4 +436,247 @@ fn embedded_rpc_server_serves_and_stops() {
     server.stop(&n);
     assert!(!dir.join(".cookie").exists());
     assert!(n.is_shutting_down());
+}
+
+/// The coinbase coin of the active block at `height`.
+fn coinbase_coin(node: &Node, height: u32) -> (OutPoint, Coin) {
+    let st = node.lock();
+    let hash = st.chain.hash_at(chain_node::Height(height)).unwrap();
+    let block = st.chain.block(&hash).unwrap().unwrap();
+    let op = OutPoint {
+        txid: block.txs[0].txid(),
+        vout: 0,
+    };
+    (op, st.chain.coin(&op).unwrap().unwrap())
+}
+
+/// A solved block on the stored block `parent` with `txs`, paying the subsidy plus
+/// `fees`; `tag` tells siblings apart.
+fn block_on(
+    node: &Node,
+    parent: &chain_node::BlockHash,
+    txs: Vec<Transaction>,
+    fees: u64,
+    tag: u32,
+) -> chain_node::Block {
+    let e = node.lock().chain.entry(parent).unwrap();
+    let height = e.height.0 + 1;
+    let reward =
+        chain_node::block_subsidy(chain_node::Height(height), node.params()).units() + fees;
+    let mut all = vec![crate::helpers::coinbase(
+        height,
+        address(&key(77)),
+        Amount::from_units(reward),
+    )];
+    all.extend(txs);
+    crate::helpers::make_block(node.params(), &e.header, e.header.time + 1 + tag, all)
+}
+
+/// Closes `node` and opens its data directory again.
+fn reopen(node: Arc<Node>) -> Arc<Node> {
+    let config = node.config().clone();
+    drop(node);
+    Node::open(config).unwrap()
+}
+
+fn connected(hash: chain_node::BlockHash, height: u32) -> NodeEvent {
+    NodeEvent::BlockConnected {
+        hash,
+        height: chain_node::Height(height),
+    }
+}
+
+fn disconnected(hash: chain_node::BlockHash, height: u32) -> NodeEvent {
+    NodeEvent::BlockDisconnected {
+        hash,
+        height: chain_node::Height(height),
+    }
+}
+
+#[test]
+fn a_block_failing_after_a_reorg_is_announced_and_leaves_the_pool_as_it_was() {
+    let n = node("mp-failed-reorg", MempoolConfig::default());
+    let miner = key(20);
+    n.generate(102, address(&miner)).unwrap();
+    // O103 confirms `confirmed`; O104 and O105 are empty; `pending` waits in the pool.
+    let confirmed = pay(&n, coinbase_coin(&n, 1), &miner, &key(1), 10_000);
+    n.submit_transaction(confirmed.clone()).unwrap();
+    let o = n.generate(3, address(&miner)).unwrap();
+    let pending = pay(&n, coinbase_coin(&n, 2), &miner, &key(1), 10_000);
+    n.submit_transaction(pending.clone()).unwrap();
+    // N103..N105 on O102, as much work as O105 and seen later; N104 confirms a spend
+    // that conflicts with `pending`.
+    let conflict = pay(&n, coinbase_coin(&n, 2), &miner, &key(2), 30_000);
+    let fork = n.lock().chain.hash_at(chain_node::Height(102)).unwrap();
+    let mut branch: Vec<chain_node::Block> = Vec::new();
+    for txs in [vec![], vec![conflict.clone()], vec![]] {
+        let parent = branch.last().map_or(fork, chain_node::Block::hash);
+        let fees = if txs.is_empty() { 0 } else { 30_000 };
+        let b = block_on(&n, &parent, txs, fees, 5);
+        assert!(n.submit_block(&b).unwrap().events.is_empty());
+        branch.push(b);
+    }
+    let (n103, n104, n105) = (&branch[0], &branch[1], &branch[2]);
+    let events = n.subscribe();
+    let search = n.tip_change_flag();
+    // N106 pays one unit too much: the node reorgs to it, fails it, and comes back.
+    let bad = block_on(&n, &n105.hash(), vec![], 1, 5);
+    assert!(matches!(
+        n.submit_block(&bad),
+        Err(chain_node::error::ChainError::Invalid { .. })
+    ));
+    let seen: Vec<NodeEvent> = events.try_iter().collect();
+    assert_eq!(
+        seen,
+        vec![
+            disconnected(o[2], 105),
+            disconnected(o[1], 104),
+            disconnected(o[0], 103),
+            connected(n103.hash(), 103),
+            connected(n104.hash(), 104),
+            connected(n105.hash(), 105),
+            disconnected(n105.hash(), 105),
+            disconnected(n104.hash(), 104),
+            disconnected(n103.hash(), 103),
+            connected(o[0], 103),
+            connected(o[1], 104),
+            connected(o[2], 105),
+        ]
+    );
+    assert!(
+        search.load(std::sync::atomic::Ordering::Relaxed),
+        "a running nonce search was told the tip moved"
+    );
+    assert_eq!(n.lock().chain.tip(), (chain_node::Height(105), o[2]));
+    // Back where it was: `pending` stays, `confirmed` is confirmed, the conflict is not
+    // in the pool; on disk too.
+    assert_eq!(n.lock().mempool.txids(), vec![pending.txid()]);
+    let n = reopen(n);
+    assert_eq!(n.lock().mempool.txids(), vec![pending.txid()]);
+    assert_eq!(n.lock().chain.tip().1, o[2]);
+}
+
+#[test]
+fn a_storage_failure_mid_reorg_is_announced_stops_the_node_and_a_restart_recovers() {
+    let n = node("mp-poison", MempoolConfig::default());
+    let miner = key(21);
+    n.generate(103, address(&miner)).unwrap();
+    // O104 confirms `confirmed`, which nothing on the other branch touches.
+    let confirmed = pay(&n, coinbase_coin(&n, 1), &miner, &key(4), 10_000);
+    n.submit_transaction(confirmed.clone()).unwrap();
+    n.generate(1, address(&miner)).unwrap();
+    let pending = pay(&n, coinbase_coin(&n, 2), &miner, &key(1), 10_000);
+    n.submit_transaction(pending.clone()).unwrap();
+    let o = |h: u32| n.lock().chain.hash_at(chain_node::Height(h)).unwrap();
+    let (o103, o104) = (o(103), o(104));
+    // N103..N105 on O102 outweigh O104; N104 confirms a conflict of `pending`.
+    let conflict = pay(&n, coinbase_coin(&n, 2), &miner, &key(2), 30_000);
+    let n103 = block_on(&n, &o(102), vec![], 0, 5);
+    n.submit_block(&n103).unwrap();
+    let n104 = block_on(&n, &n103.hash(), vec![conflict.clone()], 30_000, 5);
+    n.submit_block(&n104).unwrap();
+    let n105 = block_on(&n, &n104.hash(), vec![], 0, 5);
+    let events = n.subscribe();
+    let search = n.tip_change_flag();
+    // Flushes: storing N105, disconnecting O104; disconnecting O103 fails.
+    n.lock().chain.fail_flushes_after(2);
+    let err = n.submit_block(&n105).unwrap_err();
+    assert!(err.is_storage(), "{err:?}");
+    assert_eq!(
+        events.try_iter().collect::<Vec<_>>(),
+        vec![disconnected(o104, 104)]
+    );
+    assert!(search.load(std::sync::atomic::Ordering::Relaxed));
+    assert!(n.failure().is_some() && n.is_shutting_down());
+    // Nothing more is accepted or acknowledged.
+    let other = pay(&n, coinbase_coin(&n, 3), &miner, &key(3), 10_000);
+    assert!(matches!(
+        n.submit_transaction(other),
+        Err(MempoolError::NotSaved { .. })
+    ));
+    assert!(matches!(
+        n.invalidate_block(&o103),
+        Err(chain_node::error::ChainError::Poisoned { .. })
+    ));
+    assert!(n.generate(1, address(&miner)).is_err());
+    // A restart reloads from disk and finishes the reorg: `pending` conflicts with N104;
+    // `confirmed` left the chain with O104, whose disconnect saved it with the pool.
+    let n = reopen(n);
+    assert!(n.failure().is_none());
+    assert_eq!(n.lock().chain.tip(), (chain_node::Height(105), n105.hash()));
+    assert_eq!(n.lock().mempool.txids(), vec![confirmed.txid()]);
+    assert!(n.submit_transaction(pending).is_err());
+}
+
+#[test]
+fn blocks_disconnected_while_opening_return_their_transactions() {
+    use chain_node::encoding::{IndexEntry, decode_exact, encode_to_vec};
+    let n = node("mp-open-rewind", MempoolConfig::default());
+    let miner = key(22);
+    n.generate(102, address(&miner)).unwrap();
+    let tx = pay(&n, coinbase_coin(&n, 1), &miner, &key(1), 10_000);
+    n.submit_transaction(tx.clone()).unwrap();
+    let mined = n.generate(2, address(&miner)).unwrap();
+    assert!(n.lock().mempool.is_empty());
+    let config = n.config().clone();
+    drop(n);
+    // What a crash inside invalidateblock leaves: the block with `tx` marked invalid
+    // while still active.
+    {
+        let db = {
+            let path = config.data_dir.join("chain");
+            let mut tries = 0;
+            loop {
+                match sled::open(&path) {
+                    Ok(db) => break db,
+                    Err(_) if tries < 100 => {
+                        tries += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                    }
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        };
+        let mut k = vec![b'i'];
+        k.extend_from_slice(mined[0].as_bytes());
+        let mut entry: IndexEntry = decode_exact(&db.get(&k).unwrap().unwrap()).unwrap();
+        entry.status = chain_node::encoding::BlockStatus::Invalid;
+        db.insert(k, encode_to_vec(&entry)).unwrap();
+        db.flush().unwrap();
+    }
+    let n = Node::open(config).unwrap();
+    assert_eq!(n.lock().chain.tip().0, chain_node::Height(102));
+    assert_eq!(n.lock().mempool.txids(), vec![tx.txid()]);
+}
+
+#[test]
+fn evictions_are_saved_before_the_newcomer_is_acknowledged() {
+    let miner = key(23);
+    let probe = node("mp-evict-probe", MempoolConfig::default());
+    let size = pay(&probe, funded(&probe, &miner), &miner, &key(1), 1).size();
+    drop(probe);
+    let n = node(
+        "mp-evict-saved",
+        MempoolConfig {
+            max_bytes: size * 2 + size / 2,
+            ..MempoolConfig::default()
+        },
+    );
+    n.generate(103, address(&miner)).unwrap();
+    let low = pay(&n, coinbase_coin(&n, 1), &miner, &key(1), 10_000);
+    let mid = pay(&n, coinbase_coin(&n, 2), &miner, &key(1), 20_000);
+    let high = pay(&n, coinbase_coin(&n, 3), &miner, &key(1), 40_000);
+    for tx in [&low, &mid, &high] {
+        n.submit_transaction(tx.clone()).unwrap();
+    }
+    let expected = vec![mid.txid(), high.txid()];
+    assert_eq!(n.lock().mempool.txids(), expected);
+    // The disk says the same: the evicted transaction does not come back (saved
+    // transactions are restored in key order).
+    let n = reopen(n);
+    let mut restored = n.lock().mempool.txids();
+    restored.sort();
+    let mut expected = expected;
+    expected.sort();
+    assert_eq!(restored, expected);
 }
