@@ -66,9 +66,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                     max_batch,
                     ..server::ServerConfig::default()
                 };
-                server::run(log, listener, config, shutdown_signal())
-                    .await
-                    .map_err(anyhow::Error::msg)
+                server::run(log, listener, config, shutdown_signal()).await?;
+                anyhow::Ok(())
             })?;
             Ok(ExitCode::SUCCESS)
         }

@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -24,7 +23,9 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::checkpoint::parse_decimal;
+use crate::error::{LogError, ServerError};
 use crate::hash::Hash;
+use crate::http::{BodyError, HttpServer, Limits, Monitor, Stats, read_body};
 use crate::log::{Log, Published, Sequenced, find_committed};
 use crate::storage::DataDir;
 use crate::tile_store::TileNodeStore;
@@ -38,6 +39,11 @@ pub const MAX_QUEUED_BYTES: usize = 64 << 20;
 /// Most entries returned by one `get-entries` call.
 pub const MAX_GET_ENTRIES: u64 = 256;
 
+/// Most bytes of entries (before base64) in one `get-entries` answer; a range
+/// beyond is answered with a prefix, as RFC 6962 allows, and always with at least
+/// one entry.
+pub const MAX_GET_ENTRIES_BYTES: usize = 1 << 20;
+
 /// Tuning of the server.
 #[derive(Clone, Copy, Debug)]
 pub struct ServerConfig {
@@ -45,10 +51,8 @@ pub struct ServerConfig {
     pub max_batch: usize,
     /// Submissions waiting for the sequencer before `/add` answers 503.
     pub queue: usize,
-    /// Most connections served at once; further clients wait in the backlog.
-    pub max_connections: usize,
-    /// A connection on which nothing arrives for this long is closed.
-    pub idle_timeout: std::time::Duration,
+    /// Connection, deadline and response-budget limits ([`crate::http`]).
+    pub http: Limits,
 }
 
 impl Default for ServerConfig {
@@ -56,8 +60,7 @@ impl Default for ServerConfig {
         ServerConfig {
             max_batch: 4096,
             queue: 65_536,
-            max_connections: 1024,
-            idle_timeout: std::time::Duration::from_secs(30),
+            http: Limits::default(),
         }
     }
 }
@@ -130,25 +133,33 @@ impl IntoResponse for ApiError {
 pub struct ServerHandle {
     /// The bound address.
     pub addr: SocketAddr,
+    monitor: Monitor,
     shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+    thread: Option<std::thread::JoinHandle<Result<(), ServerError>>>,
 }
 
 impl ServerHandle {
     /// Stops accepting, lets the sequencer finish, and waits.
     ///
     /// # Errors
-    /// The reason the server stopped, if it failed.
-    pub fn stop(mut self) -> Result<(), String> {
+    /// Why the server failed: the sequencer halted on a failed batch or panicked,
+    /// or serving failed.
+    pub fn stop(mut self) -> Result<(), ServerError> {
         self.stop_inner()
     }
 
-    fn stop_inner(&mut self) -> Result<(), String> {
+    /// The HTTP layer's counters now.
+    pub fn http_stats(&self) -> Stats {
+        self.monitor.stats()
+    }
+
+    fn stop_inner(&mut self) -> Result<(), ServerError> {
         if let Some(tx) = self.shutdown.take() {
+            // The server may have stopped already; joining says why.
             let _ = tx.send(());
         }
         match self.thread.take() {
-            Some(t) => t.join().map_err(|_| "server thread panicked".to_owned())?,
+            Some(t) => t.join().map_err(|_| ServerError::ServerPanicked)?,
             None => Ok(()),
         }
     }
@@ -156,6 +167,7 @@ impl ServerHandle {
 
 impl Drop for ServerHandle {
     fn drop(&mut self) {
+        // A handle dropped without `stop` has no one to report to.
         let _ = self.stop_inner();
     }
 }
@@ -164,30 +176,46 @@ impl Drop for ServerHandle {
 /// `listen` (use port 0 for an ephemeral port).
 ///
 /// # Errors
-/// When the address cannot be bound or the runtime cannot start.
-pub fn start(log: Log, listen: SocketAddr, config: ServerConfig) -> std::io::Result<ServerHandle> {
-    let listener = std::net::TcpListener::bind(listen)?;
-    listener.set_nonblocking(true)?;
-    let addr = listener.local_addr()?;
+/// [`ServerError::Start`] when the address cannot be bound or the runtime or the
+/// thread cannot start.
+pub fn start(
+    log: Log,
+    listen: SocketAddr,
+    config: ServerConfig,
+) -> Result<ServerHandle, ServerError> {
+    let start = |what| move |source| ServerError::Start { what, source };
+    let listener = std::net::TcpListener::bind(listen).map_err(start("binding the address"))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(start("configuring the listener"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(start("reading the bound address"))?;
     let (tx, rx) = oneshot::channel::<()>();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
-        .build()?;
+        .build()
+        .map_err(start("building the runtime"))?;
+    let http = HttpServer::new(config.http);
+    let monitor = http.monitor();
     let thread = std::thread::Builder::new()
         .name("merkle-log-http".into())
         .spawn(move || {
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener)
-                    .map_err(|e| format!("listening: {e}"))?;
-                run(log, listener, config, async {
+                    .map_err(start("registering the listener"))?;
+                serve(log, listener, http, config, async {
+                    // A dropped handle also stops the server.
                     let _ = rx.await;
                 })
                 .await
             })
-        })?;
+        })
+        .map_err(start("spawning the server thread"))?;
     Ok(ServerHandle {
         addr,
+        monitor,
         shutdown: Some(tx),
         thread: Some(thread),
     })
@@ -196,13 +224,31 @@ pub fn start(log: Log, listen: SocketAddr, config: ServerConfig) -> std::io::Res
 /// Serves until `shutdown` resolves.
 ///
 /// # Errors
-/// When serving fails.
+/// [`ServerError`]: the sequencer could not start, halted on a failed batch or
+/// panicked, or serving failed.
 pub async fn run(
     log: Log,
     listener: tokio::net::TcpListener,
     config: ServerConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), String> {
+) -> Result<(), ServerError> {
+    serve(
+        log,
+        listener,
+        HttpServer::new(config.http),
+        config,
+        shutdown,
+    )
+    .await
+}
+
+async fn serve(
+    log: Log,
+    listener: tokio::net::TcpListener,
+    http: HttpServer,
+    config: ServerConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), ServerError> {
     let (submit, queue) = mpsc::channel(config.queue.max(1));
     let shared = Arc::new(Shared {
         dir: Arc::clone(log.dir()),
@@ -218,21 +264,21 @@ pub async fn run(
     let sequencer = std::thread::Builder::new()
         .name("merkle-log-sequencer".into())
         .spawn(move || sequence(log, queue, &seq_published, &seq_queued, max_batch))
-        .map_err(|e| format!("starting the sequencer: {e}"))?;
+        .map_err(|source| ServerError::Start {
+            what: "spawning the sequencer thread",
+            source,
+        })?;
     let app = router(Arc::clone(&shared));
-    let listener = Limited {
-        inner: listener,
-        permits: Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1))),
-        idle_timeout: config.idle_timeout,
-    };
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| format!("serving: {e}"));
+    let served = http.serve(listener, app, shutdown).await;
     // Dropping the last sender ends the sequencer after its current batch.
     drop(shared);
-    let _ = sequencer.join();
-    served
+    let sequenced = tokio::task::spawn_blocking(move || sequencer.join())
+        .await
+        .map_err(|_| ServerError::SequencerPanicked)?
+        .map_err(|_| ServerError::SequencerPanicked)?;
+    // A halted log matters more than a failed listener: report it first.
+    sequenced.map_err(|source| ServerError::Halted { source })?;
+    served.map_err(ServerError::from)
 }
 
 fn router(state: AppState) -> Router {
@@ -256,8 +302,8 @@ fn sequence(
     published: &RwLock<Published>,
     queued: &AtomicUsize,
     max_batch: usize,
-) {
-    let mut failed: Option<String> = None;
+) -> Result<(), LogError> {
+    let mut failed: Option<(String, LogError)> = None;
     while let Some(first) = queue.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < max_batch {
@@ -268,7 +314,7 @@ fn sequence(
         }
         let bytes: usize = batch.iter().map(|(e, _)| e.len()).sum();
         queued.fetch_sub(bytes, Ordering::Relaxed);
-        if let Some(reason) = &failed {
+        if let Some((reason, _)) = &failed {
             for (_, reply) in batch {
                 let _ = reply.send(Err(ApiError::unavailable(reason.clone())));
             }
@@ -295,10 +341,11 @@ fn sequence(
                 for reply in replies {
                     let _ = reply.send(Err(ApiError::unavailable(reason.clone())));
                 }
-                failed = Some(reason);
+                failed = Some((reason, e));
             }
         }
     }
+    failed.map_or(Ok(()), |(_, e)| Err(e))
 }
 
 fn published(state: &Shared) -> Result<Published, ApiError> {
@@ -312,7 +359,17 @@ fn published(state: &Shared) -> Result<Published, ApiError> {
         })
 }
 
-async fn add(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+async fn add(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let body = read_body(request, MAX_ENTRY).await.map_err(|e| match e {
+        BodyError::TooLarge { .. } => ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            reason: format!("entry too long: {e}"),
+        },
+        BodyError::Unreadable { .. } => ApiError::bad(e.to_string()),
+    })?;
     if body.is_empty() {
         return Err(ApiError::bad("empty entry: send 1 to 65535 bytes"));
     }
@@ -558,8 +615,9 @@ async fn get_entries(
     let end = end.min(start + MAX_GET_ENTRIES - 1);
     blocking(move || {
         let mut entries = Vec::new();
+        let mut bytes_out = 0usize;
         let mut at = start;
-        while at <= end {
+        while at <= end && bytes_out < MAX_GET_ENTRIES_BYTES {
             let bundle = at / tiles::TILE_WIDTH;
             let (bytes, width) = state
                 .dir
@@ -570,6 +628,10 @@ async fn get_entries(
             for (k, e) in list.iter().enumerate() {
                 let i = first + k as u64;
                 if (at..=end).contains(&i) {
+                    if bytes_out >= MAX_GET_ENTRIES_BYTES {
+                        break;
+                    }
+                    bytes_out += e.len().max(1);
                     entries.push(Entry {
                         leaf_input: BASE64.encode(e),
                         extra_data: String::new(),
@@ -619,105 +681,4 @@ async fn entry_and_proof(
         }))
     })
     .await
-}
-
-/// A listener that serves a bounded number of connections at once and closes
-/// connections that stay silent too long (slow or stuck clients cannot pin the
-/// server's sockets and memory forever).
-struct Limited {
-    inner: tokio::net::TcpListener,
-    permits: Arc<tokio::sync::Semaphore>,
-    idle_timeout: std::time::Duration,
-}
-
-impl axum::serve::Listener for Limited {
-    type Io = LimitedStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let Ok(permit) = Arc::clone(&self.permits).acquire_owned().await else {
-                // The semaphore is never closed; wait and retry regardless.
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                continue;
-            };
-            match self.inner.accept().await {
-                Ok((stream, addr)) => {
-                    let _ = stream.set_nodelay(true);
-                    let io = LimitedStream {
-                        stream,
-                        _permit: permit,
-                        idle: Box::pin(tokio::time::sleep(self.idle_timeout)),
-                        idle_timeout: self.idle_timeout,
-                    };
-                    return (io, addr);
-                }
-                // Out of descriptors or a reset in the backlog: back off briefly.
-                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.inner.local_addr()
-    }
-}
-
-/// A connection holding one of the listener's permits, with an idle timer.
-struct LimitedStream {
-    stream: tokio::net::TcpStream,
-    _permit: tokio::sync::OwnedSemaphorePermit,
-    idle: std::pin::Pin<Box<tokio::time::Sleep>>,
-    idle_timeout: std::time::Duration,
-}
-
-impl tokio::io::AsyncRead for LimitedStream {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        use std::future::Future as _;
-        use std::task::Poll;
-        let this = &mut *self;
-        match std::pin::Pin::new(&mut this.stream).poll_read(cx, buf) {
-            Poll::Ready(r) => {
-                this.idle
-                    .as_mut()
-                    .reset(tokio::time::Instant::now() + this.idle_timeout);
-                Poll::Ready(r)
-            }
-            Poll::Pending => match this.idle.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "connection idle too long",
-                ))),
-                Poll::Pending => Poll::Pending,
-            },
-        }
-    }
-}
-
-impl tokio::io::AsyncWrite for LimitedStream {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.stream).poll_shutdown(cx)
-    }
 }
