@@ -80,7 +80,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             server.local_addr()
         ),
     )?;
-    server.wait();
+    server.wait()?;
     node.lock().chain.flush()?;
     Ok(())
 }
