@@ -413,6 +413,17 @@ pub enum ServeError {
     },
 }
 
+/// A reservation that did not fit in a server's response budget.
+#[cfg(feature = "http")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the server is sending too many large responses ({bytes} more bytes do not fit); retry later"
+)]
+pub struct BudgetSpent {
+    /// The bytes asked for.
+    pub bytes: usize,
+}
+
 /// A request body was not read.
 #[cfg(feature = "http")]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

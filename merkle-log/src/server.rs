@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
+use axum::extract::{DefaultBodyLimit, Extension, Path as UrlPath, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,11 +25,13 @@ use tokio::sync::{mpsc, oneshot};
 use crate::checkpoint::parse_decimal;
 use crate::error::{LogError, ServerError};
 use crate::hash::Hash;
-use crate::http::{BodyError, HttpServer, Limits, Monitor, Stats, read_body};
+use crate::http::{
+    BodyError, HttpServer, Limits, Monitor, Reserved, ResponseBudget, Stats, read_body,
+};
 use crate::log::{Log, Published, Sequenced, find_committed};
 use crate::storage::DataDir;
 use crate::tile_store::TileNodeStore;
-use crate::tiles::{self, TileRequest};
+use crate::tiles::{self, TileId, TileRequest};
 use crate::tree::Tree;
 
 /// Largest entry accepted by `POST /add`: what a u16 length prefix can carry.
@@ -83,6 +85,8 @@ type AppState = Arc<Shared>;
 pub struct ApiError {
     status: StatusCode,
     reason: String,
+    /// A 503 worth retrying soon (sent with `Retry-After: 1`).
+    retry: bool,
 }
 
 impl ApiError {
@@ -90,6 +94,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
             reason: reason.into(),
+            retry: false,
         }
     }
 
@@ -97,6 +102,15 @@ impl ApiError {
         ApiError {
             status: StatusCode::NOT_FOUND,
             reason: reason.into(),
+            retry: false,
+        }
+    }
+
+    /// 503 for a full queue or a spent budget: retry soon.
+    fn busy(reason: impl Into<String>) -> Self {
+        ApiError {
+            retry: true,
+            ..Self::unavailable(reason)
         }
     }
 
@@ -104,6 +118,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             reason: reason.into(),
+            retry: false,
         }
     }
 
@@ -118,13 +133,19 @@ impl ApiError {
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             reason,
+            retry: false,
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, format!("{}\n", self.reason)).into_response()
+        let mut r = (self.status, format!("{}\n", self.reason)).into_response();
+        if self.retry {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        r
     }
 }
 
@@ -356,6 +377,7 @@ fn published(state: &Shared) -> Result<Published, ApiError> {
         .map_err(|_| ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             reason: "published state poisoned".into(),
+            retry: false,
         })
 }
 
@@ -367,6 +389,7 @@ async fn add(
         BodyError::TooLarge { .. } => ApiError {
             status: StatusCode::PAYLOAD_TOO_LARGE,
             reason: format!("entry too long: {e}"),
+            retry: false,
         },
         BodyError::Unreadable { .. } => ApiError::bad(e.to_string()),
     })?;
@@ -376,14 +399,12 @@ async fn add(
     let len = body.len();
     if state.queued.fetch_add(len, Ordering::Relaxed) + len > MAX_QUEUED_BYTES {
         state.queued.fetch_sub(len, Ordering::Relaxed);
-        return Err(ApiError::unavailable(
-            "too many submissions waiting; retry later",
-        ));
+        return Err(ApiError::busy("too many submissions waiting; retry later"));
     }
     let (tx, rx) = oneshot::channel();
     if state.submit.try_send((body.to_vec(), tx)).is_err() {
         state.queued.fetch_sub(len, Ordering::Relaxed);
-        return Err(ApiError::unavailable(
+        return Err(ApiError::busy(
             "sequencer queue is full or stopped; retry later",
         ));
     }
@@ -432,15 +453,71 @@ fn immutable(bytes: Vec<u8>) -> Response {
     r
 }
 
+/// Bytes that reading entry bundle `index` for a tree of `size` leaves holds in
+/// memory: the file it reads (its partial bundle, or the full one that replaced
+/// it), and, for a partial bundle, the copy of its entries cut from the full one.
+/// 0 when no file exists.
+fn bundle_read_bytes(dir: &DataDir, index: u64, size: u64) -> usize {
+    let Some(stored) = TileId::at_size(0, index, size) else {
+        return 0;
+    };
+    let full_size = index.saturating_add(1).saturating_mul(tiles::TILE_WIDTH);
+    let file = [Some(stored), TileId::at_size(0, index, full_size)]
+        .into_iter()
+        .flatten()
+        .filter_map(|t| std::fs::metadata(dir.file(&t.entries_path())).ok())
+        .map(|m| usize::try_from(m.len()).unwrap_or(usize::MAX))
+        .max()
+        .unwrap_or(0);
+    let copies = if u64::from(stored.width) < tiles::TILE_WIDTH {
+        2
+    } else {
+        1
+    };
+    file.saturating_mul(copies)
+}
+
+/// Reserves room for reading entry bundles `bundles` and `extra` bytes more (an
+/// answer built from them), before any is read.
+async fn reserve_bundles(
+    budget: &ResponseBudget,
+    dir: &DataDir,
+    bundles: std::ops::RangeInclusive<u64>,
+    size: u64,
+    extra: usize,
+) -> Result<Reserved, ApiError> {
+    let read: usize = bundles
+        .map(|b| bundle_read_bytes(dir, b, size))
+        .fold(0, usize::saturating_add);
+    budget
+        .reserve(read.saturating_add(extra))
+        .await
+        .map_err(|e| ApiError::busy(e.to_string()))
+}
+
 async fn tile(
     State(state): State<AppState>,
+    Extension(budget): Extension<ResponseBudget>,
     UrlPath(path): UrlPath<String>,
 ) -> Result<Response, ApiError> {
     let request = tiles::parse_tile_path(&path).map_err(|_| {
         ApiError::bad("not a tile path: expected tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>]")
     })?;
     let size = published(&state)?.checkpoint.size();
-    blocking(move || {
+    // Hash tiles are at most 8 KiB; an entry bundle can be 16 MiB, and a partial
+    // one asked of a fuller bundle is cut into a copy.
+    let reserved = match request {
+        TileRequest::Entries { index, width } => {
+            let cut = if u64::from(width) < tiles::TILE_WIDTH {
+                bundle_read_bytes(&state.dir, index, size)
+            } else {
+                0
+            };
+            Some(reserve_bundles(&budget, &state.dir, index..=index, size, cut).await?)
+        }
+        TileRequest::Hashes(_) => None,
+    };
+    let mut response = blocking(move || {
         let beyond =
             || ApiError::not_found(format!("tile/{path} is beyond the tree of size {size}"));
         match request {
@@ -471,7 +548,11 @@ async fn tile(
             }
         }
     })
-    .await
+    .await?;
+    if let Some(r) = reserved {
+        r.attach(&mut response);
+    }
+    Ok(response)
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -602,8 +683,9 @@ struct Entries {
 
 async fn get_entries(
     State(state): State<AppState>,
+    Extension(budget): Extension<ResponseBudget>,
     Query(q): Params,
-) -> Result<axum::Json<Entries>, ApiError> {
+) -> Result<Response, ApiError> {
     let (start, end) = ordered_params(&q, "start", "end")?;
     let size = published(&state)?.checkpoint.size();
     if end >= size {
@@ -613,7 +695,20 @@ async fn get_entries(
     }
     // Like RFC 6962 logs, answer a prefix of a long range.
     let end = end.min(start + MAX_GET_ENTRIES - 1);
-    blocking(move || {
+    // The answer: base64 of at most the byte cap plus one entry, and JSON around
+    // each entry.
+    let answer = (MAX_GET_ENTRIES_BYTES + MAX_ENTRY) / 3 * 4 + 64 * MAX_GET_ENTRIES as usize;
+    let first_bundle = start / tiles::TILE_WIDTH;
+    let last_bundle = end / tiles::TILE_WIDTH;
+    let reserved = reserve_bundles(
+        &budget,
+        &state.dir,
+        first_bundle..=last_bundle,
+        size,
+        answer,
+    )
+    .await?;
+    let mut response = blocking(move || {
         let mut entries = Vec::new();
         let mut bytes_out = 0usize;
         let mut at = start;
@@ -640,9 +735,11 @@ async fn get_entries(
             }
             at = first + tiles::TILE_WIDTH;
         }
-        Ok(axum::Json(Entries { entries }))
+        Ok(axum::Json(Entries { entries }).into_response())
     })
-    .await
+    .await?;
+    reserved.attach(&mut response);
+    Ok(response)
 }
 
 #[derive(Serialize)]
@@ -654,8 +751,9 @@ struct EntryAndProof {
 
 async fn entry_and_proof(
     State(state): State<AppState>,
+    Extension(budget): Extension<ResponseBudget>,
     Query(q): Params,
-) -> Result<axum::Json<EntryAndProof>, ApiError> {
+) -> Result<Response, ApiError> {
     let index = param(&q, "leaf_index")?;
     let tree_size = param(&q, "tree_size")?;
     if index >= tree_size {
@@ -665,7 +763,10 @@ async fn entry_and_proof(
     }
     let published = published(&state)?.checkpoint.size();
     check_tree_size(tree_size, published)?;
-    blocking(move || {
+    let bundle = index / tiles::TILE_WIDTH;
+    let answer = MAX_ENTRY / 3 * 4 + 4096;
+    let reserved = reserve_bundles(&budget, &state.dir, bundle..=bundle, published, answer).await?;
+    let mut response = blocking(move || {
         let entry = state
             .dir
             .read_entry(index, published)
@@ -678,7 +779,10 @@ async fn entry_and_proof(
             leaf_input: BASE64.encode(entry),
             extra_data: String::new(),
             audit_path: b64_list(&proof),
-        }))
+        })
+        .into_response())
     })
-    .await
+    .await?;
+    reserved.attach(&mut response);
+    Ok(response)
 }

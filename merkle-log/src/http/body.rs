@@ -23,7 +23,14 @@ pub(crate) struct Budget {
 /// Bytes reserved from the [`Budget`]; returned when dropped.
 #[derive(Debug)]
 pub(crate) struct Reservation {
-    _permit: OwnedSemaphorePermit,
+    permit: OwnedSemaphorePermit,
+}
+
+impl Reservation {
+    /// The bytes reserved.
+    pub(crate) fn bytes(&self) -> usize {
+        self.permit.num_permits()
+    }
 }
 
 impl Budget {
@@ -49,7 +56,7 @@ impl Budget {
         let n = u32::try_from(n).ok()?;
         let acquire = Arc::clone(&self.bytes).acquire_many_owned(n);
         match tokio::time::timeout(wait, acquire).await {
-            Ok(Ok(permit)) => Some(Reservation { _permit: permit }),
+            Ok(Ok(permit)) => Some(Reservation { permit }),
             // Timed out, or the semaphore closed (it never is).
             _ => None,
         }
@@ -114,7 +121,7 @@ pub(crate) struct ResponseBody {
     conn: Arc<Conn>,
     request: u64,
     next_head: Duration,
-    _reservation: Option<Reservation>,
+    _reservation: Vec<Arc<Reservation>>,
 }
 
 impl std::fmt::Debug for ResponseBody {
@@ -133,7 +140,7 @@ impl ResponseBody {
         conn: Arc<Conn>,
         request: u64,
         next_head: Duration,
-        reservation: Option<Reservation>,
+        reservation: Vec<Arc<Reservation>>,
     ) -> Self {
         ResponseBody {
             inner,
@@ -235,7 +242,7 @@ mod tests {
             conn,
             0,
             Duration::from_secs(1),
-            None,
+            Vec::new(),
         );
         assert_eq!(body.size_hint().exact(), Some(10_000));
         let mut got = Vec::new();

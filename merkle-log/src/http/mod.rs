@@ -24,7 +24,10 @@
 //!   budget is spent, it waits up to [`Limits::budget_wait`], then is answered 503.
 //!   Bodies are handed to the connection in copied chunks of [`SEND_CHUNK`] bytes,
 //!   so a returned reservation pins no memory. Smaller bodies hold at most
-//!   `max_connections` x `unbudgeted_response` bytes.
+//!   `max_connections` x `unbudgeted_response` bytes. A handler that must load
+//!   large data to build its answer reserves it first through the
+//!   [`ResponseBudget`] in the request's extensions and attaches the [`Reserved`]
+//!   bytes to its response, so that the data is never in memory unbudgeted.
 //!
 //! Body size limits stay with the application (axum's `DefaultBodyLimit`, or a check
 //! of `Content-Length` before reading). The connection table works for any
@@ -53,8 +56,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-pub use crate::error::{BodyError, ServeError};
-use body::{Budget, RequestBody, ResponseBody};
+pub use crate::error::{BodyError, BudgetSpent, ServeError};
+use body::{Budget, RequestBody, Reservation, ResponseBody};
 use conn::{Closed, Conn, ConnTable};
 
 /// Default of [`Limits::max_connections`].
@@ -139,6 +142,54 @@ impl Limits {
         let rate = self.min_send_rate.max(1);
         self.write_timeout
             .saturating_add(Duration::from_millis(len.saturating_mul(1000) / rate))
+    }
+}
+
+/// The server's response budget, in the extensions of every request (axum:
+/// `Extension<ResponseBudget>`), for handlers that load large data.
+#[derive(Clone, Debug)]
+pub struct ResponseBudget {
+    shared: Arc<Shared>,
+}
+
+/// Bytes reserved by a handler; held until every clone is dropped, or, once
+/// attached to a response, until the response has been sent.
+#[derive(Clone, Debug)]
+pub struct Reserved(Arc<Reservation>);
+
+impl ResponseBudget {
+    /// Reserves `bytes`, waiting at most [`Limits::budget_wait`] for other
+    /// responses to return theirs.
+    ///
+    /// # Errors
+    /// [`BudgetSpent`] when `bytes` did not fit in time (answer 503) or can never
+    /// fit.
+    pub async fn reserve(&self, bytes: usize) -> Result<Reserved, BudgetSpent> {
+        match self
+            .shared
+            .budget
+            .reserve(bytes, self.shared.limits.budget_wait)
+            .await
+        {
+            Some(r) => Ok(Reserved(Arc::new(r))),
+            None => {
+                self.shared.refused.fetch_add(1, Ordering::Relaxed);
+                Err(BudgetSpent { bytes })
+            }
+        }
+    }
+}
+
+impl Reserved {
+    /// The bytes reserved.
+    pub fn bytes(&self) -> usize {
+        self.0.bytes()
+    }
+
+    /// Hands the reservation to `response`: its body is sent under it (and under
+    /// a further reservation only for what it has beyond).
+    pub fn attach<B>(self, response: &mut Response<B>) {
+        response.extensions_mut().insert(self);
     }
 }
 
@@ -381,22 +432,37 @@ async fn handle(
     let body_deadline =
         (!request.body().is_end_stream()).then(|| Instant::now() + limits.body_timeout);
     let number = conn.request_started(body_deadline);
-    let request = request.map(|b| RequestBody::new(b, Arc::clone(&conn), number));
-    let response = match tower_service::Service::call(&mut app, request).await {
+    let mut request = request.map(|b| RequestBody::new(b, Arc::clone(&conn), number));
+    request.extensions_mut().insert(ResponseBudget {
+        shared: Arc::clone(&shared),
+    });
+    let mut response = match tower_service::Service::call(&mut app, request).await {
         Ok(r) => r,
         Err(never) => match never {},
     };
+    // What the handler reserved, then what the body needs beyond it.
+    let mut held: Vec<Arc<Reservation>> = Vec::new();
+    let mut covered = 0usize;
+    if let Some(Reserved(r)) = response.extensions_mut().remove::<Reserved>() {
+        covered = r.bytes();
+        held.push(r);
+    }
     let len = response.body().size_hint().exact();
-    let mut reservation = None;
     let response = match len {
-        Some(n) if n > limits.unbudgeted_response as u64 => {
-            let n = usize::try_from(n).unwrap_or(usize::MAX);
-            reservation = shared.budget.reserve(n, limits.budget_wait).await;
-            if reservation.is_some() {
-                response
-            } else {
-                shared.refused.fetch_add(1, Ordering::Relaxed);
-                busy()
+        Some(n) if n > limits.unbudgeted_response as u64 && n > covered as u64 => {
+            let more = usize::try_from(n)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(covered);
+            match shared.budget.reserve(more, limits.budget_wait).await {
+                Some(r) => {
+                    held.push(Arc::new(r));
+                    response
+                }
+                None => {
+                    shared.refused.fetch_add(1, Ordering::Relaxed);
+                    held.clear();
+                    BudgetSpent { bytes: more }.into_response()
+                }
             }
         }
         _ => response,
@@ -410,14 +476,7 @@ async fn handle(
     let (parts, body) = response.into_parts();
     Ok(Response::from_parts(
         parts,
-        ResponseBody::new(
-            body,
-            SEND_CHUNK,
-            conn,
-            number,
-            limits.header_timeout,
-            reservation,
-        ),
+        ResponseBody::new(body, SEND_CHUNK, conn, number, limits.header_timeout, held),
     ))
 }
 
@@ -456,14 +515,12 @@ pub async fn read_body(request: axum::extract::Request, max: usize) -> Result<By
     Ok(Bytes::from(out))
 }
 
-/// The answer when the response budget stays spent.
-fn busy() -> axum::response::Response {
-    let mut r = (
-        StatusCode::SERVICE_UNAVAILABLE,
-        "the server is sending too many large responses; retry later\n",
-    )
-        .into_response();
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    r
+impl axum::response::IntoResponse for BudgetSpent {
+    /// 503 with `Retry-After: 1` and the reason.
+    fn into_response(self) -> axum::response::Response {
+        let mut r = (StatusCode::SERVICE_UNAVAILABLE, format!("{self}\n")).into_response();
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        r
+    }
 }
