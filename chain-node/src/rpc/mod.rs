@@ -93,6 +93,9 @@ pub struct RpcConfig {
     pub threads: usize,
     /// Connection, deadline and response-budget limits of the HTTP layer.
     pub http: Limits,
+    /// Stop as a `stop` call would at Ctrl-C (SIGINT) or SIGTERM: for the binary,
+    /// so that an interrupted node flushes and removes its cookie.
+    pub stop_on_signals: bool,
 }
 
 impl Default for RpcConfig {
@@ -100,6 +103,7 @@ impl Default for RpcConfig {
         RpcConfig {
             threads: DEFAULT_RPC_THREADS,
             http: Limits::default(),
+            stop_on_signals: false,
         }
     }
 }
@@ -214,16 +218,23 @@ impl RpcServer {
             expected_auth: expected.into(),
             stop: Arc::clone(&stop),
         };
+        let signalled = Arc::clone(&state.node);
         let app = Router::new().fallback(serve_call).with_state(state);
         let http = HttpServer::new(config.http);
         let monitor = http.monitor();
+        let shutdown = async move {
+            tokio::select! {
+                // A closed channel means the handle is gone: stop as well.
+                _ = stopped.wait_for(|stop| *stop) => {}
+                () = merkle_log::http::termination(), if config.stop_on_signals => {
+                    signalled.shutdown();
+                }
+            }
+        };
         let thread = std::thread::Builder::new()
             .name("chain-node-rpc".into())
             .spawn(move || {
-                let served = runtime.block_on(http.serve(listener, app, async move {
-                    // A closed channel means the handle is gone: stop as well.
-                    let _ = stopped.wait_for(|stop| *stop).await;
-                }));
+                let served = runtime.block_on(http.serve(listener, app, shutdown));
                 runtime.shutdown_timeout(STOP_GRACE);
                 served
             });

@@ -335,3 +335,26 @@ fn a_long_generatetoaddress_leaves_a_thread_for_others_and_ends_on_stop() {
     assert!((5..MAX_GENERATE_BLOCKS).contains(&height), "{height}");
     assert!(!rpc._dir.path().join(".cookie").exists());
 }
+
+#[test]
+fn sigterm_stops_the_binary_cleanly_and_removes_the_cookie() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = crate::process::NodeProcess::start(dir.path());
+    assert!(dir.path().join(".cookie").exists());
+    let child = &mut node.child;
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let end = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < end, "the node did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+    assert!(!dir.path().join(".cookie").exists());
+}

@@ -480,6 +480,29 @@ async fn handle(
     ))
 }
 
+/// Resolves at Ctrl-C (SIGINT) or SIGTERM: the shutdown signal of a server run by
+/// a binary. Where SIGTERM cannot be watched, Ctrl-C alone; where neither can,
+/// never.
+pub async fn termination() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                () = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    ctrl_c.await;
+}
+
 /// Reads a request body of at most `max` bytes. A declared `Content-Length` above
 /// `max` is refused before any byte of the body is read; a body that turns out
 /// longer is refused as soon as it passes `max`. Memory grows with the bytes
