@@ -204,7 +204,8 @@ pub struct Stats {
     pub shed: u64,
     /// Connections closed because a phase outlived its deadline or a write stalled.
     pub timed_out: u64,
-    /// Bytes of response bodies reserved from the budget now.
+    /// Bytes reserved from the response budget now, including those gathered so
+    /// far by a response still waiting for the rest of its reservation.
     pub response_bytes_held: usize,
     /// Responses answered 503 because the budget stayed spent.
     pub responses_refused: u64,
