@@ -81,7 +81,11 @@ fn ms(d: Duration) -> String {
 fn settle(stats: impl Fn() -> Stats, done: impl Fn(&Stats) -> bool) {
     let end = Instant::now() + Duration::from_secs(30);
     while !done(&stats()) {
-        assert!(Instant::now() < end, "the server did not settle: {:?}", stats());
+        assert!(
+            Instant::now() < end,
+            "the server did not settle: {:?}",
+            stats()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -224,12 +228,7 @@ fn main() {
         })
         .collect();
     log.integrate(&big).unwrap();
-    let srv = server::start(
-        log,
-        "127.0.0.1:0".parse().unwrap(),
-        ServerConfig::default(),
-    )
-    .unwrap();
+    let srv = server::start(log, "127.0.0.1:0".parse().unwrap(), ServerConfig::default()).unwrap();
     let addr = srv.addr;
     let stats = || srv.http_stats();
     let add = |i: usize| post("/add", "", format!("bench entry {i}").as_bytes());
