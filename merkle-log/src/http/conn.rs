@@ -12,19 +12,20 @@ use tokio::time::Instant;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Phase {
     /// Waiting for a complete request head: a new connection, or one idle between
-    /// requests. Shed first.
+    /// requests.
     Head,
-    /// The head arrived; the body is still arriving. Shed second.
+    /// The head arrived; the body is still arriving.
     Body,
     /// The request is complete and the server is working on it. Never shed: the
     /// server's own work is bounded by its handlers.
     Handling,
-    /// The response is being written. Shed third (a slow reader).
+    /// The response is being written.
     Sending,
 }
 
 impl Phase {
-    /// Shedding order: lower goes first; `None` is never shed.
+    /// Order among connections that used the same share of their time: lower goes
+    /// first; `None` is never shed.
     fn shed_rank(self) -> Option<u8> {
         match self {
             Phase::Head => Some(0),
@@ -38,7 +39,7 @@ impl Phase {
 #[derive(Debug)]
 struct Status {
     phase: Phase,
-    /// When the phase began (the age used to pick whom to shed).
+    /// When the phase began.
     since: Instant,
     /// When the connection is closed unless the phase changes first.
     deadline: Option<Instant>,
@@ -205,8 +206,8 @@ impl ConnTable {
     }
 
     /// Admits a connection whose head is due by `head_deadline`. When the table is
-    /// full, the connection that has waited longest in the lowest shedding rank is
-    /// removed and told to close; returns whether one was.
+    /// full, the connection furthest into the time its phase allows (see
+    /// `victim`) is removed and told to close; returns whether one was.
     pub(crate) fn admit(&self, head_deadline: Instant) -> (Arc<Conn>, bool) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let conn = Arc::new(Conn {
@@ -241,16 +242,63 @@ impl ConnTable {
     }
 }
 
-/// The connection to shed: lowest rank, then oldest in its phase.
+/// The connection to shed: the one that has used the largest share of the time
+/// its phase allows (so a connection that just opened goes last, and among equal
+/// allowances the oldest goes first); on a tie, heads before bodies before
+/// responses, then the oldest. A response of unknown length, which has no
+/// deadline, counts as having used none.
 fn victim(conns: &HashMap<u64, Arc<Conn>>) -> Option<u64> {
-    conns
-        .values()
-        .filter_map(|c| {
-            let s = c.lock();
-            s.phase.shed_rank().map(|rank| ((rank, s.since), c.id))
-        })
-        .min_by_key(|(key, _)| *key)
-        .map(|(_, id)| id)
+    let now = Instant::now();
+    let mut best: Option<(Used, u8, Instant, u64)> = None;
+    for c in conns.values() {
+        let s = c.lock();
+        let Some(rank) = s.phase.shed_rank() else {
+            continue;
+        };
+        let used = Used::of(s.since, s.deadline, now);
+        let key = (used, rank, s.since, c.id);
+        let better = match &best {
+            None => true,
+            Some((u, r, since, _)) => used
+                .cmp(u)
+                .then(r.cmp(&rank))
+                .then(since.cmp(&s.since))
+                .is_gt(),
+        };
+        if better {
+            best = Some(key);
+        }
+    }
+    best.map(|(_, _, _, id)| id)
+}
+
+/// Elapsed over allowed time of a phase, compared exactly (as a fraction).
+#[derive(Clone, Copy, Debug)]
+struct Used {
+    elapsed: u128,
+    allowed: u128,
+}
+
+impl Used {
+    fn of(since: Instant, deadline: Option<Instant>, now: Instant) -> Used {
+        match deadline {
+            Some(d) => Used {
+                elapsed: now.saturating_duration_since(since).as_nanos(),
+                allowed: d.saturating_duration_since(since).as_nanos().max(1),
+            },
+            None => Used {
+                elapsed: 0,
+                allowed: 1,
+            },
+        }
+    }
+
+    fn cmp(&self, other: &Used) -> std::cmp::Ordering {
+        // a/b against c/d as a*d against c*b; nanoseconds of a phase fit u64, so
+        // the products fit u128.
+        (self.elapsed.saturating_mul(other.allowed))
+            .cmp(&other.elapsed.saturating_mul(self.allowed))
+    }
 }
 
 #[cfg(test)]
@@ -262,30 +310,30 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_full_table_sheds_the_oldest_waiting_head_then_bodies_then_senders() {
+    async fn a_full_table_sheds_the_connection_furthest_into_its_allowance() {
+        use std::time::Duration;
         let table = ConnTable::new(3);
         let (a, _) = table.admit(far());
         let (b, _) = table.admit(far());
         let (c, _) = table.admit(far());
-        // a is busy, b is receiving a body, c waits for its head.
-        let ra = a.request_started(None);
-        let _rb = b.request_started(Some(far()));
-        assert_eq!(ra, 1);
+        // a is busy; b's body may take 40 ms; c waits for its head (an hour).
+        a.request_started(None);
+        b.request_started(Some(Instant::now() + Duration::from_millis(40)));
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        // b has used three quarters of its time, c almost none: b goes, though c
+        // waits for a head and b is younger.
         let (d, shed) = table.admit(far());
         assert!(shed);
-        assert_eq!(c.must_close().await, Closed::Shed);
-        // Heads go before bodies, whatever their age: d, not b.
+        assert_eq!(b.must_close().await, Closed::Shed);
+        // Between two heads with the same allowance, the older goes.
         let (_e, shed) = table.admit(far());
         assert!(shed);
-        assert_eq!(d.must_close().await, Closed::Shed);
-        // a (handling), b (body) and e (head) remain. a starts sending; the next two
-        // admissions shed e, then f, which wait for their heads.
-        assert_eq!(table.len(), 3);
-        a.sending(ra, Some(far()));
+        assert_eq!(c.must_close().await, Closed::Shed);
+        // The busy one is never shed.
         let (_f, _) = table.admit(far());
-        let (_g, _) = table.admit(far());
+        assert_eq!(d.must_close().await, Closed::Shed);
         assert_eq!(table.len(), 3);
-        assert!(table.lock().contains_key(&a.id) && table.lock().contains_key(&b.id));
+        assert!(table.lock().contains_key(&a.id));
     }
 
     #[tokio::test]

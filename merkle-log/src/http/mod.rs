@@ -11,10 +11,12 @@
 //!   write that makes no progress for [`Limits::write_timeout`] fails: a client that
 //!   stops reading loses its connection.
 //! - **A connection cap that sheds.** At [`Limits::max_connections`], a new
-//!   connection is admitted and an old one closed in its place: first the one that
-//!   has waited longest for a request head (new or idle between requests), then the
-//!   one that has taken longest to send its body, then the slowest reader of a
-//!   response. A connection whose request the server is working on is never shed;
+//!   connection is admitted and an old one closed in its place: the one that has
+//!   used the largest share of the time its phase allows (waiting for a head, new
+//!   or idle between requests; sending a body; reading a response), which among
+//!   idle connections is the oldest, and among all is the slowest. A connection
+//!   that just opened goes last, so a crowd of slow ones cannot push out a fresh
+//!   client. A connection whose request the server is working on is never shed;
 //!   only when every connection is one does the server stop accepting until one
 //!   ends.
 //! - **A byte budget for responses.** A response body larger than

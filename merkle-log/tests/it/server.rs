@@ -415,6 +415,54 @@ fn a_full_server_sheds_the_oldest_waiting_connection_for_a_new_one() {
 }
 
 #[test]
+fn a_crowd_of_stalled_bodies_cannot_push_out_a_fresh_client() {
+    let dir = Scratch::new("shed-bodies");
+    let srv = start_with(
+        &dir,
+        Limits {
+            max_connections: 8,
+            body_timeout: Duration::from_secs(60),
+            ..Limits::default()
+        },
+    );
+    let addr = srv.addr;
+    let stalled_head = b"POST /add HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab";
+    let crowd = Siege::silent(addr, 8, stalled_head).unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    // A client connects, and takes 50 ms to send its request, while the attacker
+    // opens five more stalled bodies: each sheds one of the old stalled bodies
+    // (2 s into a 60 s allowance), not the fresh client (50 ms into 10 s).
+    let mut honest = TcpStream::connect(addr).unwrap();
+    assert!(eventually(Duration::from_secs(5), || srv.http_stats().shed >= 1));
+    let more: Vec<TcpStream> = (0..5)
+        .map(|_| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.write_all(stalled_head).unwrap();
+            std::thread::sleep(Duration::from_millis(10));
+            s
+        })
+        .collect();
+    assert!(eventually(Duration::from_secs(5), || srv.http_stats().shed >= 6));
+    honest
+        .write_all(b"POST /add HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 6\r\n\r\nhonest")
+        .unwrap();
+    honest.set_read_timeout(Some(HONEST)).unwrap();
+    let mut answer = Vec::new();
+    honest.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    let receipt = answer.split_once("\r\n\r\n").unwrap().1;
+    assert_eq!(
+        verify_receipt(receipt, b"honest", &vkey()).unwrap().0.index,
+        0
+    );
+    // The five shed were the oldest stalled bodies.
+    assert_eq!(crowd.closed_by_server(), 6);
+    drop((crowd, more));
+    srv.stop().unwrap();
+}
+
+#[test]
 fn heads_and_bodies_that_outlive_their_deadlines_are_cut_off_even_while_bytes_arrive() {
     let dir = Scratch::new("deadlines");
     let srv = start_with(
