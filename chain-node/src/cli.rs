@@ -33,7 +33,8 @@ pub(crate) struct Cli {
     #[arg(long, global = true)]
     pub(crate) rpc_allow_remote: bool,
 
-    /// Threads serving RPC requests.
+    /// Threads running RPC calls at once; further calls wait for one (a long
+    /// generatetoaddress holds one).
     #[arg(long, global = true, default_value_t = 4)]
     pub(crate) rpc_threads: usize,
 

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use chain_node::rpc::RpcServer;
+use chain_node::rpc::{RpcConfig, RpcServer};
 use chain_node::{ChainState, Node, NodeConfig};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -68,7 +68,12 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             "refusing to serve RPC on {addr}, which is not a loopback address; pass --rpc-allow-remote to allow it"
         );
     }
-    let server = RpcServer::start(node.clone(), addr, cli.rpc_threads)?;
+    let rpc = RpcConfig {
+        threads: cli.rpc_threads.max(1),
+        stop_on_signals: true,
+        ..RpcConfig::default()
+    };
+    let server = RpcServer::start_with(node.clone(), addr, rpc)?;
     let (height, tip) = node.lock().chain.tip();
     let cookie = server.cookie_path().display().to_string();
     say(
@@ -80,7 +85,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             server.local_addr()
         ),
     )?;
-    server.wait();
+    server.wait()?;
     if let Some(reason) = node.failure() {
         bail!(
             "stopped after a storage failure: {reason}; restart to reload the chain state from {}",

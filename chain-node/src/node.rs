@@ -535,7 +535,8 @@ impl Node {
     /// # Errors
     /// [`NodeError::ShuttingDown`], or a [`ChainError`] if a mined block is refused.
     pub fn generate(&self, n: u32, payout: Address) -> Result<Vec<BlockHash>, NodeError> {
-        let mut hashes = Vec::with_capacity(n as usize);
+        // Grown as blocks are found: `n` comes from a request.
+        let mut hashes = Vec::new();
         let mut extra_nonce: u64 = 0;
         while hashes.len() < n as usize {
             // Take the stop flag before reading the tip, so that a tip change or a

@@ -399,3 +399,77 @@ pub enum KeyFileError {
         source: KeyError,
     },
 }
+
+/// An HTTP server stopped serving.
+#[cfg(feature = "http")]
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The listener failed for good (transient failures are retried).
+    #[error("accepting connections failed")]
+    Accept {
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A reservation that did not fit in a server's response budget.
+#[cfg(feature = "http")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the server is sending too many large responses ({bytes} more bytes do not fit); retry later"
+)]
+pub struct BudgetSpent {
+    /// The bytes asked for.
+    pub bytes: usize,
+}
+
+/// A request body was not read.
+#[cfg(feature = "http")]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    /// Longer than the server takes, as declared or as sent.
+    #[error("request body is longer than {limit} bytes")]
+    TooLarge {
+        /// The most the server takes.
+        limit: usize,
+    },
+    /// Malformed (bad chunking) or cut short.
+    #[error("request body could not be read: {reason}")]
+    Unreadable {
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// The log's server could not start, or stopped with a failure.
+#[cfg(feature = "server")]
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The listener, the runtime or a thread could not be set up.
+    #[error("cannot start the server: {what}")]
+    Start {
+        /// What was being set up.
+        what: &'static str,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Serving HTTP failed.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+    /// The sequencer halted after a failed batch; entries from that batch on were
+    /// answered 503 and not acknowledged.
+    #[error("the log halted while serving; restart to re-check the data directory")]
+    Halted {
+        /// Why the batch failed.
+        #[source]
+        source: LogError,
+    },
+    /// The sequencer thread panicked.
+    #[error("the sequencer thread panicked")]
+    SequencerPanicked,
+    /// The server thread panicked.
+    #[error("the server thread panicked")]
+    ServerPanicked,
+}

@@ -50,7 +50,8 @@
 //! With the `server` feature (on by default) the crate also holds the durable tiled
 //! log (`Log`), its checker (`fsck`), its HTTP server (`server`) and the
 //! `merkle-log` binary; without it, it depends on no async runtime, HTTP stack or
-//! database.
+//! database. The `http` feature (part of `server`) alone brings the bounded HTTP
+//! serving (module `http`) that the chain node's RPC shares.
 
 mod checkpoint;
 mod consistency;
@@ -60,6 +61,8 @@ mod error;
 #[cfg(feature = "server")]
 pub mod fsck;
 mod hash;
+#[cfg(feature = "http")]
+pub mod http;
 mod inclusion;
 #[cfg(feature = "server")]
 pub mod keyfile;
@@ -79,12 +82,14 @@ pub mod tree_math;
 
 pub use checkpoint::{Checkpoint, MAX_CHECKPOINT_LEN};
 pub use consistency::verify_consistency;
+#[cfg(feature = "http")]
+pub use error::ServeError;
 pub use error::{
     BoundsError, CheckpointError, HashParseError, KeyError, NoteError, ProofError, ReceiptError,
     TileError, VerifyError,
 };
 #[cfg(feature = "server")]
-pub use error::{KeyFileError, LogError, StorageError};
+pub use error::{KeyFileError, LogError, ServerError, StorageError};
 pub use hash::{Hash, LEAF_PREFIX, NODE_PREFIX};
 pub use inclusion::{MAX_PROOF_LEN, root_from_inclusion_proof, verify_inclusion};
 #[cfg(feature = "server")]

@@ -66,9 +66,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                     max_batch,
                     ..server::ServerConfig::default()
                 };
-                server::run(log, listener, config, shutdown_signal())
-                    .await
-                    .map_err(anyhow::Error::msg)
+                server::run(log, listener, config, merkle_log::http::termination()).await?;
+                anyhow::Ok(())
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -123,20 +122,5 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(t) => t,
-        Err(_) => {
-            let _ = ctrl_c.await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term.recv() => {}
     }
 }

@@ -13,8 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
+use axum::extract::{DefaultBodyLimit, Extension, Path as UrlPath, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -24,11 +23,15 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::checkpoint::parse_decimal;
+use crate::error::{LogError, ServerError};
 use crate::hash::Hash;
+use crate::http::{
+    BodyError, HttpServer, Limits, Monitor, Reserved, ResponseBudget, Stats, read_body,
+};
 use crate::log::{Log, Published, Sequenced, find_committed};
 use crate::storage::DataDir;
 use crate::tile_store::TileNodeStore;
-use crate::tiles::{self, TileRequest};
+use crate::tiles::{self, TileId, TileRequest};
 use crate::tree::Tree;
 
 /// Largest entry accepted by `POST /add`: what a u16 length prefix can carry.
@@ -38,6 +41,11 @@ pub const MAX_QUEUED_BYTES: usize = 64 << 20;
 /// Most entries returned by one `get-entries` call.
 pub const MAX_GET_ENTRIES: u64 = 256;
 
+/// Most bytes of entries (before base64) in one `get-entries` answer; a range
+/// beyond is answered with a prefix, as RFC 6962 allows, and always with at least
+/// one entry.
+pub const MAX_GET_ENTRIES_BYTES: usize = 1 << 20;
+
 /// Tuning of the server.
 #[derive(Clone, Copy, Debug)]
 pub struct ServerConfig {
@@ -45,10 +53,8 @@ pub struct ServerConfig {
     pub max_batch: usize,
     /// Submissions waiting for the sequencer before `/add` answers 503.
     pub queue: usize,
-    /// Most connections served at once; further clients wait in the backlog.
-    pub max_connections: usize,
-    /// A connection on which nothing arrives for this long is closed.
-    pub idle_timeout: std::time::Duration,
+    /// Connection, deadline and response-budget limits ([`crate::http`]).
+    pub http: Limits,
 }
 
 impl Default for ServerConfig {
@@ -56,8 +62,7 @@ impl Default for ServerConfig {
         ServerConfig {
             max_batch: 4096,
             queue: 65_536,
-            max_connections: 1024,
-            idle_timeout: std::time::Duration::from_secs(30),
+            http: Limits::default(),
         }
     }
 }
@@ -80,6 +85,8 @@ type AppState = Arc<Shared>;
 pub struct ApiError {
     status: StatusCode,
     reason: String,
+    /// A 503 worth retrying soon (sent with `Retry-After: 1`).
+    retry: bool,
 }
 
 impl ApiError {
@@ -87,6 +94,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
             reason: reason.into(),
+            retry: false,
         }
     }
 
@@ -94,6 +102,15 @@ impl ApiError {
         ApiError {
             status: StatusCode::NOT_FOUND,
             reason: reason.into(),
+            retry: false,
+        }
+    }
+
+    /// 503 for a full queue or a spent budget: retry soon.
+    fn busy(reason: impl Into<String>) -> Self {
+        ApiError {
+            retry: true,
+            ..Self::unavailable(reason)
         }
     }
 
@@ -101,6 +118,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             reason: reason.into(),
+            retry: false,
         }
     }
 
@@ -115,13 +133,19 @@ impl ApiError {
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             reason,
+            retry: false,
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, format!("{}\n", self.reason)).into_response()
+        let mut r = (self.status, format!("{}\n", self.reason)).into_response();
+        if self.retry {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        r
     }
 }
 
@@ -130,25 +154,33 @@ impl IntoResponse for ApiError {
 pub struct ServerHandle {
     /// The bound address.
     pub addr: SocketAddr,
+    monitor: Monitor,
     shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+    thread: Option<std::thread::JoinHandle<Result<(), ServerError>>>,
 }
 
 impl ServerHandle {
     /// Stops accepting, lets the sequencer finish, and waits.
     ///
     /// # Errors
-    /// The reason the server stopped, if it failed.
-    pub fn stop(mut self) -> Result<(), String> {
+    /// Why the server failed: the sequencer halted on a failed batch or panicked,
+    /// or serving failed.
+    pub fn stop(mut self) -> Result<(), ServerError> {
         self.stop_inner()
     }
 
-    fn stop_inner(&mut self) -> Result<(), String> {
+    /// The HTTP layer's counters now.
+    pub fn http_stats(&self) -> Stats {
+        self.monitor.stats()
+    }
+
+    fn stop_inner(&mut self) -> Result<(), ServerError> {
         if let Some(tx) = self.shutdown.take() {
+            // The server may have stopped already; joining says why.
             let _ = tx.send(());
         }
         match self.thread.take() {
-            Some(t) => t.join().map_err(|_| "server thread panicked".to_owned())?,
+            Some(t) => t.join().map_err(|_| ServerError::ServerPanicked)?,
             None => Ok(()),
         }
     }
@@ -156,6 +188,7 @@ impl ServerHandle {
 
 impl Drop for ServerHandle {
     fn drop(&mut self) {
+        // A handle dropped without `stop` has no one to report to.
         let _ = self.stop_inner();
     }
 }
@@ -164,30 +197,46 @@ impl Drop for ServerHandle {
 /// `listen` (use port 0 for an ephemeral port).
 ///
 /// # Errors
-/// When the address cannot be bound or the runtime cannot start.
-pub fn start(log: Log, listen: SocketAddr, config: ServerConfig) -> std::io::Result<ServerHandle> {
-    let listener = std::net::TcpListener::bind(listen)?;
-    listener.set_nonblocking(true)?;
-    let addr = listener.local_addr()?;
+/// [`ServerError::Start`] when the address cannot be bound or the runtime or the
+/// thread cannot start.
+pub fn start(
+    log: Log,
+    listen: SocketAddr,
+    config: ServerConfig,
+) -> Result<ServerHandle, ServerError> {
+    let start = |what| move |source| ServerError::Start { what, source };
+    let listener = std::net::TcpListener::bind(listen).map_err(start("binding the address"))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(start("configuring the listener"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(start("reading the bound address"))?;
     let (tx, rx) = oneshot::channel::<()>();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
-        .build()?;
+        .build()
+        .map_err(start("building the runtime"))?;
+    let http = HttpServer::new(config.http);
+    let monitor = http.monitor();
     let thread = std::thread::Builder::new()
         .name("merkle-log-http".into())
         .spawn(move || {
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener)
-                    .map_err(|e| format!("listening: {e}"))?;
-                run(log, listener, config, async {
+                    .map_err(start("registering the listener"))?;
+                serve(log, listener, http, config, async {
+                    // A dropped handle also stops the server.
                     let _ = rx.await;
                 })
                 .await
             })
-        })?;
+        })
+        .map_err(start("spawning the server thread"))?;
     Ok(ServerHandle {
         addr,
+        monitor,
         shutdown: Some(tx),
         thread: Some(thread),
     })
@@ -196,13 +245,31 @@ pub fn start(log: Log, listen: SocketAddr, config: ServerConfig) -> std::io::Res
 /// Serves until `shutdown` resolves.
 ///
 /// # Errors
-/// When serving fails.
+/// [`ServerError`]: the sequencer could not start, halted on a failed batch or
+/// panicked, or serving failed.
 pub async fn run(
     log: Log,
     listener: tokio::net::TcpListener,
     config: ServerConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), String> {
+) -> Result<(), ServerError> {
+    serve(
+        log,
+        listener,
+        HttpServer::new(config.http),
+        config,
+        shutdown,
+    )
+    .await
+}
+
+async fn serve(
+    log: Log,
+    listener: tokio::net::TcpListener,
+    http: HttpServer,
+    config: ServerConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), ServerError> {
     let (submit, queue) = mpsc::channel(config.queue.max(1));
     let shared = Arc::new(Shared {
         dir: Arc::clone(log.dir()),
@@ -218,21 +285,21 @@ pub async fn run(
     let sequencer = std::thread::Builder::new()
         .name("merkle-log-sequencer".into())
         .spawn(move || sequence(log, queue, &seq_published, &seq_queued, max_batch))
-        .map_err(|e| format!("starting the sequencer: {e}"))?;
+        .map_err(|source| ServerError::Start {
+            what: "spawning the sequencer thread",
+            source,
+        })?;
     let app = router(Arc::clone(&shared));
-    let listener = Limited {
-        inner: listener,
-        permits: Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1))),
-        idle_timeout: config.idle_timeout,
-    };
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| format!("serving: {e}"));
+    let served = http.serve(listener, app, shutdown).await;
     // Dropping the last sender ends the sequencer after its current batch.
     drop(shared);
-    let _ = sequencer.join();
-    served
+    let sequenced = tokio::task::spawn_blocking(move || sequencer.join())
+        .await
+        .map_err(|_| ServerError::SequencerPanicked)?
+        .map_err(|_| ServerError::SequencerPanicked)?;
+    // A halted log matters more than a failed listener: report it first.
+    sequenced.map_err(|source| ServerError::Halted { source })?;
+    served.map_err(ServerError::from)
 }
 
 fn router(state: AppState) -> Router {
@@ -256,8 +323,8 @@ fn sequence(
     published: &RwLock<Published>,
     queued: &AtomicUsize,
     max_batch: usize,
-) {
-    let mut failed: Option<String> = None;
+) -> Result<(), LogError> {
+    let mut failed: Option<(String, LogError)> = None;
     while let Some(first) = queue.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < max_batch {
@@ -268,7 +335,7 @@ fn sequence(
         }
         let bytes: usize = batch.iter().map(|(e, _)| e.len()).sum();
         queued.fetch_sub(bytes, Ordering::Relaxed);
-        if let Some(reason) = &failed {
+        if let Some((reason, _)) = &failed {
             for (_, reply) in batch {
                 let _ = reply.send(Err(ApiError::unavailable(reason.clone())));
             }
@@ -295,10 +362,11 @@ fn sequence(
                 for reply in replies {
                     let _ = reply.send(Err(ApiError::unavailable(reason.clone())));
                 }
-                failed = Some(reason);
+                failed = Some((reason, e));
             }
         }
     }
+    failed.map_or(Ok(()), |(_, e)| Err(e))
 }
 
 fn published(state: &Shared) -> Result<Published, ApiError> {
@@ -309,24 +377,34 @@ fn published(state: &Shared) -> Result<Published, ApiError> {
         .map_err(|_| ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             reason: "published state poisoned".into(),
+            retry: false,
         })
 }
 
-async fn add(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+async fn add(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let body = read_body(request, MAX_ENTRY).await.map_err(|e| match e {
+        BodyError::TooLarge { .. } => ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            reason: format!("entry too long: {e}"),
+            retry: false,
+        },
+        BodyError::Unreadable { .. } => ApiError::bad(e.to_string()),
+    })?;
     if body.is_empty() {
         return Err(ApiError::bad("empty entry: send 1 to 65535 bytes"));
     }
     let len = body.len();
     if state.queued.fetch_add(len, Ordering::Relaxed) + len > MAX_QUEUED_BYTES {
         state.queued.fetch_sub(len, Ordering::Relaxed);
-        return Err(ApiError::unavailable(
-            "too many submissions waiting; retry later",
-        ));
+        return Err(ApiError::busy("too many submissions waiting; retry later"));
     }
     let (tx, rx) = oneshot::channel();
     if state.submit.try_send((body.to_vec(), tx)).is_err() {
         state.queued.fetch_sub(len, Ordering::Relaxed);
-        return Err(ApiError::unavailable(
+        return Err(ApiError::busy(
             "sequencer queue is full or stopped; retry later",
         ));
     }
@@ -375,15 +453,71 @@ fn immutable(bytes: Vec<u8>) -> Response {
     r
 }
 
+/// Bytes that reading entry bundle `index` for a tree of `size` leaves holds in
+/// memory: the file it reads (its partial bundle, or the full one that replaced
+/// it), and, for a partial bundle, the copy of its entries cut from the full one.
+/// 0 when no file exists.
+fn bundle_read_bytes(dir: &DataDir, index: u64, size: u64) -> usize {
+    let Some(stored) = TileId::at_size(0, index, size) else {
+        return 0;
+    };
+    let full_size = index.saturating_add(1).saturating_mul(tiles::TILE_WIDTH);
+    let file = [Some(stored), TileId::at_size(0, index, full_size)]
+        .into_iter()
+        .flatten()
+        .filter_map(|t| std::fs::metadata(dir.file(&t.entries_path())).ok())
+        .map(|m| usize::try_from(m.len()).unwrap_or(usize::MAX))
+        .max()
+        .unwrap_or(0);
+    let copies = if u64::from(stored.width) < tiles::TILE_WIDTH {
+        2
+    } else {
+        1
+    };
+    file.saturating_mul(copies)
+}
+
+/// Reserves room for reading entry bundles `bundles` and `extra` bytes more (an
+/// answer built from them), before any is read.
+async fn reserve_bundles(
+    budget: &ResponseBudget,
+    dir: &DataDir,
+    bundles: std::ops::RangeInclusive<u64>,
+    size: u64,
+    extra: usize,
+) -> Result<Reserved, ApiError> {
+    let read: usize = bundles
+        .map(|b| bundle_read_bytes(dir, b, size))
+        .fold(0, usize::saturating_add);
+    budget
+        .reserve(read.saturating_add(extra))
+        .await
+        .map_err(|e| ApiError::busy(e.to_string()))
+}
+
 async fn tile(
     State(state): State<AppState>,
+    Extension(budget): Extension<ResponseBudget>,
     UrlPath(path): UrlPath<String>,
 ) -> Result<Response, ApiError> {
     let request = tiles::parse_tile_path(&path).map_err(|_| {
         ApiError::bad("not a tile path: expected tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>]")
     })?;
     let size = published(&state)?.checkpoint.size();
-    blocking(move || {
+    // Hash tiles are at most 8 KiB; an entry bundle can be 16 MiB, and a partial
+    // one asked of a fuller bundle is cut into a copy.
+    let reserved = match request {
+        TileRequest::Entries { index, width } => {
+            let cut = if u64::from(width) < tiles::TILE_WIDTH {
+                bundle_read_bytes(&state.dir, index, size)
+            } else {
+                0
+            };
+            Some(reserve_bundles(&budget, &state.dir, index..=index, size, cut).await?)
+        }
+        TileRequest::Hashes(_) => None,
+    };
+    let mut response = blocking(move || {
         let beyond =
             || ApiError::not_found(format!("tile/{path} is beyond the tree of size {size}"));
         match request {
@@ -414,7 +548,11 @@ async fn tile(
             }
         }
     })
-    .await
+    .await?;
+    if let Some(r) = reserved {
+        r.attach(&mut response);
+    }
+    Ok(response)
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -545,8 +683,9 @@ struct Entries {
 
 async fn get_entries(
     State(state): State<AppState>,
+    Extension(budget): Extension<ResponseBudget>,
     Query(q): Params,
-) -> Result<axum::Json<Entries>, ApiError> {
+) -> Result<Response, ApiError> {
     let (start, end) = ordered_params(&q, "start", "end")?;
     let size = published(&state)?.checkpoint.size();
     if end >= size {
@@ -556,10 +695,24 @@ async fn get_entries(
     }
     // Like RFC 6962 logs, answer a prefix of a long range.
     let end = end.min(start + MAX_GET_ENTRIES - 1);
-    blocking(move || {
+    // The answer: base64 of at most the byte cap plus one entry, and JSON around
+    // each entry.
+    let answer = (MAX_GET_ENTRIES_BYTES + MAX_ENTRY) / 3 * 4 + 64 * MAX_GET_ENTRIES as usize;
+    let first_bundle = start / tiles::TILE_WIDTH;
+    let last_bundle = end / tiles::TILE_WIDTH;
+    let reserved = reserve_bundles(
+        &budget,
+        &state.dir,
+        first_bundle..=last_bundle,
+        size,
+        answer,
+    )
+    .await?;
+    let mut response = blocking(move || {
         let mut entries = Vec::new();
+        let mut bytes_out = 0usize;
         let mut at = start;
-        while at <= end {
+        while at <= end && bytes_out < MAX_GET_ENTRIES_BYTES {
             let bundle = at / tiles::TILE_WIDTH;
             let (bytes, width) = state
                 .dir
@@ -570,6 +723,10 @@ async fn get_entries(
             for (k, e) in list.iter().enumerate() {
                 let i = first + k as u64;
                 if (at..=end).contains(&i) {
+                    if bytes_out >= MAX_GET_ENTRIES_BYTES {
+                        break;
+                    }
+                    bytes_out += e.len().max(1);
                     entries.push(Entry {
                         leaf_input: BASE64.encode(e),
                         extra_data: String::new(),
@@ -578,9 +735,11 @@ async fn get_entries(
             }
             at = first + tiles::TILE_WIDTH;
         }
-        Ok(axum::Json(Entries { entries }))
+        Ok(axum::Json(Entries { entries }).into_response())
     })
-    .await
+    .await?;
+    reserved.attach(&mut response);
+    Ok(response)
 }
 
 #[derive(Serialize)]
@@ -592,8 +751,9 @@ struct EntryAndProof {
 
 async fn entry_and_proof(
     State(state): State<AppState>,
+    Extension(budget): Extension<ResponseBudget>,
     Query(q): Params,
-) -> Result<axum::Json<EntryAndProof>, ApiError> {
+) -> Result<Response, ApiError> {
     let index = param(&q, "leaf_index")?;
     let tree_size = param(&q, "tree_size")?;
     if index >= tree_size {
@@ -603,7 +763,10 @@ async fn entry_and_proof(
     }
     let published = published(&state)?.checkpoint.size();
     check_tree_size(tree_size, published)?;
-    blocking(move || {
+    let bundle = index / tiles::TILE_WIDTH;
+    let answer = MAX_ENTRY / 3 * 4 + 4096;
+    let reserved = reserve_bundles(&budget, &state.dir, bundle..=bundle, published, answer).await?;
+    let mut response = blocking(move || {
         let entry = state
             .dir
             .read_entry(index, published)
@@ -616,108 +779,10 @@ async fn entry_and_proof(
             leaf_input: BASE64.encode(entry),
             extra_data: String::new(),
             audit_path: b64_list(&proof),
-        }))
+        })
+        .into_response())
     })
-    .await
-}
-
-/// A listener that serves a bounded number of connections at once and closes
-/// connections that stay silent too long (slow or stuck clients cannot pin the
-/// server's sockets and memory forever).
-struct Limited {
-    inner: tokio::net::TcpListener,
-    permits: Arc<tokio::sync::Semaphore>,
-    idle_timeout: std::time::Duration,
-}
-
-impl axum::serve::Listener for Limited {
-    type Io = LimitedStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let Ok(permit) = Arc::clone(&self.permits).acquire_owned().await else {
-                // The semaphore is never closed; wait and retry regardless.
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                continue;
-            };
-            match self.inner.accept().await {
-                Ok((stream, addr)) => {
-                    let _ = stream.set_nodelay(true);
-                    let io = LimitedStream {
-                        stream,
-                        _permit: permit,
-                        idle: Box::pin(tokio::time::sleep(self.idle_timeout)),
-                        idle_timeout: self.idle_timeout,
-                    };
-                    return (io, addr);
-                }
-                // Out of descriptors or a reset in the backlog: back off briefly.
-                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.inner.local_addr()
-    }
-}
-
-/// A connection holding one of the listener's permits, with an idle timer.
-struct LimitedStream {
-    stream: tokio::net::TcpStream,
-    _permit: tokio::sync::OwnedSemaphorePermit,
-    idle: std::pin::Pin<Box<tokio::time::Sleep>>,
-    idle_timeout: std::time::Duration,
-}
-
-impl tokio::io::AsyncRead for LimitedStream {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        use std::future::Future as _;
-        use std::task::Poll;
-        let this = &mut *self;
-        match std::pin::Pin::new(&mut this.stream).poll_read(cx, buf) {
-            Poll::Ready(r) => {
-                this.idle
-                    .as_mut()
-                    .reset(tokio::time::Instant::now() + this.idle_timeout);
-                Poll::Ready(r)
-            }
-            Poll::Pending => match this.idle.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "connection idle too long",
-                ))),
-                Poll::Pending => Poll::Pending,
-            },
-        }
-    }
-}
-
-impl tokio::io::AsyncWrite for LimitedStream {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.stream).poll_shutdown(cx)
-    }
+    .await?;
+    reserved.attach(&mut response);
+    Ok(response)
 }

@@ -9,16 +9,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::hash::TxId;
+use crate::hash::{TxId, WtxId};
 use crate::transaction::Transaction;
 
-/// Identifier of a transaction's full signed bytes.
-pub(super) type FullId = [u8; 32];
+/// Identifier of a transaction's full signed bytes: its wtxid.
+pub(super) type FullId = WtxId;
 
-/// The hash of every byte of `tx`, signatures included: double SHA-256 of its canonical
-/// encoding. The one place that names an orphan.
+/// The hash of every byte of `tx`, signatures included. The one place that names an
+/// orphan.
 pub(super) fn full_id(tx: &Transaction) -> FullId {
-    crate::hash::sha256d(&tx.to_bytes())
+    tx.wtxid()
 }
 
 #[derive(Debug)]

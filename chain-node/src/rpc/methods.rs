@@ -9,10 +9,22 @@ use crate::encoding::{IndexEntry, decode_exact};
 use crate::error::{ChainError, MempoolError, NodeError};
 use crate::hash::{BlockHash, TxId};
 use crate::node::{Node, NodeState, unix_now};
+use crate::params::{MAX_BLOCK_SIZE, MAX_TX_SIZE};
 use crate::pow::Target;
 use crate::transaction::{OutPoint, OutputKind, Transaction, TxInputs};
 use crate::units::Height;
 use crate::validation::median_time_past;
+
+/// Most blocks one `generatetoaddress` call mines; more is refused with -8. The
+/// answer lists every hash (67 bytes of JSON each), so this keeps it near 6.7 MB,
+/// well inside the HTTP layer's response budget; a larger count would only hold a
+/// call thread longer: call again.
+pub const MAX_GENERATE_BLOCKS: u64 = 100_000;
+/// Most transactions one `testmempoolaccept` call checks, as Bitcoin Core's
+/// package limit.
+pub const MAX_TEST_TRANSACTIONS: usize = 25;
+/// Most addresses one `getaddressutxos` call looks up.
+pub const MAX_ADDRESSES: usize = 10_000;
 
 /// A JSON-RPC error object.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,7 +69,7 @@ impl RpcError {
         Self::new(-22, message)
     }
 
-    fn internal(e: impl std::fmt::Display) -> Self {
+    pub(crate) fn internal(e: impl std::fmt::Display) -> Self {
         Self::new(-1, format!("{e:#}"))
     }
 }
@@ -134,7 +146,15 @@ fn address(node: &Node, s: &str) -> Result<Address, RpcError> {
         .map_err(|e| RpcError::not_found(format!("Invalid address {s:?}: {e}")))
 }
 
-fn decode_hex<T: crate::encoding::Decode>(s: &str, what: &str) -> Result<T, RpcError> {
+/// Decodes the hex of an object of at most `max` bytes; longer text is refused
+/// before it is decoded.
+fn decode_hex<T: crate::encoding::Decode>(s: &str, what: &str, max: usize) -> Result<T, RpcError> {
+    if s.len() / 2 > max {
+        return Err(RpcError::deserialization(format!(
+            "{what} decode failed: {} bytes, more than the {max} a {what} may have",
+            s.len() / 2
+        )));
+    }
     let bytes = hex::decode(s)
         .map_err(|_| RpcError::deserialization(format!("{what} decode failed: not hex")))?;
     decode_exact(&bytes)
@@ -240,7 +260,7 @@ pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcE
             }))
         }
         "sendrawtransaction" => {
-            let tx: Transaction = decode_hex(p.str(0, "hexstring")?, "TX")?;
+            let tx: Transaction = decode_hex(p.str(0, "hexstring")?, "TX", MAX_TX_SIZE)?;
             if let Some(e) = already_confirmed(node, &tx) {
                 return Err(e);
             }
@@ -253,12 +273,18 @@ pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcE
                 .required(0, "rawtxs")?
                 .as_array()
                 .ok_or_else(|| RpcError::params("rawtxs must be an array of hex strings"))?;
+            if raws.len() > MAX_TEST_TRANSACTIONS {
+                return Err(RpcError::invalid_parameter(format!(
+                    "rawtxs holds {} transactions; at most {MAX_TEST_TRANSACTIONS} are checked at once",
+                    raws.len()
+                )));
+            }
             let mut out = Vec::with_capacity(raws.len());
             for raw in raws {
                 let s = raw
                     .as_str()
                     .ok_or_else(|| RpcError::params("rawtxs must be an array of hex strings"))?;
-                let tx: Transaction = decode_hex(s, "TX")?;
+                let tx: Transaction = decode_hex(s, "TX", MAX_TX_SIZE)?;
                 let txid = tx.txid().to_hex();
                 out.push(match node.test_transaction(&tx) {
                     Ok(fee) => json!({"txid": txid, "allowed": true, "vsize": tx.size(), "fees": {"base": fee.units()}}),
@@ -313,6 +339,12 @@ pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcE
                     .collect::<Result<_, _>>()?,
                 _ => return Err(RpcError::params("expected an array of addresses")),
             };
+            if addrs.len() > MAX_ADDRESSES {
+                return Err(RpcError::invalid_parameter(format!(
+                    "{} addresses asked for; at most {MAX_ADDRESSES} are looked up at once",
+                    addrs.len()
+                )));
+            }
             let parsed: Vec<(String, Address)> = addrs
                 .into_iter()
                 .map(|s| address(node, &s).map(|a| (s, a)))
@@ -320,8 +352,16 @@ pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcE
             address_utxos(node, &parsed)
         }
         "generatetoaddress" => {
-            let n = u32::try_from(p.u64(0, "nblocks")?)
-                .map_err(|_| RpcError::invalid_parameter("nblocks too large"))?;
+            let n = p.u64(0, "nblocks")?;
+            let n = u32::try_from(n)
+                .ok()
+                .filter(|&n| u64::from(n) <= MAX_GENERATE_BLOCKS)
+                .ok_or_else(|| {
+                    RpcError::invalid_parameter(format!(
+                        "nblocks {n} is more than the {MAX_GENERATE_BLOCKS} blocks one call mines; \
+                         call again for more"
+                    ))
+                })?;
             let to = address(node, p.str(1, "address")?)?;
             match node.generate(n, to) {
                 Ok(hashes) => Ok(json!(
@@ -340,7 +380,7 @@ pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcE
         }
         "getblocktemplate" => block_template(node),
         "submitblock" => {
-            let block: Block = decode_hex(p.str(0, "hexdata")?, "Block")?;
+            let block: Block = decode_hex(p.str(0, "hexdata")?, "Block", MAX_BLOCK_SIZE)?;
             Ok(match node.submit_block(&block) {
                 Ok(_) => Value::Null,
                 Err(ChainError::Duplicate { .. }) => json!("duplicate"),

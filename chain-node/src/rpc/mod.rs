@@ -2,23 +2,37 @@
 //!
 //! The server binds where it is told (the binary refuses non-loopback addresses unless
 //! asked), writes `DIR/.cookie` (`__cookie__:<64 hex>`, mode 0600) at every start and
-//! removes it on a clean stop, and answers 401 to missing or wrong credentials. Method
-//! dispatch lives in `methods.rs` ([`dispatch`]); this module only speaks HTTP.
+//! removes it on a clean stop, and answers 401 to missing or wrong credentials, read
+//! from the request head before any byte of the body. It runs on the workspace's
+//! bounded HTTP stack (`merkle_log::http`: deadlines, a connection cap that sheds
+//! idle and slow clients, a response budget) on a tokio runtime of its own; calls
+//! run on that runtime's blocking pool, bounded to [`RpcConfig::threads`] threads,
+//! because the node is synchronous and mining takes long. The JSON-RPC envelope
+//! (batches, notifications) lives in `envelope.rs`, method dispatch in `methods.rs`
+//! ([`dispatch`]); this module only speaks HTTP.
 
+mod envelope;
 mod methods;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use serde_json::{Value, json};
+use merkle_log::http::{BodyError, HttpServer, Limits, Monitor, ServeError, Stats, read_body};
+use serde_json::Value;
 use subtle::ConstantTimeEq;
-use tiny_http::{Header, Method, Request, Response, Server};
+use tokio::sync::watch;
 
-pub use methods::{RpcError, dispatch};
+pub use envelope::MAX_BATCH;
+pub use methods::{MAX_ADDRESSES, MAX_GENERATE_BLOCKS, MAX_TEST_TRANSACTIONS, RpcError, dispatch};
 
 use crate::node::Node;
 
@@ -26,6 +40,13 @@ use crate::node::Node;
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
 /// The user name in the cookie file.
 pub const COOKIE_USER: &str = "__cookie__";
+/// Default of [`RpcConfig::threads`] (`--rpc-threads`).
+pub const DEFAULT_RPC_THREADS: usize = 4;
+/// After a stop, how long calls still running (a block being connected) may take
+/// before the runtime is torn down without them.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
+/// How often the server looks whether the node stopped by itself.
+const NODE_STOP_POLL: Duration = Duration::from_millis(100);
 
 /// Why the RPC server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -40,24 +61,62 @@ pub enum RpcStartError {
         source: std::io::Error,
     },
     /// Binding the listening socket failed.
-    #[error("cannot listen on {addr}: {reason}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address.
         addr: SocketAddr,
         /// The cause.
-        reason: String,
+        #[source]
+        source: std::io::Error,
     },
+    /// The runtime or its thread could not start.
+    #[error("cannot start the RPC runtime")]
+    Runtime(#[source] std::io::Error),
     /// No random bytes for the cookie.
     #[error("no randomness for the cookie: {0}")]
     Random(String),
 }
 
+/// Why the RPC server stopped other than by a request.
+#[derive(Debug, thiserror::Error)]
+pub enum RpcServeError {
+    /// The HTTP layer failed.
+    #[error("the RPC server failed")]
+    Serve(#[from] ServeError),
+    /// The server thread panicked.
+    #[error("the RPC server thread panicked")]
+    Panicked,
+}
+
+/// How the RPC server runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RpcConfig {
+    /// Threads running calls at once; more calls wait for one.
+    pub threads: usize,
+    /// Connection, deadline and response-budget limits of the HTTP layer.
+    pub http: Limits,
+    /// Stop as a `stop` call would at Ctrl-C (SIGINT) or SIGTERM: for the binary,
+    /// so that an interrupted node flushes and removes its cookie.
+    pub stop_on_signals: bool,
+}
+
+impl Default for RpcConfig {
+    fn default() -> Self {
+        RpcConfig {
+            threads: DEFAULT_RPC_THREADS,
+            http: Limits::default(),
+            stop_on_signals: false,
+        }
+    }
+}
+
 /// A running RPC server.
 pub struct RpcServer {
-    server: Arc<Server>,
     addr: SocketAddr,
-    workers: Vec<JoinHandle<()>>,
     cookie_path: PathBuf,
+    monitor: Monitor,
+    stop: Arc<watch::Sender<bool>>,
+    thread: JoinHandle<Result<(), ServeError>>,
 }
 
 /// Writes a fresh cookie file readable only by the owner; returns the password.
@@ -74,6 +133,7 @@ pub fn write_cookie(path: &Path) -> Result<String, RpcStartError> {
     };
     // Replace atomically: write a private temporary file, then rename over the old one.
     let tmp = path.with_extension("tmp");
+    // A leftover from a crash; if it cannot be removed, creating it below says why.
     let _ = std::fs::remove_file(&tmp);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -100,7 +160,8 @@ impl std::fmt::Debug for RpcServer {
 }
 
 impl RpcServer {
-    /// Writes `DIR/.cookie` and serves JSON-RPC on `listen` with `threads` workers.
+    /// Writes `DIR/.cookie` and serves JSON-RPC on `listen` with `threads` call
+    /// threads and the default HTTP limits.
     ///
     /// # Errors
     /// [`RpcStartError`].
@@ -109,32 +170,93 @@ impl RpcServer {
         listen: SocketAddr,
         threads: usize,
     ) -> Result<Self, RpcStartError> {
+        Self::start_with(
+            node,
+            listen,
+            RpcConfig {
+                threads,
+                ..RpcConfig::default()
+            },
+        )
+    }
+
+    /// Writes `DIR/.cookie` and serves JSON-RPC on `listen` as `config` says.
+    ///
+    /// # Errors
+    /// [`RpcStartError`].
+    pub fn start_with(
+        node: Arc<Node>,
+        listen: SocketAddr,
+        config: RpcConfig,
+    ) -> Result<Self, RpcStartError> {
+        let bind = |source| RpcStartError::Bind {
+            addr: listen,
+            source,
+        };
+        let listener = std::net::TcpListener::bind(listen).map_err(bind)?;
+        listener.set_nonblocking(true).map_err(bind)?;
+        let addr = listener.local_addr().map_err(bind)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .max_blocking_threads(config.threads.max(1))
+            .thread_name("chain-node-rpc")
+            .enable_all()
+            .build()
+            .map_err(RpcStartError::Runtime)?;
+        let listener = {
+            let _entered = runtime.enter();
+            tokio::net::TcpListener::from_std(listener).map_err(bind)?
+        };
         let cookie_path = node.config().data_dir.join(".cookie");
         let password = write_cookie(&cookie_path)?;
         let expected = format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(format!("{COOKIE_USER}:{password}"))
         );
-        let server = Server::http(listen).map_err(|e| RpcStartError::Bind {
-            addr: listen,
-            reason: e.to_string(),
-        })?;
-        let addr = server.server_addr().to_ip().unwrap_or(listen);
-        let server = Arc::new(server);
-        let count = threads.max(1);
-        let workers = (0..count)
-            .map(|_| {
-                let server = server.clone();
-                let node = node.clone();
-                let expected = expected.clone();
-                std::thread::spawn(move || worker(&server, &node, &expected, count))
-            })
-            .collect();
+        let (stop, mut stopped) = watch::channel(false);
+        let stop = Arc::new(stop);
+        let state = RpcState {
+            node,
+            expected_auth: expected.into(),
+            stop: Arc::clone(&stop),
+        };
+        let signalled = Arc::clone(&state.node);
+        let watched = Arc::clone(&state.node);
+        let app = Router::new().fallback(serve_call).with_state(state);
+        let http = HttpServer::new(config.http);
+        let monitor = http.monitor();
+        let shutdown = async move {
+            tokio::select! {
+                // A closed channel means the handle is gone: stop as well.
+                _ = stopped.wait_for(|stop| *stop) => {}
+                // The node stopped by itself (a storage failure): the server ends with it.
+                () = node_stopped(&watched) => {}
+                () = merkle_log::http::termination(), if config.stop_on_signals => {
+                    signalled.shutdown();
+                }
+            }
+        };
+        let thread = std::thread::Builder::new()
+            .name("chain-node-rpc".into())
+            .spawn(move || {
+                let served = runtime.block_on(http.serve(listener, app, shutdown));
+                runtime.shutdown_timeout(STOP_GRACE);
+                served
+            });
+        let thread = match thread {
+            Ok(t) => t,
+            Err(e) => {
+                // Nothing will serve: take the cookie back.
+                let _ = std::fs::remove_file(&cookie_path);
+                return Err(RpcStartError::Runtime(e));
+            }
+        };
         Ok(RpcServer {
-            server,
             addr,
-            workers,
             cookie_path,
+            monitor,
+            stop,
+            thread,
         })
     }
 
@@ -148,153 +270,119 @@ impl RpcServer {
         &self.cookie_path
     }
 
-    /// Waits until a `stop` request ends every worker, then removes the cookie.
-    pub fn wait(self) {
-        for w in self.workers {
-            let _ = w.join();
-        }
+    /// The HTTP layer's counters now.
+    pub fn http_stats(&self) -> Stats {
+        self.monitor.stats()
+    }
+
+    /// Waits until a `stop` request ends the server, then removes the cookie.
+    ///
+    /// # Errors
+    /// [`RpcServeError`] when the server failed instead (the cookie is removed all
+    /// the same).
+    pub fn wait(self) -> Result<(), RpcServeError> {
+        let joined = self.thread.join();
+        // Gone already, or never written: either way no stale credentials remain.
         let _ = std::fs::remove_file(&self.cookie_path);
+        joined.map_err(|_| RpcServeError::Panicked)??;
+        Ok(())
     }
 
-    /// Stops the workers without a request.
-    pub fn stop(self, node: &Node) {
+    /// Stops the server without a request: asks the node to stop its long work
+    /// (mining), lets calls in progress answer, and removes the cookie.
+    ///
+    /// # Errors
+    /// As [`RpcServer::wait`].
+    pub fn stop(self, node: &Node) -> Result<(), RpcServeError> {
         node.shutdown();
-        for _ in 0..self.workers.len() {
-            self.server.unblock();
-        }
-        self.wait();
+        self.stop.send_replace(true);
+        self.wait()
     }
 }
 
-fn worker(server: &Server, node: &Node, expected_auth: &str, workers: usize) {
+#[derive(Clone)]
+struct RpcState {
+    node: Arc<Node>,
+    expected_auth: Arc<str>,
+    stop: Arc<watch::Sender<bool>>,
+}
+
+/// Resolves once the node is shutting down, whatever asked it to.
+async fn node_stopped(node: &Node) {
     while !node.is_shutting_down() {
-        let Ok(request) = server.recv() else {
-            break;
-        };
-        let stop = handle(request, node, expected_auth);
-        // `stop`, or a storage failure during the request, which shut the node down.
-        if stop || node.is_shutting_down() {
-            node.shutdown();
-            // Wake every other worker so that it sees the shutdown.
-            for _ in 0..workers {
-                server.unblock();
-            }
-        }
+        tokio::time::sleep(NODE_STOP_POLL).await;
     }
 }
 
-fn respond(request: Request, status: u16, body: String) {
-    let mut response = Response::from_string(body).with_status_code(status);
-    if status == 401 {
-        if let Ok(h) = Header::from_bytes(&b"WWW-Authenticate"[..], &b"Basic realm=\"jsonrpc\""[..])
-        {
-            response.add_header(h);
-        }
-    } else if let Ok(h) = Header::from_bytes(&b"Content-Type"[..], &b"application/json"[..]) {
-        response.add_header(h);
-    }
-    let _ = request.respond(response);
-}
-
-/// Serves one request; returns whether it asked the node to stop.
-fn handle(mut request: Request, node: &Node, expected_auth: &str) -> bool {
+/// Every request, whatever its path, as bitcoind.
+async fn serve_call(State(state): State<RpcState>, request: Request) -> Response {
     let authorized = request
         .headers()
-        .iter()
-        .find(|h| h.field.equiv("Authorization"))
-        .is_some_and(|h| bool::from(h.value.as_str().as_bytes().ct_eq(expected_auth.as_bytes())));
+        .get(header::AUTHORIZATION)
+        .is_some_and(|v| bool::from(v.as_bytes().ct_eq(state.expected_auth.as_bytes())));
     if !authorized {
-        respond(request, 401, String::new());
-        return false;
-    }
-    if *request.method() != Method::Post {
-        respond(
-            request,
-            405,
-            error_body(Value::Null, &RpcError::invalid_request("use HTTP POST")),
+        // The body is never read: close rather than drain it.
+        let mut r = StatusCode::UNAUTHORIZED.into_response();
+        let h = r.headers_mut();
+        h.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"jsonrpc\""),
         );
-        return false;
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return r;
     }
-    let mut body = Vec::new();
-    let read = request
-        .as_reader()
-        .take(MAX_BODY as u64 + 1)
-        .read_to_end(&mut body);
-    if read.is_err() || body.len() > MAX_BODY {
-        respond(
-            request,
-            413,
-            error_body(
-                Value::Null,
-                &RpcError::invalid_request("request body too large or unreadable"),
-            ),
+    if request.method() != Method::POST {
+        return json(
+            StatusCode::METHOD_NOT_ALLOWED,
+            envelope::error_body(Value::Null, &RpcError::invalid_request("use HTTP POST")),
         );
-        return false;
     }
-    let parsed: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
+    let body = match read_body(request, MAX_BODY).await {
+        Ok(body) => body,
         Err(e) => {
-            respond(
-                request,
-                200,
-                error_body(Value::Null, &RpcError::parse(e.to_string())),
+            let status = match e {
+                BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                BodyError::Unreadable { .. } => StatusCode::BAD_REQUEST,
+            };
+            let mut r = json(
+                status,
+                envelope::error_body(Value::Null, &RpcError::invalid_request(e.to_string())),
             );
-            return false;
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return r;
         }
     };
-    let mut stop = false;
-    let reply = match parsed {
-        Value::Array(calls) if !calls.is_empty() => {
-            let replies: Vec<Value> = calls
-                .iter()
-                .filter_map(|c| call(node, c, &mut stop))
-                .collect();
-            (!replies.is_empty()).then_some(Value::Array(replies))
-        }
-        Value::Array(_) => {
-            respond(
-                request,
-                200,
-                error_body(Value::Null, &RpcError::invalid_request("empty batch")),
+    let node = Arc::clone(&state.node);
+    let answered = tokio::task::spawn_blocking(move || envelope::answer(&node, &body)).await;
+    let answer = match answered {
+        Ok(a) => a,
+        Err(e) => {
+            return json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                envelope::error_body(
+                    Value::Null,
+                    &RpcError::internal(format!("the call failed: {e}")),
+                ),
             );
-            return false;
         }
-        single => call(node, &single, &mut stop),
     };
-    match reply {
-        Some(reply) => respond(request, 200, reply.to_string()),
-        // Only notifications: JSON-RPC 2.0 sends no response body.
-        None => respond(request, 204, String::new()),
+    if answer.stop {
+        state.node.shutdown();
+        state.stop.send_replace(true);
     }
-    stop
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    json(status, answer.body)
 }
 
-fn error_body(id: Value, e: &RpcError) -> String {
-    json!({"jsonrpc": "2.0", "id": id, "error": {"code": e.code, "message": e.message}}).to_string()
-}
-
-/// Runs one call; `None` for a JSON-RPC 2.0 notification (no `id`), which gets no reply.
-fn call(node: &Node, request: &Value, stop: &mut bool) -> Option<Value> {
-    let notification = request.get("jsonrpc") == Some(&json!("2.0")) && request.get("id").is_none();
-    let id = request.get("id").cloned().unwrap_or(Value::Null);
-    let Some(method) = request.get("method").and_then(Value::as_str) else {
-        let e = RpcError::invalid_request("missing method");
-        return Some(
-            json!({"jsonrpc": "2.0", "id": id, "error": {"code": e.code, "message": e.message}}),
-        );
-    };
-    let params = request
-        .get("params")
-        .cloned()
-        .unwrap_or(Value::Array(Vec::new()));
-    if method == "stop" {
-        *stop = true;
-    }
-    let reply = match dispatch(node, method, &params) {
-        Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
-        Err(e) => {
-            json!({"jsonrpc": "2.0", "id": id, "error": {"code": e.code, "message": e.message}})
-        }
-    };
-    (!notification).then_some(reply)
+fn json(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }

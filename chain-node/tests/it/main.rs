@@ -11,3 +11,4 @@ mod mutation;
 mod oracle;
 mod pool;
 mod process;
+mod rpc;

@@ -433,7 +433,7 @@ fn embedded_rpc_server_serves_and_stops() {
         serde_json::from_str::<serde_json::Value>(&text).unwrap(),
         serde_json::json!({"jsonrpc": "2.0", "id": 7, "result": 0})
     );
-    server.stop(&n);
+    server.stop(&n).unwrap();
     assert!(!dir.join(".cookie").exists());
     assert!(n.is_shutting_down());
 }
