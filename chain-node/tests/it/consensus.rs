@@ -14,7 +14,7 @@ use chain_node::{
     TxInputs, TxOut, merkle_root,
 };
 
-use crate::helpers::{MemChain, address, coinbase, key, make_block, solve, spend};
+use crate::helpers::{MemChain, address, coinbase, commitment, key, make_block, solve, spend};
 
 fn regtest() -> MemChain {
     MemChain::new(Network::Regtest.params())
@@ -35,8 +35,7 @@ fn tx_err(result: Result<(), BlockError>) -> TxError {
 }
 
 fn relabel(block: &mut chain_node::Block) {
-    let txids: Vec<TxId> = block.txs.iter().map(Transaction::txid).collect();
-    block.header.merkle_root = merkle_root(&txids);
+    block.header.merkle_root = commitment(&block.txs);
     block.header = solve(block.header);
 }
 

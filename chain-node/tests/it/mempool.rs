@@ -2,21 +2,19 @@
 //! fee-rate order, eviction, orphans, and resync on connect and disconnect.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use std::sync::Arc;
-
 use chain_node::error::{MempoolError, TxError};
 use chain_node::mempool::MempoolConfig;
 use chain_node::validation::Coin;
 use chain_node::{Amount, Network, Node, NodeConfig, NodeEvent, OutPoint, Transaction, TxOut};
 use ed25519_dalek::SigningKey;
 
-use crate::helpers::{address, key, spend, temp_dir};
+use crate::helpers::{TestNode, address, key, spend, temp_dir};
 
-fn node(name: &str, mempool: MempoolConfig) -> Arc<Node> {
-    let mut cfg = NodeConfig::new(Network::Regtest, temp_dir(name));
-    cfg.mempool = mempool;
-    cfg.mining_threads = 1;
-    Node::open(cfg).unwrap()
+fn node(name: &str, mempool: MempoolConfig) -> TestNode {
+    TestNode::open(Network::Regtest, name, |cfg| {
+        cfg.mempool = mempool;
+        cfg.mining_threads = 1;
+    })
 }
 
 /// Mines 101 blocks to `miner` and returns the first (now mature) coinbase coin.
@@ -312,9 +310,9 @@ fn reorg_returns_transactions_and_removes_conflicts() {
 
 #[test]
 fn testnet_node_mines_at_its_real_target() {
-    let mut cfg = NodeConfig::new(Network::Testnet, temp_dir("testnet-mine"));
-    cfg.mining_threads = 2;
-    let n = Node::open(cfg).unwrap();
+    let n = TestNode::open(Network::Testnet, "testnet-mine", |cfg| {
+        cfg.mining_threads = 2
+    });
     let hashes = n.generate(3, address(&key(15))).unwrap();
     let st = n.lock();
     assert_eq!(st.chain.tip(), (chain_node::Height(3), hashes[2]));
@@ -337,10 +335,10 @@ fn testnet_node_mines_at_its_real_target() {
 fn shutdown_interrupts_a_running_nonce_search() {
     // Regtest rules with Bitcoin's difficulty-1 target: a block needs about 2^32 hashes,
     // so only the stop flag can end this search.
-    let mut cfg = NodeConfig::new(Network::Regtest, temp_dir("mine-stop"));
-    cfg.params.pow_limit = chain_node::pow::CompactTarget(0x1d00_ffff);
-    cfg.mining_threads = 2;
-    let n = Node::open(cfg).unwrap();
+    let n = TestNode::open(Network::Regtest, "mine-stop", |cfg| {
+        cfg.params.pow_limit = chain_node::pow::CompactTarget(0x1d00_ffff);
+        cfg.mining_threads = 2;
+    });
     let miner = n.clone();
     let search = std::thread::spawn(move || miner.generate(1, address(&key(16))));
     n.shutdown();
@@ -421,7 +419,7 @@ fn pay_from_out0(params: &chain_node::Params, tx: &Transaction, k: &SigningKey) 
 fn embedded_rpc_server_serves_and_stops() {
     use chain_node::rpc::RpcServer;
     let dir = temp_dir("embedded-rpc");
-    let n = Node::open(NodeConfig::new(Network::Regtest, dir.clone())).unwrap();
+    let n = Node::open(NodeConfig::new(Network::Regtest, dir.to_path_buf())).unwrap();
     let server = RpcServer::start(n.clone(), "127.0.0.1:0".parse().unwrap(), 3).unwrap();
     let cookie = std::fs::read_to_string(dir.join(".cookie")).unwrap();
     let body =
