@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 use tiny_http::{Header, Method, Request, Response, Server};
 
-pub use methods::{RpcError, dispatch};
+pub use methods::{Call, RpcError, dispatch, parse_call};
 
 use crate::node::Node;
 
