@@ -1,0 +1,121 @@
+//! Targets for the files the `wallet` reads: the keystore (`keystore.json`) and the
+//! state file of `wallet log audit`.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use wallet_cli::audit_state::AuditState;
+use wallet_cli::keystore::{FILE_NAME, Keystore};
+
+/// The passphrase of the seed keystores in `seeds/keystore/`.
+pub const KEYSTORE_PASSPHRASE: &str = "fuzz passphrase";
+
+/// Largest Argon2 cost (memory KiB times passes) the keystore target unlocks with:
+/// the seeds use the smallest cost, and a mutated file asking for gigabytes is only
+/// opened, not unlocked, so that each case stays fast.
+const MAX_UNLOCK_COST: u64 = 64;
+
+/// One wallet directory per process (its keystore is rewritten for every case) and
+/// removed when the process exits normally.
+fn wallet_dir() -> Option<&'static PathBuf> {
+    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("fuzz-keystore-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).ok()?;
+        Some(dir)
+    })
+    .as_ref()
+}
+
+/// Removes the per-process wallet directory of [`keystore`].
+pub fn remove_wallet_dir() {
+    if let Some(dir) = wallet_dir() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+fn unlock_cost(data: &[u8]) -> Option<u64> {
+    let v: serde_json::Value = serde_json::from_slice(data).ok()?;
+    let cost = v.get("kdf_cost")?;
+    let m = cost.get("memory_kib")?.as_u64()?;
+    let t = cost.get("iterations")?.as_u64()?;
+    let p = cost.get("parallelism")?.as_u64()?;
+    Some(m.saturating_mul(t).saturating_mul(p))
+}
+
+/// `keystore.json`: opening any file never panics; a cheap one is unlocked with the
+/// seeds' passphrase, and when that succeeds every public key the file lists is the
+/// key derived from the sealed words at its index, and the next key derives too.
+pub fn keystore(data: &[u8]) -> bool {
+    let Some(dir) = wallet_dir() else {
+        return false;
+    };
+    if std::fs::write(dir.join(FILE_NAME), data).is_err() {
+        return false;
+    }
+    let Ok(store) = Keystore::open(dir) else {
+        return false;
+    };
+    let _ = store.network();
+    if unlock_cost(data).is_some_and(|c| c <= MAX_UNLOCK_COST)
+        && let Ok(unlocked) = store.unlock(KEYSTORE_PASSPHRASE)
+    {
+        for entry in store.keys() {
+            let derived = unlocked.key(entry.index).signing_key().verifying_key();
+            assert_eq!(
+                hex::encode(derived.as_bytes()),
+                entry.public_key,
+                "unlock accepted a public key that the sealed words do not derive"
+            );
+        }
+        let next = store.next_key(&unlocked);
+        assert!(store.keys().iter().all(|k| k.index != next.index));
+    }
+    true
+}
+
+/// The audit state file: what parses is written back to a text that parses to the
+/// same state, and writing that again changes nothing (one canonical form).
+pub fn audit_state(data: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return false;
+    };
+    let Ok(state) = AuditState::parse(text) else {
+        return false;
+    };
+    let Ok(written) = state.to_text() else {
+        panic!("a parsed state cannot be written");
+    };
+    let again = AuditState::parse(&written).ok();
+    assert_eq!(
+        again.as_ref(),
+        Some(&state),
+        "the written state reads back differently"
+    );
+    assert_eq!(
+        again.and_then(|s| s.to_text().ok()).as_ref(),
+        Some(&written)
+    );
+    true
+}
+
+/// Seeds of [`audit_state`]: the empty state and one with two logs, as the wallet
+/// writes them.
+pub fn audit_state_seeds() -> Vec<Vec<u8>> {
+    let mut two = AuditState::default();
+    for (origin, size) in [("example.org/log", 5u64), ("Log", 0)] {
+        two.record(
+            origin,
+            wallet_cli::audit_state::StoredHead {
+                size,
+                root: merkle_log::Hash::leaf(origin.as_bytes()).to_hex(),
+                checkpoint: format!("{origin}\n{size}\nAAAA\n\n\u{2014} {origin} AAAAAAA=\n"),
+            },
+        );
+    }
+    [AuditState::default(), two]
+        .iter()
+        .filter_map(|s| s.to_text().ok())
+        .map(String::into_bytes)
+        .collect()
+}
