@@ -105,7 +105,7 @@ pub fn mutate(input: &[u8], others: &[Vec<u8>], rng: &mut Rng) -> Vec<u8> {
 
 fn edit(out: &mut Vec<u8>, others: &[Vec<u8>], rng: &mut Rng) {
     let len = out.len();
-    match rng.below(12) {
+    match rng.below(14) {
         // Flip one bit.
         0 => {
             if let Some(b) = out.get_mut(rng.below(len)) {
@@ -177,9 +177,37 @@ fn edit(out: &mut Vec<u8>, others: &[Vec<u8>], rng: &mut Rng) {
         }
         // Line edits for the text formats: drop, repeat or swap lines.
         10 => line_edit(out, rng),
+        // Write a small byte as a longer CompactSize of the same value (0xfd, 0xfe
+        // or 0xff prefix): a non-canonical length that must be refused.
+        11 => widen(out, rng),
+        // A leading zero before a decimal number: a non-canonical size or index.
+        12 => {
+            let digits: Vec<usize> = (0..len)
+                .filter(|&i| out.get(i).is_some_and(u8::is_ascii_digit))
+                .collect();
+            if let Some(&at) = rng.pick(&digits) {
+                out.insert(at, b'0');
+            }
+        }
         // Increment or decrement a decimal number written in the text.
         _ => number_edit(out, rng),
     }
+}
+
+fn widen(out: &mut Vec<u8>, rng: &mut Rng) {
+    let at = rng.below(out.len());
+    let Some(&b) = out.get(at) else {
+        return;
+    };
+    if b >= 0xfd {
+        return;
+    }
+    let wide: &[u8] = match rng.below(3) {
+        0 => &[0xfd, b, 0],
+        1 => &[0xfe, b, 0, 0, 0],
+        _ => &[0xff, b, 0, 0, 0, 0, 0, 0, 0],
+    };
+    out.splice(at..=at, wide.iter().copied());
 }
 
 fn line_edit(out: &mut Vec<u8>, rng: &mut Rng) {
@@ -250,13 +278,14 @@ mod tests {
     #[test]
     fn mutations_change_inputs_of_every_size() {
         let mut rng = Rng::new(1);
-        for len in [0usize, 1, 2, 80] {
+        // Most edits of an empty input have nothing to work on; the inserting ones do.
+        for (len, least) in [(0usize, 20), (1, 50), (2, 50), (80, 50)] {
             let seed = vec![7u8; len];
             let changed = (0..100)
                 .filter(|_| mutate(&seed, &[], &mut rng) != seed)
                 .count();
             assert!(
-                changed > 50,
+                changed > least,
                 "only {changed} of 100 mutations of {len} bytes changed"
             );
         }
