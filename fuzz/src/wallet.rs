@@ -2,7 +2,6 @@
 //! state file of `wallet log audit`.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use wallet_cli::audit_state::AuditState;
 use wallet_cli::keystore::{FILE_NAME, Keystore};
@@ -15,22 +14,20 @@ pub const KEYSTORE_PASSPHRASE: &str = "fuzz passphrase";
 /// opened, not unlocked, so that each case stays fast.
 const MAX_UNLOCK_COST: u64 = 64;
 
-/// One wallet directory per process (its keystore is rewritten for every case) and
-/// removed when the process exits normally.
-fn wallet_dir() -> Option<&'static PathBuf> {
-    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
-    DIR.get_or_init(|| {
+/// The wallet directory of one case, unique to this process, removed when dropped.
+struct WalletDir(PathBuf);
+
+impl WalletDir {
+    fn new() -> Option<WalletDir> {
         let dir = std::env::temp_dir().join(format!("fuzz-keystore-{}", std::process::id()));
         std::fs::create_dir_all(&dir).ok()?;
-        Some(dir)
-    })
-    .as_ref()
+        Some(WalletDir(dir))
+    }
 }
 
-/// Removes the per-process wallet directory of [`keystore`].
-pub fn remove_wallet_dir() {
-    if let Some(dir) = wallet_dir() {
-        let _ = std::fs::remove_dir_all(dir);
+impl Drop for WalletDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -47,13 +44,13 @@ fn unlock_cost(data: &[u8]) -> Option<u64> {
 /// seeds' passphrase, and when that succeeds every public key the file lists is the
 /// key derived from the sealed words at its index, and the next key derives too.
 pub fn keystore(data: &[u8]) -> bool {
-    let Some(dir) = wallet_dir() else {
+    let Some(dir) = WalletDir::new() else {
         return false;
     };
-    if std::fs::write(dir.join(FILE_NAME), data).is_err() {
+    if std::fs::write(dir.0.join(FILE_NAME), data).is_err() {
         return false;
     }
-    let Ok(store) = Keystore::open(dir) else {
+    let Ok(store) = Keystore::open(&dir.0) else {
         return false;
     };
     let _ = store.network();

@@ -55,9 +55,6 @@ fn bounded_run(name: &str) {
             rejected += 1;
         }
     }
-    if name == "keystore" {
-        fuzz::wallet::remove_wallet_dir();
-    }
     // The mutations must reach the error paths, or they test nothing.
     assert!(
         rejected > 0 || cases(target) == 0,
