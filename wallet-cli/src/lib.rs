@@ -10,6 +10,7 @@
 //! Exit codes: 0 success, 1 a proof or signature is invalid or the operation
 //! failed (nothing changed), 2 bad input, 3 a log contradicts its own past.
 
+pub mod audit_state;
 pub mod chain_cmds;
 mod cli;
 pub mod coins;

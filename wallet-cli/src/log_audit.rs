@@ -15,9 +15,9 @@ use merkle_log::{
     CompactRange, Hash, MAX_RECEIPT_LEN, NodeId, NodeSink, TileId, verify_consistency,
     verify_inclusion, verify_note, verify_receipt,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::audit_state::{AuditState, StoredHead};
 use crate::cli::{
     AuditArgs, ProveArgs, RemoteLogArgs, VerifyNoteArgs, VerifyReceiptArgs, VerifySthArgs,
 };
@@ -152,43 +152,19 @@ pub(crate) fn prove(args: &ProveArgs) -> Result<Report, Failure> {
     ))
 }
 
-/// What an auditor remembers of each log: its last verified head.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct AuditState {
-    version: u32,
-    logs: BTreeMap<String, StoredHead>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct StoredHead {
-    size: u64,
-    root: String,
-    checkpoint: String,
-}
-
 fn load_state(path: &Path) -> Result<AuditState, Failure> {
     if !path.exists() {
-        return Ok(AuditState {
-            version: 1,
-            logs: BTreeMap::new(),
-        });
+        return Ok(AuditState::default());
     }
     let text = read_text(path, "state file")?;
-    let state: AuditState = serde_json::from_str(&text)
-        .map_err(|e| bad(format!("state file {}: {e}", path.display())))?;
-    if state.version != 1 {
-        return Err(bad(format!(
-            "state file {} has unknown version {}",
-            path.display(),
-            state.version
-        )));
-    }
-    Ok(state)
+    AuditState::parse(&text).map_err(|e| bad(format!("state file {}: {e:#}", path.display())))
 }
 
 /// Writes the state atomically and durably.
 fn save_state(path: &Path, state: &AuditState) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(state).map_err(|e| (Outcome::Failed, e.to_string()))?;
+    let text = state
+        .to_text()
+        .map_err(|e| (Outcome::Failed, e.to_string()))?;
     write_atomic(path, text.as_bytes(), 0o644)
         .map_err(|(action, e)| (Outcome::Failed, format!("{action} {}: {e}", path.display())))
 }
@@ -207,11 +183,10 @@ pub(crate) fn audit(args: &AuditArgs) -> Result<Report, Failure> {
     let (new_size, new_root) = (cp.size(), cp.root());
     let head = |size: u64, root: &str| format!("size {size} root {root}");
 
-    let previous = state.logs.get(cp.origin()).cloned();
+    let previous = state.head(cp.origin()).cloned();
     if let Some(old) = &previous {
-        let old_root: Hash = old
-            .root
-            .parse()
+        let old_root = old
+            .root_hash()
             .map_err(|e| bad(format!("state file: stored root: {e}")))?;
         let old_head = head(old.size, &old.root);
         let new_head = head(new_size, &new_root.to_hex());
@@ -234,8 +209,8 @@ pub(crate) fn audit(args: &AuditArgs) -> Result<Report, Failure> {
     if args.full {
         full_check(&client, &v)?;
     }
-    state.logs.insert(
-        cp.origin().to_string(),
+    state.record(
+        cp.origin(),
         StoredHead {
             size: new_size,
             root: new_root.to_hex(),

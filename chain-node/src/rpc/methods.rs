@@ -1,15 +1,17 @@
 //! The RPC methods, named and shaped as in Bitcoin Core where one exists. Amounts are
 //! integers in base units.
 
+mod call;
+
+pub use call::{Call, parse_call};
+
 use serde_json::{Value, json};
 
 use crate::address::Address;
-use crate::block::Block;
-use crate::encoding::{IndexEntry, decode_exact};
+use crate::encoding::IndexEntry;
 use crate::error::{ChainError, MempoolError, NodeError};
 use crate::hash::{BlockHash, TxId};
 use crate::node::{Node, NodeState, unix_now};
-use crate::params::{MAX_BLOCK_SIZE, MAX_TX_SIZE};
 use crate::pow::Target;
 use crate::transaction::{OutPoint, OutputKind, Transaction, TxInputs};
 use crate::units::Height;
@@ -104,76 +106,17 @@ fn mempool_error(e: &MempoolError) -> RpcError {
     RpcError::new(code, full(e))
 }
 
-/// Positional or named parameters.
-struct Params<'a>(&'a Value);
-
-impl Params<'_> {
-    fn get(&self, index: usize, name: &str) -> Option<&Value> {
-        match self.0 {
-            Value::Array(a) => a.get(index),
-            Value::Object(o) => o.get(name),
-            _ => None,
-        }
-        .filter(|v| !v.is_null())
-    }
-
-    fn required(&self, index: usize, name: &str) -> Result<&Value, RpcError> {
-        self.get(index, name)
-            .ok_or_else(|| RpcError::params(format!("missing parameter {name} (position {index})")))
-    }
-
-    fn str(&self, index: usize, name: &str) -> Result<&str, RpcError> {
-        self.required(index, name)?
-            .as_str()
-            .ok_or_else(|| RpcError::params(format!("parameter {name} must be a string")))
-    }
-
-    fn u64(&self, index: usize, name: &str) -> Result<u64, RpcError> {
-        self.required(index, name)?.as_u64().ok_or_else(|| {
-            RpcError::params(format!("parameter {name} must be a non-negative integer"))
-        })
-    }
-
-    fn block_hash(&self, index: usize, name: &str) -> Result<BlockHash, RpcError> {
-        self.str(index, name)?
-            .parse()
-            .map_err(|_| RpcError::invalid_parameter(format!("{name} must be 64 hex characters")))
-    }
-}
-
-fn address(node: &Node, s: &str) -> Result<Address, RpcError> {
-    Address::parse(s, node.params().network)
-        .map_err(|e| RpcError::not_found(format!("Invalid address {s:?}: {e}")))
-}
-
-/// Decodes the hex of an object of at most `max` bytes; longer text is refused
-/// before it is decoded.
-fn decode_hex<T: crate::encoding::Decode>(s: &str, what: &str, max: usize) -> Result<T, RpcError> {
-    if s.len() / 2 > max {
-        return Err(RpcError::deserialization(format!(
-            "{what} decode failed: {} bytes, more than the {max} a {what} may have",
-            s.len() / 2
-        )));
-    }
-    let bytes = hex::decode(s)
-        .map_err(|_| RpcError::deserialization(format!("{what} decode failed: not hex")))?;
-    decode_exact(&bytes)
-        .map_err(|e| RpcError::deserialization(format!("{what} decode failed: {e}")))
-}
-
 /// Runs one method.
 ///
 /// # Errors
 /// [`RpcError`] with Bitcoin Core's codes: -32601 unknown method, -32602 bad params, -8
 /// invalid parameter, -5 not found or bad address, -22 undecodable, -25/-26 rejected.
 pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcError> {
-    let p = Params(params);
-    match method {
-        "getblockchaininfo" => blockchain_info(node),
-        "getblockcount" => Ok(json!(node.lock().chain.tip().0.0)),
-        "getbestblockhash" => Ok(json!(node.lock().chain.tip().1.to_hex())),
-        "getblockhash" => {
-            let h = p.u64(0, "height")?;
+    match parse_call(method, params, node.params().network)? {
+        Call::GetBlockchainInfo => blockchain_info(node),
+        Call::GetBlockCount => Ok(json!(node.lock().chain.tip().0.0)),
+        Call::GetBestBlockHash => Ok(json!(node.lock().chain.tip().1.to_hex())),
+        Call::GetBlockHash { height: h } => {
             let st = node.lock();
             u32::try_from(h)
                 .ok()
@@ -181,20 +124,8 @@ pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcE
                 .map(|hash| json!(hash.to_hex()))
                 .ok_or_else(|| RpcError::invalid_parameter("Block height out of range"))
         }
-        "getblock" => {
-            let hash = p.block_hash(0, "blockhash")?;
-            let verbosity = match p.get(1, "verbosity") {
-                None => 1,
-                Some(Value::Bool(b)) => u64::from(*b),
-                Some(v) => v
-                    .as_u64()
-                    .ok_or_else(|| RpcError::params("verbosity must be 0, 1 or 2"))?,
-            };
-            get_block(node, &hash, verbosity)
-        }
-        "getblockheader" => {
-            let hash = p.block_hash(0, "blockhash")?;
-            let verbose = p.get(1, "verbose").and_then(Value::as_bool).unwrap_or(true);
+        Call::GetBlock { hash, verbosity } => get_block(node, &hash, verbosity),
+        Call::GetBlockHeader { hash, verbose } => {
             let st = node.lock();
             let entry = st
                 .chain
@@ -206,7 +137,7 @@ pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcE
                 Ok(json!(hex::encode(entry.header.to_bytes())))
             }
         }
-        "getchaintips" => {
+        Call::GetChainTips => {
             let st = node.lock();
             Ok(Value::Array(
                 st.chain
@@ -227,11 +158,7 @@ pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcE
                     .collect(),
             ))
         }
-        "getrawmempool" => {
-            let verbose = p
-                .get(0, "verbose")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
+        Call::GetRawMempool { verbose } => {
             let st = node.lock();
             let ids = st.mempool.txids();
             if verbose {
@@ -246,7 +173,7 @@ pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcE
                 Ok(json!(ids.iter().map(TxId::to_hex).collect::<Vec<_>>()))
             }
         }
-        "getmempoolinfo" => {
+        Call::GetMempoolInfo => {
             let st = node.lock();
             let cfg = st.mempool.config();
             Ok(json!({
@@ -259,8 +186,7 @@ pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcE
                 "orphans": st.mempool.orphan_count(),
             }))
         }
-        "sendrawtransaction" => {
-            let tx: Transaction = decode_hex(p.str(0, "hexstring")?, "TX", MAX_TX_SIZE)?;
+        Call::SendRawTransaction { tx } => {
             if let Some(e) = already_confirmed(node, &tx) {
                 return Err(e);
             }
@@ -268,23 +194,9 @@ pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcE
                 .map(|txid| json!(txid.to_hex()))
                 .map_err(|e| mempool_error(&e))
         }
-        "testmempoolaccept" => {
-            let raws = p
-                .required(0, "rawtxs")?
-                .as_array()
-                .ok_or_else(|| RpcError::params("rawtxs must be an array of hex strings"))?;
-            if raws.len() > MAX_TEST_TRANSACTIONS {
-                return Err(RpcError::invalid_parameter(format!(
-                    "rawtxs holds {} transactions; at most {MAX_TEST_TRANSACTIONS} are checked at once",
-                    raws.len()
-                )));
-            }
-            let mut out = Vec::with_capacity(raws.len());
-            for raw in raws {
-                let s = raw
-                    .as_str()
-                    .ok_or_else(|| RpcError::params("rawtxs must be an array of hex strings"))?;
-                let tx: Transaction = decode_hex(s, "TX", MAX_TX_SIZE)?;
+        Call::TestMempoolAccept { txs } => {
+            let mut out = Vec::with_capacity(txs.len());
+            for tx in txs {
                 let txid = tx.txid().to_hex();
                 out.push(match node.test_transaction(&tx) {
                     Ok(fee) => json!({"txid": txid, "allowed": true, "vsize": tx.size(), "fees": {"base": fee.units()}}),
@@ -293,118 +205,53 @@ pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcE
             }
             Ok(Value::Array(out))
         }
-        "getrawtransaction" => {
-            let txid: TxId = p
-                .str(0, "txid")?
-                .parse()
-                .map_err(|_| RpcError::invalid_parameter("txid must be 64 hex characters"))?;
-            let verbose = match p.get(1, "verbose") {
-                None | Some(Value::Null) => false,
-                Some(Value::Bool(b)) => *b,
-                Some(v) => v.as_u64().is_some_and(|n| n > 0),
-            };
-            let in_block = match p.get(2, "blockhash") {
-                None | Some(Value::Null) => None,
-                Some(_) => Some(p.block_hash(2, "blockhash")?),
-            };
-            raw_transaction(node, &txid, verbose, in_block.as_ref())
-        }
-        "gettxout" => {
-            let txid: TxId = p
-                .str(0, "txid")?
-                .parse()
-                .map_err(|_| RpcError::invalid_parameter("txid must be 64 hex characters"))?;
-            let vout = u32::try_from(p.u64(1, "n")?)
-                .map_err(|_| RpcError::invalid_parameter("n out of range"))?;
-            let include_mempool = p
-                .get(2, "include_mempool")
-                .and_then(Value::as_bool)
-                .unwrap_or(true);
-            gettxout(node, OutPoint { txid, vout }, include_mempool)
-        }
-        "getaddressutxos" => {
-            let list = match p.required(0, "addresses")? {
-                Value::Object(o) => o.get("addresses").cloned().unwrap_or(Value::Null),
-                other => other.clone(),
-            };
-            let addrs: Vec<String> = match list {
-                Value::String(s) => vec![s],
-                Value::Array(a) => a
-                    .iter()
-                    .map(|v| {
-                        v.as_str()
-                            .map(str::to_owned)
-                            .ok_or_else(|| RpcError::params("addresses must be strings"))
-                    })
-                    .collect::<Result<_, _>>()?,
-                _ => return Err(RpcError::params("expected an array of addresses")),
-            };
-            if addrs.len() > MAX_ADDRESSES {
-                return Err(RpcError::invalid_parameter(format!(
-                    "{} addresses asked for; at most {MAX_ADDRESSES} are looked up at once",
-                    addrs.len()
-                )));
-            }
-            let parsed: Vec<(String, Address)> = addrs
-                .into_iter()
-                .map(|s| address(node, &s).map(|a| (s, a)))
-                .collect::<Result<_, _>>()?;
-            address_utxos(node, &parsed)
-        }
-        "generatetoaddress" => {
-            let n = p.u64(0, "nblocks")?;
-            let n = u32::try_from(n)
-                .ok()
-                .filter(|&n| u64::from(n) <= MAX_GENERATE_BLOCKS)
-                .ok_or_else(|| {
-                    RpcError::invalid_parameter(format!(
-                        "nblocks {n} is more than the {MAX_GENERATE_BLOCKS} blocks one call mines; \
-                         call again for more"
-                    ))
-                })?;
-            let to = address(node, p.str(1, "address")?)?;
-            match node.generate(n, to) {
-                Ok(hashes) => Ok(json!(
-                    hashes.iter().map(BlockHash::to_hex).collect::<Vec<_>>()
-                )),
-                Err(NodeError::ShuttingDown) => Err(RpcError::new(-28, "node is shutting down")),
-                Err(e) => Err(RpcError::internal(full(&e))),
-            }
-        }
-        "validateaddress" => {
-            let s = p.str(0, "address")?;
-            Ok(match Address::parse(s, node.params().network) {
+        Call::GetRawTransaction {
+            txid,
+            verbose,
+            block,
+        } => raw_transaction(node, &txid, verbose, block.as_ref()),
+        Call::GetTxOut {
+            outpoint,
+            include_mempool,
+        } => gettxout(node, outpoint, include_mempool),
+        Call::GetAddressUtxos { addresses } => address_utxos(node, &addresses),
+        Call::GenerateToAddress {
+            nblocks: n,
+            address: to,
+        } => match node.generate(n, to) {
+            Ok(hashes) => Ok(json!(
+                hashes.iter().map(BlockHash::to_hex).collect::<Vec<_>>()
+            )),
+            Err(NodeError::ShuttingDown) => Err(RpcError::new(-28, "node is shutting down")),
+            Err(e) => Err(RpcError::internal(full(&e))),
+        },
+        Call::ValidateAddress { address: s } => {
+            Ok(match Address::parse(&s, node.params().network) {
                 Ok(a) => json!({"isvalid": true, "address": s, "hash": hex::encode(a.0)}),
                 Err(e) => json!({"isvalid": false, "error": e.to_string()}),
             })
         }
-        "getblocktemplate" => block_template(node),
-        "submitblock" => {
-            let block: Block = decode_hex(p.str(0, "hexdata")?, "Block", MAX_BLOCK_SIZE)?;
-            Ok(match node.submit_block(&block) {
-                Ok(_) => Value::Null,
-                Err(ChainError::Duplicate { .. }) => json!("duplicate"),
-                Err(ChainError::UnknownParent { .. }) => json!("prev-blk-not-found"),
-                Err(ChainError::InvalidAncestor { .. }) => json!("bad-prevblk"),
-                Err(e @ ChainError::Mutated { .. }) => json!(format!("mutated: {}", full(&e))),
-                Err(ChainError::Invalid { source, .. }) => {
-                    json!(format!("rejected: {}", full(&source)))
-                }
-                Err(e) => return Err(RpcError::internal(full(&e))),
-            })
-        }
-        "invalidateblock" => {
-            let hash = p.block_hash(0, "blockhash")?;
+        Call::GetBlockTemplate => block_template(node),
+        Call::SubmitBlock { block } => Ok(match node.submit_block(&block) {
+            Ok(_) => Value::Null,
+            Err(ChainError::Duplicate { .. }) => json!("duplicate"),
+            Err(ChainError::UnknownParent { .. }) => json!("prev-blk-not-found"),
+            Err(ChainError::InvalidAncestor { .. }) => json!("bad-prevblk"),
+            Err(e @ ChainError::Mutated { .. }) => json!(format!("mutated: {}", full(&e))),
+            Err(ChainError::Invalid { source, .. }) => {
+                json!(format!("rejected: {}", full(&source)))
+            }
+            Err(e) => return Err(RpcError::internal(full(&e))),
+        }),
+        Call::InvalidateBlock { hash } => {
             node.invalidate_block(&hash)?;
             Ok(Value::Null)
         }
-        "reconsiderblock" => {
-            let hash = p.block_hash(0, "blockhash")?;
+        Call::ReconsiderBlock { hash } => {
             node.reconsider_block(&hash)?;
             Ok(Value::Null)
         }
-        "stop" => Ok(json!("chain-node stopping")),
-        other => Err(RpcError::new(-32601, format!("Method not found: {other}"))),
+        Call::Stop => Ok(json!("chain-node stopping")),
     }
 }
 

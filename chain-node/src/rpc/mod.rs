@@ -32,7 +32,9 @@ use subtle::ConstantTimeEq;
 use tokio::sync::watch;
 
 pub use envelope::MAX_BATCH;
-pub use methods::{MAX_ADDRESSES, MAX_GENERATE_BLOCKS, MAX_TEST_TRANSACTIONS, RpcError, dispatch};
+pub use methods::{
+    Call, MAX_ADDRESSES, MAX_GENERATE_BLOCKS, MAX_TEST_TRANSACTIONS, RpcError, dispatch, parse_call,
+};
 
 use crate::node::Node;
 

@@ -407,7 +407,7 @@ fn non_loopback_rpc_is_refused_and_help_is_clear() {
 #[test]
 fn getblocktemplate_and_submitblock_round_trip() {
     use chain_node::pow::{CompactTarget, Target};
-    use chain_node::{Block, Header, Transaction, merkle_root};
+    use chain_node::{Block, Header, Transaction};
     let dir = temp_dir("bin-gbt");
     let node = NodeProcess::start(&dir);
     node.ok("generatetoaddress", json!([3, addr_of(9)]));
@@ -427,7 +427,7 @@ fn getblocktemplate_and_submitblock_round_trip() {
     let mut header = Header {
         version: 1,
         prev: t["previousblockhash"].as_str().unwrap().parse().unwrap(),
-        merkle_root: merkle_root(&[coinbase.wtxid()]),
+        merkle_root: crate::helpers::commitment(std::slice::from_ref(&coinbase)),
         time: t["curtime"].as_u64().unwrap() as u32,
         bits,
         nonce: 0,
@@ -463,7 +463,7 @@ fn getblocktemplate_and_submitblock_round_trip() {
     );
     let mut greedy = Header {
         prev: block.hash(),
-        merkle_root: merkle_root(&[greedy_cb.wtxid()]),
+        merkle_root: crate::helpers::commitment(std::slice::from_ref(&greedy_cb)),
         time: header.time + 1,
         nonce: 0,
         ..header

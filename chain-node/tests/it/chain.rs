@@ -216,8 +216,7 @@ fn invalid_block_in_heavier_fork_falls_back_to_old_branch() {
 
 #[test]
 fn state_survives_reopen_and_reindex() {
-    let dir = std::env::temp_dir().join(format!("chain-node-reopen-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = crate::helpers::temp_dir("reopen");
     let params = Network::Regtest.params();
     let mut mem = MemChain::new(params.clone());
     let blocks = extend(&mut mem, 103, 0);
@@ -255,7 +254,6 @@ fn state_survives_reopen_and_reindex() {
         ChainState::open(&dir, Network::Testnet.params()),
         Err(ChainError::WrongStore { .. })
     ));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -14,7 +14,7 @@ use chain_node::{
     TxInputs, TxOut, WtxId, merkle_root,
 };
 
-use crate::helpers::{MemChain, address, coinbase, key, make_block, solve, spend};
+use crate::helpers::{MemChain, address, coinbase, commitment, key, make_block, solve, spend};
 use crate::oracle;
 
 fn regtest() -> MemChain {
@@ -36,8 +36,7 @@ fn tx_err(result: Result<(), BlockError>) -> TxError {
 }
 
 fn relabel(block: &mut chain_node::Block) {
-    let wtxids: Vec<WtxId> = block.txs.iter().map(Transaction::wtxid).collect();
-    block.header.merkle_root = merkle_root(&wtxids);
+    block.header.merkle_root = commitment(&block.txs);
     block.header = solve(block.header);
 }
 

@@ -1,14 +1,15 @@
-//! Shared test helpers: keys, mining, and a naive in-memory UTXO set.
+//! Shared test helpers: keys, block building, an in-memory chain with a naive UTXO
+//! oracle, and scratch directories.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
 
-use chain_node::error::BlockError;
+use chain_node::error::{BlockError, TxError};
 use chain_node::signature::SigMode;
-use chain_node::validation::{Coin, check_block, connect_block, created_coins};
+use chain_node::validation::{Coin, check_block, connect_block};
 use chain_node::{
-    Address, Amount, Block, Header, Height, OutPoint, Params, Transaction, TxIn, TxInputs, TxOut,
-    block_subsidy, merkle_root,
+    Address, Amount, Block, Header, Height, OutPoint, OutputKind, Params, Transaction, TxIn,
+    TxInputs, TxOut, merkle_root,
 };
 use ed25519_dalek::SigningKey;
 
@@ -43,6 +44,13 @@ pub(crate) fn make_block(
     make_block_bits(params.pow_limit, prev, time, txs)
 }
 
+/// The Merkle root a test block's header carries for `txs`: the one place that says
+/// what test blocks commit to.
+pub(crate) fn commitment(txs: &[Transaction]) -> [u8; 32] {
+    let wtxids: Vec<_> = txs.iter().map(Transaction::wtxid).collect();
+    merkle_root(&wtxids)
+}
+
 /// A solved block with explicit bits.
 pub(crate) fn make_block_bits(
     bits: chain_node::pow::CompactTarget,
@@ -50,11 +58,10 @@ pub(crate) fn make_block_bits(
     time: u32,
     txs: Vec<Transaction>,
 ) -> Block {
-    let wtxids: Vec<_> = txs.iter().map(Transaction::wtxid).collect();
     let header = solve(Header {
         version: 1,
         prev: prev.hash(),
-        merkle_root: merkle_root(&wtxids),
+        merkle_root: commitment(&txs),
         time,
         bits,
         nonce: 0,
@@ -88,7 +95,24 @@ pub(crate) fn spend(
     tx
 }
 
-/// A regtest chain kept in memory with a naive HashMap UTXO set.
+/// A chain kept in memory, with a UTXO set kept by a naive oracle written here from
+/// docs/consensus.md, not from `validation.rs`.
+///
+/// What the oracle decides on its own: the coinbase comes first, only there, and
+/// carries the block height; every transaction has outputs, each and their sum at most
+/// 21,000,000 coins; a spend has inputs, each an existing unspent output (or one
+/// created earlier in the block) spent once, a coinbase output only 100 blocks deep,
+/// with a key that hashes to the output's address; inputs cover outputs; the coinbase
+/// pays at most the subsidy plus the fees; no txid twice. It applies blocks to its
+/// own `HashMap`: spent outpoints leave, pay outputs enter, burns never do.
+///
+/// What it leaves to the library alone: proof of work and bits, the Merkle root and
+/// what it commits to, sizes, burn and coinbase-extra lengths, and signatures. It also
+/// uses the library's identifiers (`txid`) and data types, whose bytes are pinned by
+/// the known-answer tests.
+///
+/// [`MemChain::connect`] runs the library's `check_block` and `connect_block` and the
+/// oracle on every block and panics when they disagree about a rule the oracle knows.
 pub(crate) struct MemChain {
     pub(crate) params: Params,
     pub(crate) headers: Vec<Header>,
@@ -118,7 +142,7 @@ impl MemChain {
     /// A block at the next height paying the full subsidy plus `fees` to the miner.
     pub(crate) fn block_with(&self, txs: Vec<Transaction>, fees: u64) -> Block {
         let h = self.next_height();
-        let reward = block_subsidy(Height(h), &self.params).units() + fees;
+        let reward = naive_subsidy(h, self.params.halving_interval) + fees;
         let mut all = vec![coinbase(
             h,
             address(&self.miner),
@@ -128,28 +152,44 @@ impl MemChain {
         make_block(&self.params, self.tip(), self.tip().time + 60, all)
     }
 
-    /// Checks and connects `block`, updating the naive UTXO set.
+    /// Checks `block` at the next height with the library and with the oracle; when
+    /// both accept it, applies it to the oracle's UTXO set. Returns the library's
+    /// verdict.
+    ///
+    /// # Panics
+    /// When the library accepts a block the oracle refuses, or refuses, for a rule
+    /// the oracle knows, a block the oracle accepts.
     pub(crate) fn connect(&mut self, block: &Block) -> Result<(), BlockError> {
-        let height = Height(self.next_height());
-        check_block(block, &self.params)?;
-        connect_block(
-            block,
-            height,
-            &self.utxo,
-            &self.params,
-            SigMode::Strict { threads: 1 },
-        )?;
-        // Naive oracle: apply each transaction in order.
-        for tx in &block.txs {
-            for input in tx.spends() {
-                self.utxo.remove(&input.prevout);
+        let height = self.next_height();
+        let library = check_block(block, &self.params).and_then(|()| {
+            connect_block(
+                block,
+                Height(height),
+                &self.utxo,
+                &self.params,
+                SigMode::Strict { threads: 1 },
+            )
+            .map(|_undo| ())
+        });
+        let oracle = naive_apply(&self.utxo, block, height, self.params.halving_interval);
+        match (&library, oracle) {
+            (Ok(()), Ok(next)) => {
+                self.utxo = next;
+                self.headers.push(block.header);
             }
-            for (outpoint, coin) in created_coins(tx, height) {
-                self.utxo.insert(outpoint, coin);
+            (Ok(()), Err(why)) => {
+                panic!(
+                    "the library accepts a block at height {height} that the oracle refuses: {why:?}"
+                )
             }
+            (Err(e), Ok(_)) if within_oracle_rules(e) => {
+                panic!(
+                    "the library refuses a block at height {height} that the oracle accepts: {e}"
+                )
+            }
+            (Err(_), _) => {}
         }
-        self.headers.push(block.header);
-        Ok(())
+        library
     }
 
     /// Mines `n` empty blocks.
@@ -171,22 +211,255 @@ impl MemChain {
     }
 }
 
-/// A fresh, empty directory for one test.
-pub(crate) fn temp_dir(name: &str) -> std::path::PathBuf {
-    // Remove what earlier runs left under this name, so that runs do not accumulate.
-    let stem = format!("chain-node-it-{name}-");
-    if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
-        for e in entries.flatten() {
-            if e.file_name()
-                .to_string_lossy()
-                .strip_prefix(&stem)
-                .is_some_and(|pid| pid.parse::<u32>().is_ok())
-            {
-                let _ = std::fs::remove_dir_all(e.path());
+/// Why the oracle refuses a block (the outpoints are read by `Debug` in messages).
+#[allow(dead_code)]
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    NoCoinbase,
+    CoinbaseHeight,
+    ExtraCoinbase,
+    NoOutputs,
+    NoInputs,
+    OutputsOutOfRange,
+    DuplicateTxid,
+    /// Missing, already spent, or spent twice in the block or the transaction.
+    MissingInput(OutPoint),
+    Immature(OutPoint),
+    WrongKey(OutPoint),
+    InputsOutOfRange,
+    InputsBelowOutputs,
+    CoinbaseOverpays,
+}
+
+/// docs/consensus.md: 1 coin is 10^8 base units, at most 21,000,000 coins.
+const COIN_UNITS: u64 = 100_000_000;
+const MAX_MONEY_UNITS: u64 = 21_000_000 * COIN_UNITS;
+/// docs/consensus.md: coinbase outputs are spent only at depth >= 100.
+const MATURITY: u32 = 100;
+
+/// docs/consensus.md: `50 coins >> (height / halving_interval)`, zero from the 64th
+/// halving on.
+pub(crate) fn naive_subsidy(height: u32, halving_interval: u32) -> u64 {
+    let halvings = height / halving_interval;
+    if halvings >= 64 {
+        0
+    } else {
+        (50 * COIN_UNITS) >> halvings
+    }
+}
+
+/// docs/consensus.md: `SHA-256("chain-node/address/v1" || pubkey)`.
+fn naive_address(pubkey: &[u8; 32]) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::new()
+        .chain_update(b"chain-node/address/v1")
+        .chain_update(pubkey)
+        .finalize()
+        .into()
+}
+
+fn in_range(units: Option<u64>) -> Option<u64> {
+    units.filter(|&u| u <= MAX_MONEY_UNITS)
+}
+
+/// The UTXO set after `block` at `height`, by the coin rules of docs/consensus.md.
+pub(crate) fn naive_apply(
+    utxo: &HashMap<OutPoint, Coin>,
+    block: &Block,
+    height: u32,
+    halving_interval: u32,
+) -> Result<HashMap<OutPoint, Coin>, Refusal> {
+    let mut next = utxo.clone();
+    let mut txids = std::collections::HashSet::new();
+    let mut fees = 0u64;
+    let mut coinbase_pays = 0u64;
+    match block.txs.first().map(|tx| &tx.inputs) {
+        Some(TxInputs::Coinbase { height: h, .. }) if h.0 == height => {}
+        Some(TxInputs::Coinbase { .. }) => return Err(Refusal::CoinbaseHeight),
+        _ => return Err(Refusal::NoCoinbase),
+    }
+    for (i, tx) in block.txs.iter().enumerate() {
+        if tx.outputs.is_empty() {
+            return Err(Refusal::NoOutputs);
+        }
+        let mut pays = 0u64;
+        for out in &tx.outputs {
+            let units = in_range(Some(out.amount.units())).ok_or(Refusal::OutputsOutOfRange)?;
+            pays = in_range(pays.checked_add(units)).ok_or(Refusal::OutputsOutOfRange)?;
+        }
+        let txid = tx.txid();
+        if !txids.insert(txid) {
+            return Err(Refusal::DuplicateTxid);
+        }
+        match &tx.inputs {
+            TxInputs::Coinbase { .. } if i > 0 => return Err(Refusal::ExtraCoinbase),
+            TxInputs::Coinbase { .. } => coinbase_pays = pays,
+            TxInputs::Spend(inputs) => {
+                if inputs.is_empty() {
+                    return Err(Refusal::NoInputs);
+                }
+                let mut takes = 0u64;
+                for input in inputs {
+                    let op = input.prevout;
+                    // Removing makes a second spend of the same output a missing one.
+                    let coin = next.remove(&op).ok_or(Refusal::MissingInput(op))?;
+                    if coin.is_coinbase && height.saturating_sub(coin.height.0) < MATURITY {
+                        return Err(Refusal::Immature(op));
+                    }
+                    if naive_address(&input.pubkey) != coin.address.0 {
+                        return Err(Refusal::WrongKey(op));
+                    }
+                    takes = in_range(takes.checked_add(coin.amount.units()))
+                        .ok_or(Refusal::InputsOutOfRange)?;
+                }
+                let fee = takes.checked_sub(pays).ok_or(Refusal::InputsBelowOutputs)?;
+                fees = in_range(fees.checked_add(fee)).ok_or(Refusal::InputsOutOfRange)?;
+            }
+        }
+        for (vout, out) in tx.outputs.iter().enumerate() {
+            if let OutputKind::Pay(to) = out.kind {
+                let coin = Coin {
+                    amount: out.amount,
+                    address: to,
+                    height: Height(height),
+                    is_coinbase: i == 0,
+                };
+                next.insert(
+                    OutPoint {
+                        txid,
+                        vout: vout as u32,
+                    },
+                    coin,
+                );
             }
         }
     }
-    let dir = std::env::temp_dir().join(format!("{stem}{}", std::process::id()));
+    if coinbase_pays > naive_subsidy(height, halving_interval) + fees {
+        return Err(Refusal::CoinbaseOverpays);
+    }
+    Ok(next)
+}
+
+/// Whether a library error names a rule the oracle decides too.
+fn within_oracle_rules(e: &BlockError) -> bool {
+    match e {
+        BlockError::NoTransactions
+        | BlockError::FirstNotCoinbase
+        | BlockError::ExtraCoinbase { .. }
+        | BlockError::BadCoinbaseHeight { .. }
+        | BlockError::CoinbaseOverpays { .. }
+        | BlockError::DoubleSpendInBlock { .. }
+        | BlockError::DuplicateTx { .. } => true,
+        BlockError::Tx { source, .. } => matches!(
+            source,
+            TxError::NoInputs
+                | TxError::NoOutputs
+                | TxError::DuplicateInput { .. }
+                | TxError::OutputOutOfRange { .. }
+                | TxError::TotalOutOfRange
+                | TxError::UnexpectedCoinbase
+                | TxError::MissingInput { .. }
+                | TxError::ImmatureCoinbase { .. }
+                | TxError::WrongKey { .. }
+                | TxError::InputsOutOfRange
+                | TxError::InsufficientInputs { .. }
+        ),
+        _ => false,
+    }
+}
+
+/// A scratch directory for one test, unique to this process and call, removed on drop.
+///
+/// Nothing else is touched: directories of other tests and of concurrent runs stay.
+/// Keep it alive as long as anything (a node, a child process) uses the directory.
+pub(crate) struct Scratch(std::path::PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for Scratch {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for Scratch {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A library node on its own scratch directory; the directory goes when the node does.
+pub(crate) struct TestNode {
+    // Declared first, so dropped (and its store closed) before the directory goes.
+    node: std::sync::Arc<chain_node::Node>,
+    _dir: Scratch,
+}
+
+impl TestNode {
+    /// Opens a node of `network` in a fresh scratch directory named after `name`, after
+    /// `configure` has adjusted its configuration.
+    pub(crate) fn open(
+        network: chain_node::Network,
+        name: &str,
+        configure: impl FnOnce(&mut chain_node::NodeConfig),
+    ) -> TestNode {
+        let dir = temp_dir(name);
+        let mut cfg = chain_node::NodeConfig::new(network, dir.to_path_buf());
+        configure(&mut cfg);
+        TestNode {
+            node: chain_node::Node::open(cfg).unwrap(),
+            _dir: dir,
+        }
+    }
+
+    /// Closes the node; its settings and its directory, which stays until the returned
+    /// [`Scratch`] is dropped.
+    pub(crate) fn close(self) -> (chain_node::NodeConfig, Scratch) {
+        let TestNode { node, _dir } = self;
+        let config = node.config().clone();
+        drop(node);
+        (config, _dir)
+    }
+
+    /// Closes the node and opens its data directory again with the same settings.
+    pub(crate) fn reopen(self) -> TestNode {
+        let (config, _dir) = self.close();
+        TestNode {
+            node: chain_node::Node::open(config).unwrap(),
+            _dir,
+        }
+    }
+}
+
+impl std::ops::Deref for TestNode {
+    type Target = std::sync::Arc<chain_node::Node>;
+    fn deref(&self) -> &Self::Target {
+        &self.node
+    }
+}
+
+/// A fresh, empty scratch directory for one test (see [`Scratch`]).
+pub(crate) fn temp_dir(name: &str) -> Scratch {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "chain-node-it-{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    // Only a directory left by an earlier process with this very id can be here.
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
 }

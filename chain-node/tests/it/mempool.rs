@@ -2,21 +2,19 @@
 //! fee-rate order, eviction, orphans, and resync on connect and disconnect.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use std::sync::Arc;
-
 use chain_node::error::{MempoolError, TxError};
 use chain_node::mempool::MempoolConfig;
 use chain_node::validation::Coin;
 use chain_node::{Amount, Network, Node, NodeConfig, NodeEvent, OutPoint, Transaction, TxOut};
 use ed25519_dalek::SigningKey;
 
-use crate::helpers::{address, key, spend, temp_dir};
+use crate::helpers::{TestNode, address, key, spend, temp_dir};
 
-fn node(name: &str, mempool: MempoolConfig) -> Arc<Node> {
-    let mut cfg = NodeConfig::new(Network::Regtest, temp_dir(name));
-    cfg.mempool = mempool;
-    cfg.mining_threads = 1;
-    Node::open(cfg).unwrap()
+fn node(name: &str, mempool: MempoolConfig) -> TestNode {
+    TestNode::open(Network::Regtest, name, |cfg| {
+        cfg.mempool = mempool;
+        cfg.mining_threads = 1;
+    })
 }
 
 /// Mines 101 blocks to `miner` and returns the first (now mature) coinbase coin.
@@ -312,9 +310,9 @@ fn reorg_returns_transactions_and_removes_conflicts() {
 
 #[test]
 fn testnet_node_mines_at_its_real_target() {
-    let mut cfg = NodeConfig::new(Network::Testnet, temp_dir("testnet-mine"));
-    cfg.mining_threads = 2;
-    let n = Node::open(cfg).unwrap();
+    let n = TestNode::open(Network::Testnet, "testnet-mine", |cfg| {
+        cfg.mining_threads = 2
+    });
     let hashes = n.generate(3, address(&key(15))).unwrap();
     let st = n.lock();
     assert_eq!(st.chain.tip(), (chain_node::Height(3), hashes[2]));
@@ -337,10 +335,10 @@ fn testnet_node_mines_at_its_real_target() {
 fn shutdown_interrupts_a_running_nonce_search() {
     // Regtest rules with Bitcoin's difficulty-1 target: a block needs about 2^32 hashes,
     // so only the stop flag can end this search.
-    let mut cfg = NodeConfig::new(Network::Regtest, temp_dir("mine-stop"));
-    cfg.params.pow_limit = chain_node::pow::CompactTarget(0x1d00_ffff);
-    cfg.mining_threads = 2;
-    let n = Node::open(cfg).unwrap();
+    let n = TestNode::open(Network::Regtest, "mine-stop", |cfg| {
+        cfg.params.pow_limit = chain_node::pow::CompactTarget(0x1d00_ffff);
+        cfg.mining_threads = 2;
+    });
     let miner = n.clone();
     let search = std::thread::spawn(move || miner.generate(1, address(&key(16))));
     n.shutdown();
@@ -421,7 +419,7 @@ fn pay_from_out0(params: &chain_node::Params, tx: &Transaction, k: &SigningKey) 
 fn embedded_rpc_server_serves_and_stops() {
     use chain_node::rpc::RpcServer;
     let dir = temp_dir("embedded-rpc");
-    let n = Node::open(NodeConfig::new(Network::Regtest, dir.clone())).unwrap();
+    let n = Node::open(NodeConfig::new(Network::Regtest, dir.to_path_buf())).unwrap();
     let server = RpcServer::start(n.clone(), "127.0.0.1:0".parse().unwrap(), 3).unwrap();
     let cookie = std::fs::read_to_string(dir.join(".cookie")).unwrap();
     let body =
@@ -470,13 +468,6 @@ fn block_on(
     )];
     all.extend(txs);
     crate::helpers::make_block(node.params(), &e.header, e.header.time + 1 + tag, all)
-}
-
-/// Closes `node` and opens its data directory again.
-fn reopen(node: Arc<Node>) -> Arc<Node> {
-    let config = node.config().clone();
-    drop(node);
-    Node::open(config).unwrap()
 }
 
 fn connected(hash: chain_node::BlockHash, height: u32) -> NodeEvent {
@@ -551,7 +542,7 @@ fn a_block_failing_after_a_reorg_is_announced_and_leaves_the_pool_as_it_was() {
     // Back where it was: `pending` stays, `confirmed` is confirmed, the conflict is not
     // in the pool; on disk too.
     assert_eq!(n.lock().mempool.txids(), vec![pending.txid()]);
-    let n = reopen(n);
+    let n = n.reopen();
     assert_eq!(n.lock().mempool.txids(), vec![pending.txid()]);
     assert_eq!(n.lock().chain.tip().1, o[2]);
 }
@@ -601,7 +592,7 @@ fn a_storage_failure_mid_reorg_is_announced_stops_the_node_and_a_restart_recover
     assert!(n.generate(1, address(&miner)).is_err());
     // A restart reloads from disk and finishes the reorg: `pending` conflicts with N104;
     // `confirmed` left the chain with O104, whose disconnect saved it with the pool.
-    let n = reopen(n);
+    let n = n.reopen();
     assert!(n.failure().is_none());
     assert_eq!(n.lock().chain.tip(), (chain_node::Height(105), n105.hash()));
     assert_eq!(n.lock().mempool.txids(), vec![confirmed.txid()]);
@@ -618,8 +609,7 @@ fn blocks_disconnected_while_opening_return_their_transactions() {
     n.submit_transaction(tx.clone()).unwrap();
     let mined = n.generate(2, address(&miner)).unwrap();
     assert!(n.lock().mempool.is_empty());
-    let config = n.config().clone();
-    drop(n);
+    let (config, _dir) = n.close();
     // What a crash inside invalidateblock leaves: the block with `tx` marked invalid
     // while still active.
     {
@@ -673,7 +663,7 @@ fn evictions_are_saved_before_the_newcomer_is_acknowledged() {
     assert_eq!(n.lock().mempool.txids(), expected);
     // The disk says the same: the evicted transaction does not come back (saved
     // transactions are restored in key order).
-    let n = reopen(n);
+    let n = n.reopen();
     let mut restored = n.lock().mempool.txids();
     restored.sort();
     let mut expected = expected;

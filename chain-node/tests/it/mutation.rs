@@ -6,28 +6,24 @@
 //! binary's `submitblock`.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use std::sync::Arc;
-
 use chain_node::encoding::decode_exact;
 use chain_node::error::{BlockError, ChainError, DecodeError, TxError};
 use chain_node::validation::Coin;
 use chain_node::{
-    Amount, Block, BlockHash, COIN, ChainTip, Height, Network, Node, NodeConfig, OutPoint,
-    TipStatus, Transaction, TxInputs, TxOut,
+    Amount, Block, BlockHash, COIN, ChainTip, Height, Network, Node, OutPoint, TipStatus,
+    Transaction, TxInputs, TxOut,
 };
 use serde_json::{Value, json};
 
-use crate::helpers::{address, key, solve, spend, temp_dir};
+use crate::helpers::{TestNode, address, key, solve, spend, temp_dir};
 use crate::oracle;
 use crate::process::NodeProcess;
 
 /// Blocks mined before the spends: the coinbases of heights 1 to 3 are mature at 104.
 const PREFIX: u32 = 103;
 
-fn open(name: &str) -> Arc<Node> {
-    let mut cfg = NodeConfig::new(Network::Regtest, temp_dir(name));
-    cfg.mining_threads = 1;
-    Node::open(cfg).unwrap()
+fn open(name: &str) -> TestNode {
+    TestNode::open(Network::Regtest, name, |cfg| cfg.mining_threads = 1)
 }
 
 fn block_at(node: &Node, height: u32) -> Block {
@@ -154,7 +150,7 @@ fn assert_nothing_stored(node: &Node, hash: &BlockHash, tip: (Height, BlockHash)
 
 /// Node A with [`PREFIX`] blocks and then a block with three spends; node B with the
 /// same [`PREFIX`] blocks. Returns (A, B, the block with spends).
-fn two_nodes(name: &str) -> (Arc<Node>, Arc<Node>, Block) {
+fn two_nodes(name: &str) -> (TestNode, TestNode, Block) {
     let a = open(&format!("{name}-a"));
     let b = open(&format!("{name}-b"));
     a.generate(PREFIX, address(&key(1))).unwrap();
@@ -264,8 +260,9 @@ fn only_tip(node: &NodeProcess, height: u32, hash: &str) {
 
 #[test]
 fn binary_refuses_mutated_copies_over_submitblock() {
-    let a = NodeProcess::start(&temp_dir("mutation-bin-a"));
-    let b = NodeProcess::start(&temp_dir("mutation-bin-b"));
+    let (dir_a, dir_b) = (temp_dir("mutation-bin-a"), temp_dir("mutation-bin-b"));
+    let a = NodeProcess::start(&dir_a);
+    let b = NodeProcess::start(&dir_b);
     let miner = address(&key(1)).encode(Network::Regtest);
     let hashes = a.ok("generatetoaddress", json!([PREFIX, miner]));
     let hashes: Vec<&str> = hashes

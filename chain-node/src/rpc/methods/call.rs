@@ -1,0 +1,394 @@
+//! The pure parse layer of the RPC methods: a method name and its JSON parameters
+//! become a typed [`Call`] before anything touches the node.
+
+use serde_json::{Value, json};
+
+use super::{MAX_ADDRESSES, MAX_GENERATE_BLOCKS, MAX_TEST_TRANSACTIONS, RpcError};
+use crate::address::Address;
+use crate::block::Block;
+use crate::encoding::{Decode, decode_exact};
+use crate::hash::{BlockHash, TxId};
+use crate::params::{MAX_BLOCK_SIZE, MAX_TX_SIZE, Network};
+use crate::transaction::{OutPoint, Transaction};
+
+/// One RPC call with its parameters as typed values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Call {
+    /// `getblockchaininfo`.
+    GetBlockchainInfo,
+    /// `getblockcount`.
+    GetBlockCount,
+    /// `getbestblockhash`.
+    GetBestBlockHash,
+    /// `getblockhash height`.
+    GetBlockHash {
+        /// The height asked for (any `u64`; heights past the tip are answered -8).
+        height: u64,
+    },
+    /// `getblock blockhash (verbosity)`.
+    GetBlock {
+        /// The block.
+        hash: BlockHash,
+        /// 0 (hex), 1 (txids) or 2 and more (transactions); `true` is 1.
+        verbosity: u64,
+    },
+    /// `getblockheader blockhash (verbose)`.
+    GetBlockHeader {
+        /// The block.
+        hash: BlockHash,
+        /// JSON (default) or hex.
+        verbose: bool,
+    },
+    /// `getchaintips`.
+    GetChainTips,
+    /// `getrawmempool (verbose)`.
+    GetRawMempool {
+        /// Entries with sizes and fees instead of txids.
+        verbose: bool,
+    },
+    /// `getmempoolinfo`.
+    GetMempoolInfo,
+    /// `sendrawtransaction hexstring`.
+    SendRawTransaction {
+        /// The decoded transaction.
+        tx: Transaction,
+    },
+    /// `testmempoolaccept rawtxs`.
+    TestMempoolAccept {
+        /// The decoded transactions.
+        txs: Vec<Transaction>,
+    },
+    /// `getrawtransaction txid (verbose) (blockhash)`.
+    GetRawTransaction {
+        /// The transaction.
+        txid: TxId,
+        /// JSON instead of hex.
+        verbose: bool,
+        /// The block to look in (without it, the mempool).
+        block: Option<BlockHash>,
+    },
+    /// `gettxout txid n (include_mempool)`.
+    GetTxOut {
+        /// The output.
+        outpoint: OutPoint,
+        /// Whether mempool spends and outputs count (default true).
+        include_mempool: bool,
+    },
+    /// `getaddressutxos addresses`.
+    GetAddressUtxos {
+        /// Each address as given, and parsed.
+        addresses: Vec<(String, Address)>,
+    },
+    /// `generatetoaddress nblocks address`.
+    GenerateToAddress {
+        /// How many blocks.
+        nblocks: u32,
+        /// Where the coinbases pay.
+        address: Address,
+    },
+    /// `validateaddress address`.
+    ValidateAddress {
+        /// The text to check (any string).
+        address: String,
+    },
+    /// `getblocktemplate`.
+    GetBlockTemplate,
+    /// `submitblock hexdata`.
+    SubmitBlock {
+        /// The decoded block.
+        block: Block,
+    },
+    /// `invalidateblock blockhash`.
+    InvalidateBlock {
+        /// The block.
+        hash: BlockHash,
+    },
+    /// `reconsiderblock blockhash`.
+    ReconsiderBlock {
+        /// The block.
+        hash: BlockHash,
+    },
+    /// `stop`.
+    Stop,
+}
+
+/// Positional or named parameters.
+struct Params<'a>(&'a Value);
+
+impl Params<'_> {
+    fn get(&self, index: usize, name: &str) -> Option<&Value> {
+        match self.0 {
+            Value::Array(a) => a.get(index),
+            Value::Object(o) => o.get(name),
+            _ => None,
+        }
+        .filter(|v| !v.is_null())
+    }
+
+    fn required(&self, index: usize, name: &str) -> Result<&Value, RpcError> {
+        self.get(index, name)
+            .ok_or_else(|| RpcError::params(format!("missing parameter {name} (position {index})")))
+    }
+
+    fn str(&self, index: usize, name: &str) -> Result<&str, RpcError> {
+        self.required(index, name)?
+            .as_str()
+            .ok_or_else(|| RpcError::params(format!("parameter {name} must be a string")))
+    }
+
+    fn u64(&self, index: usize, name: &str) -> Result<u64, RpcError> {
+        self.required(index, name)?.as_u64().ok_or_else(|| {
+            RpcError::params(format!("parameter {name} must be a non-negative integer"))
+        })
+    }
+
+    fn block_hash(&self, index: usize, name: &str) -> Result<BlockHash, RpcError> {
+        self.str(index, name)?
+            .parse()
+            .map_err(|_| RpcError::invalid_parameter(format!("{name} must be 64 hex characters")))
+    }
+
+    fn txid(&self, index: usize, name: &str) -> Result<TxId, RpcError> {
+        self.str(index, name)?
+            .parse()
+            .map_err(|_| RpcError::invalid_parameter(format!("{name} must be 64 hex characters")))
+    }
+
+    fn bool_or(&self, index: usize, name: &str, default: bool) -> bool {
+        self.get(index, name)
+            .and_then(Value::as_bool)
+            .unwrap_or(default)
+    }
+}
+
+fn address(s: &str, network: Network) -> Result<Address, RpcError> {
+    Address::parse(s, network)
+        .map_err(|e| RpcError::not_found(format!("Invalid address {s:?}: {e}")))
+}
+
+/// Decodes the hex of an object of at most `max` bytes; longer text is refused
+/// before it is decoded.
+fn decode_hex<T: Decode>(s: &str, what: &str, max: usize) -> Result<T, RpcError> {
+    if s.len() / 2 > max {
+        return Err(RpcError::deserialization(format!(
+            "{what} decode failed: {} bytes, more than the {max} a {what} may have",
+            s.len() / 2
+        )));
+    }
+    let bytes = hex::decode(s)
+        .map_err(|_| RpcError::deserialization(format!("{what} decode failed: not hex")))?;
+    decode_exact(&bytes)
+        .map_err(|e| RpcError::deserialization(format!("{what} decode failed: {e}")))
+}
+
+/// Parses the parameters of `method` (positional or named) for a node of `network`.
+///
+/// # Errors
+/// [`RpcError`] with Bitcoin Core's codes: -32601 unknown method, -32602 missing or
+/// mistyped parameter, -8 invalid parameter, -5 bad address, -22 undecodable hex.
+pub fn parse_call(method: &str, params: &Value, network: Network) -> Result<Call, RpcError> {
+    let p = Params(params);
+    Ok(match method {
+        "getblockchaininfo" => Call::GetBlockchainInfo,
+        "getblockcount" => Call::GetBlockCount,
+        "getbestblockhash" => Call::GetBestBlockHash,
+        "getblockhash" => Call::GetBlockHash {
+            height: p.u64(0, "height")?,
+        },
+        "getblock" => Call::GetBlock {
+            hash: p.block_hash(0, "blockhash")?,
+            verbosity: match p.get(1, "verbosity") {
+                None => 1,
+                Some(Value::Bool(b)) => u64::from(*b),
+                Some(v) => v
+                    .as_u64()
+                    .ok_or_else(|| RpcError::params("verbosity must be 0, 1 or 2"))?,
+            },
+        },
+        "getblockheader" => Call::GetBlockHeader {
+            hash: p.block_hash(0, "blockhash")?,
+            verbose: p.bool_or(1, "verbose", true),
+        },
+        "getchaintips" => Call::GetChainTips,
+        "getrawmempool" => Call::GetRawMempool {
+            verbose: p.bool_or(0, "verbose", false),
+        },
+        "getmempoolinfo" => Call::GetMempoolInfo,
+        "sendrawtransaction" => Call::SendRawTransaction {
+            tx: decode_hex(p.str(0, "hexstring")?, "TX", MAX_TX_SIZE)?,
+        },
+        "testmempoolaccept" => {
+            let raws = p
+                .required(0, "rawtxs")?
+                .as_array()
+                .ok_or_else(|| RpcError::params("rawtxs must be an array of hex strings"))?;
+            if raws.len() > MAX_TEST_TRANSACTIONS {
+                return Err(RpcError::invalid_parameter(format!(
+                    "rawtxs holds {} transactions; at most {MAX_TEST_TRANSACTIONS} are checked at once",
+                    raws.len()
+                )));
+            }
+            let txs = raws
+                .iter()
+                .map(|raw| {
+                    let s = raw.as_str().ok_or_else(|| {
+                        RpcError::params("rawtxs must be an array of hex strings")
+                    })?;
+                    decode_hex(s, "TX", MAX_TX_SIZE)
+                })
+                .collect::<Result<_, _>>()?;
+            Call::TestMempoolAccept { txs }
+        }
+        "getrawtransaction" => Call::GetRawTransaction {
+            txid: p.txid(0, "txid")?,
+            verbose: match p.get(1, "verbose") {
+                None => false,
+                Some(Value::Bool(b)) => *b,
+                Some(v) => v.as_u64().is_some_and(|n| n > 0),
+            },
+            block: match p.get(2, "blockhash") {
+                None => None,
+                Some(_) => Some(p.block_hash(2, "blockhash")?),
+            },
+        },
+        "gettxout" => Call::GetTxOut {
+            outpoint: OutPoint {
+                txid: p.txid(0, "txid")?,
+                vout: u32::try_from(p.u64(1, "n")?)
+                    .map_err(|_| RpcError::invalid_parameter("n out of range"))?,
+            },
+            include_mempool: p.bool_or(2, "include_mempool", true),
+        },
+        "getaddressutxos" => {
+            let list = match p.required(0, "addresses")? {
+                Value::Object(o) => o.get("addresses").unwrap_or(&Value::Null),
+                other => other,
+            };
+            let texts: Vec<&str> = match list {
+                Value::String(s) => vec![s.as_str()],
+                Value::Array(a) => a
+                    .iter()
+                    .map(|v| {
+                        v.as_str()
+                            .ok_or_else(|| RpcError::params("addresses must be strings"))
+                    })
+                    .collect::<Result<_, _>>()?,
+                _ => return Err(RpcError::params("expected an array of addresses")),
+            };
+            if texts.len() > MAX_ADDRESSES {
+                return Err(RpcError::invalid_parameter(format!(
+                    "{} addresses asked for; at most {MAX_ADDRESSES} are looked up at once",
+                    texts.len()
+                )));
+            }
+            let addresses = texts
+                .into_iter()
+                .map(|s| address(s, network).map(|a| (s.to_owned(), a)))
+                .collect::<Result<_, _>>()?;
+            Call::GetAddressUtxos { addresses }
+        }
+        "generatetoaddress" => Call::GenerateToAddress {
+            nblocks: {
+                let n = p.u64(0, "nblocks")?;
+                u32::try_from(n)
+                    .ok()
+                    .filter(|&n| u64::from(n) <= MAX_GENERATE_BLOCKS)
+                    .ok_or_else(|| {
+                        RpcError::invalid_parameter(format!(
+                            "nblocks {n} is more than the {MAX_GENERATE_BLOCKS} blocks one call \
+                             mines; call again for more"
+                        ))
+                    })?
+            },
+            address: address(p.str(1, "address")?, network)?,
+        },
+        "validateaddress" => Call::ValidateAddress {
+            address: p.str(0, "address")?.to_owned(),
+        },
+        "getblocktemplate" => Call::GetBlockTemplate,
+        "submitblock" => Call::SubmitBlock {
+            block: decode_hex(p.str(0, "hexdata")?, "Block", MAX_BLOCK_SIZE)?,
+        },
+        "invalidateblock" => Call::InvalidateBlock {
+            hash: p.block_hash(0, "blockhash")?,
+        },
+        "reconsiderblock" => Call::ReconsiderBlock {
+            hash: p.block_hash(0, "blockhash")?,
+        },
+        "stop" => Call::Stop,
+        other => return Err(RpcError::new(-32601, format!("Method not found: {other}"))),
+    })
+}
+
+impl Call {
+    /// The method name.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Call::GetBlockchainInfo => "getblockchaininfo",
+            Call::GetBlockCount => "getblockcount",
+            Call::GetBestBlockHash => "getbestblockhash",
+            Call::GetBlockHash { .. } => "getblockhash",
+            Call::GetBlock { .. } => "getblock",
+            Call::GetBlockHeader { .. } => "getblockheader",
+            Call::GetChainTips => "getchaintips",
+            Call::GetRawMempool { .. } => "getrawmempool",
+            Call::GetMempoolInfo => "getmempoolinfo",
+            Call::SendRawTransaction { .. } => "sendrawtransaction",
+            Call::TestMempoolAccept { .. } => "testmempoolaccept",
+            Call::GetRawTransaction { .. } => "getrawtransaction",
+            Call::GetTxOut { .. } => "gettxout",
+            Call::GetAddressUtxos { .. } => "getaddressutxos",
+            Call::GenerateToAddress { .. } => "generatetoaddress",
+            Call::ValidateAddress { .. } => "validateaddress",
+            Call::GetBlockTemplate => "getblocktemplate",
+            Call::SubmitBlock { .. } => "submitblock",
+            Call::InvalidateBlock { .. } => "invalidateblock",
+            Call::ReconsiderBlock { .. } => "reconsiderblock",
+            Call::Stop => "stop",
+        }
+    }
+
+    /// The positional parameters a client sends for this call, every optional one
+    /// written out; [`parse_call`] reads them back to the same call.
+    pub fn to_params(&self, network: Network) -> Value {
+        match self {
+            Call::GetBlockchainInfo
+            | Call::GetBlockCount
+            | Call::GetBestBlockHash
+            | Call::GetChainTips
+            | Call::GetMempoolInfo
+            | Call::GetBlockTemplate
+            | Call::Stop => json!([]),
+            Call::GetBlockHash { height } => json!([height]),
+            Call::GetBlock { hash, verbosity } => json!([hash.to_hex(), verbosity]),
+            Call::GetBlockHeader { hash, verbose } => json!([hash.to_hex(), verbose]),
+            Call::GetRawMempool { verbose } => json!([verbose]),
+            Call::SendRawTransaction { tx } => json!([hex::encode(tx.to_bytes())]),
+            Call::TestMempoolAccept { txs } => json!([txs
+                .iter()
+                .map(|t| hex::encode(t.to_bytes()))
+                .collect::<Vec<_>>()]),
+            Call::GetRawTransaction {
+                txid,
+                verbose,
+                block,
+            } => json!([txid.to_hex(), verbose, block.map(|b| b.to_hex())]),
+            Call::GetTxOut {
+                outpoint,
+                include_mempool,
+            } => json!([outpoint.txid.to_hex(), outpoint.vout, include_mempool]),
+            Call::GetAddressUtxos { addresses } => json!([addresses
+                .iter()
+                .map(|(s, _)| s.as_str())
+                .collect::<Vec<_>>()]),
+            Call::GenerateToAddress { nblocks, address } => {
+                json!([nblocks, address.encode(network)])
+            }
+            Call::ValidateAddress { address } => json!([address]),
+            Call::SubmitBlock { block } => json!([hex::encode(block.to_bytes())]),
+            Call::InvalidateBlock { hash } | Call::ReconsiderBlock { hash } => {
+                json!([hash.to_hex()])
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! The target for the node's RPC parameters: a method name and JSON parameters become
+//! a typed call (`chain_node::rpc::parse_call`) before anything touches the node.
+//!
+//! Input: the method name, a newline, then the parameters as JSON.
+
+use chain_node::rpc::{Call, parse_call};
+use chain_node::{Address, Network, OutPoint, Transaction};
+use serde_json::{Value, json};
+
+/// The error codes the parse layer may answer with (Bitcoin Core's).
+const CODES: &[i64] = &[-32601, -32602, -8, -5, -22];
+
+/// RPC parameters: parsing never panics, a refusal carries one of the documented
+/// codes, and an accepted call is written back by `Call::to_params` to parameters
+/// that parse to the same call, for the same method.
+pub fn rpc_params(data: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return false;
+    };
+    let Some((method, params)) = text.split_once('\n') else {
+        return false;
+    };
+    let Ok(params) = serde_json::from_str::<Value>(params) else {
+        return false;
+    };
+    let mut accepted = false;
+    for network in [Network::Regtest, Network::Testnet] {
+        match parse_call(method, &params, network) {
+            Ok(call) => {
+                assert_eq!(call.method(), method);
+                let written = call.to_params(network);
+                assert_eq!(
+                    parse_call(method, &written, network).as_ref(),
+                    Ok(&call),
+                    "{call:?} is written as {written}, which reads back differently"
+                );
+                accepted = true;
+            }
+            Err(e) => assert!(CODES.contains(&e.code), "undocumented code {}", e.code),
+        }
+    }
+    accepted
+}
+
+fn line(method: &str, params: &Value) -> Vec<u8> {
+    format!("{method}\n{params}").into_bytes()
+}
+
+/// Seeds of [`rpc_params`]: every method with positional parameters, and some with
+/// named ones, built from the same transactions and blocks as the encoding seeds.
+pub fn rpc_params_seeds() -> Vec<Vec<u8>> {
+    let net = Network::Regtest;
+    let params = net.params();
+    let genesis = params.genesis_hash();
+    let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
+    let addr = Address::from_pubkey(&key.verifying_key().to_bytes());
+    let text = addr.encode(net);
+    let txs: Vec<Transaction> = crate::chain::transaction_seeds()
+        .iter()
+        .filter_map(|b| chain_node::encoding::decode_exact(b).ok())
+        .collect();
+    let txid = txs.first().map(Transaction::txid).unwrap_or_default();
+    let calls = vec![
+        Call::GetBlockchainInfo,
+        Call::GetBlockCount,
+        Call::GetBestBlockHash,
+        Call::GetBlockHash { height: 7 },
+        Call::GetBlock {
+            hash: genesis,
+            verbosity: 2,
+        },
+        Call::GetBlockHeader {
+            hash: genesis,
+            verbose: false,
+        },
+        Call::GetChainTips,
+        Call::GetRawMempool { verbose: true },
+        Call::GetMempoolInfo,
+        Call::TestMempoolAccept { txs: txs.clone() },
+        Call::GetRawTransaction {
+            txid,
+            verbose: true,
+            block: Some(genesis),
+        },
+        Call::GetTxOut {
+            outpoint: OutPoint { txid, vout: 1 },
+            include_mempool: false,
+        },
+        Call::GetAddressUtxos {
+            addresses: vec![(text.clone(), addr)],
+        },
+        Call::GenerateToAddress {
+            nblocks: 101,
+            address: addr,
+        },
+        Call::ValidateAddress {
+            address: text.clone(),
+        },
+        Call::GetBlockTemplate,
+        Call::SubmitBlock {
+            block: params.genesis.clone(),
+        },
+        Call::InvalidateBlock { hash: genesis },
+        Call::ReconsiderBlock { hash: genesis },
+        Call::Stop,
+    ];
+    let sends = txs
+        .iter()
+        .map(|tx| Call::SendRawTransaction { tx: tx.clone() });
+    let mut out: Vec<Vec<u8>> = calls
+        .into_iter()
+        .chain(sends)
+        .collect::<Vec<_>>()
+        .iter()
+        .map(|c| line(c.method(), &c.to_params(net)))
+        .collect();
+    out.push(line(
+        "getblock",
+        &json!({"blockhash": genesis.to_hex(), "verbosity": true}),
+    ));
+    out.push(line(
+        "getaddressutxos",
+        &json!([{"addresses": [text.clone(), text]}]),
+    ));
+    out.push(line("gettxout", &json!({"txid": txid.to_hex(), "n": 0})));
+    out
+}
