@@ -6,3 +6,4 @@ mod consensus;
 mod helpers;
 mod mempool;
 mod process;
+mod signature;
