@@ -38,7 +38,7 @@ fn assert_verdict(checks: &[SigCheck], want: Result<(), usize>, what: &str) {
 
 /// Valid signatures by distinct keys, to mix edge cases into.
 static VALID: LazyLock<Vec<SigCheck>> = LazyLock::new(|| {
-    (0..301u64)
+    (0..240u64)
         .map(|i| {
             let mut secret = [1u8; 32];
             secret[..8].copy_from_slice(&i.to_le_bytes());
@@ -110,7 +110,7 @@ fn speccheck_cases_get_their_zip215_verdict_alone() {
 #[test]
 fn speccheck_cases_get_their_zip215_verdict_at_every_position_of_a_batch() {
     for case in SPECCHECK.iter() {
-        for len in [2usize, 7, 150, 301] {
+        for len in [2usize, 7, 130, 200] {
             for at in [0, 1, len / 2, len - 2, len - 1] {
                 let mut checks = valid(len);
                 checks[at] = case.check;
