@@ -185,8 +185,9 @@ fn physical(c: &mut Criterion) {
     g.finish();
 }
 
-fn signatures(c: &mut Criterion) {
-    let checks: Vec<SigCheck> = (0..SIGS as u64)
+/// 2,000 valid signatures by distinct keys.
+fn sig_checks() -> Vec<SigCheck> {
+    (0..SIGS as u64)
         .map(|i| {
             let k = key(i + 10);
             let mut message = [0u8; 32];
@@ -197,7 +198,11 @@ fn signatures(c: &mut Criterion) {
                 message,
             }
         })
-        .collect();
+        .collect()
+}
+
+fn signatures(c: &mut Criterion) {
+    let checks = sig_checks();
     let keys: Vec<VerifyingKey> = checks
         .iter()
         .map(|c| VerifyingKey::from_bytes(&c.pubkey).unwrap())
@@ -302,6 +307,11 @@ fn chain(c: &mut Criterion) {
     let big: BlockHash = n.generate(1, address(&miner)).unwrap()[0];
     let block: Block = n.lock().chain.block(&big).unwrap().unwrap();
     assert_eq!(block.txs.len(), SIGS + 1);
+    // The batch floor again, right next to the connects, for a ratio under the same load.
+    let checks = sig_checks();
+    g.bench_function("raw_zebra_batch_2000", |b| {
+        b.iter(|| assert!(raw_zebra_batch(&checks)))
+    });
     g.bench_function("connect_block_2000_tx", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
