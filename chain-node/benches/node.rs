@@ -1,6 +1,7 @@
 //! Benchmarks of the chain node, each next to a physical limit measured in the same run:
 //! raw double SHA-256 of an 80-byte header, raw SHA-256 of a whole transaction, raw
-//! `verify_strict`, and fsync.
+//! Ed25519 verification (the ZIP-215 single check and `ed25519-zebra`'s batch of 2,000),
+//! and fsync.
 #![allow(
     missing_docs,
     clippy::unwrap_used,
@@ -8,6 +9,7 @@
     clippy::indexing_slicing
 )]
 
+use std::collections::HashMap;
 use std::hint::black_box;
 use std::io::Write;
 use std::path::PathBuf;
@@ -15,14 +17,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chain_node::miner::HeaderHasher;
-use chain_node::signature::{SigCheck, SigMode, verify_all};
-use chain_node::validation::{Coin, check_inputs};
+use chain_node::signature::{SigCheck, SigMode, verify_all, verify_batch};
+use chain_node::validation::{Coin, check_inputs, connect_block};
 use chain_node::{
     Address, Amount, Block, BlockHash, Height, MAX_TX_SIZE, Network, Node, NodeConfig, OutPoint,
     Transaction, TxIn, TxInputs, TxOut, TxSighash, sha256d,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use rand_core::{TryCryptoRng, TryRng};
 
 #[path = "../tests/it/largest_tx.rs"]
 mod largest_tx;
@@ -110,6 +113,46 @@ fn fan_out(node: &Node, k: &SigningKey, n: usize) -> Vec<(OutPoint, Amount)> {
         .collect()
 }
 
+/// SplitMix64: not a secure source, only the cheapest coefficients a batch can be fed, so
+/// that the raw batch figure is a floor.
+struct CheapCoefficients(u64);
+
+impl TryRng for CheapCoefficients {
+    type Error = std::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(self.try_next_u64()? as u32)
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        Ok(z ^ (z >> 31))
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for chunk in dst.chunks_mut(8) {
+            let n = self.try_next_u64()?.to_le_bytes();
+            chunk.copy_from_slice(&n[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+impl TryCryptoRng for CheapCoefficients {}
+
+/// `ed25519-zebra`'s batch over `checks`, as the library offers it.
+fn raw_zebra_batch(checks: &[SigCheck]) -> bool {
+    let mut batch = ed25519_zebra::batch::Verifier::new();
+    for c in checks {
+        batch.queue((
+            ed25519_zebra::VerificationKeyBytes::from(c.pubkey),
+            ed25519_zebra::Signature::from_bytes(&c.signature),
+            &c.message[..],
+        ));
+    }
+    batch.verify(CheapCoefficients(1)).is_ok()
+}
+
 fn physical(c: &mut Criterion) {
     let mut g = c.benchmark_group("physical");
     g.throughput(Throughput::Elements(1));
@@ -130,6 +173,11 @@ fn physical(c: &mut Criterion) {
     g.bench_function("verify_strict", |b| {
         b.iter(|| black_box(vk.verify_strict(&msg, &sig)).is_ok())
     });
+    let zk = ed25519_zebra::VerificationKey::try_from(vk.to_bytes()).unwrap();
+    let zsig = ed25519_zebra::Signature::from_bytes(&sig.to_bytes());
+    g.bench_function("zip215_verify", |b| {
+        b.iter(|| black_box(zk.verify(&zsig, &msg)).is_ok())
+    });
     let dir = temp_dir("fsync");
     let mut f = std::fs::File::create(dir.join("probe")).unwrap();
     g.bench_function("fsync_1_byte_write", |b| {
@@ -141,8 +189,9 @@ fn physical(c: &mut Criterion) {
     g.finish();
 }
 
-fn signatures(c: &mut Criterion) {
-    let checks: Vec<SigCheck> = (0..SIGS as u64)
+/// 2,000 valid signatures by distinct keys.
+fn sig_checks() -> Vec<SigCheck> {
+    (0..SIGS as u64)
         .map(|i| {
             let k = key(i + 10);
             let mut message = [0u8; 32];
@@ -153,7 +202,11 @@ fn signatures(c: &mut Criterion) {
                 message,
             }
         })
-        .collect();
+        .collect()
+}
+
+fn signatures(c: &mut Criterion) {
+    let checks = sig_checks();
     let keys: Vec<VerifyingKey> = checks
         .iter()
         .map(|c| VerifyingKey::from_bytes(&c.pubkey).unwrap())
@@ -176,15 +229,32 @@ fn signatures(c: &mut Criterion) {
     g.bench_function("raw_verify_batch", |b| {
         b.iter(|| assert!(ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok()))
     });
-    g.bench_function("strict_1_thread", |b| {
-        b.iter(|| assert!(verify_all(&checks, SigMode::Strict { threads: 1 }).is_ok()))
+    g.bench_function("raw_zebra_batch", |b| {
+        b.iter(|| assert!(raw_zebra_batch(&checks)))
     });
-    g.bench_function("strict_2_threads", |b| {
-        b.iter(|| assert!(verify_all(&checks, SigMode::Strict { threads: 2 }).is_ok()))
-    });
-    g.bench_function("batch_fast_path", |b| {
-        b.iter(|| assert!(verify_all(&checks, SigMode::Batch).is_ok()))
-    });
+    for threads in [1, 2] {
+        g.bench_function(format!("single_{threads}_thread"), |b| {
+            b.iter(|| assert!(verify_all(&checks, SigMode::Strict { threads }).is_ok()))
+        });
+        g.bench_function(format!("batch_{threads}_thread"), |b| {
+            b.iter(|| assert!(verify_all(&checks, SigMode::Batch { threads }).is_ok()))
+        });
+    }
+    g.finish();
+
+    // Where a batch starts to pay: per-signature cost of one batch against single checks.
+    let mut g = c.benchmark_group("signatures_small");
+    g.sample_size(20);
+    for n in [1usize, 2, 4, 8, 16, 64, 256] {
+        let part = &checks[..n];
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(format!("single_{n}"), |b| {
+            b.iter(|| assert!(verify_all(part, SigMode::Strict { threads: 1 }).is_ok()))
+        });
+        g.bench_function(format!("batch_{n}"), |b| {
+            b.iter(|| assert!(verify_batch(part).is_ok()))
+        });
+    }
     g.finish();
 }
 
@@ -274,7 +344,8 @@ fn chain(c: &mut Criterion) {
         })
     });
 
-    // A block of 2,000 one-input transactions, connected (signatures, UTXO batch, fsync).
+    // A block of 2,000 one-input transactions, connected (signatures, UTXO batch, fsync),
+    // with the node's default signature mode (batches on every core).
     let n = node("connect");
     let coins = fan_out(&n, &miner, SIGS);
     for (op, amount) in &coins {
@@ -292,6 +363,11 @@ fn chain(c: &mut Criterion) {
     let big: BlockHash = n.generate(1, address(&miner)).unwrap()[0];
     let block: Block = n.lock().chain.block(&big).unwrap().unwrap();
     assert_eq!(block.txs.len(), SIGS + 1);
+    // The batch floor again, right next to the connects, for a ratio under the same load.
+    let checks = sig_checks();
+    g.bench_function("raw_zebra_batch_2000", |b| {
+        b.iter(|| assert!(raw_zebra_batch(&checks)))
+    });
     g.bench_function("connect_block_2000_tx", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
@@ -305,6 +381,26 @@ fn chain(c: &mut Criterion) {
             }
             total
         })
+    });
+
+    // The same block through the consensus rules alone (no storage), on an in-memory view
+    // of the coins it spends.
+    let (height, view) = {
+        let mut st = n.lock();
+        let height = st.chain.tip().0;
+        st.chain.invalidate_block(&big).unwrap();
+        let view: HashMap<OutPoint, Coin> = block
+            .txs
+            .iter()
+            .flat_map(Transaction::spends)
+            .map(|i| (i.prevout, st.chain.coin(&i.prevout).unwrap().unwrap()))
+            .collect();
+        st.chain.reconsider_block(&big).unwrap();
+        (height, view)
+    };
+    let params = n.params().clone();
+    g.bench_function("connect_block_2000_tx_rules_only", |b| {
+        b.iter(|| connect_block(&block, height, &view, &params, SigMode::default()).unwrap())
     });
 
     // A 10-block reorg each way, with 200 transactions returning to the mempool.

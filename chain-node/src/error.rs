@@ -172,7 +172,7 @@ pub enum TxError {
         /// Output sum.
         outputs: Amount,
     },
-    /// A signature that `verify_strict` rejects (including weak keys).
+    /// A signature that the ZIP-215 check rejects.
     #[error("input {index} has an invalid signature")]
     BadSignature {
         /// Input index.

@@ -1,7 +1,7 @@
 //! The proof-of-work UTXO chain node of the toolkit.
 //!
 //! Consensus is pure code over values: [`Transaction`]s with Ed25519-signed inputs
-//! ([`signature`] keeps `verify_strict` semantics), [`Header`]s with compact targets
+//! ([`signature`] checks the ZIP-215 rule), [`Header`]s with compact targets
 //! ([`pow`]), the RFC 6962 Merkle root of the wtxids (from `merkle-log`), the rules in
 //! [`validation`] and the parameters of each [`Network`]. Every hashed or stored byte
 //! comes from [`encoding`].

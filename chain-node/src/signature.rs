@@ -1,15 +1,24 @@
-//! Ed25519 checks with `verify_strict` semantics, singly, in parallel, or batched.
+//! Ed25519 checks under the ZIP-215 rules, singly or in batches that agree by construction.
 //!
-//! `verify_strict` rejects small-order keys and nonces, non-canonical `s`, and checks
-//! the cofactorless equation. Batch verification checks a random linear combination,
-//! which can accept a signature with a small-order component that the single check
-//! rejects. The batch path here is therefore only a fast path: an item joins the batch
-//! only if its key and nonce are canonically encoded, not of small order and torsion-free
-//! (then both equations agree), every other item is checked singly, and a failed batch
-//! falls back to single strict checks. It can never accept what `verify_strict` rejects.
+//! The consensus rule (ZIP-215, as Zcash adopted it; `ed25519-zebra` implements it): the
+//! key `A` and the nonce `R` must decode to curve points, non-canonical encodings included;
+//! `s` must be canonical (`s < L`); and the cofactored equation `[8][s]B = [8]R + [8][k]A`
+//! must hold, with `k = SHA-512(R bytes ‖ A bytes ‖ message)` over the bytes as given.
+//!
+//! A batch checks `[8](Σ zᵢ(sᵢB − Rᵢ − kᵢAᵢ)) = 0` for coefficients `zᵢ`. Every single
+//! equation already multiplies by the cofactor, so a small-order component can never make
+//! the batch and the single check disagree: a batch of valid items always passes, and a
+//! batch with an invalid item fails except with probability below 2⁻¹²⁸. The coefficients
+//! are derived from every byte of the batch (Fiat–Shamir), so verdicts are reproducible
+//! and this module needs no system randomness. A failed batch is rechecked item by item,
+//! only to name the first failure; the single checks are the rule.
 
-use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
-use ed25519_dalek::{Signature, VerifyingKey};
+use std::convert::Infallible;
+
+use ed25519_zebra::batch;
+use ed25519_zebra::{Signature, VerificationKey, VerificationKeyBytes};
+use rand_core::{TryCryptoRng, TryRng};
+use sha2::{Digest, Sha512};
 
 /// One signature to check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,45 +31,58 @@ pub struct SigCheck {
     pub message: [u8; 32],
 }
 
-/// How a set of signatures is checked.
+/// How a set of signatures is checked. Every mode applies the same rule and gives the
+/// same verdict; they differ only in speed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SigMode {
-    /// One `verify_strict` per signature, spread over `threads` threads.
+    /// One single check per signature, spread over `threads` threads.
     Strict {
         /// Worker threads (1 = on the calling thread).
         threads: usize,
     },
-    /// Batch fast path with strict fallback.
-    Batch,
+    /// Batch verification in `threads` chunks on as many threads; single checks only to
+    /// name the first invalid item of a failed chunk.
+    Batch {
+        /// Worker threads (1 = one batch on the calling thread).
+        threads: usize,
+    },
 }
 
 impl Default for SigMode {
     fn default() -> Self {
-        SigMode::Strict {
+        SigMode::Batch {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }
 
-/// `verify_strict` on one item.
+/// The single ZIP-215 check of one item.
 pub fn verify_one(check: &SigCheck) -> bool {
-    let Ok(key) = VerifyingKey::from_bytes(&check.pubkey) else {
+    let Ok(key) = VerificationKey::try_from(check.pubkey) else {
         return false;
     };
-    key.verify_strict(&check.message, &Signature::from_bytes(&check.signature))
+    key.verify(&Signature::from_bytes(&check.signature), &check.message)
         .is_ok()
 }
 
-/// Checks all items; `Err(i)` names the first item (lowest index) that strict rejects.
+/// Checks all items; `Err(i)` names the first item (lowest index) that the single check
+/// rejects. Every mode gives the same answer.
 ///
 /// # Errors
 /// The index of the first invalid item.
 pub fn verify_all(checks: &[SigCheck], mode: SigMode) -> Result<(), usize> {
     match mode {
-        SigMode::Strict { threads } => verify_parallel(checks, threads.max(1)),
-        SigMode::Batch => verify_batch_strict(checks),
+        SigMode::Strict { threads } => in_chunks(checks, threads, MIN_SINGLES, first_invalid),
+        SigMode::Batch { threads } => in_chunks(checks, threads, MIN_BATCH, verify_chunk),
     }
 }
+
+/// Below this many items per thread a thread costs more than it saves.
+const MIN_SINGLES: usize = 16;
+/// Below this many items per chunk, batching saves less than its fixed cost.
+const MIN_BATCH: usize = 64;
+/// A batch of one costs more than the single check; from two items on, a batch is faster.
+const BATCH_FROM: usize = 2;
 
 fn first_invalid(checks: &[SigCheck]) -> Result<(), usize> {
     match checks.iter().position(|c| !verify_one(c)) {
@@ -69,176 +91,139 @@ fn first_invalid(checks: &[SigCheck]) -> Result<(), usize> {
     }
 }
 
-fn verify_parallel(checks: &[SigCheck], threads: usize) -> Result<(), usize> {
-    // Below this many items a thread costs more than it saves.
-    const MIN_PER_THREAD: usize = 16;
-    let threads = threads.min(checks.len() / MIN_PER_THREAD).max(1);
+/// Runs `verify` over up to `threads` contiguous chunks of at least `min_chunk` items, in
+/// parallel, and returns the lowest failing index over all chunks.
+fn in_chunks(
+    checks: &[SigCheck],
+    threads: usize,
+    min_chunk: usize,
+    verify: fn(&[SigCheck]) -> Result<(), usize>,
+) -> Result<(), usize> {
+    let threads = threads.min(checks.len() / min_chunk).max(1);
     if threads == 1 {
-        return first_invalid(checks);
+        return verify(checks);
     }
     let chunk = checks.len().div_ceil(threads);
     let results: Vec<Result<(), usize>> = std::thread::scope(|s| {
         let handles: Vec<_> = checks
             .chunks(chunk)
             .enumerate()
-            .map(|(n, part)| s.spawn(move || first_invalid(part).map_err(|i| i + n * chunk)))
+            .map(|(n, part)| s.spawn(move || verify(part).map_err(|i| i + n * chunk)))
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or(Err(0)))
+            .enumerate()
+            // A worker that panicked (it cannot: the checks are total) decides nothing, so
+            // its chunk is checked again here.
+            .map(|(n, h)| {
+                h.join().unwrap_or_else(|_| {
+                    let part = checks.chunks(chunk).nth(n).unwrap_or_default();
+                    first_invalid(part).map_err(|i| i + n * chunk)
+                })
+            })
             .collect()
     });
+    // Chunks are in order, so the first error is the lowest index.
     results.into_iter().collect()
 }
 
-/// A point that is canonically encoded, not of small order and in the prime-order subgroup.
-fn prime_order_point(bytes: &[u8; 32]) -> Option<EdwardsPoint> {
-    let compressed = CompressedEdwardsY(*bytes);
-    let point = compressed.decompress()?;
-    let ok = point.compress() == compressed && !point.is_small_order() && point.is_torsion_free();
-    ok.then_some(point)
-}
-
-fn batchable(check: &SigCheck) -> bool {
-    let r: [u8; 32] = check.signature[..32].try_into().unwrap_or([0; 32]);
-    prime_order_point(&check.pubkey).is_some() && prime_order_point(&r).is_some()
-}
-
-fn verify_batch_strict(checks: &[SigCheck]) -> Result<(), usize> {
-    let mut batch = Vec::with_capacity(checks.len());
-    for (i, check) in checks.iter().enumerate() {
-        if batchable(check) {
-            batch.push(i);
-        } else if !verify_one(check) {
-            // Not eligible for the batch: the single strict check decides, but an earlier
-            // batch item might be the first failure, so finish the scan singly.
-            return first_invalid(checks);
-        }
-    }
-    let mut keys = Vec::with_capacity(batch.len());
-    let mut sigs = Vec::with_capacity(batch.len());
-    let mut msgs: Vec<&[u8]> = Vec::with_capacity(batch.len());
-    for &i in &batch {
-        let Some(c) = checks.get(i) else { continue };
-        let Ok(key) = VerifyingKey::from_bytes(&c.pubkey) else {
-            return first_invalid(checks);
-        };
-        keys.push(key);
-        sigs.push(Signature::from_bytes(&c.signature));
-        msgs.push(&c.message);
-    }
-    if ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok() {
-        Ok(())
-    } else {
+/// A batch, or single checks where there are too few items for a batch to pay.
+fn verify_chunk(checks: &[SigCheck]) -> Result<(), usize> {
+    if checks.len() < BATCH_FROM {
         first_invalid(checks)
+    } else {
+        verify_batch(checks)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use ed25519_dalek::{Signer, SigningKey};
+/// One batch over all of `checks` on the calling thread, whatever their number; when it
+/// fails, the single checks name the first invalid item. Same verdict as [`verify_all`].
+///
+/// # Errors
+/// The index of the first invalid item.
+pub fn verify_batch(checks: &[SigCheck]) -> Result<(), usize> {
+    let mut verifier = batch::Verifier::new();
+    for c in checks {
+        verifier.queue((
+            VerificationKeyBytes::from(c.pubkey),
+            Signature::from_bytes(&c.signature),
+            &c.message[..],
+        ));
+    }
+    match verifier.verify(Coefficients::for_batch(checks)) {
+        Ok(()) => Ok(()),
+        Err(_) => first_invalid(checks),
+    }
+}
 
-    fn signed(seed: u8, msg: [u8; 32]) -> SigCheck {
-        let key = SigningKey::from_bytes(&[seed; 32]);
-        SigCheck {
-            pubkey: key.verifying_key().to_bytes(),
-            signature: key.sign(&msg).to_bytes(),
-            message: msg,
+/// The batch coefficients: SHA-512 in counter mode, keyed by a digest of every key,
+/// signature and message in the batch, so that no item can be chosen after them.
+struct Coefficients {
+    key: [u8; 64],
+    counter: u64,
+    block: [u8; 64],
+    used: usize,
+}
+
+impl Coefficients {
+    fn for_batch(checks: &[SigCheck]) -> Self {
+        let mut h = Sha512::new();
+        h.update(b"chain-node/batch-coefficients/v1");
+        h.update((checks.len() as u64).to_le_bytes());
+        for c in checks {
+            h.update(c.pubkey);
+            h.update(c.signature);
+            h.update(c.message);
+        }
+        Coefficients {
+            key: h.finalize().into(),
+            counter: 0,
+            block: [0; 64],
+            used: 64,
         }
     }
 
-    #[test]
-    fn all_modes_accept_valid_and_name_the_first_invalid() {
-        let mut checks: Vec<SigCheck> = (0..40).map(|i| signed(i + 1, [i; 32])).collect();
-        for mode in [
-            SigMode::Batch,
-            SigMode::Strict { threads: 1 },
-            SigMode::Strict { threads: 3 },
-        ] {
-            assert_eq!(verify_all(&checks, mode), Ok(()), "{mode:?}");
-        }
-        checks[33].message[0] ^= 1;
-        checks[37].signature[40] ^= 1;
-        for mode in [
-            SigMode::Batch,
-            SigMode::Strict { threads: 1 },
-            SigMode::Strict { threads: 3 },
-        ] {
-            assert_eq!(verify_all(&checks, mode), Err(33), "{mode:?}");
-        }
-    }
-
-    #[test]
-    fn weak_key_is_rejected_in_every_mode() {
-        // The identity point (y = 1) is a small-order key: with R = identity and s = 0 the
-        // cofactorless equation R = sB - kA holds for any message, yet strict must reject.
-        let mut identity = [0u8; 32];
-        identity[0] = 1;
-        let mut signature = [0u8; 64];
-        signature[..32].copy_from_slice(&identity);
-        let weak = SigCheck {
-            pubkey: identity,
-            signature,
-            message: [5; 32],
-        };
-        let mut checks: Vec<SigCheck> = (0..20).map(|i| signed(i + 1, [i; 32])).collect();
-        checks.push(weak);
-        for mode in [
-            SigMode::Batch,
-            SigMode::Strict { threads: 1 },
-            SigMode::Strict { threads: 2 },
-        ] {
-            assert_eq!(verify_all(&checks, mode), Err(20), "{mode:?}");
-        }
-        assert!(!verify_one(&weak));
-    }
-
-    #[test]
-    fn mixed_order_nonce_is_rejected_though_a_raw_batch_may_accept_it() {
-        use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
-        use curve25519_dalek::scalar::Scalar;
-        use sha2::{Digest, Sha512};
-
-        let secret = Scalar::from_bytes_mod_order([42; 32]);
-        let pubkey = (ED25519_BASEPOINT_POINT * secret).compress().to_bytes();
-        // The point of order 2, (0, -1): y = p - 1.
-        let mut t = [0xffu8; 32];
-        t[0] = 0xec;
-        t[31] = 0x7f;
-        let torsion = CompressedEdwardsY(t).decompress().unwrap();
-        let mut raw_batch_accepts = 0;
-        for m in 0..32u8 {
-            let message = [m; 32];
-            // R' = rB + T; s = r + k a satisfies the cofactored equation only.
-            let r = Scalar::from_bytes_mod_order([m.wrapping_add(100); 32]);
-            let big_r = (ED25519_BASEPOINT_POINT * r + torsion).compress();
-            let hram: [u8; 64] = Sha512::new()
-                .chain_update(big_r.as_bytes())
-                .chain_update(pubkey)
-                .chain_update(message)
+    fn next_byte(&mut self) -> u8 {
+        if self.used == self.block.len() {
+            self.block = Sha512::new()
+                .chain_update(self.key)
+                .chain_update(self.counter.to_le_bytes())
                 .finalize()
                 .into();
-            let s = r + Scalar::from_bytes_mod_order_wide(&hram) * secret;
-            let mut signature = [0u8; 64];
-            signature[..32].copy_from_slice(big_r.as_bytes());
-            signature[32..].copy_from_slice(s.as_bytes());
-            let check = SigCheck {
-                pubkey,
-                signature,
-                message,
-            };
-            assert!(!verify_one(&check));
-            assert_eq!(verify_all(&[check], SigMode::Batch), Err(0));
-            let key = VerifyingKey::from_bytes(&pubkey).unwrap();
-            let raw = ed25519_dalek::verify_batch(
-                &[&message[..]],
-                &[Signature::from_bytes(&signature)],
-                &[key],
-            );
-            raw_batch_accepts += usize::from(raw.is_ok());
+            self.counter = self.counter.wrapping_add(1);
+            self.used = 0;
         }
-        // The gap the fast path guards against is real: the raw batch accepts some.
-        assert!(raw_batch_accepts > 0);
+        let byte = self.block.get(self.used).copied().unwrap_or_default();
+        self.used += 1;
+        byte
     }
 }
+
+impl TryRng for Coefficients {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        let mut b = [0u8; 4];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        let mut b = [0u8; 8];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        for byte in dst {
+            *byte = self.next_byte();
+        }
+        Ok(())
+    }
+}
+
+/// Unpredictable to whoever chooses the batch's items: they are hashed into the key.
+impl TryCryptoRng for Coefficients {}
+
+#[cfg(test)]
+mod tests;

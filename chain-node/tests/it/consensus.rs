@@ -665,40 +665,6 @@ fn resigning_keeps_the_txid_but_changes_the_block_commitment() {
 }
 
 #[test]
-fn weak_keys_are_rejected() {
-    // An output paid to the address of the identity point (a small-order key), and a
-    // "signature" that satisfies the cofactorless equation for any message.
-    let mut c = regtest();
-    let mut identity = [0u8; 32];
-    identity[0] = 1;
-    let weak_addr = chain_node::Address::from_pubkey(&identity);
-    let mut block = c.block_with(vec![], 0);
-    block.txs[0] = coinbase(1, weak_addr, Amount::from_units(50 * chain_node::COIN));
-    relabel(&mut block);
-    c.connect(&block).unwrap();
-    c.mine(100);
-    let op = OutPoint {
-        txid: block.txs[0].txid(),
-        vout: 0,
-    };
-    let mut signature = [0u8; 64];
-    signature[..32].copy_from_slice(&identity);
-    let tx = Transaction {
-        version: 1,
-        inputs: TxInputs::Spend(vec![chain_node::TxIn {
-            prevout: op,
-            pubkey: identity,
-            signature,
-        }]),
-        outputs: vec![TxOut::pay(Amount::from_units(1), address(&key(1)))],
-    };
-    assert_eq!(
-        tx_err(c.connect(&c.block_with(vec![tx], 0))),
-        TxError::BadSignature { index: 0 }
-    );
-}
-
-#[test]
 fn burn_outputs_carry_at_most_256_bytes_and_create_no_coin() {
     let mut c = matured();
     let (op, coin) = c.coinbase_coin(1);

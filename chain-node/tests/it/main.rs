@@ -12,3 +12,4 @@ mod oracle;
 mod pool;
 mod process;
 mod rpc;
+mod signature;
