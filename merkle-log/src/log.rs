@@ -277,7 +277,8 @@ impl Log {
         let old = self.published.checkpoint.clone();
         // Every entry is classified before anything changes, so that a damaged
         // index met on the way can be rebuilt and the lookups redone.
-        let outcomes = self.classify(entries, old.size())?;
+        let hashes: Vec<Hash> = entries.iter().map(|e| Hash::leaf(e)).collect();
+        let outcomes = self.classify(&hashes, old.size())?;
         let mut sink = EdgeSink {
             edge: &mut self.edge,
             full: Vec::new(),
@@ -286,11 +287,10 @@ impl Log {
         let mut full_bundles: Vec<(TileId, Vec<u8>)> = Vec::new();
         let mut new_hashes: Vec<(Hash, u64)> = Vec::new();
         let mut bundle_changed = false;
-        for (entry, outcome) in entries.iter().zip(&outcomes) {
+        for ((entry, &h), outcome) in entries.iter().zip(&hashes).zip(&outcomes) {
             let Sequenced::Added(index) = *outcome else {
                 continue;
             };
-            let h = Hash::leaf(entry);
             if self.range.append(h, &mut sink) != Some(index) {
                 return Err(LogError::Internal("the tree grew out of step"));
             }
@@ -400,16 +400,15 @@ impl Log {
         Ok(outcomes)
     }
 
-    /// What each entry of a batch will be: a duplicate of an entry of the tree
+    /// What each entry of a batch (given by its leaf hash) will be: a duplicate of an entry of the tree
     /// of `size` leaves or of an earlier entry of the batch, or added at the next
     /// free index. Changes nothing but, if a lookup meets a damaged page, the
     /// index (rebuilt from the tiles, then the lookup redone).
-    fn classify(&mut self, entries: &[Vec<u8>], size: u64) -> Result<Vec<Sequenced>, LogError> {
-        let mut outcomes = Vec::with_capacity(entries.len());
+    fn classify(&mut self, hashes: &[Hash], size: u64) -> Result<Vec<Sequenced>, LogError> {
+        let mut outcomes = Vec::with_capacity(hashes.len());
         let mut in_batch: HashMap<Hash, u64> = HashMap::new();
         let mut next = size;
-        for entry in entries {
-            let h = Hash::leaf(entry);
+        for &h in hashes {
             if let Some(&i) = in_batch.get(&h) {
                 outcomes.push(Sequenced::Duplicate(i));
                 continue;
