@@ -256,6 +256,108 @@ fn write_table(
     Ok(file)
 }
 
+/// The keyed 64-bit key of a leaf hash under `secret`.
+fn key_of(secret: &[u8; 32], h: &Hash) -> u64 {
+    let mut d = Sha256::new();
+    d.update(secret);
+    d.update(h.as_bytes());
+    let out = d.finalize();
+    let mut top = [0u8; 8];
+    top.copy_from_slice(out.get(..8).unwrap_or(&[0; 8]));
+    u64::from_be_bytes(top)
+}
+
+/// Data pages a rebuild fills in memory per pass: 32 MiB.
+const PASS_PAGES: u64 = 8192;
+
+/// Where a rebuild writes, and how.
+struct Build<'a> {
+    path: &'a Path,
+    bits: u32,
+    secret: &'a [u8; 32],
+    /// Data pages filled in memory per pass.
+    pass_pages: u64,
+}
+
+/// Writes a complete table of 2^bits pages at `path` holding the `total` leaf
+/// hashes of `chunks()`, pass by pass over ranges of pages, and fsyncs it.
+/// Returns `None` when a page overflows (the caller retries with more pages).
+fn build_table<F, I>(
+    build: &Build<'_>,
+    total: u64,
+    chunks: &mut F,
+    progress: &mut dyn FnMut(RebuildStage),
+) -> Result<Option<File>, StorageError>
+where
+    F: FnMut() -> I,
+    I: IntoIterator<Item = Result<Vec<Hash>, StorageError>>,
+{
+    let Build {
+        path,
+        bits,
+        secret,
+        pass_pages,
+    } = *build;
+    let io = |e| StorageError::io(path, e);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(io)?;
+    file.write_all_at(&header_page(bits, secret)[..], 0)
+        .map_err(io)?;
+    let pages = 1u64 << bits;
+    let mut done = 0u64;
+    progress(RebuildStage::Indexed { done, total });
+    let mut first = 0u64;
+    while first < pages {
+        let count = pass_pages.clamp(1, pages - first);
+        let mut buf = vec![[0u8; PAGE]; usize::try_from(count).unwrap_or(0)];
+        let mut fill = vec![0usize; buf.len()];
+        let mut next = 0u64;
+        for chunk in chunks() {
+            for h in chunk? {
+                let (index, key) = (next, key_of(secret, &h));
+                next += 1;
+                let Some(at) = page_of(key, bits)
+                    .checked_sub(first)
+                    .filter(|&p| p < count)
+                    .and_then(|p| usize::try_from(p).ok())
+                else {
+                    continue;
+                };
+                let (Some(page), Some(n)) = (buf.get_mut(at), fill.get_mut(at)) else {
+                    continue;
+                };
+                if *n == SLOTS {
+                    return Ok(None);
+                }
+                set_slot(page, *n, key, index)
+                    .ok_or_else(|| damaged(path, format!("leaf index {index} is too large")))?;
+                *n += 1;
+                done += 1;
+            }
+            progress(RebuildStage::Indexed { done, total });
+        }
+        if next != total {
+            return Err(StorageError::Damaged {
+                path: path.to_path_buf(),
+                what: format!("the rebuild read {next} leaf hashes, expected {total}"),
+            });
+        }
+        for (page_no, page) in (first..).zip(buf.iter_mut()) {
+            seal(bits, page_no, page);
+        }
+        file.write_all_at(buf.as_flattened(), page_offset(first))
+            .map_err(io)?;
+        first += count;
+    }
+    file.sync_all().map_err(io)?;
+    Ok(Some(file))
+}
+
 impl DedupIndex {
     /// Opens the table in `dir` for reading and writing. Leftovers of an
     /// interrupted rebuild beside it (`<dir>.new`, `<dir>.old`) and of an
@@ -354,24 +456,28 @@ impl DedupIndex {
         }))
     }
 
-    /// Builds a table of the `total` leaf hashes that `chunks` yields (in index
-    /// order from 0) and puts it in place of the table in `dir`, all or nothing:
-    /// it is built in `<dir>.new`, made durable, and renamed to `dir` last. A
-    /// crash at any point leaves either the old table or the new one at `dir`,
-    /// and at worst a `<dir>.new` or `<dir>.old` that [`DedupIndex::open`]
+    /// Builds a table of the `total` leaf hashes that `chunks()` yields (in
+    /// index order from 0) and puts it in place of the table in `dir`, all or
+    /// nothing: it is built in `<dir>.new`, made durable, and renamed to `dir`
+    /// last. A crash at any point leaves either the old table or the new one at
+    /// `dir`, and at worst a `<dir>.new` or `<dir>.old` that [`DedupIndex::open`]
     /// removes. `progress` is told each stage.
+    ///
+    /// The table is filled in passes of at most 32 MiB of pages held in memory,
+    /// each written once, in order; `chunks` is called once per pass.
     ///
     /// # Errors
     /// [`StorageError`] from reading `chunks` or writing; [`StorageError::Damaged`]
-    /// when `chunks` does not yield exactly `total` hashes. Nothing is then in
+    /// when a pass does not yield exactly `total` hashes. Nothing is then in
     /// place of the old table.
-    pub fn rebuild<I>(
+    pub fn rebuild<F, I>(
         dir: &Path,
         total: u64,
-        chunks: I,
+        mut chunks: F,
         progress: &mut dyn FnMut(RebuildStage),
     ) -> Result<Self, StorageError>
     where
+        F: FnMut() -> I,
         I: IntoIterator<Item = Result<Vec<Hash>, StorageError>>,
     {
         let new_dir = sibling(dir, "new");
@@ -381,35 +487,25 @@ impl DedupIndex {
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret)
             .map_err(|e| StorageError::io(&new_dir, std::io::Error::other(e.to_string())))?;
-        let bits = bits_for(total);
-        let path = table_path(&new_dir, bits);
-        let file = write_table(&path, bits, &secret, |_| Ok(Box::new([0u8; PAGE])))?;
-        let mut index = DedupIndex {
-            dir: new_dir.clone(),
-            secret,
-            bits,
-            file,
+        let mut bits = bits_for(total);
+        let file = loop {
+            let path = table_path(&new_dir, bits);
+            let build = Build {
+                path: &path,
+                bits,
+                secret: &secret,
+                pass_pages: PASS_PAGES,
+            };
+            match build_table(&build, total, &mut chunks, progress)? {
+                Some(file) => break file,
+                // A page overflowed (most unlikely at half load): twice the pages.
+                None if bits < MAX_BITS => {
+                    fs::remove_file(&path).map_err(|e| StorageError::io(&path, e))?;
+                    bits += 1;
+                }
+                None => return Err(damaged(&path, "the dedup table cannot grow further")),
+            }
         };
-        let mut done = 0u64;
-        progress(RebuildStage::Indexed { done, total });
-        for chunk in chunks {
-            let hashes = chunk?;
-            let records: Vec<(Hash, u64)> = hashes.into_iter().zip(done..).collect();
-            done = done.saturating_add(records.len() as u64);
-            index.insert(&records)?;
-            progress(RebuildStage::Indexed { done, total });
-        }
-        if done != total {
-            return Err(StorageError::Damaged {
-                path: dir.to_path_buf(),
-                what: format!("the rebuild read {done} leaf hashes, expected {total}"),
-            });
-        }
-        let table = table_path(&index.dir, index.bits);
-        index
-            .file
-            .sync_all()
-            .map_err(|e| StorageError::io(&table, e))?;
         sync_dir(&new_dir)?;
         progress(RebuildStage::Written);
         if dir.exists() {
@@ -421,8 +517,12 @@ impl DedupIndex {
         sync_dir(dir.parent().unwrap_or(Path::new(".")))?;
         // The new table is in place; a leftover old one is removed at next open.
         let _ = fs::remove_dir_all(&old_dir);
-        index.dir = dir.to_path_buf();
-        Ok(index)
+        Ok(DedupIndex {
+            dir: dir.to_path_buf(),
+            secret,
+            bits,
+            file,
+        })
     }
 
     /// The table file.
@@ -432,13 +532,7 @@ impl DedupIndex {
 
     /// The keyed 64-bit key of a leaf hash; its top bits pick the page.
     fn key(&self, h: &Hash) -> u64 {
-        let mut d = Sha256::new();
-        d.update(self.secret);
-        d.update(h.as_bytes());
-        let out = d.finalize();
-        let mut top = [0u8; 8];
-        top.copy_from_slice(out.get(..8).unwrap_or(&[0; 8]));
-        u64::from_be_bytes(top)
+        key_of(&self.secret, h)
     }
 
     /// Reads data page `page_no` and checks its checksum.
@@ -591,5 +685,74 @@ impl DedupIndex {
         self.bits = bits;
         let _ = fs::remove_file(old);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+
+    fn hashes(n: u64) -> Vec<Hash> {
+        (0..n).map(|i| Hash::leaf(&i.to_be_bytes())).collect()
+    }
+
+    fn scratch(tag: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("merkle-log-dedup-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_build_in_many_passes_indexes_every_hash() {
+        let dir = scratch("passes");
+        let all = hashes(5000);
+        let chunks = || all.chunks(300).map(|c| Ok(c.to_vec())).collect::<Vec<_>>();
+        let path = dir.join("table-6");
+        let build = Build {
+            path: &path,
+            bits: 6,
+            secret: &[9; 32],
+            pass_pages: 5,
+        };
+        let mut last = None;
+        let file = build_table(&build, 5000, &mut { chunks }, &mut |s| last = Some(s))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            last,
+            Some(RebuildStage::Indexed {
+                done: 5000,
+                total: 5000
+            })
+        );
+        let index = DedupIndex {
+            dir: dir.clone(),
+            secret: [9; 32],
+            bits: 6,
+            file,
+        };
+        assert_eq!(index.check_pages().unwrap().damaged, 0);
+        for (i, h) in all.iter().enumerate() {
+            assert_eq!(index.candidates(h).unwrap(), [i as u64]);
+        }
+        // Too few pages: a page overflows and the build says so.
+        let small = Build {
+            path: &dir.join("table-4"),
+            bits: 4,
+            ..build
+        };
+        assert!(
+            build_table(&small, 5000, &mut { chunks }, &mut |_| {})
+                .unwrap()
+                .is_none()
+        );
+        // A source that yields fewer hashes than announced is refused.
+        let short = build_table(&build, 5001, &mut { chunks }, &mut |_| {});
+        assert!(matches!(short, Err(StorageError::Damaged { .. })));
+        fs::remove_dir_all(dir).unwrap();
     }
 }

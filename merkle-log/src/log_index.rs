@@ -98,12 +98,14 @@ pub(crate) fn rebuild_index(
     size: u64,
     progress: &mut dyn FnMut(RebuildStage),
 ) -> Result<DedupIndex, StorageError> {
-    let chunks = (0..size.div_ceil(TILE_WIDTH)).map(|k| {
-        let tile = TileId::at_size(0, k, size).ok_or_else(|| StorageError::NotYetInLog {
-            path: format!("tile/0/{}", tiles::index_path(k)),
-        })?;
-        dir.read_hash_tile(tile, size)
-    });
+    let chunks = || {
+        (0..size.div_ceil(TILE_WIDTH)).map(move |k| {
+            let tile = TileId::at_size(0, k, size).ok_or_else(|| StorageError::NotYetInLog {
+                path: format!("tile/0/{}", tiles::index_path(k)),
+            })?;
+            dir.read_hash_tile(tile, size)
+        })
+    };
     DedupIndex::rebuild(&dir.dedup_path(), size, chunks, progress)
 }
 

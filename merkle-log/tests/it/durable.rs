@@ -199,7 +199,7 @@ fn the_dedup_table_survives_an_interrupted_doubling() {
         .map(|i| merkle_log::Hash::leaf(&i.to_be_bytes()))
         .collect();
     let records: Vec<(merkle_log::Hash, u64)> = hashes.iter().copied().zip(0u64..).collect();
-    let mut index = DedupIndex::rebuild(&path, 0, std::iter::empty(), &mut |_| {}).unwrap();
+    let mut index = DedupIndex::rebuild(&path, 0, std::iter::empty, &mut |_| {}).unwrap();
     index.insert(&records[..1000]).unwrap();
     index.sync().unwrap();
     let tables = |p: &std::path::Path| -> Vec<String> {
