@@ -24,7 +24,7 @@
 //! candidate.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufWriter, Write as _};
+use std::io::{BufWriter, Seek as _, SeekFrom, Write as _};
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
@@ -227,6 +227,21 @@ fn bits_for(count: u64) -> u32 {
     bits.clamp(INITIAL_BITS, MAX_BITS)
 }
 
+/// Creates (or empties) the table file at `path` and writes its header page.
+fn create_table_file(path: &Path, bits: u32, secret: &[u8; 32]) -> Result<File, StorageError> {
+    let io = |e| StorageError::io(path, e);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(io)?;
+    file.write_all_at(&header_page(bits, secret)[..], 0)
+        .map_err(io)?;
+    Ok(file)
+}
+
 /// Writes a complete table (header and every data page, each sealed) to `path`
 /// and fsyncs it. `page(n)` gives the unsealed contents of data page `n`.
 fn write_table(
@@ -236,15 +251,9 @@ fn write_table(
     mut page: impl FnMut(u64) -> Result<Box<[u8; PAGE]>, StorageError>,
 ) -> Result<File, StorageError> {
     let io = |e| StorageError::io(path, e);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)
-        .map_err(io)?;
+    let file = create_table_file(path, bits, secret)?;
     let mut out = BufWriter::with_capacity(1 << 20, &file);
-    out.write_all(&header_page(bits, secret)[..]).map_err(io)?;
+    out.seek(SeekFrom::Start(page_offset(0))).map_err(io)?;
     for n in 0..(1u64 << bits) {
         let mut p = page(n)?;
         seal(bits, n, &mut p);
@@ -299,15 +308,7 @@ where
         pass_pages,
     } = *build;
     let io = |e| StorageError::io(path, e);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)
-        .map_err(io)?;
-    file.write_all_at(&header_page(bits, secret)[..], 0)
-        .map_err(io)?;
+    let file = create_table_file(path, bits, secret)?;
     let pages = 1u64 << bits;
     let mut done = 0u64;
     progress(RebuildStage::Indexed { done, total });
