@@ -276,7 +276,7 @@ pub enum StorageError {
         source: std::io::Error,
     },
     /// The directory holds another format (or something else entirely).
-    #[error("data directory format is {found:?}, this program reads {:?}", crate::storage::FORMAT_V1.trim_end())]
+    #[error("data directory format is {found:?}, this program reads {:?} and upgrades {:?}", crate::storage::FORMAT_V2.trim_end(), crate::storage::FORMAT_V1.trim_end())]
     Format {
         /// What was found.
         found: String,
@@ -291,6 +291,15 @@ pub enum StorageError {
     #[error("damaged data in {}: {what}", .path.display())]
     Damaged {
         /// The damaged file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// The dedup index is damaged, missing or unfinished. It holds nothing that
+    /// the tiles do not, so the log rebuilds it.
+    #[error("dedup index {}: {what}", .path.display())]
+    IndexDamaged {
+        /// The table file or the index directory.
         path: std::path::PathBuf,
         /// What is wrong.
         what: String,
@@ -351,6 +360,9 @@ pub enum LogError {
         /// The entry's length.
         len: usize,
     },
+    /// The log holds as many entries as a `u64` tree size counts.
+    #[error("the log is full: it cannot hold more than 2^64 - 1 entries; nothing was added")]
+    Full,
     /// An earlier integration failed; the log must be reopened.
     #[error("the log stopped after a failed batch; restart it to re-check the data")]
     Halted,

@@ -21,8 +21,8 @@ use crate::tiles::{self, TILE_WIDTH, TileId, perfect_root};
 use crate::tree::Tree;
 
 /// How to repair the dedup index.
-const REBUILD: &str =
-    "remove the dedup directory and start the server: it rebuilds the index from the tiles";
+const REBUILD: &str = "remove the dedup directory and start the server: it rebuilds the index \
+     from the tiles (a running server also rebuilds it when a lookup meets the damage)";
 
 /// One damaged file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,16 +148,39 @@ pub fn fsck(data: &Path, progress: &mut dyn FnMut(u64, u64)) -> Result<FsckRepor
     report.size = size;
     report.root = Some(checkpoint.root());
 
-    let dedup = if dir.dedup_path().join("secret").exists() {
-        crate::dedup::DedupIndex::open(&dir.dedup_path()).map_err(|e| e.to_string())
-    } else {
-        Err("missing".to_owned())
+    // The dedup index: its header and length, then the checksum of every page.
+    let dedup = match crate::dedup::DedupIndex::open_read_only(&dir.dedup_path()) {
+        Ok(Some(index)) => Ok(index),
+        Ok(None) => Err("missing".to_owned()),
+        Err(e) => Err(e.to_string()),
     };
-    if let Err(e) = &dedup {
-        bad.file(
+    let mut dedup_pages_ok = true;
+    match &dedup {
+        Err(e) => bad.file(
             "dedup".into(),
-            format!("the dedup index cannot be opened ({e}); {REBUILD}"),
-        );
+            format!("the dedup index cannot be used ({e}); {REBUILD}"),
+        ),
+        Ok(index) => match index.check_pages() {
+            Ok(check) if check.damaged == 0 => {}
+            Ok(check) => {
+                dedup_pages_ok = false;
+                bad.file(
+                    rel(&dir, &index.path()),
+                    format!(
+                        "{} of {} pages fail their checksum (pages {:?}{}); {REBUILD}",
+                        check.damaged,
+                        check.pages,
+                        check.first_damaged,
+                        if check.damaged > check.first_damaged.len() as u64 {
+                            ", ..."
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+            }
+            Err(e) => bad.file(rel(&dir, &index.path()), format!("unreadable: {e}")),
+        },
     }
 
     // What each partial tile should hold, recomputed from the level below: the
@@ -205,8 +228,11 @@ pub fn fsck(data: &Path, progress: &mut dyn FnMut(u64, u64)) -> Result<FsckRepor
             }
         }
         // The dedup index must map every leaf hash of the tile to its index
-        // (checked where the entry and the tile agree on the hash).
-        if let (Ok(db), Some(stored), Some(hashes)) = (&dedup, &stored, &hashes) {
+        // (checked where the entry and the tile agree on the hash, and once the
+        // pages are known sound: a damaged page is reported above).
+        if let (Ok(db), true, Some(stored), Some(hashes)) =
+            (&dedup, dedup_pages_ok, &stored, &hashes)
+        {
             let agreed = stored
                 .iter()
                 .zip(hashes)
@@ -217,9 +243,10 @@ pub fn fsck(data: &Path, progress: &mut dyn FnMut(u64, u64)) -> Result<FsckRepor
                 let found = db.candidates(h).unwrap_or_default();
                 if !found.contains(&index) {
                     bad.file(
-                        "dedup".into(),
+                        rel(&dir, &db.path()),
                         format!("entry {index} is not indexed at its index; {REBUILD}"),
                     );
+                    dedup_pages_ok = false;
                     break;
                 }
             }

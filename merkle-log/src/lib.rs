@@ -68,6 +68,8 @@ mod inclusion;
 pub mod keyfile;
 #[cfg(feature = "server")]
 mod log;
+#[cfg(feature = "server")]
+mod log_index;
 pub mod note;
 mod receipt;
 #[cfg(feature = "server")]
@@ -94,6 +96,8 @@ pub use hash::{Hash, LEAF_PREFIX, NODE_PREFIX};
 pub use inclusion::{MAX_PROOF_LEN, root_from_inclusion_proof, verify_inclusion};
 #[cfg(feature = "server")]
 pub use log::{Log, LogConfig, Published, Sequenced, find_committed};
+#[cfg(feature = "server")]
+pub use log_index::RebuildReason;
 pub use note::{NoteSigner, VerifierKey, verify_note};
 pub use receipt::{MAX_RECEIPT_LEN, RECEIPT_HEADER, Receipt, verify_receipt};
 pub use store::{MemoryStore, MissingNode, NodeSink, NodeStore};

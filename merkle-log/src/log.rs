@@ -16,12 +16,13 @@ use std::sync::{Arc, RwLock};
 
 use crate::checkpoint::Checkpoint;
 use crate::consistency::verify_consistency;
-use crate::dedup::DedupIndex;
+use crate::dedup::{DedupIndex, RebuildStage};
 use crate::error::{LogError, StorageError};
 use crate::hash::Hash;
+use crate::log_index::{RebuildReason, open_index, rebuild_index, record_in_index};
 use crate::note::NoteSigner;
 use crate::receipt::Receipt;
-use crate::storage::{DataDir, in_parallel, write_all_durably, write_atomic};
+use crate::storage::{DataDir, write_all_durably, write_atomic};
 use crate::store::NodeSink;
 use crate::tile_store::{CachedTiles, TileNodeStore, TileSource};
 use crate::tiles::{self, TILE_HEIGHT, TILE_WIDTH, TileId};
@@ -85,16 +86,34 @@ pub struct Log {
     config: LogConfig,
     // Set when an integration failed: memory may be ahead of the disk.
     halted: bool,
+    last_rebuild: Option<RebuildReason>,
 }
 
 impl Log {
     /// Opens (or creates) the log in `data`, signing with `signer`. Reads the
     /// latest checkpoint and the right edge of the tree, and checks them against
-    /// each other: a damaged edge is refused rather than signed over.
+    /// each other: a damaged edge is refused rather than signed over. The dedup
+    /// index is checked too (its header, and that every entry of the checked
+    /// edge is in it) and rebuilt from the tiles when it is missing, unfinished,
+    /// of format v1, damaged or behind the log; see [`Log::last_rebuild`].
     ///
     /// # Errors
     /// [`LogError`] naming what is wrong and where.
     pub fn open(data: &Path, signer: NoteSigner, config: LogConfig) -> Result<Log, LogError> {
+        Self::open_with_progress(data, signer, config, &mut |_| {})
+    }
+
+    /// As [`Log::open`], telling `progress` how a rebuild of the dedup index
+    /// goes, if one is needed.
+    ///
+    /// # Errors
+    /// As [`Log::open`].
+    pub fn open_with_progress(
+        data: &Path,
+        signer: NoteSigner,
+        config: LogConfig,
+        progress: &mut dyn FnMut(RebuildStage),
+    ) -> Result<Log, LogError> {
         let dir = DataDir::open(data)?;
         let vkey = signer.verifier().to_string();
         let vkey_path = dir.vkey_path();
@@ -111,8 +130,6 @@ impl Log {
             }
             Err(e) => return Err(StorageError::io(&vkey_path, e).into()),
         }
-        let rebuild = !dir.dedup_path().join("secret").exists();
-        let dedup = Arc::new(RwLock::new(DedupIndex::open(&dir.dedup_path())?));
         let cp_path = dir.checkpoint_path();
         let published = match std::fs::read_to_string(&cp_path) {
             Ok(note) => {
@@ -148,21 +165,6 @@ impl Log {
             Err(e) => return Err(StorageError::io(&cp_path, e).into()),
         };
         let size = published.checkpoint.size();
-        if rebuild && size > 0 {
-            // A lost index is rebuilt from the level-0 tiles before anything is
-            // accepted, so no committed entry can be added twice.
-            let mut index = dedup
-                .write()
-                .map_err(|_| LogError::Internal("dedup lock poisoned"))?;
-            for k in 0..size.div_ceil(TILE_WIDTH) {
-                let tile = TileId::at_size(0, k, size)
-                    .ok_or(LogError::Internal("tile beyond the tree"))?;
-                let hashes = dir.read_hash_tile(tile, size)?;
-                let records: Vec<(Hash, u64)> = hashes.into_iter().zip(k * TILE_WIDTH..).collect();
-                index.insert(&records)?;
-            }
-            index.sync()?;
-        }
         let (edge, bundle) = load_edge(&dir, size)?;
         let range = CompactRange::from_store(size, &TileNodeStore::new(size, dir.tiles(size)))
             .map_err(|e| LogError::Damaged {
@@ -179,19 +181,29 @@ impl Log {
                 ),
             });
         }
-        let log = Log {
+        check_edge(&dir, size, &edge, &bundle)?;
+        // Only now, with the edge vouched for by the checkpoint, is the index
+        // checked against it (and rebuilt before anything is accepted, so that
+        // no committed entry can be added twice).
+        let (index, last_rebuild) = open_index(&dir, size, progress)?;
+        Ok(Log {
             dir: Arc::new(dir),
             signer,
-            dedup,
+            dedup: Arc::new(RwLock::new(index)),
             range,
             edge,
             bundle,
             published,
             config,
             halted: false,
-        };
-        log.check_edge()?;
-        Ok(log)
+            last_rebuild,
+        })
+    }
+
+    /// Why the dedup index was last rebuilt by this value (at open or when a
+    /// batch met a damaged page), if it was.
+    pub fn last_rebuild(&self) -> Option<&RebuildReason> {
+        self.last_rebuild.as_ref()
     }
 
     /// The latest signed checkpoint.
@@ -213,52 +225,6 @@ impl Log {
     /// The signer.
     pub fn signer(&self) -> &NoteSigner {
         &self.signer
-    }
-
-    /// Checks the right edge against what is above it: the partial bundle hashes
-    /// to the partial level-0 tile, and the last full tile of each level folds to
-    /// its hash in the level above.
-    fn check_edge(&self) -> Result<(), LogError> {
-        let size = self.range.size();
-        let bundle_hashes: Vec<Hash> = self.bundle.iter().map(|e| Hash::leaf(e)).collect();
-        if self.edge.first().map_or(&[][..], |e| &e[..]) != bundle_hashes.as_slice() {
-            return Err(LogError::Damaged {
-                path: self.dir.file(
-                    &TileId::at_size(0, size / TILE_WIDTH, size)
-                        .map(|t| t.entries_path())
-                        .unwrap_or_default(),
-                ),
-                what: "entries do not hash to the level-0 tile".to_owned(),
-            });
-        }
-        for (level, full, _) in tiles::tiles_for_size(size) {
-            let Some(last) = full.checked_sub(1) else {
-                continue;
-            };
-            let tile = TileId {
-                level,
-                index: last,
-                width: 256,
-            };
-            let hashes = self.dir.read_hash_tile(tile, size)?;
-            let parent = NodeId {
-                level: (level + 1) * TILE_HEIGHT,
-                index: last,
-            };
-            let mut want = Vec::new();
-            let store = TileNodeStore::new(size, self.tiles());
-            if crate::store::NodeStore::get_nodes(&store, &[parent], &mut want).is_err() {
-                // The parent is not complete yet only when `full` is 0; skip.
-                continue;
-            }
-            if tiles::perfect_root(&hashes).as_ref() != want.first() {
-                return Err(LogError::Damaged {
-                    path: self.dir.file(&tile.path()),
-                    what: "tile does not hash to its parent in the level above".to_owned(),
-                });
-            }
-        }
-        Ok(())
     }
 
     /// The tile source that sees the in-memory edge and the disk.
@@ -309,8 +275,10 @@ impl Log {
 
     fn integrate_batch(&mut self, entries: &[Vec<u8>]) -> Result<Vec<Sequenced>, LogError> {
         let old = self.published.checkpoint.clone();
-        let mut outcomes = Vec::with_capacity(entries.len());
-        let mut in_batch: HashMap<Hash, u64> = HashMap::new();
+        // Every entry is classified before anything changes, so that a damaged
+        // index met on the way can be rebuilt and the lookups redone.
+        let hashes: Vec<Hash> = entries.iter().map(|e| Hash::leaf(e)).collect();
+        let outcomes = self.classify(&hashes, old.size())?;
         let mut sink = EdgeSink {
             edge: &mut self.edge,
             full: Vec::new(),
@@ -319,20 +287,13 @@ impl Log {
         let mut full_bundles: Vec<(TileId, Vec<u8>)> = Vec::new();
         let mut new_hashes: Vec<(Hash, u64)> = Vec::new();
         let mut bundle_changed = false;
-        for entry in entries {
-            let h = Hash::leaf(entry);
-            if let Some(&i) = in_batch.get(&h) {
-                outcomes.push(Sequenced::Duplicate(i));
+        for ((entry, &h), outcome) in entries.iter().zip(&hashes).zip(&outcomes) {
+            let Sequenced::Added(index) = *outcome else {
                 continue;
+            };
+            if self.range.append(h, &mut sink) != Some(index) {
+                return Err(LogError::Internal("the tree grew out of step"));
             }
-            // Dedup against the committed tree (needs the edge as it was).
-            if let Some(i) = find_committed(&self.dedup, &self.dir, old.size(), &h)? {
-                outcomes.push(Sequenced::Duplicate(i));
-                continue;
-            }
-            let index = self.range.size();
-            self.range.append(h, &mut sink);
-            in_batch.insert(h, index);
             new_hashes.push((h, index));
             self.bundle.push(entry.clone());
             bundle_changed = true;
@@ -349,7 +310,6 @@ impl Log {
                 };
                 full_bundles.push((tile, bytes));
             }
-            outcomes.push(Sequenced::Added(index));
         }
         if new_hashes.is_empty() {
             return Ok(outcomes);
@@ -385,22 +345,22 @@ impl Log {
             }
         }
         // Tiles and the dedup table are independent: make them durable together.
-        let dedup = &self.dedup;
-        let index_job = || -> Result<(), StorageError> {
-            let poisoned = || {
-                StorageError::io(
-                    Path::new("dedup"),
-                    std::io::Error::other("dedup lock poisoned"),
-                )
-            };
-            dedup.write().map_err(|_| poisoned())?.insert(&new_hashes)?;
-            dedup.read().map_err(|_| poisoned())?.sync()
-        };
-        let files = &files;
-        let tiles_job = move || write_all_durably(files);
-        let jobs: [Box<dyn FnOnce() -> Result<(), StorageError> + Send + '_>; 2] =
-            [Box::new(tiles_job), Box::new(index_job)];
-        in_parallel(jobs.into_iter())?;
+        let (dir, dedup) = (&*self.dir, &*self.dedup);
+        let index_job = || record_in_index(dir, dedup, old.size(), &new_hashes);
+        let (tiles_done, index_done) = std::thread::scope(|s| {
+            let tiles = s.spawn(|| write_all_durably(&files));
+            let index = index_job();
+            (tiles.join(), index)
+        });
+        tiles_done.unwrap_or_else(|_| {
+            Err(StorageError::io(
+                Path::new("tile"),
+                std::io::Error::other("a writer thread panicked"),
+            ))
+        })?;
+        if let Some(reason) = index_done? {
+            self.last_rebuild = Some(reason);
+        }
 
         // Never sign a tree that does not extend the published one.
         let recent: HashMap<(u8, u64), Vec<Hash>> = full
@@ -436,6 +396,46 @@ impl Log {
         }
         for index in filled_bundles {
             self.dir.prune_partials(0, index, true);
+        }
+        Ok(outcomes)
+    }
+
+    /// What each entry of a batch (given by its leaf hash) will be: a duplicate of an entry of the tree
+    /// of `size` leaves or of an earlier entry of the batch, or added at the next
+    /// free index. Changes nothing but, if a lookup meets a damaged page, the
+    /// index (rebuilt from the tiles, then the lookup redone).
+    fn classify(&mut self, hashes: &[Hash], size: u64) -> Result<Vec<Sequenced>, LogError> {
+        let mut outcomes = Vec::with_capacity(hashes.len());
+        let mut in_batch: HashMap<Hash, u64> = HashMap::new();
+        let mut next = size;
+        for &h in hashes {
+            if let Some(&i) = in_batch.get(&h) {
+                outcomes.push(Sequenced::Duplicate(i));
+                continue;
+            }
+            let found = match find_committed(&self.dedup, &self.dir, size, &h) {
+                Err(LogError::Storage(e @ StorageError::IndexDamaged { .. })) => {
+                    let fresh = rebuild_index(&self.dir, size, &mut |_| {})?;
+                    *self
+                        .dedup
+                        .write()
+                        .map_err(|_| LogError::Internal("dedup lock poisoned"))? = fresh;
+                    self.last_rebuild = Some(RebuildReason::Damaged(e.to_string()));
+                    find_committed(&self.dedup, &self.dir, size, &h)?
+                }
+                other => other?,
+            };
+            if let Some(i) = found {
+                outcomes.push(Sequenced::Duplicate(i));
+                continue;
+            }
+            in_batch.insert(h, next);
+            outcomes.push(Sequenced::Added(next));
+            // The last index a u64 tree size allows is u64::MAX - 1.
+            next = next
+                .checked_add(1)
+                .filter(|&n| n < u64::MAX)
+                .ok_or(LogError::Full)?;
         }
         Ok(outcomes)
     }
@@ -484,10 +484,13 @@ pub fn find_committed(
     size: u64,
     leaf_hash: &Hash,
 ) -> Result<Option<u64>, LogError> {
-    let candidates = dedup
+    let mut candidates = dedup
         .read()
         .map_err(|_| LogError::Internal("dedup lock poisoned"))?
         .candidates(leaf_hash)?;
+    // The first index wins, even in a tree that holds a hash twice (a directory
+    // written before the index could be trusted).
+    candidates.sort_unstable();
     // A mapping written by a batch that never committed may point past the
     // tree, or at an index since reused: trust it only if the tile agrees.
     for index in candidates.into_iter().filter(|&i| i < size) {
@@ -500,6 +503,62 @@ pub fn find_committed(
         }
     }
     Ok(None)
+}
+
+/// Checks the right edge against what is above it: the partial bundle hashes
+/// to the partial level-0 tile, and the last full tile of each level folds to
+/// its hash in the level above.
+fn check_edge(
+    dir: &DataDir,
+    size: u64,
+    edge: &[Vec<Hash>],
+    bundle: &[Vec<u8>],
+) -> Result<(), LogError> {
+    let bundle_hashes: Vec<Hash> = bundle.iter().map(|e| Hash::leaf(e)).collect();
+    if edge.first().map_or(&[][..], |e| &e[..]) != bundle_hashes.as_slice() {
+        return Err(LogError::Damaged {
+            path: dir.file(
+                &TileId::at_size(0, size / TILE_WIDTH, size)
+                    .map(|t| t.entries_path())
+                    .unwrap_or_default(),
+            ),
+            what: "entries do not hash to the level-0 tile".to_owned(),
+        });
+    }
+    let source = EdgeTiles {
+        dir,
+        size,
+        edge,
+        recent: None,
+    };
+    for (level, full, _) in tiles::tiles_for_size(size) {
+        let Some(last) = full.checked_sub(1) else {
+            continue;
+        };
+        let tile = TileId {
+            level,
+            index: last,
+            width: 256,
+        };
+        let hashes = dir.read_hash_tile(tile, size)?;
+        let parent = NodeId {
+            level: (level + 1) * TILE_HEIGHT,
+            index: last,
+        };
+        let mut want = Vec::new();
+        let store = TileNodeStore::new(size, source);
+        if crate::store::NodeStore::get_nodes(&store, &[parent], &mut want).is_err() {
+            // The parent is not complete yet only when `full` is 0; skip.
+            continue;
+        }
+        if tiles::perfect_root(&hashes).as_ref() != want.first() {
+            return Err(LogError::Damaged {
+                path: dir.file(&tile.path()),
+                what: "tile does not hash to its parent in the level above".to_owned(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Reads the partial tiles and the partial entry bundle of a tree of `size`.

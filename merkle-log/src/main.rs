@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser as _;
+use merkle_log::dedup::RebuildStage;
 use merkle_log::{Log, LogConfig, keyfile, server};
 
 use crate::cli::{Cli, Command};
@@ -48,8 +49,23 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         } => {
             let signer = keyfile::read_private_key(&key)?;
             let vkey = signer.verifier().to_string();
-            let log = Log::open(&data, signer, LogConfig::default())
-                .with_context(|| format!("opening the log in {}", data.display()))?;
+            let mut bar: Option<indicatif::ProgressBar> = None;
+            let opened = Log::open_with_progress(&data, signer, LogConfig::default(), &mut |s| {
+                if let RebuildStage::Indexed { done, total } = s
+                    && total > 0
+                {
+                    let bar = bar.get_or_insert_with(|| progress_bar("rebuilding the dedup index"));
+                    bar.set_length(total);
+                    bar.set_position(done);
+                }
+            });
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            let log = opened.with_context(|| format!("opening the log in {}", data.display()))?;
+            if let Some(reason) = log.last_rebuild() {
+                eprintln!("merkle-log: rebuilt the dedup index from the tiles: {reason}");
+            }
             let size = log.published().checkpoint.size();
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -72,12 +88,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Fsck { data, json } => {
-            let bar = indicatif::ProgressBar::new(0).with_style(
-                indicatif::ProgressStyle::with_template(
-                    "fsck {bar:40} {pos}/{len} entries re-hashed ({eta} left)",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
+            let bar = progress_bar("fsck");
             let report = merkle_log::fsck::fsck(&data, &mut |done, total| {
                 bar.set_length(total);
                 bar.set_position(done);
@@ -123,4 +134,13 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// A progress bar on stderr counting entries.
+fn progress_bar(what: &str) -> indicatif::ProgressBar {
+    let template = format!("{what} {{bar:40}} {{pos}}/{{len}} entries ({{eta}} left)");
+    indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template(&template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    )
 }

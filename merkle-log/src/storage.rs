@@ -12,7 +12,10 @@ use crate::hash::Hash;
 use crate::tile_store::TileSource;
 use crate::tiles::{self, TILE_WIDTH, TileId};
 
-/// The first line of `FORMAT` for the layout this code reads and writes.
+/// The contents of `FORMAT` for the layout this code writes.
+pub const FORMAT_V2: &str = "merkle-log data v2\n";
+/// The contents of `FORMAT` of the previous layout, which this code opens and
+/// upgrades: it differs only in the dedup index, which is rebuilt.
 pub const FORMAT_V1: &str = "merkle-log data v1\n";
 
 /// A locked data directory.
@@ -24,22 +27,34 @@ pub struct DataDir {
 }
 
 impl DataDir {
-    /// Opens (creating if needed) a data directory and locks it.
+    /// Opens (creating if needed) a data directory and locks it. A directory of
+    /// format v1 is upgraded: `FORMAT` is rewritten to v2 before anything else,
+    /// so that older programs refuse it from then on; its v1 dedup index is never
+    /// used (the log rebuilds it).
     ///
     /// # Errors
     /// [`StorageError::Format`] for a directory of another format,
     /// [`StorageError::Locked`] when another process holds it, I/O errors.
     pub fn open(root: &Path) -> Result<Self, StorageError> {
         fs::create_dir_all(root).map_err(|e| StorageError::io(root, e))?;
-        Self::open_existing(root)
+        let (dir, version) = Self::open_locked(root)?;
+        if version == 1 {
+            write_atomic(&root.join("FORMAT"), FORMAT_V2.as_bytes())?;
+        }
+        Ok(dir)
     }
 
-    /// Opens and locks an existing data directory, creating nothing but `FORMAT`
-    /// in an empty one.
+    /// Opens and locks an existing data directory of format v1 or v2, changing
+    /// nothing in it (except writing `FORMAT` into an empty one).
     ///
     /// # Errors
     /// As [`DataDir::open`], and when the directory does not exist.
     pub fn open_existing(root: &Path) -> Result<Self, StorageError> {
+        Self::open_locked(root).map(|(dir, _)| dir)
+    }
+
+    /// Opens and locks a directory; returns it with its format version.
+    fn open_locked(root: &Path) -> Result<(Self, u8), StorageError> {
         if !root.is_dir() {
             return Err(StorageError::io(
                 root,
@@ -47,8 +62,9 @@ impl DataDir {
             ));
         }
         let format = root.join("FORMAT");
-        match fs::read_to_string(&format) {
-            Ok(s) if s == FORMAT_V1 => {}
+        let version = match fs::read_to_string(&format) {
+            Ok(s) if s == FORMAT_V2 => 2,
+            Ok(s) if s == FORMAT_V1 => 1,
             Ok(s) => {
                 return Err(StorageError::Format {
                     found: s.lines().next().unwrap_or_default().to_owned(),
@@ -64,10 +80,11 @@ impl DataDir {
                         found: "a non-empty directory without FORMAT".to_owned(),
                     });
                 }
-                write_atomic(&format, FORMAT_V1.as_bytes())?;
+                write_atomic(&format, FORMAT_V2.as_bytes())?;
+                2
             }
             Err(e) => return Err(StorageError::io(&format, e)),
-        }
+        };
         let lock_path = root.join("LOCK");
         let lock = OpenOptions::new()
             .create(true)
@@ -78,10 +95,11 @@ impl DataDir {
         lock.try_lock().map_err(|_| StorageError::Locked {
             path: root.to_path_buf(),
         })?;
-        Ok(DataDir {
+        let dir = DataDir {
             root: root.to_path_buf(),
             _lock: lock,
-        })
+        };
+        Ok((dir, version))
     }
 
     /// The directory.
@@ -317,7 +335,7 @@ fn tmp_path(path: &Path) -> PathBuf {
 
 /// Creates `dir` and its missing parents, fsyncing each parent whose listing
 /// changed so the new directory survives a crash.
-fn create_dirs_synced(dir: &Path) -> Result<(), StorageError> {
+pub(crate) fn create_dirs_synced(dir: &Path) -> Result<(), StorageError> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -335,7 +353,7 @@ fn create_dirs_synced(dir: &Path) -> Result<(), StorageError> {
     Ok(())
 }
 
-fn sync_dir(dir: &Path) -> Result<(), StorageError> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StorageError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| StorageError::io(dir, e))

@@ -28,6 +28,11 @@ pub trait NodeSink {
 pub struct MissingNode(pub NodeId);
 
 /// Every node hash in memory, one vector per level: for tests and small trees.
+/// Nodes are kept only when they arrive in order, as [`CompactRange::append`]
+/// sends them; a node that is not the next one of its level is not kept, and
+/// reading it fails with [`MissingNode`].
+///
+/// [`CompactRange::append`]: crate::CompactRange::append
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
     levels: Vec<Vec<Hash>>,
@@ -61,9 +66,9 @@ impl NodeSink for MemoryStore {
         if self.levels.len() <= level {
             self.levels.resize_with(level + 1, Vec::new);
         }
-        if let Some(row) = self.levels.get_mut(level) {
-            // Nodes of a level complete in order, so the next one is always at the end.
-            debug_assert_eq!(row.len() as u64, id.index);
+        if let Some(row) = self.levels.get_mut(level)
+            && row.len() as u64 == id.index
+        {
             row.push(hash);
         }
     }

@@ -284,8 +284,8 @@ pub fn tiles_for_size(size: u64) -> Vec<(u8, u64, u16)> {
 pub fn locate_node(node: NodeId, size: u64) -> Option<(TileId, std::ops::Range<usize>)> {
     let tile_level = node.level / TILE_HEIGHT;
     let sub = node.level % TILE_HEIGHT;
-    let first = node.index.checked_shl(u32::from(sub))?;
     let count = 1u64 << sub;
+    let first = node.index.checked_mul(count)?;
     let tile_index = first / TILE_WIDTH;
     let tile = TileId::at_size(tile_level, tile_index, size)?;
     let start = first % TILE_WIDTH;

@@ -1,6 +1,6 @@
 //! The append-only tree: O(log n) state in memory, older nodes read through a store.
 
-use crate::error::{BoundsError, ProofError};
+use crate::error::ProofError;
 use crate::hash::Hash;
 use crate::store::{NodeSink, NodeStore};
 use crate::tree_math::{self, NodeId, ProofPlan};
@@ -48,22 +48,28 @@ impl CompactRange {
     }
 
     /// Appends a leaf hash, passing every node it completes (the leaf itself first,
-    /// then each new parent) to `sink`.
-    pub fn append(&mut self, leaf_hash: Hash, sink: &mut impl NodeSink) {
-        let mut id = NodeId::leaf(self.size);
+    /// then each new parent) to `sink`. Returns the new leaf's index, or `None`,
+    /// appending nothing, when the tree already holds `u64::MAX` leaves (the most
+    /// a `u64` size counts).
+    pub fn append(&mut self, leaf_hash: Hash, sink: &mut impl NodeSink) -> Option<u64> {
+        let index = self.size;
+        let size = index.checked_add(1)?;
+        let mut id = NodeId::leaf(index);
         let mut hash = leaf_hash;
         sink.put_node(id, hash);
         while id.is_right_child() {
-            let Some(left) = self.frontier.pop() else {
-                // Unreachable: a right child always has its left sibling on the frontier.
+            // A right child always has its left sibling on the frontier, and a
+            // parent below level 64.
+            let (Some(left), Some(parent)) = (self.frontier.pop(), id.parent()) else {
                 break;
             };
             hash = Hash::node(&left, &hash);
-            id = id.parent();
+            id = parent;
             sink.put_node(id, hash);
         }
         self.frontier.push(hash);
-        self.size += 1;
+        self.size = size;
+        Some(index)
     }
 }
 
@@ -167,10 +173,7 @@ impl<S: NodeStore> Tree<S> {
         size: u64,
     ) -> Result<Vec<Hash>, ProofError<S::Error>> {
         self.check_size(size)?;
-        if index >= size {
-            return Err(BoundsError::IndexOutOfRange { index, size }.into());
-        }
-        self.run(&tree_math::inclusion_plan(index, size))
+        self.run(&tree_math::inclusion_plan(index, size)?)
     }
 
     /// The consistency proof from the tree of `old` leaves to that of `new` leaves.
@@ -179,23 +182,20 @@ impl<S: NodeStore> Tree<S> {
     /// When `old > new`, `new` is beyond the tree, or the store fails.
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, ProofError<S::Error>> {
         self.check_size(new)?;
-        if old > new {
-            return Err(BoundsError::SizesOutOfOrder { old, new }.into());
-        }
-        self.run(&tree_math::consistency_plan(old, new))
+        self.run(&tree_math::consistency_plan(old, new)?)
     }
 }
 
 impl<S: NodeStore + NodeSink> Tree<S> {
-    /// Appends a leaf given by its leaf hash; returns its index.
-    pub fn append_hash(&mut self, leaf_hash: Hash) -> u64 {
-        let index = self.range.size();
-        self.range.append(leaf_hash, &mut self.store);
-        index
+    /// Appends a leaf given by its leaf hash; returns its index, or `None`
+    /// (appending nothing) when the tree already holds `u64::MAX` leaves.
+    pub fn append_hash(&mut self, leaf_hash: Hash) -> Option<u64> {
+        self.range.append(leaf_hash, &mut self.store)
     }
 
-    /// Appends an entry, hashing it as an RFC 6962 leaf; returns its index.
-    pub fn append(&mut self, entry: &[u8]) -> u64 {
+    /// Appends an entry, hashing it as an RFC 6962 leaf; returns its index, or
+    /// `None` (appending nothing) when the tree already holds `u64::MAX` leaves.
+    pub fn append(&mut self, entry: &[u8]) -> Option<u64> {
         self.append_hash(Hash::leaf(entry))
     }
 }

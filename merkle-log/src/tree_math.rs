@@ -6,6 +6,7 @@
 //! proof elements. A proof element that covers the ragged right edge of a tree is the
 //! hash of several perfect subtrees folded right to left.
 
+use crate::error::BoundsError;
 use crate::hash::Hash;
 
 /// A perfect subtree of `2^level` leaves, the `index`-th one at that level: it covers
@@ -24,12 +25,16 @@ impl NodeId {
         NodeId { level: 0, index }
     }
 
-    /// The parent of this node.
-    pub const fn parent(self) -> NodeId {
-        NodeId {
+    /// The parent of this node, or `None` for a node of level 63 or more: its
+    /// parent would cover 2^64 leaves, more than any tree of a `u64` size holds.
+    pub const fn parent(self) -> Option<NodeId> {
+        if self.level >= 63 {
+            return None;
+        }
+        Some(NodeId {
             level: self.level + 1,
             index: self.index >> 1,
-        }
+        })
     }
 
     /// Whether this node is the right child of its parent.
@@ -37,9 +42,13 @@ impl NodeId {
         self.index & 1 == 1
     }
 
-    /// The first leaf this node covers.
-    pub const fn first_leaf(self) -> u64 {
-        self.index << self.level
+    /// The first leaf this node covers, or `None` when that leaf's index does
+    /// not fit in a `u64` (no tree of a `u64` size holds the node).
+    pub const fn first_leaf(self) -> Option<u64> {
+        if self.level >= 64 {
+            return None;
+        }
+        self.index.checked_mul(1 << self.level)
     }
 }
 
@@ -51,7 +60,8 @@ const fn split_point(n: u64) -> u64 {
 }
 
 /// The maximal perfect subtrees that exactly cover leaves `begin..end`, left to right.
-/// For `0..size` these are the subtrees whose roots make up the tree's frontier.
+/// For `0..size` these are the subtrees whose roots make up the tree's frontier. An
+/// empty range (`begin >= end`, as for Rust ranges) has none.
 pub fn range_nodes(begin: u64, end: u64) -> Vec<NodeId> {
     let mut nodes = Vec::new();
     let mut at = begin;
@@ -143,8 +153,12 @@ impl ProofPlan {
 
 /// The plan of the audit path `PATH(index, D[0:size])` of RFC 6962 §2.1.1.
 ///
-/// INVARIANT: callers check `index < size`.
-pub fn inclusion_plan(index: u64, size: u64) -> ProofPlan {
+/// # Errors
+/// [`BoundsError::IndexOutOfRange`] when `index >= size`, as the verifiers say.
+pub fn inclusion_plan(index: u64, size: u64) -> Result<ProofPlan, BoundsError> {
+    if index >= size {
+        return Err(BoundsError::IndexOutOfRange { index, size });
+    }
     let mut plan = ProofPlan::new();
     let (mut lo, mut hi) = (0u64, size);
     while hi - lo > 1 {
@@ -157,17 +171,21 @@ pub fn inclusion_plan(index: u64, size: u64) -> ProofPlan {
             lo += k;
         }
     }
-    plan.into_bottom_up()
+    Ok(plan.into_bottom_up())
 }
 
 /// The plan of the consistency proof `PROOF(old, D[0:new])` of RFC 6962 §2.1.2.
 /// Equal sizes and an empty old tree need no proof.
 ///
-/// INVARIANT: callers check `old <= new`.
-pub fn consistency_plan(old: u64, new: u64) -> ProofPlan {
+/// # Errors
+/// [`BoundsError::SizesOutOfOrder`] when `old > new`, as the verifiers say.
+pub fn consistency_plan(old: u64, new: u64) -> Result<ProofPlan, BoundsError> {
+    if old > new {
+        return Err(BoundsError::SizesOutOfOrder { old, new });
+    }
     let mut plan = ProofPlan::new();
     if old == 0 || old == new {
-        return plan;
+        return Ok(plan);
     }
     // SUBPROOF(old - lo, D[lo:hi], whole) unrolled; invariant lo < old <= hi.
     let (mut lo, mut hi, mut whole) = (0u64, new, true);
@@ -188,10 +206,12 @@ pub fn consistency_plan(old: u64, new: u64) -> ProofPlan {
             whole = false;
         }
     }
-    plan.into_bottom_up()
+    Ok(plan.into_bottom_up())
 }
 
 /// The length of `PATH(index, D[0:size])`, without allocating.
+///
+/// INVARIANT: callers check `index < size`.
 pub(crate) fn inclusion_proof_len(index: u64, size: u64) -> usize {
     let (mut lo, mut hi, mut len) = (0u64, size, 0);
     while hi - lo > 1 {
@@ -207,6 +227,8 @@ pub(crate) fn inclusion_proof_len(index: u64, size: u64) -> usize {
 }
 
 /// The length of `PROOF(old, D[0:new])`, without allocating.
+///
+/// INVARIANT: callers check `old <= new`.
 pub(crate) fn consistency_proof_len(old: u64, new: u64) -> usize {
     if old == 0 || old == new {
         return 0;
@@ -236,7 +258,7 @@ mod tests {
                 let nodes = range_nodes(begin, end);
                 let mut at = begin;
                 for n in &nodes {
-                    assert_eq!(n.first_leaf(), at, "{begin}..{end}: gap before {n:?}");
+                    assert_eq!(n.first_leaf(), Some(at), "{begin}..{end}: gap before {n:?}");
                     at += 1 << n.level;
                 }
                 assert_eq!(at, end);
@@ -257,13 +279,13 @@ mod tests {
             for i in 0..size {
                 assert_eq!(
                     inclusion_proof_len(i, size),
-                    inclusion_plan(i, size).proof_len()
+                    inclusion_plan(i, size).unwrap().proof_len()
                 );
             }
             for old in 0..=size {
                 assert_eq!(
                     consistency_proof_len(old, size),
-                    consistency_plan(old, size).proof_len()
+                    consistency_plan(old, size).unwrap().proof_len()
                 );
             }
         }
@@ -274,7 +296,7 @@ mod tests {
         let size = u64::MAX;
         assert_eq!(inclusion_proof_len(0, size), 64);
         assert_eq!(inclusion_proof_len(size - 1, size), 63);
-        assert!(consistency_plan(size - 1, size).proof_len() <= 65);
+        assert!(consistency_plan(size - 1, size).unwrap().proof_len() <= 65);
         assert_eq!(range_nodes(0, size).len(), 64);
     }
 }

@@ -126,7 +126,10 @@ pub(crate) fn prove(args: &ProveArgs) -> Result<Report, Failure> {
             }
             let entry = client.entry(index, size).map_err(from_fetch)?;
             let proof = client
-                .proof(size, &inclusion_plan(index, size))
+                .proof(
+                    size,
+                    &inclusion_plan(index, size).map_err(|e| bad(e.to_string()))?,
+                )
                 .map_err(from_fetch)?;
             (index, Hash::leaf(&entry), proof)
         }
@@ -197,7 +200,10 @@ pub(crate) fn audit(args: &AuditArgs) -> Result<Report, Failure> {
             )));
         }
         let proof = client
-            .proof(new_size, &consistency_plan(old.size, new_size))
+            .proof(
+                new_size,
+                &consistency_plan(old.size, new_size).map_err(|e| inconsistent(e.to_string()))?,
+            )
             .map_err(from_fetch)?;
         verify_consistency(old.size, new_size, &old_root, &new_root, &proof).map_err(|e| {
             inconsistent(format!(

@@ -210,6 +210,48 @@ fn a_flipped_byte_is_named_by_fsck_and_refused_by_the_server() {
 }
 
 #[test]
+fn a_flipped_byte_in_the_dedup_table_never_lets_serve_add_an_entry_twice() {
+    use crate::dedup_recovery::{Layout, flip, table_file};
+    let (_dir, key, data) = setup("dedup-flip");
+    let (mut child, addr) = serve(&data, &key);
+    let entries: Vec<Vec<u8>> = (0..300).map(|i| format!("flip {i}").into_bytes()).collect();
+    let vkey = test_signer().verifier().clone();
+    for (i, e) in entries.iter().enumerate() {
+        let r = http(addr, "POST", "/add", e).unwrap();
+        let (receipt, _) = verify_receipt(&r.text(), e, &vkey).unwrap();
+        assert_eq!(receipt.index, i as u64);
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // One byte of the slot of entry 63: fsck names the table.
+    let table = table_file(&data);
+    flip(&table, Layout::read(&table).slot_of(63) + 4);
+    let (code, out) = fsck(&data);
+    assert_eq!(code, 1, "{out}");
+    let table_name = table.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        out.contains(&format!("damaged: dedup/{table_name}: ")),
+        "{out}"
+    );
+    // The server starts, and every entry comes back at its first index.
+    let (mut child, addr) = serve(&data, &key);
+    for (i, e) in entries.iter().enumerate() {
+        let r = http(addr, "POST", "/add", e).unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+        let (receipt, cp) = verify_receipt(&r.text(), e, &vkey).unwrap();
+        assert_eq!((receipt.index, cp.size()), (i as u64, 300), "entry {i}");
+    }
+    let r = http(addr, "POST", "/add", b"one more").unwrap();
+    let (receipt, _) = verify_receipt(&r.text(), b"one more", &vkey).unwrap();
+    assert_eq!(receipt.index, 300);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (code, out) = fsck(&data);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("ok: size 301"), "{out}");
+}
+
+#[test]
 fn keygen_writes_an_owner_only_key_and_serve_refuses_a_readable_one() {
     use std::os::unix::fs::PermissionsExt as _;
     let dir = Scratch::new("keygen");

@@ -56,11 +56,11 @@ fn batches_match_the_naive_tree_across_reopen() {
     let pages = std::fs::read_dir(dir.path().join("dedup"))
         .unwrap()
         .filter_map(|e| e.unwrap().file_name().into_string().ok())
-        .find_map(|n| n.strip_prefix("index-").map(str::to_owned))
+        .find_map(|n| n.strip_prefix("table-").map(str::to_owned))
         .unwrap();
     assert!(
         pages.parse::<u32>().unwrap() > 4,
-        "table never doubled: index-{pages}"
+        "table never doubled: table-{pages}"
     );
     let report = fsck(dir.path(), &mut |_, _| {}).unwrap();
     assert!(report.is_clean(), "{:?}", report.damage);
@@ -199,14 +199,14 @@ fn the_dedup_table_survives_an_interrupted_doubling() {
         .map(|i| merkle_log::Hash::leaf(&i.to_be_bytes()))
         .collect();
     let records: Vec<(merkle_log::Hash, u64)> = hashes.iter().copied().zip(0u64..).collect();
-    let mut index = DedupIndex::open(&path).unwrap();
+    let mut index = DedupIndex::rebuild(&path, 0, std::iter::empty, &mut |_| {}).unwrap();
     index.insert(&records[..1000]).unwrap();
     index.sync().unwrap();
     let tables = |p: &std::path::Path| -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(p)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .filter(|n| n.starts_with("index-"))
+            .filter(|n| n.starts_with("table-"))
             .collect();
         v.sort();
         v
@@ -222,10 +222,10 @@ fn the_dedup_table_survives_an_interrupted_doubling() {
     // As if the process died after renaming the new table but before removing
     // the old one, with a half-written table of the next size lying around.
     std::fs::write(path.join(&before[0]), &old_copy).unwrap();
-    std::fs::write(path.join("index-30.tmp"), b"partial").unwrap();
-    let index = DedupIndex::open(&path).unwrap();
+    std::fs::write(path.join("table-30.tmp"), b"partial").unwrap();
+    let index = DedupIndex::open(&path).unwrap().unwrap();
     assert_eq!(tables(&path), after);
-    assert!(!path.join("index-30.tmp").exists());
+    assert!(!path.join("table-30.tmp").exists());
     for (h, i) in &records {
         assert!(index.candidates(h).unwrap().contains(i), "lost {i}");
     }

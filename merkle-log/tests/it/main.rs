@@ -9,6 +9,8 @@ mod common;
 #[cfg(feature = "server")]
 mod crash;
 #[cfg(feature = "server")]
+mod dedup_recovery;
+#[cfg(feature = "server")]
 mod durable;
 mod format_props;
 mod formats;
@@ -18,3 +20,4 @@ mod probes;
 mod properties;
 #[cfg(feature = "server")]
 mod server;
+mod totality;

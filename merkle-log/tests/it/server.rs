@@ -202,7 +202,7 @@ fn receipts_dedup_and_every_endpoint_match_a_naive_tree() {
 
     // An auditor's client-side consistency proof from fetched tiles.
     for (m, n) in [(100u64, 600u64), (256, 600), (599, 600)] {
-        let mut needed = tiles_for_nodes(600, consistency_plan(m, n).nodes());
+        let mut needed = tiles_for_nodes(600, consistency_plan(m, n).unwrap().nodes());
         needed.extend(tiles_for_nodes(
             600,
             &merkle_log::tree_math::range_nodes(0, 600),
