@@ -41,7 +41,7 @@
 //! }
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let mut config = Config::new(libp2p::identity::Keypair::generate_ed25519(), "regtest");
+//! let mut config = Config::new(gossip::Keypair::generate_ed25519(), "regtest");
 //! config.listen.push("/ip4/127.0.0.1/tcp/0".parse()?);
 //! config.topics.push("demo".to_owned());
 //! let (network, mut events) = Network::<Demo>::start(config, Height(0)).await?;
