@@ -311,6 +311,49 @@ mod tests {
         }
     }
 
+    /// A naive reading of the unsigned-varint rules: 7 bits per byte, low group first,
+    /// continuation bit 0x80, minimal, at most 5 bytes.
+    fn oracle(bytes: &[u8]) -> Option<Result<u64, ()>> {
+        let mut n = 0u64;
+        for (i, b) in bytes.iter().enumerate() {
+            if i == 5 {
+                return Some(Err(()));
+            }
+            n += u64::from(b % 128) * 128u64.pow(i as u32);
+            if *b < 128 {
+                let minimal = i == 0 || *b != 0;
+                let whole = i + 1 == bytes.len();
+                return Some(if minimal && whole { Ok(n) } else { Err(()) });
+            }
+        }
+        if bytes.len() >= 5 {
+            Some(Err(()))
+        } else {
+            None
+        }
+    }
+
+    #[test]
+    fn varint_parser_matches_a_naive_oracle_on_every_short_prefix() {
+        let mut inputs: Vec<Vec<u8>> = Vec::new();
+        for a in 0..=255u8 {
+            inputs.push(vec![a]);
+            for b in 0..=255u8 {
+                inputs.push(vec![a, b]);
+                inputs.push(vec![a | 0x80, b | 0x80, 0x80, 0x80, b]);
+                inputs.push(vec![a | 0x80, 0x80, b]);
+            }
+        }
+        for bytes in inputs {
+            let got = match parse_length(&bytes) {
+                Ok(Prefix::Done(n)) => Some(Ok(n)),
+                Ok(Prefix::More) => None,
+                Err(_) => Some(Err(())),
+            };
+            assert_eq!(got, oracle(&bytes), "{bytes:02x?}");
+        }
+    }
+
     #[test]
     fn varint_refusals() {
         assert_eq!(parse_length(&[0x80]), Ok(Prefix::More));
