@@ -6,6 +6,7 @@ mod commitment;
 mod consensus;
 mod helpers;
 mod largest_tx;
+mod manners;
 mod mempool;
 mod mutation;
 mod oracle;
