@@ -4,6 +4,7 @@ mod binary;
 mod chain;
 mod commitment;
 mod consensus;
+mod core_client;
 mod helpers;
 mod largest_tx;
 mod manners;
