@@ -1,4 +1,4 @@
-//! JSON-RPC 2.0 over HTTP POST with cookie authentication, as bitcoind serves it.
+//! JSON-RPC over HTTP POST with cookie authentication, as bitcoind serves it.
 //!
 //! The server binds where it is told (the binary refuses non-loopback addresses unless
 //! asked), writes `DIR/.cookie` (`__cookie__:<64 hex>`, mode 0600) at every start and
