@@ -1,10 +1,16 @@
 //! Command-line types of the `chain-node` binary.
+//!
+//! Each option lives where it applies: the RPC and mining options on the node run
+//! (no command), `--network` and `--data` on the run and on `reindex`, `--network`
+//! on `keygen`, and `--json` everywhere. For the command lines of earlier versions,
+//! `--network` and `--data` are also read before a command (`chain-node --data DIR
+//! reindex`); an option given there that the command does not use is refused.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use chain_node::Network;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 /// A proof-of-work UTXO chain node with a bitcoind-style JSON-RPC interface.
 ///
@@ -12,35 +18,18 @@ use clap::{Parser, Subcommand};
 ///   chain-node --network regtest --data ./node --rpc-listen 127.0.0.1:18443
 ///
 /// RPC credentials are in DIR/.cookie (`__cookie__:<password>`), rewritten at every
-/// start, as bitcoind does.
+/// start and removed at a clean stop (Ctrl-C, SIGTERM or the `stop` call), as
+/// bitcoind does. One node runs per data directory.
 #[derive(Debug, Parser)]
 #[command(name = "chain-node", version, verbatim_doc_comment)]
 pub(crate) struct Cli {
-    /// Network: regtest (trivial proof of work) or testnet.
-    #[arg(long, global = true, default_value = "regtest")]
-    pub(crate) network: Network,
+    /// Where the chain is.
+    #[command(flatten)]
+    pub(crate) chain: ChainArgs,
 
-    /// Data directory [default: $HOME/.chain-node/<network>].
-    #[arg(long, global = true, value_name = "DIR")]
-    pub(crate) data: Option<PathBuf>,
-
-    /// Address of the JSON-RPC server [default: 127.0.0.1:18443 on regtest,
-    /// 127.0.0.1:18332 on testnet]. Port 0 picks a free port.
-    #[arg(long, global = true, value_name = "ADDR")]
-    pub(crate) rpc_listen: Option<SocketAddr>,
-
-    /// Allow --rpc-listen on an address other than loopback.
-    #[arg(long, global = true)]
-    pub(crate) rpc_allow_remote: bool,
-
-    /// Threads running RPC calls at once; further calls wait for one (a long
-    /// generatetoaddress holds one).
-    #[arg(long, global = true, default_value_t = 4)]
-    pub(crate) rpc_threads: usize,
-
-    /// Nonce-search threads for generatetoaddress [default: all cores].
-    #[arg(long, global = true)]
-    pub(crate) mining_threads: Option<usize>,
+    /// How the node serves.
+    #[command(flatten)]
+    pub(crate) run: RunArgs,
 
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
@@ -51,37 +40,109 @@ pub(crate) struct Cli {
     pub(crate) command: Option<Command>,
 }
 
-/// Commands.
-#[derive(Debug, Subcommand)]
-pub(crate) enum Command {
-    /// Rebuild the UTXO set, undo data and address index from the stored blocks, then exit.
-    Reindex,
-    /// Write a new random key to a file (mode 0600) and print its address, to try the
-    /// node without a wallet. The secret key is never printed.
-    Keygen {
-        /// The key file to create; an existing file is never overwritten.
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
-    },
+/// The network and the data directory.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct ChainArgs {
+    /// Network: regtest (trivial proof of work) or testnet [default: regtest].
+    #[arg(long, value_name = "NETWORK")]
+    pub(crate) network: Option<Network>,
+
+    /// Data directory [default: $HOME/.chain-node/<network>].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) data: Option<PathBuf>,
 }
 
-impl Cli {
-    /// The data directory, defaulting under the home directory.
-    pub(crate) fn data_dir(&self) -> PathBuf {
-        self.data.clone().unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
-            home.join(".chain-node").join(self.network.name())
-        })
+/// Options of the running node: its RPC server and its miner.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct RunArgs {
+    /// Address of the JSON-RPC server [default: 127.0.0.1:18443 on regtest,
+    /// 127.0.0.1:18332 on testnet]. Port 0 picks a free port.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) rpc_listen: Option<SocketAddr>,
+
+    /// Allow --rpc-listen on an address other than loopback.
+    #[arg(long)]
+    pub(crate) rpc_allow_remote: bool,
+
+    /// Threads running RPC calls at once; further calls wait for one (a long
+    /// generatetoaddress holds one) [default: 4].
+    #[arg(long, value_name = "N")]
+    pub(crate) rpc_threads: Option<usize>,
+
+    /// Nonce-search threads for generatetoaddress [default: all cores].
+    #[arg(long, value_name = "N")]
+    pub(crate) mining_threads: Option<usize>,
+}
+
+impl RunArgs {
+    /// The options given on the command line, by flag.
+    pub(crate) fn given(&self) -> Vec<&'static str> {
+        [
+            ("--rpc-listen", self.rpc_listen.is_some()),
+            ("--rpc-allow-remote", self.rpc_allow_remote),
+            ("--rpc-threads", self.rpc_threads.is_some()),
+            ("--mining-threads", self.mining_threads.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
     }
 
     /// The RPC address, defaulting by network.
-    pub(crate) fn rpc_addr(&self) -> SocketAddr {
+    pub(crate) fn rpc_addr(&self, network: Network) -> SocketAddr {
         self.rpc_listen.unwrap_or_else(|| {
-            let port = match self.network {
+            let port = match network {
                 Network::Regtest => 18443,
                 Network::Testnet => 18332,
             };
             SocketAddr::from(([127, 0, 0, 1], port))
+        })
+    }
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Rebuild the UTXO set, undo data and address index from the stored blocks, then
+    /// exit (with the node stopped).
+    Reindex(ChainArgs),
+    /// Write a new random key to a file (mode 0600) and print its address, to try the
+    /// node without a wallet. The secret key is never printed.
+    Keygen(KeygenArgs),
+}
+
+/// Arguments of `chain-node keygen`.
+#[derive(Debug, Args)]
+pub(crate) struct KeygenArgs {
+    /// The network whose address is printed [default: regtest].
+    #[arg(long, value_name = "NETWORK")]
+    pub(crate) network: Option<Network>,
+
+    /// The key file to create; an existing file is never overwritten.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+}
+
+impl ChainArgs {
+    /// These options, each taken from `before` (given before the command) where
+    /// this command line left it out.
+    pub(crate) fn or(&self, before: &ChainArgs) -> ChainArgs {
+        ChainArgs {
+            network: self.network.or(before.network),
+            data: self.data.clone().or_else(|| before.data.clone()),
+        }
+    }
+
+    /// The network, regtest by default.
+    pub(crate) fn network(&self) -> Network {
+        self.network.unwrap_or(Network::Regtest)
+    }
+
+    /// The data directory, defaulting under the home directory.
+    pub(crate) fn data_dir(&self) -> PathBuf {
+        self.data.clone().unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+            home.join(".chain-node").join(self.network().name())
         })
     }
 }

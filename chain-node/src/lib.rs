@@ -18,6 +18,7 @@
 mod address;
 mod block;
 mod chain;
+pub mod datadir;
 pub mod encoding;
 pub mod error;
 mod hash;

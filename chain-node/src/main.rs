@@ -6,16 +6,22 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use chain_node::rpc::{RpcConfig, RpcServer};
-use chain_node::{ChainState, Node, NodeConfig};
-use clap::Parser;
+use chain_node::datadir::DataDirLock;
+use chain_node::rpc::{RpcConfig, RpcServer, StopReason};
+use chain_node::{ChainState, Network, Node, NodeConfig};
+use clap::{CommandFactory as _, Parser};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use cli::{Cli, Command};
+use cli::{ChainArgs, Cli, Command, KeygenArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(message) = misplaced(&cli) {
+        Cli::command()
+            .error(clap::error::ErrorKind::ArgumentConflict, message)
+            .exit();
+    }
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -25,79 +31,154 @@ fn main() -> ExitCode {
     }
 }
 
+/// Options given before a command that the command does not use.
+fn misplaced(cli: &Cli) -> Option<String> {
+    let command = cli.command.as_ref()?;
+    let mut flags = cli.run.given();
+    let name = match command {
+        Command::Reindex(_) => "reindex",
+        Command::Keygen(_) => {
+            if cli.chain.data.is_some() {
+                flags.push("--data");
+            }
+            "keygen"
+        }
+    };
+    match flags.as_slice() {
+        [] => None,
+        [one] => Some(format!("{one} does not apply to `chain-node {name}`")),
+        many => Some(format!(
+            "{} do not apply to `chain-node {name}`",
+            many.join(", ")
+        )),
+    }
+}
+
+/// Prints one result, as text or JSON. A closed standard output (`| head`) is not
+/// an error: the work is done, and nobody reads the rest.
 fn say(json: bool, value: serde_json::Value, text: String) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    if json {
-        writeln!(out, "{value}")?;
+    let written = if json {
+        writeln!(out, "{value}")
     } else {
-        writeln!(out, "{text}")?;
+        writeln!(out, "{text}")
     }
-    out.flush()?;
-    Ok(())
+    .and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 fn run(cli: &Cli) -> anyhow::Result<()> {
-    if let Some(Command::Keygen { out }) = &cli.command {
-        let key = chain_node::keyfile::create(out)?;
-        let pubkey = key.verifying_key().to_bytes();
-        let address = chain_node::Address::from_pubkey(&pubkey).encode(cli.network);
-        return say(
-            cli.json,
-            json!({"address": address, "pubkey": hex::encode(pubkey), "keyfile": out.display().to_string()}),
-            format!(
-                "address {address}\nkey written to {} (mode 0600)",
-                out.display()
-            ),
-        );
+    match &cli.command {
+        Some(Command::Keygen(args)) => keygen(cli, args),
+        Some(Command::Reindex(args)) => reindex(cli.json, &args.or(&cli.chain)),
+        None => run_node(cli),
     }
-    let data = cli.data_dir();
-    std::fs::create_dir_all(&data)
-        .with_context(|| format!("cannot create the data directory {}", data.display()))?;
-    if let Some(Command::Reindex) = cli.command {
-        return reindex(cli, &data);
-    }
-    let mut config = NodeConfig::new(cli.network, data.clone());
-    if let Some(t) = cli.mining_threads {
-        config.mining_threads = t.max(1);
-    }
-    let node = Node::open(config)
-        .with_context(|| format!("cannot open the chain state in {}", data.display()))?;
-    let addr = cli.rpc_addr();
-    if !addr.ip().is_loopback() && !cli.rpc_allow_remote {
+}
+
+/// `chain-node keygen`.
+fn keygen(cli: &Cli, args: &KeygenArgs) -> anyhow::Result<()> {
+    let network = args
+        .network
+        .or(cli.chain.network)
+        .unwrap_or(Network::Regtest);
+    let out = &args.out;
+    let key = chain_node::keyfile::create(out)?;
+    let pubkey = key.verifying_key().to_bytes();
+    let address = chain_node::Address::from_pubkey(&pubkey).encode(network);
+    say(
+        cli.json,
+        json!({"address": address, "pubkey": hex::encode(pubkey), "keyfile": out.display().to_string()}),
+        format!(
+            "address {address}\nkey written to {} (mode 0600)",
+            out.display()
+        ),
+    )
+}
+
+/// The node: checks what can fail before it writes anything (the address, the
+/// directory's lock, the port), opens the chain, serves RPC until a `stop` call,
+/// SIGINT or SIGTERM, then flushes and says so.
+fn run_node(cli: &Cli) -> anyhow::Result<()> {
+    let network = cli.chain.network();
+    let data = cli.chain.data_dir();
+    let addr = cli.run.rpc_addr(network);
+    if !addr.ip().is_loopback() && !cli.run.rpc_allow_remote {
         bail!(
             "refusing to serve RPC on {addr}, which is not a loopback address; pass --rpc-allow-remote to allow it"
         );
     }
+    // An existing directory is locked before the port is taken: a second node on the
+    // same directory (and so, by default, the same port) hears about the directory.
+    let early = if data.is_dir() {
+        Some(DataDirLock::acquire(&data)?)
+    } else {
+        None
+    };
+    let listener = RpcServer::bind(addr)?;
+    let _lock = match early {
+        Some(lock) => lock,
+        None => {
+            std::fs::create_dir_all(&data)
+                .with_context(|| format!("cannot create the data directory {}", data.display()))?;
+            DataDirLock::acquire(&data)?
+        }
+    };
+    let mut config = NodeConfig::new(network, data.clone());
+    if let Some(t) = cli.run.mining_threads {
+        config.mining_threads = t.max(1);
+    }
+    let node = Node::open(config)
+        .with_context(|| format!("cannot open the chain state in {}", data.display()))?;
     let rpc = RpcConfig {
-        threads: cli.rpc_threads.max(1),
+        threads: cli
+            .run
+            .rpc_threads
+            .unwrap_or(chain_node::rpc::DEFAULT_RPC_THREADS)
+            .max(1),
         stop_on_signals: true,
         ..RpcConfig::default()
     };
-    let server = RpcServer::start_with(node.clone(), addr, rpc)?;
+    let server = RpcServer::start_on(node.clone(), listener, rpc)?;
     let (height, tip) = node.lock().chain.tip();
     let cookie = server.cookie_path().display().to_string();
+    let local = server.local_addr();
     say(
         cli.json,
-        json!({"rpc": server.local_addr().to_string(), "cookie": cookie, "network": cli.network.name(), "height": height.0, "bestblockhash": tip.to_hex()}),
+        json!({"rpc": local.to_string(), "cookie": cookie, "network": network.name(), "height": height.0, "bestblockhash": tip.to_hex()}),
         format!(
-            "chain-node {} listening on {} (cookie {cookie}, height {height}, tip {tip})",
-            cli.network,
-            server.local_addr()
+            "chain-node {network} listening on {local} (cookie {cookie}, height {height}, tip {tip})"
         ),
     )?;
-    server.wait()?;
-    if let Some(reason) = node.failure() {
+    let reason = server.wait_reason()?;
+    if let Some(failure) = node.failure() {
         bail!(
-            "stopped after a storage failure: {reason}; restart to reload the chain state from {}",
+            "stopped after a storage failure: {failure}; restart to reload the chain state from {}",
             data.display()
         );
     }
-    node.lock().chain.flush()?;
-    Ok(())
+    let mut state = node.lock();
+    state.chain.flush()?;
+    let (height, tip) = state.chain.tip();
+    drop(state);
+    let why = match reason {
+        StopReason::Signal(s) => s.name().to_owned(),
+        other => other.to_string(),
+    };
+    say(
+        cli.json,
+        json!({"stopped": why, "height": height.0, "bestblockhash": tip.to_hex()}),
+        format!(
+            "chain-node stopped ({why}) at height {height}, tip {tip}: chain state flushed, cookie removed"
+        ),
+    )
 }
 
 /// `chain-node reindex`: rebuild the derived chain state with a progress bar on stderr.
-fn reindex(cli: &Cli, data: &std::path::Path) -> anyhow::Result<()> {
+fn reindex(json: bool, chain: &ChainArgs) -> anyhow::Result<()> {
+    let data = chain.data_dir();
     let path = data.join("chain");
     if !path.exists() {
         bail!(
@@ -105,7 +186,8 @@ fn reindex(cli: &Cli, data: &std::path::Path) -> anyhow::Result<()> {
             data.display()
         );
     }
-    let mut state = ChainState::open_for_reindex(&path, cli.network.params())
+    let _lock = DataDirLock::acquire(&data)?;
+    let mut state = ChainState::open_for_reindex(&path, chain.network().params())
         .with_context(|| format!("cannot open the chain state in {}", data.display()))?;
     let bar = ProgressBar::new(0);
     bar.set_style(
@@ -119,12 +201,13 @@ fn reindex(cli: &Cli, data: &std::path::Path) -> anyhow::Result<()> {
     })?;
     bar.finish_and_clear();
     let (height, tip) = state.tip();
+    let blocks = height.0;
     say(
-        cli.json,
+        json,
         json!({"height": height.0, "bestblockhash": tip.to_hex(), "invalid": act.invalid.len()}),
         format!(
-            "reindexed {} blocks in {:.1} s; tip {tip} at height {height}",
-            height.0,
+            "reindexed {blocks} block{} in {:.1} s; tip {tip} at height {height}",
+            if blocks == 1 { "" } else { "s" },
             started.elapsed().as_secs_f64()
         ),
     )

@@ -8,7 +8,7 @@ use chain_node::{Address, Network, OutPoint, Transaction};
 use serde_json::{Value, json};
 
 /// The error codes the parse layer may answer with (Bitcoin Core's).
-const CODES: &[i64] = &[-32601, -32602, -8, -5, -22];
+const CODES: &[i64] = &[-32601, -1, -3, -8, -5, -22];
 
 /// RPC parameters: parsing never panics, a refusal carries one of the documented
 /// codes, and an accepted call is written back by `Call::to_params` to parameters

@@ -2,11 +2,15 @@
 
 mod cli;
 
+use std::fmt::Display;
+use std::io::Write as _;
 use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Context as _;
 use clap::Parser as _;
 use merkle_log::dedup::RebuildStage;
+use merkle_log::http::Terminations;
 use merkle_log::{Log, LogConfig, keyfile, server};
 
 use crate::cli::{Cli, Command};
@@ -16,16 +20,29 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(code) => code,
         Err(e) => {
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("merkle-log: error: {e:#}");
-            }
+            err(format_args!("merkle-log: error: {e:#}"));
             ExitCode::from(2)
         }
     }
 }
 
-#[allow(clippy::print_stdout, clippy::print_stderr)]
+/// One line on standard output. A closed pipe (`| head`) ends the output quietly,
+/// as Unix tools do: what was asked is done, and nobody reads the rest.
+fn say(line: impl Display) {
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+/// One line on standard error, quietly as [`say`].
+fn err(line: impl Display) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// `n` and the noun, singular for one.
+fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Keygen { origin, out, json } => {
@@ -34,10 +51,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 .context("writing the private key (remove the old file to replace it)")?;
             let vkey = signer.verifier().to_string();
             if json {
-                let v = serde_json::json!({"origin": origin, "vkey": vkey, "key_file": out});
-                println!("{v}");
+                say(serde_json::json!({"origin": origin, "vkey": vkey, "key_file": out}));
             } else {
-                println!("{vkey}");
+                say(vkey);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -48,6 +64,11 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             max_batch,
         } => {
             let signer = keyfile::read_private_key(&key)?;
+            // The port before the directory: a start that cannot serve creates and
+            // changes nothing.
+            let listener = std::net::TcpListener::bind(listen)
+                .with_context(|| format!("listening on {listen}"))?;
+            listener.set_nonblocking(true)?;
             let vkey = signer.verifier().to_string();
             let mut bar: Option<indicatif::ProgressBar> = None;
             let opened = Log::open_with_progress(&data, signer, LogConfig::default(), &mut |s| {
@@ -64,27 +85,42 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
             let log = opened.with_context(|| format!("opening the log in {}", data.display()))?;
             if let Some(reason) = log.last_rebuild() {
-                eprintln!("merkle-log: rebuilt the dedup index from the tiles: {reason}");
+                err(format_args!(
+                    "merkle-log: rebuilt the dedup index from the tiles: {reason}"
+                ));
             }
             let size = log.published().checkpoint.size();
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
                 .build()?;
+            let signal = Arc::new(OnceLock::new());
+            let got = Arc::clone(&signal);
             runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(listen)
-                    .await
-                    .with_context(|| format!("listening on {listen}"))?;
+                let listener = tokio::net::TcpListener::from_std(listener)?;
                 let addr = listener.local_addr()?;
-                println!("listening on {addr}");
-                eprintln!("merkle-log: serving {vkey} (size {size}) on http://{addr}/");
+                // Watched before the server says it serves: an early Ctrl-C stops it
+                // cleanly too.
+                let mut signals = Terminations::watch();
+                say(format_args!("listening on {addr}"));
+                err(format_args!(
+                    "merkle-log: serving {vkey} (size {size}) on http://{addr}/"
+                ));
                 let config = server::ServerConfig {
                     max_batch,
                     ..server::ServerConfig::default()
                 };
-                server::run(log, listener, config, merkle_log::http::termination()).await?;
+                let shutdown = async move {
+                    let _ = got.set(signals.next().await);
+                };
+                server::run(log, listener, config, shutdown).await?;
                 anyhow::Ok(())
             })?;
+            let why = signal.get().map_or("stopped", |s| s.name());
+            err(format_args!(
+                "merkle-log: stopped ({why}): no new requests, the entries in flight sequenced, every acknowledged entry durable in {}",
+                data.display()
+            ));
             Ok(ExitCode::SUCCESS)
         }
         Command::Fsck { data, json } => {
@@ -101,31 +137,35 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                     .iter()
                     .map(|d| serde_json::json!({"path": d.path, "what": d.what}))
                     .collect();
-                let v = serde_json::json!({
+                say(serde_json::json!({
                     "clean": report.is_clean(),
                     "size": report.size,
                     "root": report.root.map(|r| r.to_hex()),
                     "entries_checked": report.entries_checked,
                     "tiles_checked": report.tiles_checked,
                     "damage": damage,
-                });
-                println!("{v}");
+                }));
             } else if report.is_clean() {
-                println!(
-                    "ok: size {}, {} entries and {} tiles re-hashed, root {}",
+                say(format_args!(
+                    "ok: size {}, {} and {} re-hashed, root {}",
                     report.size,
-                    report.entries_checked,
-                    report.tiles_checked,
+                    count(report.entries_checked, "entry", "entries"),
+                    count(report.tiles_checked, "tile", "tiles"),
                     report.root.map(|r| r.to_hex()).unwrap_or_default()
-                );
+                ));
             } else {
                 for d in &report.damage {
-                    println!("damaged: {}: {}", d.path, d.what);
+                    say(format_args!("damaged: {}: {}", d.path, d.what));
                 }
-                eprintln!(
-                    "merkle-log: {} damaged file(s); restore them from a backup or a mirror of the tiles",
-                    report.damage.len()
-                );
+                err(format_args!(
+                    "merkle-log: {}; restore {} from a backup or a mirror of the tiles",
+                    count(report.damage.len() as u64, "damaged file", "damaged files"),
+                    if report.damage.len() == 1 {
+                        "it"
+                    } else {
+                        "them"
+                    }
+                ));
             }
             Ok(if report.is_clean() {
                 ExitCode::SUCCESS

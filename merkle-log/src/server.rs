@@ -36,6 +36,8 @@ use crate::tree::Tree;
 
 /// Largest entry accepted by `POST /add`: what a u16 length prefix can carry.
 pub const MAX_ENTRY: usize = tiles::MAX_ENTRY_LEN;
+/// What `/add` takes, for its refusals.
+const ENTRY_SIZES: &str = "send 1 to 65535 bytes";
 /// Bytes of submissions waiting for the sequencer before `/add` answers 503.
 pub const MAX_QUEUED_BYTES: usize = 64 << 20;
 /// Most entries returned by one `get-entries` call.
@@ -386,15 +388,15 @@ async fn add(
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     let body = read_body(request, MAX_ENTRY).await.map_err(|e| match e {
-        BodyError::TooLarge { .. } => ApiError {
+        BodyError::TooLarge { limit } => ApiError {
             status: StatusCode::PAYLOAD_TOO_LARGE,
-            reason: format!("entry too long: {e}"),
+            reason: format!("entry too long: more than {limit} bytes; {ENTRY_SIZES}"),
             retry: false,
         },
         BodyError::Unreadable { .. } => ApiError::bad(e.to_string()),
     })?;
     if body.is_empty() {
-        return Err(ApiError::bad("empty entry: send 1 to 65535 bytes"));
+        return Err(ApiError::bad(format!("empty entry: {ENTRY_SIZES}")));
     }
     let len = body.len();
     if state.queued.fetch_add(len, Ordering::Relaxed) + len > MAX_QUEUED_BYTES {

@@ -65,7 +65,35 @@ pub fn parse_coins(text: &str) -> Result<Amount, String> {
 
 /// Formats base units as coins with 8 decimals.
 pub fn format_coins(units: u64) -> String {
-    format!("{}.{:08}", units / COIN, units % COIN)
+    format_coins_wide(u128::from(units))
+}
+
+/// [`format_coins`] for sums that may pass `u64`.
+fn format_coins_wide(units: u128) -> String {
+    let coin = u128::from(COIN);
+    format!("{}.{:08}", units / coin, units % coin)
+}
+
+/// Why a payment cannot be planned, in coins, with the amount as the user typed it.
+fn spend_failure(e: &spend::SpendError, typed: &str) -> Failure {
+    let typed = typed.trim();
+    match *e {
+        spend::SpendError::InsufficientFunds { needed, available } => {
+            let amount = parse_coins(typed).map_or(0, |a| u128::from(a.units()));
+            failed(format!(
+                "insufficient funds: --amount {typed} and its fee ({}) need {} coins; {} coins are spendable",
+                format_coins_wide(needed.saturating_sub(amount)),
+                format_coins_wide(needed),
+                format_coins(available)
+            ))
+        }
+        spend::SpendError::Dust { dust, .. } => bad(format!(
+            "--amount {typed} is below the dust limit of {} coins at this fee rate",
+            format_coins(dust)
+        )),
+        spend::SpendError::FeeRate(_) => bad(e.to_string()),
+        spend::SpendError::TooMuchMoney { .. } => failed(e),
+    }
 }
 
 /// `wallet balance`: the node is found first, then the keystore is unlocked, so
@@ -121,8 +149,9 @@ pub(crate) fn mine(cfg: &Config, args: &MineArgs) -> Result<Report, Failure> {
         })?;
     Ok(Report::ok(
         format!(
-            "mined {} block(s) paying {to}; last {}",
+            "mined {} block{} paying {to}; last {}",
             blocks.len(),
+            if blocks.len() == 1 { "" } else { "s" },
             blocks.last().map_or("", String::as_str)
         ),
         json!({ "blocks": blocks, "address": to }),
@@ -133,12 +162,14 @@ pub(crate) fn mine(cfg: &Config, args: &MineArgs) -> Result<Report, Failure> {
 pub(crate) fn send(cfg: &Config, args: &SendArgs) -> Result<Report, Failure> {
     // Everything that can be checked offline is checked first.
     let to = Address::parse(args.to.trim(), cfg.network).map_err(|e| {
-        bad(format!(
-            "--to {:?}: {e} (a {} address starts with {}1)",
-            args.to,
-            cfg.network.name(),
-            cfg.network.address_prefix()
-        ))
+        // The prefix is named only to someone who did not type it.
+        let prefix = format!("{}1", cfg.network.address_prefix());
+        let hint = if args.to.trim().starts_with(&prefix) {
+            String::new()
+        } else {
+            format!(" (a {} address starts with {prefix})", cfg.network.name())
+        };
+        bad(format!("--to {:?}: {e}{hint}", args.to))
     })?;
     let amount = parse_coins(&args.amount).map_err(bad)?;
     let rpc = rpc(cfg)?;
@@ -152,12 +183,8 @@ pub(crate) fn send(cfg: &Config, args: &SendArgs) -> Result<Report, Failure> {
 
     let change_key = unlocked.next_key().map_err(failed)?;
     let change_to = change_key.address();
-    let payment =
-        spend::plan(&spendable, to, amount, change_to, args.fee_rate).map_err(|e| match e {
-            spend::SpendError::FeeRate(_) | spend::SpendError::Dust { .. } => bad(e.to_string()),
-            spend::SpendError::InsufficientFunds { .. }
-            | spend::SpendError::TooMuchMoney { .. } => failed(e),
-        })?;
+    let payment = spend::plan(&spendable, to, amount, change_to, args.fee_rate)
+        .map_err(|e| spend_failure(&e, &args.amount))?;
     let chain_id = cfg.network.params().genesis_hash();
     let tx = spend::sign(&payment, &chain_id, |i| unlocked.signing_key(i));
     crate::keys::scrub_stack();

@@ -7,10 +7,22 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// A wallet for the open-trust chain and an auditor for transparency logs.
 #[derive(Debug, Parser)]
 #[command(name = "wallet", version, about, long_about = None)]
+#[command(
+    mut_arg("network", |a| a.hide(true)),
+    mut_arg("wallet_dir", |a| a.hide(true)),
+    mut_arg("rpc", |a| a.hide(true)),
+    mut_arg("rpc_cookie", |a| a.hide(true)),
+    mut_arg("node_data", |a| a.hide(true)),
+)]
 pub struct Cli {
-    /// Options every command accepts.
+    /// Print one JSON object on standard output instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// The wallet options given before the command, as earlier versions took them
+    /// (`wallet --wallet DIR balance`); hidden here, listed by each wallet command.
     #[command(flatten)]
-    pub global: GlobalArgs,
+    pub before: WalletArgs,
 
     /// What to do.
     #[command(subcommand)]
@@ -26,56 +38,104 @@ pub enum NetworkArg {
     Testnet,
 }
 
-/// Options accepted by every subcommand.
-#[derive(Debug, Args)]
-pub struct GlobalArgs {
-    /// Print one JSON object on standard output instead of text.
-    #[arg(long, global = true)]
-    pub json: bool,
-
-    /// The chain network.
-    #[arg(long, global = true, value_enum, default_value = "regtest")]
-    pub network: NetworkArg,
+/// The options of the wallet commands: which wallet, which node. `wallet log` takes
+/// none of them.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Wallet options")]
+pub struct WalletArgs {
+    /// The chain network [default: regtest].
+    #[arg(long, value_enum, value_name = "NETWORK")]
+    pub network: Option<NetworkArg>,
 
     /// The wallet directory [default: <data dir>/open-trust/wallet-<network>].
-    #[arg(long = "wallet", value_name = "DIR", global = true)]
+    #[arg(long = "wallet", value_name = "DIR")]
     pub wallet_dir: Option<PathBuf>,
 
     /// The node's JSON-RPC URL [default: http://127.0.0.1:<the network's RPC port>].
-    #[arg(long, value_name = "URL", global = true)]
+    #[arg(long, value_name = "URL")]
     pub rpc: Option<String>,
 
     /// The node's cookie file [default: <node data dir>/.cookie].
-    #[arg(long, value_name = "FILE", global = true, conflicts_with = "node_data")]
+    #[arg(long, value_name = "FILE", conflicts_with = "node_data")]
     pub rpc_cookie: Option<PathBuf>,
 
     /// The node's data directory, where its cookie file is
     /// [default: the node's default for the network].
-    #[arg(long, value_name = "DIR", global = true)]
+    #[arg(long, value_name = "DIR")]
     pub node_data: Option<PathBuf>,
 }
 
-/// The commands.
+impl WalletArgs {
+    /// These options, each taken from `before` (given before the command) where
+    /// they were left out after it.
+    pub fn or(&self, before: &WalletArgs) -> WalletArgs {
+        WalletArgs {
+            network: self.network.or(before.network),
+            wallet_dir: self
+                .wallet_dir
+                .clone()
+                .or_else(|| before.wallet_dir.clone()),
+            rpc: self.rpc.clone().or_else(|| before.rpc.clone()),
+            rpc_cookie: self
+                .rpc_cookie
+                .clone()
+                .or_else(|| before.rpc_cookie.clone()),
+            node_data: self.node_data.clone().or_else(|| before.node_data.clone()),
+        }
+    }
+
+    /// The flags given, as typed.
+    pub fn given(&self) -> Vec<&'static str> {
+        [
+            ("--network", self.network.is_some()),
+            ("--wallet", self.wallet_dir.is_some()),
+            ("--rpc", self.rpc.is_some()),
+            ("--rpc-cookie", self.rpc_cookie.is_some()),
+            ("--node-data", self.node_data.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
+    }
+}
+
+/// The commands. The wallet commands that never call the node accept the node
+/// options (scripts pass one set of options to every command) without listing them.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a new wallet: prints its recovery words once, and a first address.
-    Create,
+    #[command(
+        mut_arg("rpc", |a| a.hide(true)),
+        mut_arg("rpc_cookie", |a| a.hide(true)),
+        mut_arg("node_data", |a| a.hide(true)),
+    )]
+    Create(WalletArgs),
     /// Restore a wallet from its recovery words (prompted, or read from standard
     /// input when it is not a terminal).
-    Restore,
+    Restore(WalletArgs),
     /// Show a receiving address.
+    #[command(
+        mut_arg("rpc", |a| a.hide(true)),
+        mut_arg("rpc_cookie", |a| a.hide(true)),
+        mut_arg("node_data", |a| a.hide(true)),
+    )]
     Address(AddressArgs),
     /// Show the balance: confirmed (spendable), immature (coinbase not yet
     /// spendable), pending (unconfirmed).
-    Balance,
+    Balance(WalletArgs),
     /// Pay an address: build, sign and broadcast; prints the txid.
     Send(SendArgs),
     /// The wallet's transactions, newest first (amounts exclude the fee, which is
     /// shown apart).
-    History,
+    History(WalletArgs),
     /// Mine blocks paying this wallet (generatetoaddress; for local networks).
     Mine(MineArgs),
     /// Print the wallet's recovery words (asks for confirmation).
+    #[command(
+        mut_arg("rpc", |a| a.hide(true)),
+        mut_arg("rpc_cookie", |a| a.hide(true)),
+        mut_arg("node_data", |a| a.hide(true)),
+    )]
     ExportMnemonic(ExportArgs),
     /// Work with transparency logs: hash entries, verify proofs, audit logs.
     #[command(subcommand)]
@@ -85,6 +145,9 @@ pub enum Command {
 /// Arguments of `wallet send`.
 #[derive(Debug, Args)]
 pub struct SendArgs {
+    /// Which wallet, which node.
+    #[command(flatten)]
+    pub wallet: WalletArgs,
     /// The address to pay.
     #[arg(long, value_name = "ADDR")]
     pub to: String,
@@ -99,6 +162,9 @@ pub struct SendArgs {
 /// Arguments of `wallet mine`.
 #[derive(Debug, Args)]
 pub struct MineArgs {
+    /// Which wallet, which node.
+    #[command(flatten)]
+    pub wallet: WalletArgs,
     /// How many blocks.
     #[arg(value_name = "N")]
     pub blocks: u32,
@@ -107,6 +173,9 @@ pub struct MineArgs {
 /// Arguments of `wallet export-mnemonic`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
+    /// Which wallet.
+    #[command(flatten)]
+    pub wallet: WalletArgs,
     /// Confirm without a prompt: the words will be printed to standard output.
     #[arg(long)]
     pub yes: bool,
@@ -115,6 +184,9 @@ pub struct ExportArgs {
 /// Arguments of `wallet address`.
 #[derive(Debug, Args)]
 pub struct AddressArgs {
+    /// Which wallet.
+    #[command(flatten)]
+    pub wallet: WalletArgs,
     /// Derive a fresh address instead of showing the newest one.
     #[arg(long)]
     pub new: bool,

@@ -382,8 +382,13 @@ pub(crate) fn history(cfg: &Config) -> Result<crate::output::Report, Failure> {
         } else {
             ""
         };
+        // The fee is the wallet's when it paid every input: shown apart, as the
+        // amount excludes it.
+        let fee = v["fee"]
+            .as_u64()
+            .map_or_else(String::new, |f| format!(" (fee {})", format_coins(f)));
         format!(
-            "{when:>12}  {sign}{}  {}{kind}",
+            "{when:>12}  {sign}{}{fee}  {}{kind}",
             format_coins(amount.unsigned_abs()),
             v["txid"].as_str().unwrap_or_default()
         )

@@ -28,34 +28,54 @@ pub mod rpc;
 pub mod spend;
 pub mod wallet;
 
-pub use cli::{Cli, Command};
+pub use cli::{Cli, Command, WalletArgs};
 pub use wallet::Config;
 
 use output::{Outcome, Report};
 
 /// Runs a parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> std::process::ExitCode {
-    let g = &cli.global;
+    let before = &cli.before;
     let report = match cli.command {
-        Command::Log(cmd) => log::run(cmd),
-        Command::Create => with_config(g, wallet::create),
-        Command::Restore => with_config(g, wallet::restore),
-        Command::Address(args) => with_config(g, |cfg| wallet::address(cfg, &args)),
-        Command::Balance => with_config(g, chain_cmds::balance),
-        Command::Send(args) => with_config(g, |cfg| chain_cmds::send(cfg, &args)),
-        Command::History => with_config(g, history::history),
-        Command::Mine(args) => with_config(g, |cfg| chain_cmds::mine(cfg, &args)),
-        Command::ExportMnemonic(args) => with_config(g, |cfg| wallet::export_mnemonic(cfg, &args)),
+        Command::Log(cmd) => match before.given().as_slice() {
+            [] => log::run(cmd),
+            flags => Report::failed(
+                Outcome::BadInput,
+                format!(
+                    "{} {} to the wallet commands, not to `wallet log`",
+                    flags.join(", "),
+                    if flags.len() == 1 { "applies" } else { "apply" }
+                ),
+            ),
+        },
+        Command::Create(w) => with_config(&w, before, wallet::create),
+        Command::Restore(w) => with_config(&w, before, wallet::restore),
+        Command::Address(args) => {
+            with_config(&args.wallet, before, |cfg| wallet::address(cfg, &args))
+        }
+        Command::Balance(w) => with_config(&w, before, chain_cmds::balance),
+        Command::Send(args) => {
+            with_config(&args.wallet, before, |cfg| chain_cmds::send(cfg, &args))
+        }
+        Command::History(w) => with_config(&w, before, history::history),
+        Command::Mine(args) => {
+            with_config(&args.wallet, before, |cfg| chain_cmds::mine(cfg, &args))
+        }
+        Command::ExportMnemonic(args) => with_config(&args.wallet, before, |cfg| {
+            wallet::export_mnemonic(cfg, &args)
+        }),
     };
-    output::print(&report, cli.global.json)
+    output::print(&report, cli.json)
 }
 
-/// Resolves the global options and runs a wallet command with them.
+/// Resolves the wallet options (after the command, else before it, else the
+/// defaults) and runs a wallet command with them.
 fn with_config(
-    global: &cli::GlobalArgs,
+    after: &cli::WalletArgs,
+    before: &cli::WalletArgs,
     command: impl FnOnce(&Config) -> Result<Report, output::Failure>,
 ) -> Report {
-    let result = Config::resolve(global)
+    let result = Config::resolve(&after.or(before))
         .map_err(|e| (Outcome::BadInput, e))
         .and_then(|cfg| command(&cfg));
     Report::from_result(result)

@@ -23,10 +23,8 @@ use crate::cli::{
 };
 use crate::fsutil::write_atomic;
 use crate::log_client::{FetchError, LogClient, VerifiedCheckpoint};
-use crate::output::{Failure, Outcome, Report, bad, invalid};
+use crate::output::{Failure, Outcome, Report, bad, count, invalid};
 
-/// The largest entry a log accepts, and so the largest entry file read.
-const MAX_ENTRY: u64 = 64 * 1024;
 /// The largest note, STH or key file read.
 const MAX_SMALL_FILE: u64 = 128 * 1024;
 
@@ -48,6 +46,29 @@ fn read_file(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, Failure> {
         )));
     }
     fs::read(path).map_err(|e| bad(format!("{what} {}: {e}", path.display())))
+}
+
+/// Reads an entry file. A log entry is 1 to 65535 bytes: a file outside that is
+/// refused with the same words whether it is empty or too long.
+fn read_entry(path: &Path) -> Result<Vec<u8>, Failure> {
+    let max = merkle_log::tiles::MAX_ENTRY_LEN;
+    let refuse = |len: u64| {
+        bad(format!(
+            "entry file {} is {len} bytes; a log entry is 1 to {max} bytes",
+            path.display()
+        ))
+    };
+    let len = fs::metadata(path)
+        .map_err(|e| bad(format!("entry file {}: {e}", path.display())))?
+        .len();
+    if len == 0 || len > max as u64 {
+        return Err(refuse(len));
+    }
+    let entry = fs::read(path).map_err(|e| bad(format!("entry file {}: {e}", path.display())))?;
+    if entry.is_empty() || entry.len() > max {
+        return Err(refuse(entry.len() as u64));
+    }
+    Ok(entry)
 }
 
 fn read_text(path: &Path, what: &str) -> Result<String, Failure> {
@@ -134,7 +155,7 @@ pub(crate) fn prove(args: &ProveArgs) -> Result<Report, Failure> {
             (index, Hash::leaf(&entry), proof)
         }
         (None, Some(file)) => {
-            let entry = read_file(file, MAX_ENTRY, "entry file")?;
+            let entry = read_entry(file)?;
             let leaf = Hash::leaf(&entry);
             let (index, proof) = client.proof_by_hash(&leaf, size).map_err(from_fetch)?;
             (index, leaf, proof)
@@ -212,9 +233,11 @@ pub(crate) fn audit(args: &AuditArgs) -> Result<Report, Failure> {
             ))
         })?;
     }
-    if args.full {
-        full_check(&client, &v)?;
-    }
+    let full = if args.full {
+        Some(full_check(&client, &v)?)
+    } else {
+        None
+    };
     state.record(
         cp.origin(),
         StoredHead {
@@ -231,7 +254,18 @@ pub(crate) fn audit(args: &AuditArgs) -> Result<Report, Failure> {
         json!(previous.as_ref().map(|p| p.size)),
     );
     fields.insert("full".into(), json!(args.full));
-    let line = match &previous {
+    if let Some(f) = &full {
+        fields.insert(
+            "recomputed".into(),
+            json!({
+                "entries": f.entries,
+                "entry_bundles": f.bundles,
+                "hash_tiles": f.tiles,
+                "root": f.root.to_hex(),
+            }),
+        );
+    }
+    let mut line = match &previous {
         Some(p) if p.size == new_size => format!(
             "ok {} unchanged at size {new_size}, root {new_root}",
             cp.origin()
@@ -246,6 +280,15 @@ pub(crate) fn audit(args: &AuditArgs) -> Result<Report, Failure> {
             cp.origin()
         ),
     };
+    if let Some(f) = &full {
+        line.push_str(&format!(
+            "; full check: recomputed root {} from {} in {}, and {} match it",
+            f.root,
+            count(f.entries, "entry", "entries"),
+            count(f.bundles, "entry bundle", "entry bundles"),
+            count(f.tiles, "hash tile", "hash tiles"),
+        ));
+    }
     Ok(Report::ok(line, fields.into()))
 }
 
@@ -262,10 +305,22 @@ impl NodeSink for UpperNodes {
     }
 }
 
+/// What a full check recomputed.
+struct FullCheck {
+    /// Entries downloaded and hashed.
+    entries: u64,
+    /// Entry bundles downloaded.
+    bundles: u64,
+    /// Hash tiles (every level) compared with the recomputed tree.
+    tiles: u64,
+    /// The root recomputed from the entries (equal to the checkpoint's).
+    root: Hash,
+}
+
 /// Downloads every entry bundle and hash tile of the verified tree, recomputes the
 /// root from the entries, and compares every served tile hash with the recomputed
 /// one.
-fn full_check(client: &LogClient, v: &VerifiedCheckpoint) -> Result<(), Failure> {
+fn full_check(client: &LogClient, v: &VerifiedCheckpoint) -> Result<FullCheck, Failure> {
     let size = v.checkpoint.size();
     let bundles = size.div_ceil(TILE_WIDTH);
     let bar = ProgressBar::new(size);
@@ -300,6 +355,8 @@ fn full_check(client: &LogClient, v: &VerifiedCheckpoint) -> Result<(), Failure>
         bar.inc(entries.len() as u64);
     }
     bar.finish_and_clear();
+    // Every level-0 tile was compared entry by entry above.
+    let mut tiles = bundles;
     if range.root() != v.checkpoint.root() {
         return Err(inconsistent(format!(
             "the entries recompute to root {} but the signed checkpoint says {}",
@@ -321,6 +378,7 @@ fn full_check(client: &LogClient, v: &VerifiedCheckpoint) -> Result<(), Failure>
                 tile.width,
             )
             .map_err(|e| invalid(format!("{}: {e}", tile.path())))?;
+            tiles += 1;
             for (i, h) in served.iter().enumerate() {
                 let node = index * TILE_WIDTH + i as u64;
                 if upper.0.get(&(level * 8, node)) != Some(h) {
@@ -332,13 +390,18 @@ fn full_check(client: &LogClient, v: &VerifiedCheckpoint) -> Result<(), Failure>
             }
         }
     }
-    Ok(())
+    Ok(FullCheck {
+        entries: size,
+        bundles,
+        tiles,
+        root: range.root(),
+    })
 }
 
 /// `wallet log verify-receipt`.
 pub(crate) fn verify_receipt_cmd(args: &VerifyReceiptArgs) -> Result<Report, Failure> {
     let keys = load_keys(&args.vkey)?;
-    let entry = read_file(&args.entry_file, MAX_ENTRY, "entry file")?;
+    let entry = read_entry(&args.entry_file)?;
     let receipt = String::from_utf8(read_file(&args.receipt, MAX_RECEIPT_LEN as u64, "receipt")?)
         .map_err(|_| bad("the receipt is not UTF-8 text"))?;
     let mut last = None;
@@ -389,9 +452,13 @@ pub(crate) fn verify_note_cmd(args: &VerifyNoteArgs) -> Result<Report, Failure> 
         .collect();
     Ok(Report::ok(
         format!(
-            "ok note signed by {} ({} unknown signature(s) ignored)",
+            "ok note signed by {} ({} ignored)",
             signers.join(", "),
-            verified.unverified
+            count(
+                verified.unverified as u64,
+                "unknown signature",
+                "unknown signatures"
+            )
         ),
         json!({
             "signed_by": signers,

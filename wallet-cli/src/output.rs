@@ -1,6 +1,6 @@
 //! The one printer: human text or JSON, and the exit code of each outcome.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use serde_json::{Map, Value, json};
@@ -99,6 +99,11 @@ fn wipe(v: &mut Value) {
     }
 }
 
+/// `n` and the noun, singular for one ("1 tile", "2 tiles").
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A command that could not finish: the outcome and the one-line reason.
 pub type Failure = (Outcome, String);
 
@@ -137,6 +142,8 @@ fn into_map(v: Value) -> Map<String, Value> {
 
 /// Prints a report and returns its exit code. Text goes to standard output on
 /// success and to standard error otherwise; JSON always goes to standard output.
+/// A closed pipe (`wallet history | head -1`) ends the output quietly, as Unix
+/// tools do: the command's work is done and its exit code stands.
 pub fn print(report: &Report, as_json: bool) -> ExitCode {
     if as_json {
         let mut obj = Map::new();
@@ -146,15 +153,19 @@ pub fn print(report: &Report, as_json: bool) -> ExitCode {
         }
         obj.extend(report.fields.clone());
         let mut obj = Value::Object(obj);
-        println!("{obj}");
+        let _ = writeln!(std::io::stdout().lock(), "{obj}");
         wipe(&mut obj);
     } else {
-        match report.outcome {
-            Outcome::Ok => println!("{}", report.line),
-            Outcome::Invalid => eprintln!("invalid: {}", report.line),
-            Outcome::BadInput | Outcome::Failed => eprintln!("error: {}", report.line),
-            Outcome::Inconsistent => eprintln!("INCONSISTENT: {}", report.line),
-        }
+        let line = &report.line;
+        // A failed write is not reported: a closed pipe means nobody reads it.
+        let _ = match report.outcome {
+            Outcome::Ok => writeln!(std::io::stdout().lock(), "{line}"),
+            Outcome::Invalid => writeln!(std::io::stderr().lock(), "invalid: {line}"),
+            Outcome::BadInput | Outcome::Failed => {
+                writeln!(std::io::stderr().lock(), "error: {line}")
+            }
+            Outcome::Inconsistent => writeln!(std::io::stderr().lock(), "INCONSISTENT: {line}"),
+        };
     }
     ExitCode::from(report.outcome.code())
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use chain_node::{Address, Network};
 use serde_json::json;
 
-use crate::cli::{AddressArgs, ExportArgs, GlobalArgs, NetworkArg};
+use crate::cli::{AddressArgs, ExportArgs, NetworkArg, WalletArgs};
 use crate::coins::{self, FetchError};
 use crate::keys::{self, Account};
 use crate::keystore::{KdfCost, Keystore, KeystoreError, MAX_KEYS, Unlocked};
@@ -15,7 +15,7 @@ use crate::output::{Failure, Report, bad, failed};
 use crate::prompt;
 use crate::rpc::{RpcClient, RpcError};
 
-/// The command line's global options, resolved against the defaults.
+/// The wallet options of the command line, resolved against the defaults.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The chain network.
@@ -41,14 +41,14 @@ fn data_dir() -> Option<PathBuf> {
 }
 
 impl Config {
-    /// Resolves the global options.
+    /// Resolves the wallet options.
     ///
     /// # Errors
     /// When a default directory is needed and the system has no data directory.
-    pub fn resolve(args: &GlobalArgs) -> Result<Config, String> {
+    pub fn resolve(args: &WalletArgs) -> Result<Config, String> {
         let network = match args.network {
-            NetworkArg::Regtest => Network::Regtest,
-            NetworkArg::Testnet => Network::Testnet,
+            None | Some(NetworkArg::Regtest) => Network::Regtest,
+            Some(NetworkArg::Testnet) => Network::Testnet,
         };
         let no_home = "this system has no user data directory; pass the directory explicitly";
         let wallet_dir = match &args.wallet_dir {
@@ -172,7 +172,14 @@ pub(crate) fn restore(cfg: &Config) -> Result<Report, Failure> {
     // anything is written: a node that lies leaves no wallet behind.
     let account = Account::from_seed(&*keys::seed_of(&mnemonic), 0);
     let (count, found, note) = match discover(cfg, &account) {
-        Ok(n) => (n, Some(n), format!("{n} used key(s) found on the node")),
+        Ok(n) => (
+            n,
+            Some(n),
+            format!(
+                "{} found on the node",
+                crate::output::count(u64::from(n), "used key", "used keys")
+            ),
+        ),
         Err(Discovery::Lied(f)) => return Err(f),
         Err(Discovery::Unasked(e)) => (
             1,

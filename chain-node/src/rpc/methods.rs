@@ -38,6 +38,33 @@ pub struct RpcError {
 }
 
 impl RpcError {
+    /// -32700, `RPC_PARSE_ERROR`: the body is not JSON.
+    pub const PARSE_ERROR: i64 = -32700;
+    /// -32600, `RPC_INVALID_REQUEST`: not a request object (HTTP 400 in legacy shape).
+    pub const INVALID_REQUEST: i64 = -32600;
+    /// -32601, `RPC_METHOD_NOT_FOUND` (HTTP 404 in legacy shape).
+    pub const METHOD_NOT_FOUND: i64 = -32601;
+    /// -1, `RPC_MISC_ERROR`: what Core answers to a wrong number of parameters, and
+    /// to a failure inside a call.
+    pub const MISC_ERROR: i64 = -1;
+    /// -3, `RPC_TYPE_ERROR`: a parameter of the wrong JSON type.
+    pub const TYPE_ERROR: i64 = -3;
+    /// -5, `RPC_INVALID_ADDRESS_OR_KEY`: an invalid address, an unknown block or
+    /// transaction.
+    pub const INVALID_ADDRESS_OR_KEY: i64 = -5;
+    /// -8, `RPC_INVALID_PARAMETER`: a value out of range, or an unknown named parameter.
+    pub const INVALID_PARAMETER: i64 = -8;
+    /// -22, `RPC_DESERIALIZATION_ERROR`: hex that does not decode to the object.
+    pub const DESERIALIZATION_ERROR: i64 = -22;
+    /// -25, `RPC_VERIFY_ERROR`: a transaction whose inputs are missing or spent.
+    pub const VERIFY_ERROR: i64 = -25;
+    /// -26, `RPC_VERIFY_REJECTED`: a transaction the mempool refuses.
+    pub const VERIFY_REJECTED: i64 = -26;
+    /// -27, `RPC_VERIFY_ALREADY_IN_CHAIN`: a transaction already confirmed.
+    pub const VERIFY_ALREADY_IN_CHAIN: i64 = -27;
+    /// -28, `RPC_IN_WARMUP`: the node is starting or stopping.
+    pub const IN_WARMUP: i64 = -28;
+
     fn new(code: i64, message: impl Into<String>) -> Self {
         RpcError {
             code,
@@ -47,32 +74,38 @@ impl RpcError {
 
     /// -32700.
     pub fn parse(message: impl Into<String>) -> Self {
-        Self::new(-32700, message)
+        Self::new(Self::PARSE_ERROR, message)
     }
 
     /// -32600.
     pub fn invalid_request(message: impl Into<String>) -> Self {
-        Self::new(-32600, message)
+        Self::new(Self::INVALID_REQUEST, message)
     }
 
-    fn params(message: impl Into<String>) -> Self {
-        Self::new(-32602, message)
+    /// -1: a required parameter is missing or there are too many.
+    fn arity(message: impl Into<String>) -> Self {
+        Self::new(Self::MISC_ERROR, message)
+    }
+
+    /// -3: a parameter has the wrong JSON type.
+    fn type_error(message: impl Into<String>) -> Self {
+        Self::new(Self::TYPE_ERROR, message)
     }
 
     fn invalid_parameter(message: impl Into<String>) -> Self {
-        Self::new(-8, message)
+        Self::new(Self::INVALID_PARAMETER, message)
     }
 
     fn not_found(message: impl Into<String>) -> Self {
-        Self::new(-5, message)
+        Self::new(Self::INVALID_ADDRESS_OR_KEY, message)
     }
 
     fn deserialization(message: impl Into<String>) -> Self {
-        Self::new(-22, message)
+        Self::new(Self::DESERIALIZATION_ERROR, message)
     }
 
     pub(crate) fn internal(e: impl std::fmt::Display) -> Self {
-        Self::new(-1, format!("{e:#}"))
+        Self::new(Self::MISC_ERROR, format!("{e:#}"))
     }
 }
 
@@ -100,8 +133,8 @@ fn full(e: &dyn std::error::Error) -> String {
 
 fn mempool_error(e: &MempoolError) -> RpcError {
     let code = match e {
-        MempoolError::MissingInputs { .. } => -25,
-        _ => -26,
+        MempoolError::MissingInputs { .. } => RpcError::VERIFY_ERROR,
+        _ => RpcError::VERIFY_REJECTED,
     };
     RpcError::new(code, full(e))
 }
@@ -109,8 +142,9 @@ fn mempool_error(e: &MempoolError) -> RpcError {
 /// Runs one method.
 ///
 /// # Errors
-/// [`RpcError`] with Bitcoin Core's codes: -32601 unknown method, -32602 bad params, -8
-/// invalid parameter, -5 not found or bad address, -22 undecodable, -25/-26 rejected.
+/// [`RpcError`] with Bitcoin Core's codes: -32601 unknown method, -1 wrong number of
+/// parameters, -3 wrong type, -8 invalid parameter, -5 not found or bad address, -22
+/// undecodable, -25/-26/-27 rejected, -28 stopping.
 pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcError> {
     match parse_call(method, params, node.params().network)? {
         Call::GetBlockchainInfo => blockchain_info(node),
@@ -222,7 +256,9 @@ pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcE
             Ok(hashes) => Ok(json!(
                 hashes.iter().map(BlockHash::to_hex).collect::<Vec<_>>()
             )),
-            Err(NodeError::ShuttingDown) => Err(RpcError::new(-28, "node is shutting down")),
+            Err(NodeError::ShuttingDown) => {
+                Err(RpcError::new(RpcError::IN_WARMUP, "node is shutting down"))
+            }
             Err(e) => Err(RpcError::internal(full(&e))),
         },
         Call::ValidateAddress { address: s } => {
@@ -260,7 +296,12 @@ fn already_confirmed(node: &Node, tx: &Transaction) -> Option<RpcError> {
     let txid = tx.txid();
     (0..tx.outputs.len() as u32)
         .any(|vout| matches!(st.chain.coin(&OutPoint { txid, vout }), Ok(Some(_))))
-        .then(|| RpcError::new(-27, "Transaction outputs already in utxo set"))
+        .then(|| {
+            RpcError::new(
+                RpcError::VERIFY_ALREADY_IN_CHAIN,
+                "Transaction outputs already in utxo set",
+            )
+        })
 }
 
 fn median_time(st: &NodeState, hash: &BlockHash) -> u32 {

@@ -1,4 +1,4 @@
-//! JSON-RPC 2.0 over HTTP POST with cookie authentication, as bitcoind serves it.
+//! JSON-RPC over HTTP POST with cookie authentication, as bitcoind serves it.
 //!
 //! The server binds where it is told (the binary refuses non-loopback addresses unless
 //! asked), writes `DIR/.cookie` (`__cookie__:<64 hex>`, mode 0600) at every start and
@@ -17,7 +17,7 @@ mod methods;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -26,8 +26,9 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use merkle_log::http::{BodyError, HttpServer, Limits, Monitor, ServeError, Stats, read_body};
-use serde_json::Value;
+use merkle_log::http::{
+    BodyError, HttpServer, Limits, Monitor, ServeError, Stats, Termination, Terminations, read_body,
+};
 use subtle::ConstantTimeEq;
 use tokio::sync::watch;
 
@@ -90,6 +91,30 @@ pub enum RpcServeError {
     Panicked,
 }
 
+/// Why the RPC server stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// A `stop` call.
+    Request,
+    /// SIGINT or SIGTERM (with [`RpcConfig::stop_on_signals`]).
+    Signal(Termination),
+    /// The node stopped by itself (a storage failure).
+    NodeStopped,
+    /// [`RpcServer::stop`] was called, or the handle went away.
+    Handle,
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::Request => f.write_str("stop request"),
+            StopReason::Signal(s) => f.write_str(s.name()),
+            StopReason::NodeStopped => f.write_str("the node stopped"),
+            StopReason::Handle => f.write_str("stopped by its owner"),
+        }
+    }
+}
+
 /// How the RPC server runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RpcConfig {
@@ -118,6 +143,7 @@ pub struct RpcServer {
     cookie_path: PathBuf,
     monitor: Monitor,
     stop: Arc<watch::Sender<bool>>,
+    reason: Arc<OnceLock<StopReason>>,
     thread: JoinHandle<Result<(), ServeError>>,
 }
 
@@ -191,11 +217,39 @@ impl RpcServer {
         listen: SocketAddr,
         config: RpcConfig,
     ) -> Result<Self, RpcStartError> {
+        let listener = Self::bind(listen)?;
+        Self::start_on(node, listener, config)
+    }
+
+    /// Binds `listen` for [`RpcServer::start_on`], so that a binary can find a busy
+    /// port before it opens or writes anything.
+    ///
+    /// # Errors
+    /// [`RpcStartError::Bind`].
+    pub fn bind(listen: SocketAddr) -> Result<std::net::TcpListener, RpcStartError> {
+        std::net::TcpListener::bind(listen).map_err(|source| RpcStartError::Bind {
+            addr: listen,
+            source,
+        })
+    }
+
+    /// Writes `DIR/.cookie` and serves JSON-RPC on a bound `listener` as `config`
+    /// says. The cookie is written last, once everything else has started.
+    ///
+    /// # Errors
+    /// [`RpcStartError`].
+    pub fn start_on(
+        node: Arc<Node>,
+        listener: std::net::TcpListener,
+        config: RpcConfig,
+    ) -> Result<Self, RpcStartError> {
+        let listen = listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         let bind = |source| RpcStartError::Bind {
             addr: listen,
             source,
         };
-        let listener = std::net::TcpListener::bind(listen).map_err(bind)?;
         listener.set_nonblocking(true).map_err(bind)?;
         let addr = listener.local_addr().map_err(bind)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -205,9 +259,15 @@ impl RpcServer {
             .enable_all()
             .build()
             .map_err(RpcStartError::Runtime)?;
-        let listener = {
+        let (listener, mut signals) = {
             let _entered = runtime.enter();
-            tokio::net::TcpListener::from_std(listener).map_err(bind)?
+            // Watched from now on, before the binary says it serves: a Ctrl-C that
+            // comes at once still stops the node cleanly.
+            let signals = config.stop_on_signals.then(Terminations::watch);
+            (
+                tokio::net::TcpListener::from_std(listener).map_err(bind)?,
+                signals,
+            )
         };
         let cookie_path = node.config().data_dir.join(".cookie");
         let password = write_cookie(&cookie_path)?;
@@ -217,11 +277,14 @@ impl RpcServer {
         );
         let (stop, mut stopped) = watch::channel(false);
         let stop = Arc::new(stop);
+        let reason = Arc::new(OnceLock::new());
         let state = RpcState {
             node,
             expected_auth: expected.into(),
             stop: Arc::clone(&stop),
+            reason: Arc::clone(&reason),
         };
+        let why = Arc::clone(&reason);
         let signalled = Arc::clone(&state.node);
         let watched = Arc::clone(&state.node);
         let app = Router::new().fallback(serve_call).with_state(state);
@@ -230,10 +293,15 @@ impl RpcServer {
         let shutdown = async move {
             tokio::select! {
                 // A closed channel means the handle is gone: stop as well.
-                _ = stopped.wait_for(|stop| *stop) => {}
+                _ = stopped.wait_for(|stop| *stop) => {
+                    let _ = why.set(StopReason::Handle);
+                }
                 // The node stopped by itself (a storage failure): the server ends with it.
-                () = node_stopped(&watched) => {}
-                () = merkle_log::http::termination(), if config.stop_on_signals => {
+                () = node_stopped(&watched) => {
+                    let _ = why.set(StopReason::NodeStopped);
+                }
+                signal = next_signal(signals.as_mut()) => {
+                    let _ = why.set(StopReason::Signal(signal));
                     signalled.shutdown();
                 }
             }
@@ -258,6 +326,7 @@ impl RpcServer {
             cookie_path,
             monitor,
             stop,
+            reason,
             thread,
         })
     }
@@ -283,11 +352,19 @@ impl RpcServer {
     /// [`RpcServeError`] when the server failed instead (the cookie is removed all
     /// the same).
     pub fn wait(self) -> Result<(), RpcServeError> {
+        self.wait_reason().map(|_| ())
+    }
+
+    /// As [`RpcServer::wait`], and says why the server stopped.
+    ///
+    /// # Errors
+    /// As [`RpcServer::wait`].
+    pub fn wait_reason(self) -> Result<StopReason, RpcServeError> {
         let joined = self.thread.join();
         // Gone already, or never written: either way no stale credentials remain.
         let _ = std::fs::remove_file(&self.cookie_path);
         joined.map_err(|_| RpcServeError::Panicked)??;
-        Ok(())
+        Ok(self.reason.get().copied().unwrap_or(StopReason::Handle))
     }
 
     /// Stops the server without a request: asks the node to stop its long work
@@ -296,6 +373,7 @@ impl RpcServer {
     /// # Errors
     /// As [`RpcServer::wait`].
     pub fn stop(self, node: &Node) -> Result<(), RpcServeError> {
+        let _ = self.reason.set(StopReason::Handle);
         node.shutdown();
         self.stop.send_replace(true);
         self.wait()
@@ -307,6 +385,15 @@ struct RpcState {
     node: Arc<Node>,
     expected_auth: Arc<str>,
     stop: Arc<watch::Sender<bool>>,
+    reason: Arc<OnceLock<StopReason>>,
+}
+
+/// The next termination signal, if signals are watched; otherwise never.
+async fn next_signal(signals: Option<&mut Terminations>) -> Termination {
+    match signals {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Resolves once the node is shutting down, whatever asked it to.
@@ -334,57 +421,62 @@ async fn serve_call(State(state): State<RpcState>, request: Request) -> Response
         return r;
     }
     if request.method() != Method::POST {
-        return json(
-            StatusCode::METHOD_NOT_ALLOWED,
-            envelope::error_body(Value::Null, &RpcError::invalid_request("use HTTP POST")),
-        );
+        return json(envelope::error_answer(
+            &RpcError::invalid_request("JSONRPC server handles only POST requests"),
+            Some(405),
+        ));
     }
     let body = match read_body(request, MAX_BODY).await {
         Ok(body) => body,
         Err(e) => {
             let status = match e {
-                BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-                BodyError::Unreadable { .. } => StatusCode::BAD_REQUEST,
+                BodyError::TooLarge { .. } => 413,
+                BodyError::Unreadable { .. } => 400,
             };
-            let mut r = json(
-                status,
-                envelope::error_body(Value::Null, &RpcError::invalid_request(e.to_string())),
-            );
+            let mut r = json(envelope::error_answer(
+                &RpcError::invalid_request(e.to_string()),
+                Some(status),
+            ));
             r.headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
             return r;
         }
     };
     let node = Arc::clone(&state.node);
-    let answered = tokio::task::spawn_blocking(move || envelope::answer(&node, &body)).await;
+    let answered = tokio::task::spawn_blocking(move || {
+        envelope::answer(&body, |method, params| dispatch(&node, method, params))
+    })
+    .await;
     let answer = match answered {
         Ok(a) => a,
         Err(e) => {
-            return json(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                envelope::error_body(
-                    Value::Null,
-                    &RpcError::internal(format!("the call failed: {e}")),
-                ),
-            );
+            return json(envelope::error_answer(
+                &RpcError::internal(format!("the call failed: {e}")),
+                None,
+            ));
         }
     };
     if answer.stop {
+        let _ = state.reason.set(StopReason::Request);
         state.node.shutdown();
         state.stop.send_replace(true);
     }
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
-    json(status, answer.body)
+    json(answer)
 }
 
-fn json(status: StatusCode, body: String) -> Response {
+/// The HTTP response of an answer; JSON unless it has no body.
+fn json(answer: envelope::Answer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    if answer.body.is_empty() {
+        return status.into_response();
+    }
     (
         status,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        body,
+        answer.body,
     )
         .into_response()
 }

@@ -274,15 +274,19 @@ fn bad_requests_get_errors_and_the_node_keeps_running() {
     assert_eq!(node.post("POST", &good, None).0, 401);
     assert_eq!(node.post("POST", &good, Some("__cookie__:nope")).0, 401);
     assert_eq!(node.post("GET", "", Some(&node.cookie())).0, 405);
+    // Not JSON: Core's legacy error reply, HTTP 500.
     let (status, body) = node.post("POST", "{not json", Some(&node.cookie()));
-    assert_eq!(status, 200);
+    assert_eq!(status, 500);
     assert_eq!(
         serde_json::from_str::<Value>(&body).unwrap()["error"]["code"],
         json!(-32700)
     );
     let code = |method: &str, params: Value| node.call(method, params)["error"]["code"].clone();
     assert_eq!(code("nosuchmethod", json!([])), json!(-32601));
-    assert_eq!(code("getblockhash", json!([])), json!(-32602));
+    // A missing parameter is -1 and a mistyped one -3, as Core answers them.
+    assert_eq!(code("getblockhash", json!([])), json!(-1));
+    assert_eq!(code("getblockhash", json!(["1"])), json!(-3));
+    assert_eq!(code("getblockhash", json!([-1])), json!(-8));
     assert_eq!(code("getblockhash", json!([99])), json!(-8));
     assert_eq!(code("getblock", json!(["00".repeat(32)])), json!(-5));
     assert_eq!(code("getblock", json!(["xyz"])), json!(-8));

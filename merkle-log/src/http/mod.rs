@@ -483,27 +483,93 @@ async fn handle(
     ))
 }
 
+/// A signal that asks a server run by a binary to stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Termination {
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+}
+
+impl Termination {
+    /// The signal's name, `SIGINT` or `SIGTERM`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Termination::Interrupt => "SIGINT",
+            Termination::Terminate => "SIGTERM",
+        }
+    }
+}
+
 /// Resolves at Ctrl-C (SIGINT) or SIGTERM: the shutdown signal of a server run by
 /// a binary. Where SIGTERM cannot be watched, Ctrl-C alone; where neither can,
 /// never.
 pub async fn termination() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+    termination_signal().await;
+}
+
+/// As [`termination`], and says which signal came.
+pub async fn termination_signal() -> Termination {
+    Terminations::watch().next().await
+}
+
+/// SIGINT and SIGTERM, watched from the moment this value exists: a signal that
+/// comes before anyone waits for it is kept for [`Terminations::next`] (and does not
+/// end the process). A binary creates it before it says it is serving.
+#[derive(Debug)]
+pub struct Terminations {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                () = ctrl_c => {}
-                _ = term.recv() => {}
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl Terminations {
+    /// Starts watching. A signal that cannot be watched is never reported.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime (as tokio's signal functions do).
+    pub fn watch() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Terminations {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
             }
-            return;
+        }
+        #[cfg(not(unix))]
+        {
+            Terminations {}
         }
     }
-    ctrl_c.await;
+
+    /// Resolves at the next SIGINT or SIGTERM; where neither can be watched, never.
+    pub async fn next(&mut self) -> Termination {
+        #[cfg(unix)]
+        {
+            async fn recv(s: Option<&mut tokio::signal::unix::Signal>) {
+                if let Some(s) = s
+                    && s.recv().await.is_some()
+                {
+                    return;
+                }
+                std::future::pending().await
+            }
+            tokio::select! {
+                () = recv(self.interrupt.as_mut()) => Termination::Interrupt,
+                () = recv(self.terminate.as_mut()) => Termination::Terminate,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            Termination::Interrupt
+        }
+    }
 }
 
 /// Reads a request body of at most `max` bytes. A declared `Content-Length` above

@@ -148,3 +148,43 @@ fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
         b = b.get(len + 2..)?;
     }
 }
+
+/// A scratch directory holding the test key as `log.key`, and the path `data` in it
+/// (not created).
+pub(crate) fn setup(tag: &str) -> (Scratch, PathBuf, PathBuf) {
+    let dir = Scratch::new(tag);
+    let key = dir.path().join("log.key");
+    merkle_log::keyfile::write_private_key(&key, &test_signer()).unwrap();
+    let data = dir.path().join("data");
+    (dir, key, data)
+}
+
+/// Starts the `merkle-log serve` binary on an ephemeral port with its standard
+/// error as `stderr` says; returns the child and the address it printed.
+pub(crate) fn serve_bin(
+    data: &Path,
+    key: &Path,
+    stderr: std::process::Stdio,
+) -> (std::process::Child, SocketAddr) {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_merkle-log"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .arg("--key")
+        .arg(key)
+        .stdout(std::process::Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    (child, addr)
+}

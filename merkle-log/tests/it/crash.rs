@@ -1,6 +1,5 @@
 //! The `merkle-log` binary under SIGKILL and on damaged data.
 
-use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -10,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use merkle_log::{Checkpoint, Hash, keyfile, verify_consistency, verify_receipt};
+use merkle_log::{Checkpoint, Hash, verify_consistency, verify_receipt};
 
 use crate::common::{Scratch, http, test_signer};
 
@@ -18,26 +17,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_merkle-log");
 
 /// Starts `merkle-log serve` on an ephemeral port; returns the child and address.
 fn serve(data: &Path, key: &Path) -> (Child, SocketAddr) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .arg("--key")
-        .arg(key)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .parse()
-        .unwrap();
-    (child, addr)
+    crate::common::serve_bin(data, key, Stdio::null())
 }
 
 /// Runs `merkle-log serve` expecting it to refuse to start; returns its output.
@@ -51,13 +31,7 @@ fn serve_to_exit(data: &Path, key: &Path) -> std::process::Output {
         .unwrap()
 }
 
-fn setup(tag: &str) -> (Scratch, std::path::PathBuf, std::path::PathBuf) {
-    let dir = Scratch::new(tag);
-    let key = dir.path().join("log.key");
-    keyfile::write_private_key(&key, &test_signer()).unwrap();
-    let data = dir.path().join("data");
-    (dir, key, data)
-}
+use crate::common::setup;
 
 fn fsck(data: &Path) -> (i32, String) {
     let out = Command::new(BIN)

@@ -15,6 +15,8 @@ mod durable;
 mod format_props;
 mod formats;
 mod known_answer;
+#[cfg(feature = "server")]
+mod manners;
 mod oracle;
 mod probes;
 mod properties;

@@ -287,3 +287,46 @@ fn audit_catches_a_fork_that_rewrites_history() {
     );
     forked.stop();
 }
+
+#[test]
+fn audit_full_says_what_it_recomputed_without_a_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("audit.json");
+    let es = entries("gamma", 260);
+    let server = Server::start(&tmp.path().join("log"));
+    for e in &es {
+        server.add(e);
+    }
+    // Text output, standard output a pipe (not a terminal, so no progress bar).
+    let o = wallet(&[
+        "log",
+        "audit",
+        "--log",
+        &server.url,
+        "--vkey",
+        VKEY,
+        "--state",
+        state.to_str().unwrap(),
+        "--full",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let line = String::from_utf8(o.stdout).unwrap();
+    // 260 entries (C2SP tlog-tiles): 2 entry bundles (256 + 4); hash tiles x000 and
+    // x001.p/4 at level 0, and the level-1 tile with the hash of the first 256.
+    let expected = format!(
+        "; full check: recomputed root {} from 260 entries in 2 entry bundles, and 3 hash tiles match it",
+        mth(&es)
+    );
+    assert!(line.trim_end().ends_with(&expected), "{line}");
+    // A plain audit says nothing of the kind.
+    let (code, plain, _) = audit(&server.url, &state, false);
+    assert_eq!(code, 0);
+    assert_eq!(plain["recomputed"], Value::Null);
+    let (code, full, _) = audit(&server.url, &state, true);
+    assert_eq!(code, 0);
+    assert_eq!(
+        full["recomputed"],
+        serde_json::json!({"entries": 260, "entry_bundles": 2, "hash_tiles": 3, "root": mth(&es)})
+    );
+    server.stop();
+}

@@ -9,6 +9,7 @@ mod log_notes;
 mod log_offline;
 mod log_online;
 mod lying_node;
+mod manners;
 mod node_flows;
 mod spend;
 mod wallet_keys;

@@ -117,6 +117,26 @@ impl Wallet<'_> {
         v
     }
 
+    /// Runs a command with text output; `closed` closes its standard output first.
+    fn text(&self, args: &[&str], closed: bool) -> Output {
+        let mut all: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        all.extend([OsStr::new("--wallet"), self.dir.as_os_str()]);
+        all.extend([OsStr::new("--rpc"), OsStr::new(&self.node.url)]);
+        all.extend([OsStr::new("--node-data"), self.node.data.as_os_str()]);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wallet"))
+            .args(all)
+            .env("WALLET_PASSPHRASE", self.pass)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if closed {
+            drop(child.stdout.take());
+        }
+        child.wait_with_output().unwrap()
+    }
+
     fn fails(&self, args: &[&str], code: i32) -> String {
         let o = self.run(args, None);
         assert_eq!(
@@ -143,6 +163,14 @@ impl Wallet<'_> {
 }
 
 /// Alice and Bob, not yet created.
+/// `addr` with its last character changed: the checksum no longer matches.
+fn typo_of(addr: &str) -> String {
+    let mut typo = addr.to_string();
+    let last = typo.pop().unwrap();
+    typo.push(if last == 'q' { 'p' } else { 'q' });
+    typo
+}
+
 fn two_wallets<'a>(dir: &Path, node: &'a Node) -> (Wallet<'a>, Wallet<'a>) {
     let w = |name: &str, pass| Wallet {
         dir: dir.join(name),
@@ -248,9 +276,7 @@ fn failed_sends_change_nothing() {
     };
     let err = wrong.fails(&["send", "--to", &bob_addr, "--amount", "1"], 1);
     assert!(err.contains("wrong passphrase"), "{err}");
-    let mut typo = bob_addr.clone();
-    let last = typo.pop().unwrap();
-    typo.push(if last == 'q' { 'p' } else { 'q' });
+    let typo = typo_of(&bob_addr);
     alice.fails(&["send", "--to", &typo, "--amount", "1"], 2);
     let testnet = bob_addr.replacen("rcn1", "tcn1", 1);
     alice.fails(&["send", "--to", &testnet, "--amount", "1"], 2);
@@ -411,4 +437,71 @@ fn a_tampered_key_list_pays_and_counts_nothing() {
         "{again}"
     );
     assert_eq!(alice.ok(&["history"])["note"], Value::Null);
+}
+
+#[test]
+fn text_output_speaks_in_coins_shows_fees_and_survives_a_closed_pipe() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = Node::start(&tmp.path().join("node"));
+    let (alice, bob) = two_wallets(tmp.path(), &node);
+    alice.ok(&["create"]);
+    let bob_addr = bob.ok(&["create"])["address"].as_str().unwrap().to_string();
+    alice.ok(&["mine", "101"]);
+    let sent = alice.ok(&["send", "--to", &bob_addr, "--amount", "12.5"]);
+    let fee = sent["fee"].as_u64().unwrap();
+    alice.ok(&["mine", "1"]);
+
+    // The payment, newest first, with its fee apart, in coins.
+    let o = alice.text(&["history"], false);
+    assert_eq!(o.status.code(), Some(0));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let first = text.lines().next().unwrap();
+    let fee_coins = format!("{}.{:08}", fee / 100_000_000, fee % 100_000_000);
+    assert!(
+        first.contains(&format!("-12.50000000 (fee {fee_coins})")),
+        "{first}"
+    );
+    assert!(first.contains(sent["txid"].as_str().unwrap()), "{first}");
+    // `wallet history | head -1`: the reader goes away; the wallet exits quietly.
+    let o = alice.text(&["history"], true);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "");
+
+    // More than the wallet has: the message is in coins, with the amount as typed.
+    // Spendable at tip 102: the coinbases of blocks 1 to 3 (50 coins each) less the
+    // 12.5 and the fee paid from one of them, plus that payment's change.
+    let o = alice.text(&["send", "--to", &bob_addr, "--amount", "1000"], false);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8(o.stderr).unwrap();
+    let spendable = 3 * SUBSIDY - 1_250_000_000 - fee;
+    assert!(
+        err.starts_with("error: insufficient funds: --amount 1000 and its fee ("),
+        "{err}"
+    );
+    assert!(
+        err.trim_end().ends_with(&format!(
+            "coins; {}.{:08} coins are spendable",
+            spendable / 100_000_000,
+            spendable % 100_000_000
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("base units"), "{err}");
+
+    // A typo in an address that starts as it should: no hint about the prefix.
+    let typo = typo_of(&bob_addr);
+    let o = alice.text(&["send", "--to", &typo, "--amount", "1"], false);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(err.starts_with(&format!("error: --to {typo:?}: ")), "{err}");
+    assert!(!err.contains("starts with"), "{err}");
+    // Another network's address: the hint names the prefix.
+    let testnet = bob_addr.replacen("rcn1", "tcn1", 1);
+    let o = alice.text(&["send", "--to", &testnet, "--amount", "1"], false);
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        err.trim_end()
+            .ends_with("(a regtest address starts with rcn1)"),
+        "{err}"
+    );
 }

@@ -126,20 +126,32 @@ impl Params<'_> {
     }
 
     fn required(&self, index: usize, name: &str) -> Result<&Value, RpcError> {
-        self.get(index, name)
-            .ok_or_else(|| RpcError::params(format!("missing parameter {name} (position {index})")))
+        self.get(index, name).ok_or_else(|| {
+            RpcError::arity(format!("missing parameter {name} (position {})", index + 1))
+        })
     }
 
     fn str(&self, index: usize, name: &str) -> Result<&str, RpcError> {
         self.required(index, name)?
             .as_str()
-            .ok_or_else(|| RpcError::params(format!("parameter {name} must be a string")))
+            .ok_or_else(|| RpcError::type_error(format!("parameter {name} must be a string")))
     }
 
+    /// A non-negative integer; a negative one is out of range (-8), anything else
+    /// the wrong type (-3).
     fn u64(&self, index: usize, name: &str) -> Result<u64, RpcError> {
-        self.required(index, name)?.as_u64().ok_or_else(|| {
-            RpcError::params(format!("parameter {name} must be a non-negative integer"))
-        })
+        let v = self.required(index, name)?;
+        if let Some(n) = v.as_u64() {
+            Ok(n)
+        } else if let Some(n) = v.as_i64() {
+            Err(RpcError::invalid_parameter(format!(
+                "{name} {n} is out of range: it must not be negative"
+            )))
+        } else {
+            Err(RpcError::type_error(format!(
+                "parameter {name} must be an integer"
+            )))
+        }
     }
 
     fn block_hash(&self, index: usize, name: &str) -> Result<BlockHash, RpcError> {
@@ -184,8 +196,9 @@ fn decode_hex<T: Decode>(s: &str, what: &str, max: usize) -> Result<T, RpcError>
 /// Parses the parameters of `method` (positional or named) for a node of `network`.
 ///
 /// # Errors
-/// [`RpcError`] with Bitcoin Core's codes: -32601 unknown method, -32602 missing or
-/// mistyped parameter, -8 invalid parameter, -5 bad address, -22 undecodable hex.
+/// [`RpcError`] with Bitcoin Core's codes: -32601 unknown method, -1 missing
+/// parameter, -3 parameter of the wrong type, -8 invalid parameter, -5 bad address,
+/// -22 undecodable hex.
 pub fn parse_call(method: &str, params: &Value, network: Network) -> Result<Call, RpcError> {
     let p = Params(params);
     Ok(match method {
@@ -193,7 +206,14 @@ pub fn parse_call(method: &str, params: &Value, network: Network) -> Result<Call
         "getblockcount" => Call::GetBlockCount,
         "getbestblockhash" => Call::GetBestBlockHash,
         "getblockhash" => Call::GetBlockHash {
-            height: p.u64(0, "height")?,
+            // As Core: any integer is a height, and one below 0 is out of range.
+            height: p.u64(0, "height").map_err(|e| {
+                if e.code == RpcError::INVALID_PARAMETER {
+                    RpcError::invalid_parameter("Block height out of range")
+                } else {
+                    e
+                }
+            })?,
         },
         "getblock" => Call::GetBlock {
             hash: p.block_hash(0, "blockhash")?,
@@ -202,7 +222,7 @@ pub fn parse_call(method: &str, params: &Value, network: Network) -> Result<Call
                 Some(Value::Bool(b)) => u64::from(*b),
                 Some(v) => v
                     .as_u64()
-                    .ok_or_else(|| RpcError::params("verbosity must be 0, 1 or 2"))?,
+                    .ok_or_else(|| RpcError::type_error("verbosity must be 0, 1 or 2"))?,
             },
         },
         "getblockheader" => Call::GetBlockHeader {
@@ -221,7 +241,7 @@ pub fn parse_call(method: &str, params: &Value, network: Network) -> Result<Call
             let raws = p
                 .required(0, "rawtxs")?
                 .as_array()
-                .ok_or_else(|| RpcError::params("rawtxs must be an array of hex strings"))?;
+                .ok_or_else(|| RpcError::type_error("rawtxs must be an array of hex strings"))?;
             if raws.len() > MAX_TEST_TRANSACTIONS {
                 return Err(RpcError::invalid_parameter(format!(
                     "rawtxs holds {} transactions; at most {MAX_TEST_TRANSACTIONS} are checked at once",
@@ -232,7 +252,7 @@ pub fn parse_call(method: &str, params: &Value, network: Network) -> Result<Call
                 .iter()
                 .map(|raw| {
                     let s = raw.as_str().ok_or_else(|| {
-                        RpcError::params("rawtxs must be an array of hex strings")
+                        RpcError::type_error("rawtxs must be an array of hex strings")
                     })?;
                     decode_hex(s, "TX", MAX_TX_SIZE)
                 })
@@ -270,10 +290,10 @@ pub fn parse_call(method: &str, params: &Value, network: Network) -> Result<Call
                     .iter()
                     .map(|v| {
                         v.as_str()
-                            .ok_or_else(|| RpcError::params("addresses must be strings"))
+                            .ok_or_else(|| RpcError::type_error("addresses must be strings"))
                     })
                     .collect::<Result<_, _>>()?,
-                _ => return Err(RpcError::params("expected an array of addresses")),
+                _ => return Err(RpcError::type_error("expected an array of addresses")),
             };
             if texts.len() > MAX_ADDRESSES {
                 return Err(RpcError::invalid_parameter(format!(
@@ -316,7 +336,12 @@ pub fn parse_call(method: &str, params: &Value, network: Network) -> Result<Call
             hash: p.block_hash(0, "blockhash")?,
         },
         "stop" => Call::Stop,
-        other => return Err(RpcError::new(-32601, format!("Method not found: {other}"))),
+        other => {
+            return Err(RpcError::new(
+                RpcError::METHOD_NOT_FOUND,
+                format!("Method not found: {other}"),
+            ));
+        }
     })
 }
 
