@@ -6,8 +6,9 @@
 //! (`JSONRPCRequest::parse`, `JSONRPCReplyObj`), as docs/rpc.md lists them.
 //!
 //! The client test needs the virtualenv that `.ci/python-env` makes (under
-//! `target/python-env`, or `$OPEN_TRUST_PYTHON_ENV`); without it the test fails
-//! and says how to make it, unless `OPEN_TRUST_SKIP_PYTHON=1`.
+//! `target/python-env`, or `$OPEN_TRUST_PYTHON_ENV`); when it is missing the test
+//! runs that script first, and fails saying why if it cannot, unless
+//! `OPEN_TRUST_SKIP_PYTHON=1`.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 use std::path::PathBuf;
@@ -152,16 +153,25 @@ fn python() -> Option<PathBuf> {
         PathBuf::from,
     );
     let python = venv.join("bin/python");
-    let ready = Command::new(&python)
-        .args(["-c", "import bitcoinrpc.authproxy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ready,
-        "the Python virtualenv with python-bitcoinrpc is missing at {}: run .ci/python-env \
-         (.ci/run does), or set OPEN_TRUST_SKIP_PYTHON=1 to skip this test",
-        venv.display()
-    );
+    let ready = || {
+        Command::new(&python)
+            .args(["-c", "import bitcoinrpc.authproxy"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !ready() {
+        // A fresh machine: make the virtualenv as .ci/run does (python3 and PyPI).
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.ci/python-env");
+        let made = Command::new(&script)
+            .env("OPEN_TRUST_PYTHON_ENV", &venv)
+            .status();
+        assert!(
+            made.is_ok_and(|s| s.success()) && ready(),
+            "cannot make the Python virtualenv with python-bitcoinrpc at {} (.ci/python-env \
+             needs python3 with venv, and PyPI); set OPEN_TRUST_SKIP_PYTHON=1 to skip this test",
+            venv.display()
+        );
+    }
     Some(python)
 }
 
