@@ -206,6 +206,93 @@ pub enum CheckpointError {
     Note(#[from] NoteError),
 }
 
+/// A cosignature could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CosignError {
+    /// The text breaks the signed-note text rules.
+    #[error("not a note text")]
+    NotANote(#[source] NoteError),
+    /// The text is not a checkpoint.
+    #[error("not a checkpoint")]
+    NotACheckpoint(#[source] CheckpointError),
+    /// The timestamp is past what a cosignature carries (2^63 - 1).
+    #[error("timestamp {timestamp} is past 2^63 - 1")]
+    Timestamp {
+        /// The timestamp given.
+        timestamp: u64,
+    },
+}
+
+/// A tlog-witness request or answer could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WitnessWireError {
+    /// Longer than this crate reads.
+    #[error("longer than {limit} bytes")]
+    TooLong {
+        /// The most read.
+        limit: usize,
+    },
+    /// Not in the tlog-witness format.
+    #[error("malformed: {why}")]
+    Malformed {
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// The witness's cosignature is missing or does not verify.
+    #[error("cosignature: {0}")]
+    Cosignature(#[from] NoteError),
+}
+
+/// A policy file could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// Longer than this crate reads.
+    #[error("policy is longer than {limit} bytes")]
+    TooLong {
+        /// The most read.
+        limit: usize,
+    },
+    /// A control character other than tab and newline.
+    #[error("policy holds the control character U+{0:04X}")]
+    ControlCharacter(u32),
+    /// A line breaks the format.
+    #[error("line {line}: {why}")]
+    Line {
+        /// The 1-based line number.
+        line: usize,
+        /// What is wrong.
+        why: String,
+    },
+    /// No `quorum` line.
+    #[error("policy has no quorum line (write `quorum none` to require no cosignature)")]
+    NoQuorum,
+}
+
+/// A checkpoint does not satisfy a policy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QuorumError {
+    /// The note is malformed, a listed key's signature fails, or no listed key signed.
+    #[error(transparent)]
+    Note(#[from] NoteError),
+    /// The note's text is not a checkpoint.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// No listed log key named as the origin signed it.
+    #[error("no verified signature by a log key named {origin:?}, the checkpoint's origin")]
+    NotSignedByLog {
+        /// The checkpoint's origin.
+        origin: String,
+    },
+    /// The cosignatures that verified do not meet the quorum.
+    #[error("quorum {quorum:?} not met: cosigned by {}", if cosigned_by.is_empty() { "no witness of the policy".to_owned() } else { cosigned_by.join(", ") })]
+    TooFewCosignatures {
+        /// The quorum's name.
+        quorum: String,
+        /// The policy witnesses whose cosignature verified.
+        cosigned_by: Vec<String>,
+    },
+}
+
 /// A tile path or tile bytes could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TileError {

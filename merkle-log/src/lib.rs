@@ -24,7 +24,10 @@
 //! ([`note`], [`verify_note`]), checkpoints ([`Checkpoint`]), tlog-tiles paths, hash
 //! tiles and entry bundles ([`tiles`]), a [`NodeStore`] over tiles
 //! ([`TileNodeStore`], so an auditor computes proofs from tiles it fetched), and
-//! `c2sp.org/tlog-proof@v1` receipts ([`Receipt`], [`verify_receipt`]).
+//! `c2sp.org/tlog-proof@v1` receipts ([`Receipt`], [`verify_receipt`]), and
+//! witnessing: tlog-cosignature v1 ([`cosignature`], [`Cosigner`]), the
+//! tlog-witness wire formats ([`tlog_witness`]) and tlog-policy quorums
+//! ([`Policy`]).
 //!
 //! ```
 //! use merkle_log::{Checkpoint, MemoryStore, NoteSigner, Receipt, Tree, verify_receipt};
@@ -55,6 +58,7 @@
 
 mod checkpoint;
 mod consistency;
+pub mod cosignature;
 #[cfg(feature = "server")]
 pub mod dedup;
 mod error;
@@ -71,6 +75,7 @@ mod log;
 #[cfg(feature = "server")]
 mod log_index;
 pub mod note;
+pub mod policy;
 mod receipt;
 #[cfg(feature = "server")]
 pub mod server;
@@ -79,16 +84,18 @@ pub mod storage;
 mod store;
 mod tile_store;
 pub mod tiles;
+pub mod tlog_witness;
 mod tree;
 pub mod tree_math;
 
 pub use checkpoint::{Checkpoint, MAX_CHECKPOINT_LEN};
 pub use consistency::verify_consistency;
+pub use cosignature::Cosigner;
 #[cfg(feature = "http")]
 pub use error::ServeError;
 pub use error::{
-    BoundsError, CheckpointError, HashParseError, KeyError, NoteError, ProofError, ReceiptError,
-    TileError, VerifyError,
+    BoundsError, CheckpointError, CosignError, HashParseError, KeyError, NoteError, PolicyError,
+    ProofError, QuorumError, ReceiptError, TileError, VerifyError, WitnessWireError,
 };
 #[cfg(feature = "server")]
 pub use error::{KeyFileError, LogError, ServerError, StorageError};
@@ -99,6 +106,7 @@ pub use log::{Log, LogConfig, Published, Sequenced, find_committed};
 #[cfg(feature = "server")]
 pub use log_index::RebuildReason;
 pub use note::{NoteSigner, VerifierKey, verify_note};
+pub use policy::Policy;
 pub use receipt::{MAX_RECEIPT_LEN, RECEIPT_HEADER, Receipt, verify_receipt};
 pub use store::{MemoryStore, MissingNode, NodeSink, NodeStore};
 pub use tile_store::{

@@ -6,6 +6,7 @@
 
 #[cfg(feature = "server")]
 mod common;
+mod cosign;
 #[cfg(feature = "server")]
 mod crash;
 #[cfg(feature = "server")]
@@ -16,6 +17,7 @@ mod format_props;
 mod formats;
 mod known_answer;
 mod oracle;
+mod policy;
 mod probes;
 mod properties;
 #[cfg(feature = "server")]
