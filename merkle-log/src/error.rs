@@ -463,7 +463,7 @@ pub enum LogError {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
     /// The origin cannot be a signed-note key name.
-    #[error("origin {origin:?} cannot be a key name: it must be non-empty, without spaces or '+'")]
+    #[error("{origin:?} cannot be a key name: it must be non-empty, without spaces or '+'")]
     Name {
         /// The origin given.
         origin: String,
@@ -497,6 +497,124 @@ pub enum KeyFileError {
         #[source]
         source: KeyError,
     },
+}
+
+/// A witness could not start.
+#[cfg(feature = "server")]
+#[derive(Debug, thiserror::Error)]
+pub enum WitnessError {
+    /// Reading or writing the data directory failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The directory is not a witness's.
+    #[error("{} is not a witness data directory: found {found:?}", .path.display())]
+    Format {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// What its FORMAT holds.
+        found: String,
+    },
+    /// A stored head does not hold what it must.
+    #[error("damaged witness state in {}: {what}; restore it from a backup (a witness that forgets a head may cosign a fork)", .path.display())]
+    Damaged {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// No log to witness.
+    #[error("no log to witness: give each log's verifier key with --log")]
+    NoLogs,
+    /// A log key of a type no log signs checkpoints with.
+    #[error("{key} is a cosigning key (type 0x04), not a log key")]
+    LogKey {
+        /// The key.
+        key: String,
+    },
+}
+
+/// Why a witness refused an `add-checkpoint` request; each maps to the HTTP
+/// status C2SP tlog-witness prescribes.
+#[cfg(feature = "server")]
+#[derive(Debug, thiserror::Error)]
+pub enum AddCheckpointError {
+    /// 400: a malformed body, or an old size above the checkpoint's.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// 403: no valid signature by a key of the log, or a failing one.
+    #[error("checkpoint signature: {0}")]
+    Forbidden(String),
+    /// 404: the witness does not know this log.
+    #[error("unknown log {origin:?}")]
+    UnknownLog {
+        /// The checkpoint's origin line.
+        origin: String,
+    },
+    /// 409: the old size is not the witness's, or the checkpoint has another
+    /// root at the witness's size.
+    #[error("the witness's latest cosigned size for this log is {size}")]
+    Conflict {
+        /// The size of the latest checkpoint the witness cosigned for the log.
+        size: u64,
+    },
+    /// 422: the checkpoint does not extend the witness's head.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// 500: the new head could not be written; the log is refused until restart.
+    #[error("writing the witness state")]
+    Storage(#[source] StorageError),
+    /// 500: an earlier write failed; restart the witness.
+    #[error("the witness stopped cosigning this log after a failed write; restart it")]
+    Halted,
+    /// 500: the cosignature could not be made (a clock past 2^63 seconds).
+    #[error("cosigning")]
+    Cosign(#[source] CosignError),
+}
+
+#[cfg(feature = "server")]
+impl AddCheckpointError {
+    /// The HTTP status of this refusal.
+    pub fn status(&self) -> u16 {
+        match self {
+            AddCheckpointError::BadRequest(_) => 400,
+            AddCheckpointError::Forbidden(_) => 403,
+            AddCheckpointError::UnknownLog { .. } => 404,
+            AddCheckpointError::Conflict { .. } => 409,
+            AddCheckpointError::Unprocessable(_) => 422,
+            AddCheckpointError::Storage(_)
+            | AddCheckpointError::Halted
+            | AddCheckpointError::Cosign(_) => 500,
+        }
+    }
+}
+
+/// A log cannot work with its witness policy, or a step of witnessing failed.
+#[cfg(feature = "server")]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WitnessingError {
+    /// The policy lists logs, but not this one.
+    #[error("the witness policy lists logs but not this log's key {key}")]
+    NotInPolicy {
+        /// This log's verifier key.
+        key: String,
+    },
+    /// A witness URL the log cannot use.
+    #[error("witness {witness}: URL {url:?} is not http:// or https://")]
+    Url {
+        /// The witness's name in the policy.
+        witness: String,
+        /// Its URL.
+        url: String,
+    },
+    /// The witnesses with a URL cannot meet the quorum.
+    #[error("the witnesses that have a URL in the policy cannot meet the quorum {quorum:?}")]
+    Unreachable {
+        /// The quorum's name.
+        quorum: String,
+    },
+    /// A proof could not be built from the tiles.
+    #[error("building a proof: {0}")]
+    Proof(String),
 }
 
 /// An HTTP server stopped serving.

@@ -87,18 +87,25 @@ pub mod tiles;
 pub mod tlog_witness;
 mod tree;
 pub mod tree_math;
+#[cfg(feature = "server")]
+pub mod witness;
+#[cfg(feature = "server")]
+pub mod witnessing;
 
 pub use checkpoint::{Checkpoint, MAX_CHECKPOINT_LEN};
 pub use consistency::verify_consistency;
 pub use cosignature::Cosigner;
 #[cfg(feature = "http")]
 pub use error::ServeError;
+#[cfg(feature = "server")]
+pub use error::{
+    AddCheckpointError, KeyFileError, LogError, ServerError, StorageError, WitnessError,
+    WitnessingError,
+};
 pub use error::{
     BoundsError, CheckpointError, CosignError, HashParseError, KeyError, NoteError, PolicyError,
     ProofError, QuorumError, ReceiptError, TileError, VerifyError, WitnessWireError,
 };
-#[cfg(feature = "server")]
-pub use error::{KeyFileError, LogError, ServerError, StorageError};
 pub use hash::{Hash, LEAF_PREFIX, NODE_PREFIX};
 pub use inclusion::{MAX_PROOF_LEN, root_from_inclusion_proof, verify_inclusion};
 #[cfg(feature = "server")]

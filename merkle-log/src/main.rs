@@ -1,6 +1,7 @@
 //! The `merkle-log` binary: parses the command line and calls the library.
 
 mod cli;
+mod witness_cmd;
 
 use std::process::ExitCode;
 
@@ -28,26 +29,24 @@ fn main() -> ExitCode {
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Keygen { origin, out, json } => {
+        Command::Keygen { origin, output } => {
             let signer = keyfile::generate(&origin)?;
-            keyfile::write_private_key(&out, &signer)
-                .context("writing the private key (remove the old file to replace it)")?;
-            let vkey = signer.verifier().to_string();
-            if json {
-                let v = serde_json::json!({"origin": origin, "vkey": vkey, "key_file": out});
-                println!("{v}");
-            } else {
-                println!("{vkey}");
-            }
-            Ok(ExitCode::SUCCESS)
+            save_key(&output, "origin", &origin, signer.verifier(), |p| {
+                keyfile::write_private_key(p, &signer)
+            })
         }
         Command::Serve {
             data,
             key,
             listen,
             max_batch,
+            witness_policy,
+            receipt_wait,
         } => {
             let signer = keyfile::read_private_key(&key)?;
+            let witnessing = witness_policy
+                .map(|path| witness_cmd::witnessing(&path, signer.verifier(), receipt_wait))
+                .transpose()?;
             let vkey = signer.verifier().to_string();
             let mut bar: Option<indicatif::ProgressBar> = None;
             let opened = Log::open_with_progress(&data, signer, LogConfig::default(), &mut |s| {
@@ -67,26 +66,18 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 eprintln!("merkle-log: rebuilt the dedup index from the tiles: {reason}");
             }
             let size = log.published().checkpoint.size();
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()?;
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(listen)
-                    .await
-                    .with_context(|| format!("listening on {listen}"))?;
-                let addr = listener.local_addr()?;
-                println!("listening on {addr}");
-                eprintln!("merkle-log: serving {vkey} (size {size}) on http://{addr}/");
-                let config = server::ServerConfig {
-                    max_batch,
-                    ..server::ServerConfig::default()
-                };
-                server::run(log, listener, config, merkle_log::http::termination()).await?;
-                anyhow::Ok(())
-            })?;
-            Ok(ExitCode::SUCCESS)
+            let config = server::ServerConfig {
+                max_batch,
+                witnessing,
+                ..server::ServerConfig::default()
+            };
+            serve_on(
+                listen,
+                |addr| format!("serving {vkey} (size {size}) on http://{addr}/"),
+                |listener| server::run(log, listener, config, merkle_log::http::termination()),
+            )
         }
+        Command::Witness(command) => witness_cmd::run(command),
         Command::Fsck { data, json } => {
             let bar = progress_bar("fsck");
             let report = merkle_log::fsck::fsck(&data, &mut |done, total| {
@@ -134,6 +125,56 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// Writes a new key with `write` and prints its verifier key, bare or as JSON
+/// with its name and file.
+#[allow(clippy::print_stdout)]
+pub(crate) fn save_key(
+    output: &cli::KeyOutput,
+    name_field: &str,
+    name: &str,
+    vkey: &merkle_log::VerifierKey,
+    write: impl FnOnce(&std::path::Path) -> Result<(), merkle_log::KeyFileError>,
+) -> anyhow::Result<ExitCode> {
+    write(&output.out).context("writing the private key (remove the old file to replace it)")?;
+    if output.json {
+        let v =
+            serde_json::json!({name_field: name, "vkey": vkey.to_string(), "key_file": output.out});
+        println!("{v}");
+    } else {
+        println!("{vkey}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs a server on a runtime of two workers, on a listener bound to `listen`:
+/// prints `listening on ADDR` on standard output and `describe(ADDR)` on
+/// standard error, then serves until SIGINT or SIGTERM.
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+pub(crate) fn serve_on<F>(
+    listen: std::net::SocketAddr,
+    describe: impl FnOnce(std::net::SocketAddr) -> String,
+    serve: impl FnOnce(tokio::net::TcpListener) -> F,
+) -> anyhow::Result<ExitCode>
+where
+    F: std::future::Future<Output = Result<(), merkle_log::ServerError>>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+        let addr = listener.local_addr()?;
+        println!("listening on {addr}");
+        eprintln!("merkle-log: {}", describe(addr));
+        serve(listener).await?;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A progress bar on stderr counting entries.

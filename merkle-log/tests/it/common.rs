@@ -43,6 +43,29 @@ pub(crate) fn test_signer() -> NoteSigner {
     .unwrap()
 }
 
+/// Spawns `merkle-log` with `args` (a server that prints `listening on ADDR` first)
+/// and returns the child and that address.
+pub(crate) fn spawn_listening(args: &[&std::ffi::OsStr]) -> (std::process::Child, SocketAddr) {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_merkle-log"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    (child, addr)
+}
+
 /// An HTTP response: status, headers (lower-case names), body.
 pub(crate) struct Response {
     pub(crate) status: u16,

@@ -1,9 +1,8 @@
 //! The `merkle-log` binary under SIGKILL and on damaged data.
 
-use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,32 +11,21 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use merkle_log::{Checkpoint, Hash, keyfile, verify_consistency, verify_receipt};
 
-use crate::common::{Scratch, http, test_signer};
+use crate::common::{Scratch, http, spawn_listening, test_signer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_merkle-log");
 
 /// Starts `merkle-log serve` on an ephemeral port; returns the child and address.
 fn serve(data: &Path, key: &Path) -> (Child, SocketAddr) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .arg("--key")
-        .arg(key)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .parse()
-        .unwrap();
-    (child, addr)
+    spawn_listening(&[
+        "serve".as_ref(),
+        "--listen".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--data".as_ref(),
+        data.as_os_str(),
+        "--key".as_ref(),
+        key.as_os_str(),
+    ])
 }
 
 /// Runs `merkle-log serve` expecting it to refuse to start; returns its output.

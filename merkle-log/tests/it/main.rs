@@ -23,3 +23,5 @@ mod properties;
 #[cfg(feature = "server")]
 mod server;
 mod totality;
+#[cfg(feature = "server")]
+mod witness;
