@@ -66,6 +66,25 @@ pub(crate) fn spawn_listening(args: &[&std::ffi::OsStr]) -> (std::process::Child
     (child, addr)
 }
 
+/// Starts `merkle-log serve` on an ephemeral port with `extra` arguments.
+pub(crate) fn serve_log(
+    data: &Path,
+    key: &Path,
+    extra: &[&std::ffi::OsStr],
+) -> (std::process::Child, SocketAddr) {
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "serve".as_ref(),
+        "--listen".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--data".as_ref(),
+        data.as_os_str(),
+        "--key".as_ref(),
+        key.as_os_str(),
+    ];
+    args.extend_from_slice(extra);
+    spawn_listening(&args)
+}
+
 /// An HTTP response: status, headers (lower-case names), body.
 pub(crate) struct Response {
     pub(crate) status: u16,

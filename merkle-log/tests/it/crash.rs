@@ -11,21 +11,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use merkle_log::{Checkpoint, Hash, keyfile, verify_consistency, verify_receipt};
 
-use crate::common::{Scratch, http, spawn_listening, test_signer};
+use crate::common::{Scratch, http, serve_log, test_signer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_merkle-log");
 
 /// Starts `merkle-log serve` on an ephemeral port; returns the child and address.
 fn serve(data: &Path, key: &Path) -> (Child, SocketAddr) {
-    spawn_listening(&[
-        "serve".as_ref(),
-        "--listen".as_ref(),
-        "127.0.0.1:0".as_ref(),
-        "--data".as_ref(),
-        data.as_os_str(),
-        "--key".as_ref(),
-        key.as_os_str(),
-    ])
+    serve_log(data, key, &[])
 }
 
 /// Runs `merkle-log serve` expecting it to refuse to start; returns its output.

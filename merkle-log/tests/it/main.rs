@@ -25,3 +25,5 @@ mod server;
 mod totality;
 #[cfg(feature = "server")]
 mod witness;
+#[cfg(feature = "server")]
+mod witnessed;
