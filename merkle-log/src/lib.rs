@@ -50,8 +50,29 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! A checkpoint cosigned by a witness, accepted under a policy that requires it:
+//!
+//! ```
+//! use merkle_log::{Checkpoint, Cosigner, Hash, NoteSigner, Policy};
+//! use merkle_log::note::KeyName;
+//!
+//! let log = NoteSigner::from_seed(KeyName::new("example.org/log")?, &[1; 32]);
+//! let witness = Cosigner::from_seed(KeyName::new("witness.example/w1")?, &[2; 32]);
+//! let text = Checkpoint::new("example.org/log", 0, Hash::empty_root())?.to_text();
+//! let note = log.sign(&text)? + &witness.signature_line(&text, 1_700_000_000)?;
+//! let policy = Policy::parse(&format!(
+//!     "log {}\nwitness w1 {}\nquorum w1\n",
+//!     log.verifier(),
+//!     witness.verifier()
+//! ))?;
+//! let accepted = policy.verify_checkpoint(&note, &[])?;
+//! assert_eq!(accepted.cosigned_by, [("w1".to_owned(), 1_700_000_000)]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! With the `server` feature (on by default) the crate also holds the durable tiled
-//! log (`Log`), its checker (`fsck`), its HTTP server (`server`) and the
+//! log (`Log`), its checker (`fsck`), its HTTP server (`server`), the witness
+//! (`witness`) and the log's side of witnessing (`witnessing`), and the
 //! `merkle-log` binary; without it, it depends on no async runtime, HTTP stack or
 //! database. The `http` feature (part of `server`) alone brings the bounded HTTP
 //! serving (module `http`) that the chain node's RPC shares.
