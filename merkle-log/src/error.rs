@@ -683,6 +683,14 @@ pub enum ServerError {
         #[source]
         source: LogError,
     },
+    /// The last published checkpoint (`checkpoint.witnessed`) could not be read
+    /// or is not a checkpoint of this log's tree.
+    #[error("cannot start publishing cosigned checkpoints")]
+    Witnessed {
+        /// What is wrong.
+        #[source]
+        source: LogError,
+    },
     /// The sequencer thread panicked.
     #[error("the sequencer thread panicked")]
     SequencerPanicked,

@@ -327,7 +327,7 @@ async fn serve(
                 Arc::clone(&published),
             )
             .await
-            .map_err(|source| ServerError::Halted { source })?,
+            .map_err(|source| ServerError::Witnessed { source })?,
         ),
         None => None,
     };

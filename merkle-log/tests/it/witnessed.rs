@@ -246,6 +246,21 @@ fn a_restarted_log_serves_its_witnessed_checkpoint_and_resends_from_the_witness_
     assert_eq!((index, size), (7, 8));
     assert_eq!(names, ["w1", "w2", "w3"]);
     srv.stop().unwrap();
+
+    // A cosigned checkpoint of another history in its place is damage: the log
+    // refuses to serve rather than publish it.
+    let fork = Checkpoint::new("Log", 8, Hash::leaf(b"another history")).unwrap();
+    let mut forged = test_signer().sign(&fork.to_text()).unwrap();
+    for i in 1..=3 {
+        forged += &cosigner(i).signature_line(&fork.to_text(), 1).unwrap();
+    }
+    policy.verify_checkpoint(&forged, &[]).unwrap();
+    std::fs::write(data.join("checkpoint.witnessed"), forged).unwrap();
+    let srv = start_log(&data, config(policy.clone(), Duration::from_secs(20)));
+    assert!(matches!(
+        srv.stop(),
+        Err(merkle_log::ServerError::Witnessed { .. })
+    ));
     for w in ws {
         w.stop().unwrap();
     }
