@@ -77,6 +77,8 @@
 //! database. The `http` feature (part of `server`) alone brings the bounded HTTP
 //! serving (module `http`) that the chain node's RPC shares.
 
+#[cfg(feature = "server")]
+mod background;
 mod checkpoint;
 mod consistency;
 pub mod cosignature;

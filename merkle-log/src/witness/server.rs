@@ -11,9 +11,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use super::Witness;
+use crate::background::{ServerHandle, spawn_server};
 use crate::error::{AddCheckpointError, ServerError};
 use crate::http::{BodyError, HttpServer, Limits, read_body};
-use crate::server::{ServerHandle, spawn_server};
 use crate::tlog_witness::{MAX_ADD_CHECKPOINT_LEN, TLOG_SIZE_CONTENT_TYPE, encode_size};
 
 /// The witness's routes: `POST /add-checkpoint`; anything else is 404 (405 for
