@@ -26,6 +26,7 @@ pub mod log;
 pub mod mutate;
 pub mod rpc;
 pub mod wallet;
+pub mod witness;
 
 use std::path::{Path, PathBuf};
 
@@ -151,6 +152,24 @@ pub const TARGETS: &[Target] = &[
         name: "receipt",
         check: log::receipt,
         generated: log::receipt_seeds,
+        bounded_cases: 1500,
+    },
+    Target {
+        name: "policy",
+        check: witness::policy,
+        generated: witness::policy_seeds,
+        bounded_cases: 1500,
+    },
+    Target {
+        name: "add_checkpoint",
+        check: witness::add_checkpoint,
+        generated: witness::add_checkpoint_seeds,
+        bounded_cases: 1500,
+    },
+    Target {
+        name: "witness_answer",
+        check: witness::witness_answer,
+        generated: witness::witness_answer_seeds,
         bounded_cases: 1500,
     },
     Target {

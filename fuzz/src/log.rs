@@ -14,7 +14,8 @@ use merkle_log::tiles::{
     parse_tile_path, push_bundle_entry,
 };
 use merkle_log::{
-    Checkpoint, Hash, MemoryStore, NoteSigner, Receipt, TileId, Tree, VerifierKey, verify_receipt,
+    Checkpoint, Cosigner, Hash, MemoryStore, NoteSigner, Receipt, TileId, Tree, VerifierKey,
+    verify_receipt,
 };
 
 /// The keys notes and receipts are verified against: published test keys, one of
@@ -29,7 +30,16 @@ fn keys() -> Vec<VerifierKey> {
     .filter_map(|k| k.parse().ok())
     .chain(rome())
     .chain(std::iter::once(signer().verifier().clone()))
+    .chain(cosigner().map(|c| c.verifier().clone()))
     .collect()
+}
+
+/// A witness key (type 0x04), which cosigns one of the generated notes.
+fn cosigner() -> Option<Cosigner> {
+    Some(Cosigner::from_seed(
+        KeyName::new("witness.fuzz/w").ok()?,
+        &[3; 32],
+    ))
 }
 
 /// The type 0x05 key of the Sunlight log "Rome 2024h1", from its published SPKI.
@@ -107,6 +117,14 @@ pub fn verifier_key(data: &[u8]) -> bool {
         let written = key.to_string();
         assert!(same_text(&written, s.trim()), "{written} written for {s:?}");
         assert_eq!(written.parse::<VerifierKey>().ok(), Some(key));
+        accepted = true;
+    }
+    if let Ok(cosigner) = Cosigner::from_private_key(s) {
+        let again = Cosigner::from_private_key(&cosigner.to_private_key()).ok();
+        assert_eq!(
+            again.map(|k| k.verifier().clone()),
+            Some(cosigner.verifier().clone())
+        );
         accepted = true;
     }
     if let Ok(signer) = NoteSigner::from_private_key(s) {
@@ -237,11 +255,17 @@ pub fn receipt(data: &[u8]) -> bool {
 
 /// Seeds of [`note`]: generated checkpoints signed with the test key.
 pub fn note_seeds() -> Vec<Vec<u8>> {
-    checkpoints()
+    let mut notes: Vec<String> = checkpoints()
         .iter()
         .filter_map(|cp| signer().sign(&cp.to_text()).ok())
-        .map(String::into_bytes)
-        .collect()
+        .collect();
+    // The first one cosigned too.
+    if let (Some(first), Some(c), Some(cp)) = (notes.first(), cosigner(), checkpoints().first())
+        && let Ok(line) = c.signature_line(&cp.to_text(), 1_700_000_000)
+    {
+        notes.push(format!("{first}{line}"));
+    }
+    notes.into_iter().map(String::into_bytes).collect()
 }
 
 /// Seeds of [`verifier_key`]: a fresh signer key and its verifier key.
@@ -249,10 +273,13 @@ pub fn verifier_key_seeds() -> Vec<Vec<u8>> {
     let Ok(name) = KeyName::new("example.org/fuzz") else {
         return Vec::new();
     };
-    let s = NoteSigner::from_seed(name, &[7; 32]);
+    let s = NoteSigner::from_seed(name.clone(), &[7; 32]);
+    let c = Cosigner::from_seed(name, &[8; 32]);
     vec![
         s.to_private_key().into_bytes(),
         s.verifier().to_string().into_bytes(),
+        c.to_private_key().into_bytes(),
+        c.verifier().to_string().into_bytes(),
     ]
 }
 

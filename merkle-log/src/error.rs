@@ -206,6 +206,93 @@ pub enum CheckpointError {
     Note(#[from] NoteError),
 }
 
+/// A cosignature could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CosignError {
+    /// The text breaks the signed-note text rules.
+    #[error("not a note text")]
+    NotANote(#[source] NoteError),
+    /// The text is not a checkpoint.
+    #[error("not a checkpoint")]
+    NotACheckpoint(#[source] CheckpointError),
+    /// The timestamp is past what a cosignature carries (2^63 - 1).
+    #[error("timestamp {timestamp} is past 2^63 - 1")]
+    Timestamp {
+        /// The timestamp given.
+        timestamp: u64,
+    },
+}
+
+/// A tlog-witness request or answer could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WitnessWireError {
+    /// Longer than this crate reads.
+    #[error("longer than {limit} bytes")]
+    TooLong {
+        /// The most read.
+        limit: usize,
+    },
+    /// Not in the tlog-witness format.
+    #[error("malformed: {why}")]
+    Malformed {
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// The witness's cosignature is missing or does not verify.
+    #[error("cosignature: {0}")]
+    Cosignature(#[from] NoteError),
+}
+
+/// A policy file could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// Longer than this crate reads.
+    #[error("policy is longer than {limit} bytes")]
+    TooLong {
+        /// The most read.
+        limit: usize,
+    },
+    /// A control character other than tab and newline.
+    #[error("policy holds the control character U+{0:04X}")]
+    ControlCharacter(u32),
+    /// A line breaks the format.
+    #[error("line {line}: {why}")]
+    Line {
+        /// The 1-based line number.
+        line: usize,
+        /// What is wrong.
+        why: String,
+    },
+    /// No `quorum` line.
+    #[error("policy has no quorum line (write `quorum none` to require no cosignature)")]
+    NoQuorum,
+}
+
+/// A checkpoint does not satisfy a policy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QuorumError {
+    /// The note is malformed, a listed key's signature fails, or no listed key signed.
+    #[error(transparent)]
+    Note(#[from] NoteError),
+    /// The note's text is not a checkpoint.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// No listed log key named as the origin signed it.
+    #[error("no verified signature by a log key named {origin:?}, the checkpoint's origin")]
+    NotSignedByLog {
+        /// The checkpoint's origin.
+        origin: String,
+    },
+    /// The cosignatures that verified do not meet the quorum.
+    #[error("quorum {quorum:?} not met: cosigned by {}", if cosigned_by.is_empty() { "no witness of the policy".to_owned() } else { cosigned_by.join(", ") })]
+    TooFewCosignatures {
+        /// The quorum's name.
+        quorum: String,
+        /// The policy witnesses whose cosignature verified.
+        cosigned_by: Vec<String>,
+    },
+}
+
 /// A tile path or tile bytes could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TileError {
@@ -376,7 +463,7 @@ pub enum LogError {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
     /// The origin cannot be a signed-note key name.
-    #[error("origin {origin:?} cannot be a key name: it must be non-empty, without spaces or '+'")]
+    #[error("{origin:?} cannot be a key name: it must be non-empty, without spaces or '+'")]
     Name {
         /// The origin given.
         origin: String,
@@ -410,6 +497,124 @@ pub enum KeyFileError {
         #[source]
         source: KeyError,
     },
+}
+
+/// A witness could not start.
+#[cfg(feature = "server")]
+#[derive(Debug, thiserror::Error)]
+pub enum WitnessError {
+    /// Reading or writing the data directory failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The directory is not a witness's.
+    #[error("{} is not a witness data directory: found {found:?}", .path.display())]
+    Format {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// What its FORMAT holds.
+        found: String,
+    },
+    /// A stored head does not hold what it must.
+    #[error("damaged witness state in {}: {what}; restore it from a backup (a witness that forgets a head may cosign a fork)", .path.display())]
+    Damaged {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// No log to witness.
+    #[error("no log to witness: give each log's verifier key with --log")]
+    NoLogs,
+    /// A log key of a type no log signs checkpoints with.
+    #[error("{key} is a cosigning key (type 0x04), not a log key")]
+    LogKey {
+        /// The key.
+        key: String,
+    },
+}
+
+/// Why a witness refused an `add-checkpoint` request; each maps to the HTTP
+/// status C2SP tlog-witness prescribes.
+#[cfg(feature = "server")]
+#[derive(Debug, thiserror::Error)]
+pub enum AddCheckpointError {
+    /// 400: a malformed body, or an old size above the checkpoint's.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// 403: no valid signature by a key of the log, or a failing one.
+    #[error("checkpoint signature: {0}")]
+    Forbidden(String),
+    /// 404: the witness does not know this log.
+    #[error("unknown log {origin:?}")]
+    UnknownLog {
+        /// The checkpoint's origin line.
+        origin: String,
+    },
+    /// 409: the old size is not the witness's, or the checkpoint has another
+    /// root at the witness's size.
+    #[error("the witness's latest cosigned size for this log is {size}")]
+    Conflict {
+        /// The size of the latest checkpoint the witness cosigned for the log.
+        size: u64,
+    },
+    /// 422: the checkpoint does not extend the witness's head.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// 500: the new head could not be written; the log is refused until restart.
+    #[error("writing the witness state")]
+    Storage(#[source] StorageError),
+    /// 500: an earlier write failed; restart the witness.
+    #[error("the witness stopped cosigning this log after a failed write; restart it")]
+    Halted,
+    /// 500: the cosignature could not be made (a clock past 2^63 seconds).
+    #[error("cosigning")]
+    Cosign(#[source] CosignError),
+}
+
+#[cfg(feature = "server")]
+impl AddCheckpointError {
+    /// The HTTP status of this refusal.
+    pub fn status(&self) -> u16 {
+        match self {
+            AddCheckpointError::BadRequest(_) => 400,
+            AddCheckpointError::Forbidden(_) => 403,
+            AddCheckpointError::UnknownLog { .. } => 404,
+            AddCheckpointError::Conflict { .. } => 409,
+            AddCheckpointError::Unprocessable(_) => 422,
+            AddCheckpointError::Storage(_)
+            | AddCheckpointError::Halted
+            | AddCheckpointError::Cosign(_) => 500,
+        }
+    }
+}
+
+/// A log cannot work with its witness policy, or a step of witnessing failed.
+#[cfg(feature = "server")]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WitnessingError {
+    /// The policy lists logs, but not this one.
+    #[error("the witness policy lists logs but not this log's key {key}")]
+    NotInPolicy {
+        /// This log's verifier key.
+        key: String,
+    },
+    /// A witness URL the log cannot use.
+    #[error("witness {witness}: URL {url:?} is not http:// or https://")]
+    Url {
+        /// The witness's name in the policy.
+        witness: String,
+        /// Its URL.
+        url: String,
+    },
+    /// The witnesses with a URL cannot meet the quorum.
+    #[error("the witnesses that have a URL in the policy cannot meet the quorum {quorum:?}")]
+    Unreachable {
+        /// The quorum's name.
+        quorum: String,
+    },
+    /// A proof could not be built from the tiles.
+    #[error("building a proof: {0}")]
+    Proof(String),
 }
 
 /// An HTTP server stopped serving.
@@ -475,6 +680,14 @@ pub enum ServerError {
     #[error("the log halted while serving; restart to re-check the data directory")]
     Halted {
         /// Why the batch failed.
+        #[source]
+        source: LogError,
+    },
+    /// The last published checkpoint (`checkpoint.witnessed`) could not be read
+    /// or is not a checkpoint of this log's tree.
+    #[error("cannot start publishing cosigned checkpoints")]
+    Witnessed {
+        /// What is wrong.
         #[source]
         source: LogError,
     },

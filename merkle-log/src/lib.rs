@@ -24,7 +24,10 @@
 //! ([`note`], [`verify_note`]), checkpoints ([`Checkpoint`]), tlog-tiles paths, hash
 //! tiles and entry bundles ([`tiles`]), a [`NodeStore`] over tiles
 //! ([`TileNodeStore`], so an auditor computes proofs from tiles it fetched), and
-//! `c2sp.org/tlog-proof@v1` receipts ([`Receipt`], [`verify_receipt`]).
+//! `c2sp.org/tlog-proof@v1` receipts ([`Receipt`], [`verify_receipt`]), and
+//! witnessing: tlog-cosignature v1 ([`cosignature`], [`Cosigner`]), the
+//! tlog-witness wire formats ([`tlog_witness`]) and tlog-policy quorums
+//! ([`Policy`]).
 //!
 //! ```
 //! use merkle_log::{Checkpoint, MemoryStore, NoteSigner, Receipt, Tree, verify_receipt};
@@ -47,14 +50,38 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! A checkpoint cosigned by a witness, accepted under a policy that requires it:
+//!
+//! ```
+//! use merkle_log::{Checkpoint, Cosigner, Hash, NoteSigner, Policy};
+//! use merkle_log::note::KeyName;
+//!
+//! let log = NoteSigner::from_seed(KeyName::new("example.org/log")?, &[1; 32]);
+//! let witness = Cosigner::from_seed(KeyName::new("witness.example/w1")?, &[2; 32]);
+//! let text = Checkpoint::new("example.org/log", 0, Hash::empty_root())?.to_text();
+//! let note = log.sign(&text)? + &witness.signature_line(&text, 1_700_000_000)?;
+//! let policy = Policy::parse(&format!(
+//!     "log {}\nwitness w1 {}\nquorum w1\n",
+//!     log.verifier(),
+//!     witness.verifier()
+//! ))?;
+//! let accepted = policy.verify_checkpoint(&note, &[])?;
+//! assert_eq!(accepted.cosigned_by, [("w1".to_owned(), 1_700_000_000)]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! With the `server` feature (on by default) the crate also holds the durable tiled
-//! log (`Log`), its checker (`fsck`), its HTTP server (`server`) and the
+//! log (`Log`), its checker (`fsck`), its HTTP server (`server`), the witness
+//! (`witness`) and the log's side of witnessing (`witnessing`), and the
 //! `merkle-log` binary; without it, it depends on no async runtime, HTTP stack or
 //! database. The `http` feature (part of `server`) alone brings the bounded HTTP
 //! serving (module `http`) that the chain node's RPC shares.
 
+#[cfg(feature = "server")]
+mod background;
 mod checkpoint;
 mod consistency;
+pub mod cosignature;
 #[cfg(feature = "server")]
 pub mod dedup;
 mod error;
@@ -71,6 +98,7 @@ mod log;
 #[cfg(feature = "server")]
 mod log_index;
 pub mod note;
+pub mod policy;
 mod receipt;
 #[cfg(feature = "server")]
 pub mod server;
@@ -79,19 +107,28 @@ pub mod storage;
 mod store;
 mod tile_store;
 pub mod tiles;
+pub mod tlog_witness;
 mod tree;
 pub mod tree_math;
+#[cfg(feature = "server")]
+pub mod witness;
+#[cfg(feature = "server")]
+pub mod witnessing;
 
 pub use checkpoint::{Checkpoint, MAX_CHECKPOINT_LEN};
 pub use consistency::verify_consistency;
+pub use cosignature::Cosigner;
 #[cfg(feature = "http")]
 pub use error::ServeError;
-pub use error::{
-    BoundsError, CheckpointError, HashParseError, KeyError, NoteError, ProofError, ReceiptError,
-    TileError, VerifyError,
-};
 #[cfg(feature = "server")]
-pub use error::{KeyFileError, LogError, ServerError, StorageError};
+pub use error::{
+    AddCheckpointError, KeyFileError, LogError, ServerError, StorageError, WitnessError,
+    WitnessingError,
+};
+pub use error::{
+    BoundsError, CheckpointError, CosignError, HashParseError, KeyError, NoteError, PolicyError,
+    ProofError, QuorumError, ReceiptError, TileError, VerifyError, WitnessWireError,
+};
 pub use hash::{Hash, LEAF_PREFIX, NODE_PREFIX};
 pub use inclusion::{MAX_PROOF_LEN, root_from_inclusion_proof, verify_inclusion};
 #[cfg(feature = "server")]
@@ -99,6 +136,7 @@ pub use log::{Log, LogConfig, Published, Sequenced, find_committed};
 #[cfg(feature = "server")]
 pub use log_index::RebuildReason;
 pub use note::{NoteSigner, VerifierKey, verify_note};
+pub use policy::Policy;
 pub use receipt::{MAX_RECEIPT_LEN, RECEIPT_HEADER, Receipt, verify_receipt};
 pub use store::{MemoryStore, MissingNode, NodeSink, NodeStore};
 pub use tile_store::{

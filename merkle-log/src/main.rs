@@ -1,6 +1,7 @@
 //! The `merkle-log` binary: parses the command line and calls the library.
 
 mod cli;
+mod witness_cmd;
 
 use std::fmt::Display;
 use std::io::Write as _;
@@ -45,30 +46,27 @@ fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Keygen { origin, out, json } => {
+        Command::Keygen { origin, output } => {
             let signer = keyfile::generate(&origin)?;
-            keyfile::write_private_key(&out, &signer)
-                .context("writing the private key (remove the old file to replace it)")?;
-            let vkey = signer.verifier().to_string();
-            if json {
-                say(serde_json::json!({"origin": origin, "vkey": vkey, "key_file": out}));
-            } else {
-                say(vkey);
-            }
-            Ok(ExitCode::SUCCESS)
+            save_key(&output, "origin", &origin, signer.verifier(), |p| {
+                keyfile::write_private_key(p, &signer)
+            })
         }
         Command::Serve {
             data,
             key,
             listen,
             max_batch,
+            witness_policy,
+            receipt_wait,
         } => {
             let signer = keyfile::read_private_key(&key)?;
             // The port before the directory: a start that cannot serve creates and
             // changes nothing.
-            let listener = std::net::TcpListener::bind(listen)
-                .with_context(|| format!("listening on {listen}"))?;
-            listener.set_nonblocking(true)?;
+            let listener = bind(listen)?;
+            let witnessing = witness_policy
+                .map(|path| witness_cmd::witnessing(&path, signer.verifier(), receipt_wait))
+                .transpose()?;
             let vkey = signer.verifier().to_string();
             let mut bar: Option<indicatif::ProgressBar> = None;
             let opened = Log::open_with_progress(&data, signer, LogConfig::default(), &mut |s| {
@@ -90,39 +88,22 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 ));
             }
             let size = log.published().checkpoint.size();
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()?;
-            let signal = Arc::new(OnceLock::new());
-            let got = Arc::clone(&signal);
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener)?;
-                let addr = listener.local_addr()?;
-                // Watched before the server says it serves: an early Ctrl-C stops it
-                // cleanly too.
-                let mut signals = Terminations::watch();
-                say(format_args!("listening on {addr}"));
-                err(format_args!(
-                    "merkle-log: serving {vkey} (size {size}) on http://{addr}/"
-                ));
-                let config = server::ServerConfig {
-                    max_batch,
-                    ..server::ServerConfig::default()
-                };
-                let shutdown = async move {
-                    let _ = got.set(signals.next().await);
-                };
-                server::run(log, listener, config, shutdown).await?;
-                anyhow::Ok(())
-            })?;
-            let why = signal.get().map_or("stopped", |s| s.name());
-            err(format_args!(
-                "merkle-log: stopped ({why}): no new requests, the entries in flight sequenced, every acknowledged entry durable in {}",
-                data.display()
-            ));
-            Ok(ExitCode::SUCCESS)
+            let config = server::ServerConfig {
+                max_batch,
+                witnessing,
+                ..server::ServerConfig::default()
+            };
+            serve_on(
+                listener,
+                |addr| format!("serving {vkey} (size {size}) on http://{addr}/"),
+                format!(
+                    "no new requests, the entries in flight sequenced, every acknowledged entry durable in {}",
+                    data.display()
+                ),
+                |listener, shutdown| server::run(log, listener, config, shutdown),
+            )
         }
+        Command::Witness(command) => witness_cmd::run(command),
         Command::Fsck { data, json } => {
             let bar = progress_bar("fsck");
             let report = merkle_log::fsck::fsck(&data, &mut |done, total| {
@@ -174,6 +155,73 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// Writes a new key with `write` and prints its verifier key, bare or as JSON
+/// with its name and file.
+pub(crate) fn save_key(
+    output: &cli::KeyOutput,
+    name_field: &str,
+    name: &str,
+    vkey: &merkle_log::VerifierKey,
+    write: impl FnOnce(&std::path::Path) -> Result<(), merkle_log::KeyFileError>,
+) -> anyhow::Result<ExitCode> {
+    write(&output.out).context("writing the private key (remove the old file to replace it)")?;
+    if output.json {
+        say(
+            serde_json::json!({name_field: name, "vkey": vkey.to_string(), "key_file": output.out}),
+        );
+    } else {
+        say(vkey);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Binds `listen`, before anything else of a start is done.
+pub(crate) fn bind(listen: std::net::SocketAddr) -> anyhow::Result<std::net::TcpListener> {
+    let listener =
+        std::net::TcpListener::bind(listen).with_context(|| format!("listening on {listen}"))?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Serves on `listener` with a runtime of two workers: prints `listening on ADDR` on
+/// standard output and `describe(ADDR)` on standard error, serves until SIGINT or
+/// SIGTERM (watched before it says it serves, so that an early Ctrl-C stops it
+/// cleanly too), then says in one line that it stopped and `stopped`.
+pub(crate) fn serve_on<F>(
+    listener: std::net::TcpListener,
+    describe: impl FnOnce(std::net::SocketAddr) -> String,
+    stopped: String,
+    serve: impl FnOnce(
+        tokio::net::TcpListener,
+        std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    ) -> F,
+) -> anyhow::Result<ExitCode>
+where
+    F: std::future::Future<Output = Result<(), merkle_log::ServerError>>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let signal = Arc::new(OnceLock::new());
+    let got = Arc::clone(&signal);
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let addr = listener.local_addr()?;
+        let mut signals = Terminations::watch();
+        say(format_args!("listening on {addr}"));
+        err(format_args!("merkle-log: {}", describe(addr)));
+        let shutdown = Box::pin(async move {
+            let _ = got.set(signals.next().await);
+        });
+        serve(listener, shutdown).await?;
+        anyhow::Ok(())
+    })?;
+    let why = signal.get().map_or("stopped", |s| s.name());
+    err(format_args!("merkle-log: stopped ({why}): {stopped}"));
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A progress bar on stderr counting entries.

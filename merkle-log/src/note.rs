@@ -1,10 +1,12 @@
 //! C2SP signed notes: keys, signing and verification.
 //!
 //! A note is a UTF-8 text ending in a newline, a blank line, and one or more
-//! signature lines `— <key name> <base64(key ID || signature)>`. Two signature
-//! types are understood: Ed25519 (type `0x01`, what our log signs with) and the
-//! RFC 6962 tree-head signature (type `0x05`, ECDSA P-256, what static-ct-api logs
-//! such as Sunlight publish). Verification follows the signed-note rules: a
+//! signature lines `— <key name> <base64(key ID || signature)>`. Three signature
+//! types are understood: Ed25519 (type `0x01`, what our log signs with), the
+//! timestamped Ed25519 cosignature of C2SP tlog-cosignature (type `0x04`, what
+//! witnesses sign with; see [`crate::cosignature`]) and the RFC 6962 tree-head
+//! signature (type `0x05`, ECDSA P-256, what static-ct-api logs such as Sunlight
+//! publish). Verification follows the signed-note rules: a
 //! signature by a key the verifier does not know is ignored; a signature by a known
 //! key that does not verify rejects the whole note; a note with no verified
 //! signature by a known key is rejected.
@@ -24,6 +26,8 @@ use crate::error::{KeyError, NoteError};
 
 /// Signature type byte of Ed25519 note keys.
 pub const SIG_TYPE_ED25519: u8 = 0x01;
+/// Signature type byte of C2SP tlog-cosignature v1 Ed25519 cosignatures.
+pub const SIG_TYPE_COSIGNATURE_V1: u8 = 0x04;
 /// Signature type byte of RFC 6962 tree-head note signatures (static-ct-api).
 pub const SIG_TYPE_RFC6962: u8 = 0x05;
 /// At most this many signature lines are read (as Go's `sumdb/note` does).
@@ -114,6 +118,9 @@ pub struct VerifierKey {
 pub enum VerifierKind {
     /// Ed25519 (type 0x01), verified with `verify_strict`.
     Ed25519(ed25519_dalek::VerifyingKey),
+    /// An Ed25519 cosigner (type 0x04): timestamped `cosignature/v1` signatures,
+    /// verified with `verify_strict`.
+    Cosignature(ed25519_dalek::VerifyingKey),
     /// RFC 6962 tree-head signature (type 0x05) by an ECDSA P-256 key.
     Rfc6962(Rfc6962Key),
 }
@@ -204,6 +211,16 @@ impl VerifierKey {
         }
     }
 
+    /// The cosigner (type 0x04) verifier key of `name`, for C2SP tlog-cosignature v1.
+    pub fn cosignature(name: KeyName, key: ed25519_dalek::VerifyingKey) -> Self {
+        let id = KeyId::derive(&name, SIG_TYPE_COSIGNATURE_V1, key.as_bytes());
+        VerifierKey {
+            name,
+            id,
+            kind: VerifierKind::Cosignature(key),
+        }
+    }
+
     /// The RFC 6962 (type 0x05) verifier key of a log whose origin is `name`.
     pub fn rfc6962(name: KeyName, key: Rfc6962Key) -> Self {
         let id = KeyId::derive(&name, SIG_TYPE_RFC6962, &key.log_id);
@@ -229,8 +246,9 @@ impl VerifierKey {
         &self.kind
     }
 
-    /// Checks one signature (the bytes after the key ID) over a note text.
-    fn verify(&self, text: &str, sig: &[u8]) -> Result<Option<u64>, NoteError> {
+    /// Checks one signature (the bytes after the key ID) over a note text and
+    /// returns the time it carries, if its type carries one.
+    fn verify(&self, text: &str, sig: &[u8]) -> Result<SignedTime, NoteError> {
         let bad = || NoteError::BadSignature {
             key: format!("{}+{}", self.name, self.id),
         };
@@ -240,8 +258,11 @@ impl VerifierKey {
                 let sig = ed25519_dalek::Signature::from_bytes(&bytes);
                 key.verify_strict(text.as_bytes(), &sig)
                     .map_err(|_| bad())?;
-                Ok(None)
+                Ok(SignedTime::None)
             }
+            VerifierKind::Cosignature(key) => crate::cosignature::verify_v1(key, text, sig)
+                .map(SignedTime::CosignedAt)
+                .ok_or_else(bad),
             VerifierKind::Rfc6962(key) => {
                 let (ts, rest) = sig.split_first_chunk::<8>().ok_or_else(bad)?;
                 let timestamp = u64::from_be_bytes(*ts);
@@ -253,7 +274,7 @@ impl VerifierKey {
                 }
                 key.verify_tree_head(timestamp, cp.size(), &cp.root(), rest)
                     .map_err(|_| bad())?;
-                Ok(Some(timestamp))
+                Ok(SignedTime::Rfc6962Millis(timestamp))
             }
         }
     }
@@ -265,6 +286,10 @@ impl fmt::Display for VerifierKey {
         match &self.kind {
             VerifierKind::Ed25519(k) => {
                 material.push(SIG_TYPE_ED25519);
+                material.extend_from_slice(k.as_bytes());
+            }
+            VerifierKind::Cosignature(k) => {
+                material.push(SIG_TYPE_COSIGNATURE_V1);
                 material.extend_from_slice(k.as_bytes());
             }
             VerifierKind::Rfc6962(k) => {
@@ -284,12 +309,8 @@ impl FromStr for VerifierKey {
         let (name, id, material) = split_key(s.trim(), 256)?;
         let (&alg, key) = material.split_first().ok_or(KeyError::KeyEncoding)?;
         let vkey = match alg {
-            SIG_TYPE_ED25519 => {
-                let bytes = <[u8; 32]>::try_from(key).map_err(|_| KeyError::KeyLength)?;
-                let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
-                    .map_err(|_| KeyError::PublicKey)?;
-                VerifierKey::ed25519(name, key)
-            }
+            SIG_TYPE_ED25519 => VerifierKey::ed25519(name, ed25519_key(key)?),
+            SIG_TYPE_COSIGNATURE_V1 => VerifierKey::cosignature(name, ed25519_key(key)?),
             SIG_TYPE_RFC6962 => VerifierKey::rfc6962(name, Rfc6962Key::from_spki_der(key)?),
             other => return Err(KeyError::UnknownType(other)),
         };
@@ -298,6 +319,12 @@ impl FromStr for VerifierKey {
         }
         Ok(vkey)
     }
+}
+
+/// An Ed25519 public key from its 32 bytes.
+fn ed25519_key(bytes: &[u8]) -> Result<ed25519_dalek::VerifyingKey, KeyError> {
+    let bytes = <[u8; 32]>::try_from(bytes).map_err(|_| KeyError::KeyLength)?;
+    ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::PublicKey)
 }
 
 /// Splits `name+hex8+base64` (the base64 may itself hold `+`) and decodes the
@@ -314,6 +341,49 @@ fn split_key(s: &str, max_b64: usize) -> Result<(KeyName, KeyId, Vec<u8>), KeyEr
     }
     let material = BASE64.decode(b64).map_err(|_| KeyError::KeyEncoding)?;
     Ok((name, id, material))
+}
+
+/// The parts of an Ed25519 private key
+/// `PRIVATE+KEY+name+hex8(keyID)+base64(type||seed)`.
+pub(crate) struct PrivateKey {
+    pub(crate) name: KeyName,
+    pub(crate) id: KeyId,
+    pub(crate) alg: u8,
+    pub(crate) seed: [u8; 32],
+}
+
+impl PrivateKey {
+    /// Reads a private key whose type is one of `types`.
+    pub(crate) fn parse(s: &str, types: &[u8]) -> Result<PrivateKey, KeyError> {
+        let rest = s
+            .trim()
+            .strip_prefix(PRIVATE_PREFIX)
+            .ok_or(KeyError::NotPrivate)?;
+        let (name, id, material) = split_key(rest, 64)?;
+        let (&alg, seed) = material.split_first().ok_or(KeyError::KeyEncoding)?;
+        if !types.contains(&alg) {
+            return Err(KeyError::UnknownType(alg));
+        }
+        let seed = <[u8; 32]>::try_from(seed).map_err(|_| KeyError::KeyLength)?;
+        Ok(PrivateKey {
+            name,
+            id,
+            alg,
+            seed,
+        })
+    }
+
+    /// The private-key form of `seed` with type `alg`, for the key `verifier`.
+    pub(crate) fn format(verifier: &VerifierKey, alg: u8, seed: &[u8; 32]) -> String {
+        let mut material = vec![alg];
+        material.extend_from_slice(seed);
+        format!(
+            "{PRIVATE_PREFIX}{}+{}+{}",
+            verifier.name,
+            verifier.id,
+            BASE64.encode(material)
+        )
+    }
 }
 
 /// An Ed25519 note signer: the private half of a log key.
@@ -347,18 +417,9 @@ impl NoteSigner {
     /// # Errors
     /// [`KeyError`] naming what is malformed; the message never includes the key.
     pub fn from_private_key(s: &str) -> Result<Self, KeyError> {
-        let rest = s
-            .trim()
-            .strip_prefix(PRIVATE_PREFIX)
-            .ok_or(KeyError::NotPrivate)?;
-        let (name, id, material) = split_key(rest, 64)?;
-        let (&alg, seed) = material.split_first().ok_or(KeyError::KeyEncoding)?;
-        if alg != SIG_TYPE_ED25519 {
-            return Err(KeyError::UnknownType(alg));
-        }
-        let seed = <[u8; 32]>::try_from(seed).map_err(|_| KeyError::KeyLength)?;
-        let signer = NoteSigner::from_seed(name, &seed);
-        if signer.verifier.id != id {
+        let key = PrivateKey::parse(s, &[SIG_TYPE_ED25519])?;
+        let signer = NoteSigner::from_seed(key.name, &key.seed);
+        if signer.verifier.id != key.id {
             return Err(KeyError::KeyIdMismatch);
         }
         Ok(signer)
@@ -366,14 +427,7 @@ impl NoteSigner {
 
     /// The private-key form, to be stored in a file readable only by its owner.
     pub fn to_private_key(&self) -> String {
-        let mut material = vec![SIG_TYPE_ED25519];
-        material.extend_from_slice(self.key.as_bytes());
-        format!(
-            "{PRIVATE_PREFIX}{}+{}+{}",
-            self.name,
-            self.verifier.id,
-            BASE64.encode(material)
-        )
+        PrivateKey::format(&self.verifier, SIG_TYPE_ED25519, self.key.as_bytes())
     }
 
     /// The matching verifier key.
@@ -430,7 +484,7 @@ fn malformed(why: &'static str) -> NoteError {
 
 /// The note text rules: no control characters but newlines, ends in a newline,
 /// no blank line.
-fn check_text(text: &str) -> Result<(), NoteError> {
+pub(crate) fn check_text(text: &str) -> Result<(), NoteError> {
     if text.chars().any(|c| c < ' ' && c != '\n') {
         return Err(malformed("control character in note"));
     }
@@ -519,11 +573,17 @@ impl Note {
                 unverified += 1;
                 continue;
             };
-            let timestamp_ms = key.verify(&self.text, &sig.signature)?;
+            let time = key.verify(&self.text, &sig.signature)?;
             if !verified.iter().any(|v| v.key == *key) {
+                let (timestamp_ms, cosigned_at) = match time {
+                    SignedTime::None => (None, None),
+                    SignedTime::Rfc6962Millis(ms) => (Some(ms), None),
+                    SignedTime::CosignedAt(s) => (None, Some(s)),
+                };
                 verified.push(VerifiedSignature {
                     key: key.clone(),
                     timestamp_ms,
+                    cosigned_at,
                 });
             }
         }
@@ -545,6 +605,18 @@ pub struct VerifiedSignature {
     pub key: VerifierKey,
     /// For RFC 6962 (type 0x05) signatures, the signed timestamp in milliseconds.
     pub timestamp_ms: Option<u64>,
+    /// For cosignatures (type 0x04), the signed POSIX time in seconds.
+    pub cosigned_at: Option<u64>,
+}
+
+/// The time a verified signature carries, by signature type.
+enum SignedTime {
+    /// Plain Ed25519: no time.
+    None,
+    /// An RFC 6962 tree-head signature: milliseconds since the epoch.
+    Rfc6962Millis(u64),
+    /// A cosignature: seconds since the epoch.
+    CosignedAt(u64),
 }
 
 /// A note whose signatures were checked.

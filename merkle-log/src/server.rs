@@ -22,17 +22,18 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
+pub use crate::background::ServerHandle;
+use crate::background::spawn_server;
 use crate::checkpoint::parse_decimal;
 use crate::error::{LogError, ServerError};
 use crate::hash::Hash;
-use crate::http::{
-    BodyError, HttpServer, Limits, Monitor, Reserved, ResponseBudget, Stats, read_body,
-};
+use crate::http::{BodyError, HttpServer, Limits, Reserved, ResponseBudget, read_body};
 use crate::log::{Log, Published, Sequenced, find_committed};
 use crate::storage::DataDir;
 use crate::tile_store::TileNodeStore;
 use crate::tiles::{self, TileId, TileRequest};
 use crate::tree::Tree;
+use crate::witnessing::WitnessingConfig;
 
 /// Largest entry accepted by `POST /add`: what a u16 length prefix can carry.
 pub const MAX_ENTRY: usize = tiles::MAX_ENTRY_LEN;
@@ -49,7 +50,7 @@ pub const MAX_GET_ENTRIES: u64 = 256;
 pub const MAX_GET_ENTRIES_BYTES: usize = 1 << 20;
 
 /// Tuning of the server.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ServerConfig {
     /// Most submissions integrated in one batch.
     pub max_batch: usize,
@@ -57,6 +58,9 @@ pub struct ServerConfig {
     pub queue: usize,
     /// Connection, deadline and response-budget limits ([`crate::http`]).
     pub http: Limits,
+    /// Publish only checkpoints cosigned by a quorum of witnesses
+    /// ([`crate::witnessing`]); `None` publishes each checkpoint as it is signed.
+    pub witnessing: Option<WitnessingConfig>,
 }
 
 impl Default for ServerConfig {
@@ -65,16 +69,31 @@ impl Default for ServerConfig {
             max_batch: 4096,
             queue: 65_536,
             http: Limits::default(),
+            witnessing: None,
         }
     }
 }
 
-type Reply = oneshot::Sender<Result<String, ApiError>>;
+/// What `POST /add` answers for an accepted entry.
+#[derive(Debug)]
+pub(crate) enum Added {
+    /// Its receipt (200).
+    Receipt(String),
+    /// It is durable at this index, but no published checkpoint covers it yet
+    /// (202): submitting it again later returns its receipt.
+    Pending {
+        /// The entry's index.
+        index: u64,
+    },
+}
+
+pub(crate) type Reply = oneshot::Sender<Result<Added, ApiError>>;
 
 struct Shared {
     dir: Arc<DataDir>,
     dedup: Arc<RwLock<crate::dedup::DedupIndex>>,
-    published: Arc<RwLock<Published>>,
+    // `None` until a checkpoint meets the witness quorum.
+    published: Arc<RwLock<Option<Published>>>,
     submit: mpsc::Sender<(Vec<u8>, Reply)>,
     // Bytes of entries sent to the sequencer and not yet answered.
     queued: Arc<AtomicUsize>,
@@ -124,7 +143,7 @@ impl ApiError {
         }
     }
 
-    fn internal(e: impl std::error::Error) -> Self {
+    pub(crate) fn internal(e: impl std::error::Error) -> Self {
         let mut reason = e.to_string();
         let mut source = e.source();
         while let Some(s) = source {
@@ -151,50 +170,6 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A running server.
-#[derive(Debug)]
-pub struct ServerHandle {
-    /// The bound address.
-    pub addr: SocketAddr,
-    monitor: Monitor,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<Result<(), ServerError>>>,
-}
-
-impl ServerHandle {
-    /// Stops accepting, lets the sequencer finish, and waits.
-    ///
-    /// # Errors
-    /// Why the server failed: the sequencer halted on a failed batch or panicked,
-    /// or serving failed.
-    pub fn stop(mut self) -> Result<(), ServerError> {
-        self.stop_inner()
-    }
-
-    /// The HTTP layer's counters now.
-    pub fn http_stats(&self) -> Stats {
-        self.monitor.stats()
-    }
-
-    fn stop_inner(&mut self) -> Result<(), ServerError> {
-        if let Some(tx) = self.shutdown.take() {
-            // The server may have stopped already; joining says why.
-            let _ = tx.send(());
-        }
-        match self.thread.take() {
-            Some(t) => t.join().map_err(|_| ServerError::ServerPanicked)?,
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for ServerHandle {
-    fn drop(&mut self) {
-        // A handle dropped without `stop` has no one to report to.
-        let _ = self.stop_inner();
-    }
-}
-
 /// Starts the server on its own runtime in a background thread, listening on
 /// `listen` (use port 0 for an ephemeral port).
 ///
@@ -206,42 +181,12 @@ pub fn start(
     listen: SocketAddr,
     config: ServerConfig,
 ) -> Result<ServerHandle, ServerError> {
-    let start = |what| move |source| ServerError::Start { what, source };
-    let listener = std::net::TcpListener::bind(listen).map_err(start("binding the address"))?;
-    listener
-        .set_nonblocking(true)
-        .map_err(start("configuring the listener"))?;
-    let addr = listener
-        .local_addr()
-        .map_err(start("reading the bound address"))?;
-    let (tx, rx) = oneshot::channel::<()>();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(start("building the runtime"))?;
-    let http = HttpServer::new(config.http);
-    let monitor = http.monitor();
-    let thread = std::thread::Builder::new()
-        .name("merkle-log-http".into())
-        .spawn(move || {
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener)
-                    .map_err(start("registering the listener"))?;
-                serve(log, listener, http, config, async {
-                    // A dropped handle also stops the server.
-                    let _ = rx.await;
-                })
-                .await
-            })
-        })
-        .map_err(start("spawning the server thread"))?;
-    Ok(ServerHandle {
-        addr,
-        monitor,
-        shutdown: Some(tx),
-        thread: Some(thread),
-    })
+    spawn_server(
+        listen,
+        config.http,
+        "merkle-log-http",
+        move |listener, http, shutdown| Box::pin(serve(log, listener, http, config, shutdown)),
+    )
 }
 
 /// Serves until `shutdown` resolves.
@@ -273,10 +218,26 @@ async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), ServerError> {
     let (submit, queue) = mpsc::channel(config.queue.max(1));
+    let published = Arc::new(RwLock::new(Some(log.published().clone())));
+    let publisher = match config.witnessing.filter(WitnessingConfig::needs_witnesses) {
+        Some(w) => Some(
+            crate::witnessing::start(
+                w,
+                Arc::clone(log.dir()),
+                log.signer().verifier().clone(),
+                log.published().clone(),
+                Arc::clone(&published),
+            )
+            .await
+            .map_err(|source| ServerError::Witnessed { source })?,
+        ),
+        None => None,
+    };
+    let (handle, witnessing) = publisher.unzip();
     let shared = Arc::new(Shared {
         dir: Arc::clone(log.dir()),
         dedup: Arc::clone(log.dedup()),
-        published: Arc::new(RwLock::new(log.published().clone())),
+        published,
         submit,
         queued: Arc::new(AtomicUsize::new(0)),
     });
@@ -286,7 +247,16 @@ async fn serve(
     let max_batch = config.max_batch.max(1);
     let sequencer = std::thread::Builder::new()
         .name("merkle-log-sequencer".into())
-        .spawn(move || sequence(log, queue, &seq_published, &seq_queued, max_batch))
+        .spawn(move || {
+            sequence(
+                log,
+                queue,
+                &seq_published,
+                handle.as_ref(),
+                &seq_queued,
+                max_batch,
+            )
+        })
         .map_err(|source| ServerError::Start {
             what: "spawning the sequencer thread",
             source,
@@ -299,6 +269,10 @@ async fn serve(
         .await
         .map_err(|_| ServerError::SequencerPanicked)?
         .map_err(|_| ServerError::SequencerPanicked)?;
+    // The sequencer held the last handle: the witnessing task answers what waits.
+    if let Some(task) = witnessing {
+        let _ = task.await;
+    }
     // A halted log matters more than a failed listener: report it first.
     sequenced.map_err(|source| ServerError::Halted { source })?;
     served.map_err(ServerError::from)
@@ -322,7 +296,8 @@ fn router(state: AppState) -> Router {
 fn sequence(
     mut log: Log,
     mut queue: mpsc::Receiver<(Vec<u8>, Reply)>,
-    published: &RwLock<Published>,
+    published: &RwLock<Option<Published>>,
+    publisher: Option<&crate::witnessing::Handle>,
     queued: &AtomicUsize,
     max_batch: usize,
 ) -> Result<(), LogError> {
@@ -346,13 +321,25 @@ fn sequence(
         let (entries, replies): (Vec<Vec<u8>>, Vec<Reply>) = batch.into_iter().unzip();
         match log.integrate(&entries) {
             Ok(outcomes) => {
-                if let Ok(mut p) = published.write() {
-                    *p = log.published().clone();
-                }
                 let indices: Vec<u64> = outcomes.iter().map(|o: &Sequenced| o.index()).collect();
+                if let Some(publisher) = publisher {
+                    // Published once witnessed: the publisher answers.
+                    publisher.send(crate::witnessing::Batch {
+                        signed: log.published().clone(),
+                        waiting: indices.into_iter().zip(replies).collect(),
+                    });
+                    continue;
+                }
+                if let Ok(mut p) = published.write() {
+                    *p = Some(log.published().clone());
+                }
                 let receipts = log.receipts(&indices);
                 for (reply, receipt) in replies.into_iter().zip(receipts) {
-                    let _ = reply.send(receipt.map(|r| r.encode()).map_err(ApiError::internal));
+                    let _ = reply.send(
+                        receipt
+                            .map(|r| Added::Receipt(r.encode()))
+                            .map_err(ApiError::internal),
+                    );
                 }
             }
             Err(e) => {
@@ -375,11 +362,14 @@ fn published(state: &Shared) -> Result<Published, ApiError> {
     state
         .published
         .read()
-        .map(|p| p.clone())
         .map_err(|_| ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             reason: "published state poisoned".into(),
             retry: false,
+        })?
+        .clone()
+        .ok_or_else(|| {
+            ApiError::busy("no checkpoint has been cosigned by the witness quorum yet; retry later")
         })
 }
 
@@ -410,14 +400,28 @@ async fn add(
             "sequencer queue is full or stopped; retry later",
         ));
     }
-    let receipt = rx
+    let added = rx
         .await
         .map_err(|_| ApiError::unavailable("the sequencer stopped"))??;
-    Ok((
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        receipt,
-    )
-        .into_response())
+    let text = [(header::CONTENT_TYPE, "text/plain; charset=utf-8")];
+    Ok(match added {
+        Added::Receipt(receipt) => (text, receipt).into_response(),
+        Added::Pending { index } => {
+            let mut r = (
+                StatusCode::ACCEPTED,
+                text,
+                format!(
+                    "index {index}\nthe entry is durable at index {index}, but no checkpoint \
+                     cosigned by the witness quorum covers it yet; submit it again later for \
+                     its receipt\n"
+                ),
+            )
+                .into_response();
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            r
+        }
+    })
 }
 
 async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {

@@ -85,19 +85,9 @@ impl DataDir {
             }
             Err(e) => return Err(StorageError::io(&format, e)),
         };
-        let lock_path = root.join("LOCK");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| StorageError::io(&lock_path, e))?;
-        lock.try_lock().map_err(|_| StorageError::Locked {
-            path: root.to_path_buf(),
-        })?;
         let dir = DataDir {
             root: root.to_path_buf(),
-            _lock: lock,
+            _lock: lock(root)?,
         };
         Ok((dir, version))
     }
@@ -110,6 +100,12 @@ impl DataDir {
     /// Path of the latest signed checkpoint.
     pub fn checkpoint_path(&self) -> PathBuf {
         self.root.join("checkpoint")
+    }
+
+    /// Path of the latest checkpoint cosigned by the witness quorum (with a
+    /// witness policy: what `/checkpoint` serves).
+    pub fn witnessed_checkpoint_path(&self) -> PathBuf {
+        self.root.join("checkpoint.witnessed")
     }
 
     /// Path of the log's public verifier key (written at first start).
@@ -245,6 +241,25 @@ impl DataDir {
                 path: format!("entry {index}"),
             })
     }
+}
+
+/// Takes the exclusive lock of a directory (its `LOCK` file), held as long as the
+/// returned file is open.
+///
+/// # Errors
+/// [`StorageError::Locked`] when another process holds it, I/O errors.
+pub(crate) fn lock(root: &Path) -> Result<File, StorageError> {
+    let lock_path = root.join("LOCK");
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StorageError::io(&lock_path, e))?;
+    lock.try_lock().map_err(|_| StorageError::Locked {
+        path: root.to_path_buf(),
+    })?;
+    Ok(lock)
 }
 
 /// The tiles of a data directory, for a tree of a given size.

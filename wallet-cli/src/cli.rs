@@ -227,8 +227,17 @@ pub struct RemoteLogArgs {
     pub log: String,
     /// The log's verifier key (name+hex8+base64), or a file of keys one per line;
     /// repeatable.
-    #[arg(long, value_name = "VKEY", required = true, allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "VKEY",
+        required_unless_present = "policy",
+        allow_hyphen_values = true
+    )]
     pub vkey: Vec<String>,
+    /// A C2SP tlog-policy file: accept a checkpoint only when its witnesses'
+    /// cosignatures meet the policy's quorum (its `log` lines add log keys).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 }
 
 /// Arguments of `wallet log prove`.
@@ -268,8 +277,16 @@ pub struct AuditArgs {
 #[derive(Debug, Args)]
 pub struct VerifyReceiptArgs {
     /// The log's verifier key, or a file of keys; repeatable.
-    #[arg(long, value_name = "VKEY", required = true, allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "VKEY",
+        required_unless_present = "policy",
+        allow_hyphen_values = true
+    )]
     pub vkey: Vec<String>,
+    /// A C2SP tlog-policy file: the receipt's checkpoint must meet its quorum.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
     /// A file holding the entry's exact bytes.
     #[arg(long, value_name = "F")]
     pub entry_file: PathBuf,
@@ -283,8 +300,17 @@ pub struct VerifyReceiptArgs {
 pub struct VerifyNoteArgs {
     /// A verifier key, or a file of keys; repeatable. Signatures by other keys are
     /// ignored.
-    #[arg(long, value_name = "VKEY", required = true, allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "VKEY",
+        required_unless_present = "policy",
+        allow_hyphen_values = true
+    )]
     pub vkey: Vec<String>,
+    /// A C2SP tlog-policy file: the note must be a checkpoint of one of its logs
+    /// (or of a --vkey) whose cosignatures meet its quorum.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
     /// The signed note.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,

@@ -9,11 +9,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use indicatif::{ProgressBar, ProgressStyle};
 use merkle_log::note::{Rfc6962Key, VerifierKey};
+use merkle_log::policy::MAX_POLICY_LEN;
 use merkle_log::tiles::{TILE_WIDTH, tiles_for_size};
 use merkle_log::tree_math::{consistency_plan, inclusion_plan};
 use merkle_log::{
-    CompactRange, Hash, MAX_RECEIPT_LEN, NodeId, NodeSink, TileId, verify_consistency,
-    verify_inclusion, verify_note, verify_receipt,
+    CompactRange, Hash, MAX_RECEIPT_LEN, NodeId, NodeSink, Policy, QuorumError, TileId,
+    verify_consistency, verify_inclusion, verify_note, verify_receipt,
 };
 use serde_json::json;
 
@@ -22,7 +23,9 @@ use crate::cli::{
     AuditArgs, ProveArgs, RemoteLogArgs, VerifyNoteArgs, VerifyReceiptArgs, VerifySthArgs,
 };
 use crate::fsutil::write_atomic;
-use crate::log_client::{FetchError, LogClient, VerifiedCheckpoint};
+use crate::log_client::{
+    Cosigned, FetchError, LogClient, Trust, VerifiedCheckpoint, verify_checkpoint,
+};
 use crate::output::{Failure, Outcome, Report, bad, count, invalid};
 
 /// The largest note, STH or key file read.
@@ -76,8 +79,28 @@ fn read_text(path: &Path, what: &str) -> Result<String, Failure> {
         .map_err(|_| bad(format!("{what} {} is not UTF-8 text", path.display())))
 }
 
+/// Reads `--vkey` values and `--policy`: the log keys and the witness policy.
+fn load_trust(values: &[String], policy: Option<&Path>) -> Result<Trust, Failure> {
+    let keys = read_keys(values)?;
+    let policy = policy.map(load_policy).transpose()?;
+    let trust = Trust { keys, policy };
+    if trust.log_keys().is_empty() {
+        return Err(bad(
+            "give the log's verifier key with --vkey, or a policy with a log line",
+        ));
+    }
+    Ok(trust)
+}
+
+/// Reads a tlog-policy file.
+fn load_policy(path: &Path) -> Result<Policy, Failure> {
+    let text = String::from_utf8(read_file(path, MAX_POLICY_LEN as u64, "policy file")?)
+        .map_err(|_| bad(format!("policy file {} is not UTF-8 text", path.display())))?;
+    Policy::parse(&text).map_err(|e| bad(format!("policy file {}: {e}", path.display())))
+}
+
 /// Reads `--vkey` values: each a verifier key, or a file holding one key per line.
-fn load_keys(values: &[String]) -> Result<Vec<VerifierKey>, Failure> {
+fn read_keys(values: &[String]) -> Result<Vec<VerifierKey>, Failure> {
     let mut keys = Vec::new();
     for v in values {
         let path = Path::new(v);
@@ -98,9 +121,6 @@ fn load_keys(values: &[String]) -> Result<Vec<VerifierKey>, Failure> {
             keys.push(key);
         }
     }
-    if keys.is_empty() {
-        return Err(bad("give the log's verifier key with --vkey"));
-    }
     Ok(keys)
 }
 
@@ -111,22 +131,50 @@ fn checkpoint_fields(v: &VerifiedCheckpoint) -> serde_json::Map<String, serde_js
     m.insert("tree_size".into(), json!(cp.size()));
     m.insert("root".into(), json!(cp.root().to_hex()));
     m.insert("root_b64".into(), json!(cp.root().to_base64()));
+    if let Some(c) = &v.cosigned {
+        cosigned_fields(&mut m, c);
+    }
     m
+}
+
+/// The witnesses that cosigned, as JSON fields.
+fn cosigned_fields(m: &mut serde_json::Map<String, serde_json::Value>, c: &Cosigned) {
+    let by: Vec<serde_json::Value> =
+        c.by.iter()
+            .map(|(name, time)| json!({"witness": name, "timestamp": time}))
+            .collect();
+    m.insert("quorum".into(), json!(c.quorum));
+    m.insert("cosigned_by".into(), json!(by));
+}
+
+/// `; cosigned by w1, w2 (quorum q)` after a line, when a policy was checked.
+fn cosigned_text(c: Option<&Cosigned>) -> String {
+    c.map(|c| {
+        let names: Vec<&str> = c.by.iter().map(|(n, _)| n.as_str()).collect();
+        let names = if names.is_empty() {
+            "no witness".to_owned()
+        } else {
+            names.join(", ")
+        };
+        format!("; cosigned by {names} (quorum {})", c.quorum)
+    })
+    .unwrap_or_default()
 }
 
 /// `wallet log checkpoint`.
 pub(crate) fn checkpoint(args: &RemoteLogArgs) -> Result<Report, Failure> {
-    let keys = load_keys(&args.vkey)?;
+    let trust = load_trust(&args.vkey, args.policy.as_deref())?;
     let v = LogClient::new(&args.log)
-        .checkpoint(&keys)
+        .checkpoint(&trust)
         .map_err(from_fetch)?;
     let cp = &v.checkpoint;
     Ok(Report::ok(
         format!(
-            "ok origin {} size {} root {}",
+            "ok origin {} size {} root {}{}",
             cp.origin(),
             cp.size(),
-            cp.root()
+            cp.root(),
+            cosigned_text(v.cosigned.as_ref())
         ),
         checkpoint_fields(&v).into(),
     ))
@@ -134,9 +182,9 @@ pub(crate) fn checkpoint(args: &RemoteLogArgs) -> Result<Report, Failure> {
 
 /// `wallet log prove`.
 pub(crate) fn prove(args: &ProveArgs) -> Result<Report, Failure> {
-    let keys = load_keys(&args.remote.vkey)?;
+    let trust = load_trust(&args.remote.vkey, args.remote.policy.as_deref())?;
     let client = LogClient::new(&args.remote.log);
-    let v = client.checkpoint(&keys).map_err(from_fetch)?;
+    let v = client.checkpoint(&trust).map_err(from_fetch)?;
     let (size, root) = (v.checkpoint.size(), v.checkpoint.root());
     let (index, leaf, proof) = match (args.index, &args.entry_file) {
         (Some(index), None) => {
@@ -169,8 +217,9 @@ pub(crate) fn prove(args: &ProveArgs) -> Result<Report, Failure> {
     fields.insert("leaf_hash".into(), json!(leaf.to_hex()));
     Ok(Report::ok(
         format!(
-            "ok entry {index} (leaf {leaf}) is in {} at size {size}, root {root}",
-            v.checkpoint.origin()
+            "ok entry {index} (leaf {leaf}) is in {} at size {size}, root {root}{}",
+            v.checkpoint.origin(),
+            cosigned_text(v.cosigned.as_ref())
         ),
         fields.into(),
     ))
@@ -199,10 +248,10 @@ fn inconsistent(msg: String) -> Failure {
 
 /// `wallet log audit`: one monitoring step.
 pub(crate) fn audit(args: &AuditArgs) -> Result<Report, Failure> {
-    let keys = load_keys(&args.remote.vkey)?;
+    let trust = load_trust(&args.remote.vkey, args.remote.policy.as_deref())?;
     let mut state = load_state(&args.state)?;
     let client = LogClient::new(&args.remote.log);
-    let v = client.checkpoint(&keys).map_err(from_fetch)?;
+    let v = client.checkpoint(&trust).map_err(from_fetch)?;
     let cp = &v.checkpoint;
     let (new_size, new_root) = (cp.size(), cp.root());
     let head = |size: u64, root: &str| format!("size {size} root {root}");
@@ -265,6 +314,7 @@ pub(crate) fn audit(args: &AuditArgs) -> Result<Report, Failure> {
             }),
         );
     }
+    let cosigned = cosigned_text(v.cosigned.as_ref());
     let mut line = match &previous {
         Some(p) if p.size == new_size => format!(
             "ok {} unchanged at size {new_size}, root {new_root}",
@@ -289,6 +339,7 @@ pub(crate) fn audit(args: &AuditArgs) -> Result<Report, Failure> {
             count(f.tiles, "hash tile", "hash tiles"),
         ));
     }
+    line.push_str(&cosigned);
     Ok(Report::ok(line, fields.into()))
 }
 
@@ -400,28 +451,40 @@ fn full_check(client: &LogClient, v: &VerifiedCheckpoint) -> Result<FullCheck, F
 
 /// `wallet log verify-receipt`.
 pub(crate) fn verify_receipt_cmd(args: &VerifyReceiptArgs) -> Result<Report, Failure> {
-    let keys = load_keys(&args.vkey)?;
+    let trust = load_trust(&args.vkey, args.policy.as_deref())?;
     let entry = read_entry(&args.entry_file)?;
     let receipt = String::from_utf8(read_file(&args.receipt, MAX_RECEIPT_LEN as u64, "receipt")?)
         .map_err(|_| bad("the receipt is not UTF-8 text"))?;
     let mut last = None;
-    for key in &keys {
+    for key in &trust.log_keys() {
         match verify_receipt(&receipt, &entry, key) {
             Ok((r, cp)) => {
+                let cosigned = match &trust.policy {
+                    Some(_) => {
+                        verify_checkpoint(&r.checkpoint, &trust)
+                            .map_err(|e| invalid(format!("receipt: {e}")))?
+                            .cosigned
+                    }
+                    None => None,
+                };
+                let mut fields = serde_json::Map::new();
+                fields.insert("leaf_index".into(), json!(r.index));
+                fields.insert("origin".into(), json!(cp.origin()));
+                fields.insert("tree_size".into(), json!(cp.size()));
+                fields.insert("root".into(), json!(cp.root().to_hex()));
+                if let Some(c) = &cosigned {
+                    cosigned_fields(&mut fields, c);
+                }
                 return Ok(Report::ok(
                     format!(
-                        "ok entry {} is in {} at size {}, root {}",
+                        "ok entry {} is in {} at size {}, root {}{}",
                         r.index,
                         cp.origin(),
                         cp.size(),
-                        cp.root()
+                        cp.root(),
+                        cosigned_text(cosigned.as_ref())
                     ),
-                    json!({
-                        "leaf_index": r.index,
-                        "origin": cp.origin(),
-                        "tree_size": cp.size(),
-                        "root": cp.root().to_hex(),
-                    }),
+                    fields.into(),
                 ));
             }
             Err(e) => last = Some(e),
@@ -436,8 +499,12 @@ pub(crate) fn verify_receipt_cmd(args: &VerifyReceiptArgs) -> Result<Report, Fai
 
 /// `wallet log verify-note`.
 pub(crate) fn verify_note_cmd(args: &VerifyNoteArgs) -> Result<Report, Failure> {
-    let keys = load_keys(&args.vkey)?;
+    let trust = load_trust(&args.vkey, args.policy.as_deref())?;
     let text = read_text(&args.file, "note")?;
+    if let Some(policy) = &trust.policy {
+        return verify_cosigned_note(&text, &args.file, policy, &trust.keys);
+    }
+    let keys = trust.keys;
     let verified = verify_note(&text, &keys).map_err(|e| {
         let msg = format!("note {}: {e}", args.file.display());
         match e {
@@ -465,6 +532,46 @@ pub(crate) fn verify_note_cmd(args: &VerifyNoteArgs) -> Result<Report, Failure> 
             "unknown_signatures": verified.unverified,
             "text": verified.text,
         }),
+    ))
+}
+
+/// `wallet log verify-note --policy`: a checkpoint whose cosignatures meet the
+/// policy's quorum.
+fn verify_cosigned_note(
+    text: &str,
+    file: &Path,
+    policy: &Policy,
+    keys: &[VerifierKey],
+) -> Result<Report, Failure> {
+    let w = policy.verify_checkpoint(text, keys).map_err(|e| {
+        let msg = format!("note {}: {e}", file.display());
+        match e {
+            QuorumError::Note(merkle_log::NoteError::Malformed { .. })
+            | QuorumError::Checkpoint(_) => bad(msg),
+            _ => invalid(msg),
+        }
+    })?;
+    let cosigned = Cosigned {
+        quorum: policy.quorum_name().to_owned(),
+        by: w.cosigned_by,
+    };
+    let cp = &w.checkpoint;
+    let mut fields = serde_json::Map::new();
+    fields.insert("origin".into(), json!(cp.origin()));
+    fields.insert("tree_size".into(), json!(cp.size()));
+    fields.insert("root".into(), json!(cp.root().to_hex()));
+    fields.insert("signed_by".into(), json!([w.log_key.name().as_str()]));
+    fields.insert("unknown_signatures".into(), json!(w.ignored));
+    cosigned_fields(&mut fields, &cosigned);
+    Ok(Report::ok(
+        format!(
+            "ok checkpoint of {} at size {} signed by the log{} ({} unknown signature(s) ignored)",
+            cp.origin(),
+            cp.size(),
+            cosigned_text(Some(&cosigned)),
+            w.ignored
+        ),
+        fields.into(),
     ))
 }
 

@@ -7,8 +7,8 @@ use merkle_log::note::VerifierKey;
 use merkle_log::tiles::{TILE_WIDTH, decode_bundle};
 use merkle_log::tree_math::ProofPlan;
 use merkle_log::{
-    Checkpoint, FetchedTiles, Hash, MAX_CHECKPOINT_LEN, NodeStore as _, TileId, TileNodeStore,
-    tiles_for_nodes,
+    Checkpoint, FetchedTiles, Hash, MAX_CHECKPOINT_LEN, NodeStore as _, Policy, TileId,
+    TileNodeStore, tiles_for_nodes,
 };
 
 use crate::http::Client;
@@ -37,13 +37,45 @@ pub struct LogClient {
     http: Client,
 }
 
-/// A checkpoint whose signature verified under a key named like its origin.
+/// What an auditor trusts: log keys, and optionally a witness policy.
+#[derive(Debug, Clone)]
+pub struct Trust {
+    /// Log keys given directly (the policy's `log` lines add more).
+    pub keys: Vec<VerifierKey>,
+    /// The witness policy whose quorum every checkpoint must meet.
+    pub policy: Option<Policy>,
+}
+
+impl Trust {
+    /// Every log key: the ones given and the policy's.
+    pub fn log_keys(&self) -> Vec<VerifierKey> {
+        let from_policy = self
+            .policy
+            .iter()
+            .flat_map(|p| p.logs().iter().map(|l| &l.key));
+        self.keys.iter().chain(from_policy).cloned().collect()
+    }
+}
+
+/// The witnesses whose cosignatures met a policy's quorum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cosigned {
+    /// The quorum's name.
+    pub quorum: String,
+    /// The policy's witnesses whose cosignature verified, with the time each carries.
+    pub by: Vec<(String, u64)>,
+}
+
+/// A checkpoint whose signature verified under a key named like its origin (and,
+/// with a policy, whose cosignatures met its quorum).
 #[derive(Debug, Clone)]
 pub struct VerifiedCheckpoint {
     /// The parsed checkpoint.
     pub checkpoint: Checkpoint,
     /// The signed note as served.
     pub note: String,
+    /// With a policy: who cosigned it.
+    pub cosigned: Option<Cosigned>,
 }
 
 impl LogClient {
@@ -73,16 +105,17 @@ impl LogClient {
         Ok(resp.body)
     }
 
-    /// Fetches the checkpoint and verifies it: a signature by one of `keys` whose
-    /// name is the checkpoint's origin.
+    /// Fetches the checkpoint and verifies it: a signature by one of the trusted
+    /// log keys whose name is the checkpoint's origin, and, with a policy,
+    /// cosignatures that meet its quorum.
     ///
     /// # Errors
     /// [`FetchError::Invalid`] when no such signature verifies.
-    pub fn checkpoint(&self, keys: &[VerifierKey]) -> Result<VerifiedCheckpoint, FetchError> {
+    pub fn checkpoint(&self, trust: &Trust) -> Result<VerifiedCheckpoint, FetchError> {
         let body = self.get("checkpoint", MAX_CHECKPOINT_LEN as u64)?;
         let note = String::from_utf8(body)
             .map_err(|_| FetchError::Invalid("the checkpoint is not UTF-8".into()))?;
-        verify_checkpoint(&note, keys).map_err(FetchError::Invalid)
+        verify_checkpoint(&note, trust).map_err(FetchError::Invalid)
     }
 
     /// Builds the proof a plan describes for the tree of `size` leaves, from the
@@ -175,12 +208,28 @@ impl LogClient {
     }
 }
 
-/// Verifies a signed checkpoint note: some key in `keys` named as the origin must
-/// have signed it.
+/// Verifies a signed checkpoint note: some trusted log key named as the origin
+/// must have signed it, and, with a policy, the cosignatures of its witnesses must
+/// meet its quorum (under the signed-note rules: a failing signature by a known
+/// key rejects the note, signatures by unknown keys are ignored).
 ///
 /// # Errors
 /// A message saying what failed.
-pub fn verify_checkpoint(note: &str, keys: &[VerifierKey]) -> Result<VerifiedCheckpoint, String> {
+pub fn verify_checkpoint(note: &str, trust: &Trust) -> Result<VerifiedCheckpoint, String> {
+    if let Some(policy) = &trust.policy {
+        let w = policy
+            .verify_checkpoint(note, &trust.keys)
+            .map_err(|e| format!("checkpoint under the witness policy: {e}"))?;
+        return Ok(VerifiedCheckpoint {
+            checkpoint: w.checkpoint,
+            note: note.to_string(),
+            cosigned: Some(Cosigned {
+                quorum: policy.quorum_name().to_owned(),
+                by: w.cosigned_by,
+            }),
+        });
+    }
+    let keys = &trust.keys;
     let (checkpoint, verified) =
         Checkpoint::from_signed_note(note, keys).map_err(|e| e.to_string())?;
     let by_origin = verified
@@ -196,5 +245,6 @@ pub fn verify_checkpoint(note: &str, keys: &[VerifierKey]) -> Result<VerifiedChe
     Ok(VerifiedCheckpoint {
         checkpoint,
         note: note.to_string(),
+        cosigned: None,
     })
 }

@@ -43,6 +43,56 @@ pub(crate) fn test_signer() -> NoteSigner {
     .unwrap()
 }
 
+/// Spawns `merkle-log` with `args` (a server that prints `listening on ADDR` first)
+/// and returns the child and that address.
+pub(crate) fn spawn_listening(args: &[&std::ffi::OsStr]) -> (std::process::Child, SocketAddr) {
+    spawn_listening_with(args, std::process::Stdio::null())
+}
+
+/// [`spawn_listening`] with the child's standard error as `stderr` says.
+pub(crate) fn spawn_listening_with(
+    args: &[&std::ffi::OsStr],
+    stderr: std::process::Stdio,
+) -> (std::process::Child, SocketAddr) {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_merkle-log"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    (child, addr)
+}
+
+/// Starts `merkle-log serve` on an ephemeral port with `extra` arguments.
+pub(crate) fn serve_log(
+    data: &Path,
+    key: &Path,
+    extra: &[&std::ffi::OsStr],
+) -> (std::process::Child, SocketAddr) {
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "serve".as_ref(),
+        "--listen".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--data".as_ref(),
+        data.as_os_str(),
+        "--key".as_ref(),
+        key.as_os_str(),
+    ];
+    args.extend_from_slice(extra);
+    spawn_listening(&args)
+}
+
 /// An HTTP response: status, headers (lower-case names), body.
 pub(crate) struct Response {
     pub(crate) status: u16,
@@ -166,25 +216,14 @@ pub(crate) fn serve_bin(
     key: &Path,
     stderr: std::process::Stdio,
 ) -> (std::process::Child, SocketAddr) {
-    use std::io::BufRead as _;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_merkle-log"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .arg("--key")
-        .arg(key)
-        .stdout(std::process::Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .parse()
-        .unwrap();
-    (child, addr)
+    let args: [&std::ffi::OsStr; 7] = [
+        "serve".as_ref(),
+        "--listen".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--data".as_ref(),
+        data.as_os_str(),
+        "--key".as_ref(),
+        key.as_os_str(),
+    ];
+    spawn_listening_with(&args, stderr)
 }

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,13 +11,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use merkle_log::{Checkpoint, Hash, verify_consistency, verify_receipt};
 
-use crate::common::{Scratch, http, test_signer};
+use crate::common::{Scratch, http, serve_log, test_signer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_merkle-log");
 
 /// Starts `merkle-log serve` on an ephemeral port; returns the child and address.
 fn serve(data: &Path, key: &Path) -> (Child, SocketAddr) {
-    crate::common::serve_bin(data, key, Stdio::null())
+    serve_log(data, key, &[])
 }
 
 /// Runs `merkle-log serve` expecting it to refuse to start; returns its output.

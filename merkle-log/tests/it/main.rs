@@ -6,6 +6,7 @@
 
 #[cfg(feature = "server")]
 mod common;
+mod cosign;
 #[cfg(feature = "server")]
 mod crash;
 #[cfg(feature = "server")]
@@ -18,8 +19,13 @@ mod known_answer;
 #[cfg(feature = "server")]
 mod manners;
 mod oracle;
+mod policy;
 mod probes;
 mod properties;
 #[cfg(feature = "server")]
 mod server;
 mod totality;
+#[cfg(feature = "server")]
+mod witness;
+#[cfg(feature = "server")]
+mod witnessed;

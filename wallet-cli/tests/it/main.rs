@@ -8,6 +8,7 @@ mod keys;
 mod log_notes;
 mod log_offline;
 mod log_online;
+mod log_witnessed;
 mod lying_node;
 mod manners;
 mod node_flows;
