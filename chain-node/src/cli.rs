@@ -42,6 +42,19 @@ pub(crate) struct Cli {
     #[arg(long, global = true)]
     pub(crate) mining_threads: Option<usize>,
 
+    /// Memory for the coins cache in MiB: connected blocks change the UTXO set in memory,
+    /// written to disk in one batch when the cache passes this size, every
+    /// --flush-interval seconds, and at a clean stop. 0 writes after every block.
+    #[arg(long, global = true, value_name = "MIB",
+          default_value_t = chain_node::DEFAULT_DBCACHE_MIB as u32,
+          value_parser = clap::value_parser!(u32).range(0..=1 << 20))]
+    pub(crate) dbcache: u32,
+
+    /// Longest time in seconds a change of the UTXO set stays in the coins cache only.
+    #[arg(long, global = true, value_name = "SECS",
+          default_value_t = chain_node::DEFAULT_FLUSH_INTERVAL.as_secs())]
+    pub(crate) flush_interval: u64,
+
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     pub(crate) json: bool,
@@ -72,6 +85,15 @@ impl Cli {
             let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
             home.join(".chain-node").join(self.network.name())
         })
+    }
+
+    /// When the coins cache is written, from --dbcache and --flush-interval.
+    pub(crate) fn cache(&self) -> chain_node::CacheConfig {
+        chain_node::CacheConfig {
+            max_bytes: (self.dbcache as usize).saturating_mul(1 << 20),
+            max_age: std::time::Duration::from_secs(self.flush_interval),
+            ..chain_node::CacheConfig::default()
+        }
     }
 
     /// The RPC address, defaulting by network.

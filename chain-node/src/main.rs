@@ -60,6 +60,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
     if let Some(t) = cli.mining_threads {
         config.mining_threads = t.max(1);
     }
+    config.cache = cli.cache();
     let node = Node::open(config)
         .with_context(|| format!("cannot open the chain state in {}", data.display()))?;
     let addr = cli.rpc_addr();
@@ -85,15 +86,35 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             server.local_addr()
         ),
     )?;
-    server.wait()?;
+    let flusher = spawn_flusher(node.clone());
+    let served = server.wait();
+    node.shutdown();
+    flusher.thread().unpark();
+    let _ = flusher.join();
+    served?;
     if let Some(reason) = node.failure() {
         bail!(
             "stopped after a storage failure: {reason}; restart to reload the chain state from {}",
             data.display()
         );
     }
-    node.lock().chain.flush()?;
+    node.flush().context(
+        "cannot write the coins cache at shutdown; the next start connects its blocks again",
+    )?;
     Ok(())
+}
+
+/// Writes the coins cache once its time bound passes while no block arrives; ends at
+/// shutdown. A failure stops the node (as a failed flush after a block does).
+fn spawn_flusher(node: std::sync::Arc<Node>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        while !node.is_shutting_down() {
+            std::thread::park_timeout(std::time::Duration::from_secs(1));
+            if node.is_shutting_down() || node.flush_if_due().is_err() {
+                return;
+            }
+        }
+    })
 }
 
 /// `chain-node reindex`: rebuild the derived chain state with a progress bar on stderr.

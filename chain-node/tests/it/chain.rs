@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use chain_node::error::{BlockError, ChainError, TxError};
 use chain_node::validation::Coin;
 use chain_node::{
-    Amount, Block, ChainEvent, ChainState, Height, Network, OutPoint, Params, TipStatus, TxInputs,
-    TxOut,
+    Amount, Block, CacheConfig, ChainEvent, ChainState, Height, Network, OutPoint, Params,
+    TipStatus, TxInputs, TxOut,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
@@ -655,23 +655,27 @@ fn a_failed_flush_poisons_the_state_and_reopening_recovers_from_disk() {
     let o_blocks = extend(&mut o, 5, 0);
     let (n, n_blocks) = branch(&params, &o_blocks[..2], 4, 3);
     {
-        let mut state = ChainState::open(&dir, params.clone()).unwrap();
+        // Every block's changes written at once, so that the third flush is a disconnect.
+        let mut state =
+            ChainState::open_with(&dir, params.clone(), CacheConfig::flush_every_block()).unwrap();
         submit_all(&mut state, &o_blocks);
         submit_all(&mut state, &n_blocks[..3]);
         assert_eq!(state.tip().1, o_blocks[4].hash());
         // N6 makes N the best chain. Flushes: storing N6, disconnecting O5, O4, then the
-        // disconnect of O3 fails after its batch was applied.
+        // flush after the disconnect of O3 fails after its batch was applied.
         state.fail_flushes_after(3);
         let err = state.submit_block(&n_blocks[3], NOW).unwrap_err();
         assert!(matches!(err, ChainError::Storage(_)), "{err:?}");
         assert!(state.poisoned().is_some());
-        // The two disconnects that completed are kept for whoever follows the chain.
+        // The three disconnects made (the last one in memory, its flush failed) are kept
+        // for whoever follows the chain.
         let act = state.take_activation();
         assert_eq!(
             event_list(&act.events),
             vec![
                 (false, 5, o_blocks[4].hash()),
-                (false, 4, o_blocks[3].hash())
+                (false, 4, o_blocks[3].hash()),
+                (false, 3, o_blocks[2].hash())
             ]
         );
         // Every further change is refused.
