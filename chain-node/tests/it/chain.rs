@@ -23,7 +23,7 @@ fn open_temp() -> ChainState {
 }
 
 /// Builds `n` blocks on `mem` (advancing it) and returns them.
-fn extend(mem: &mut MemChain, n: usize, tag: u32) -> Vec<Block> {
+pub(crate) fn extend(mem: &mut MemChain, n: usize, tag: u32) -> Vec<Block> {
     (0..n)
         .map(|_| {
             let mut b = mem.block_with(vec![], 0);
@@ -36,7 +36,7 @@ fn extend(mem: &mut MemChain, n: usize, tag: u32) -> Vec<Block> {
         .collect()
 }
 
-fn submit_all(state: &mut ChainState, blocks: &[Block]) {
+pub(crate) fn submit_all(state: &mut ChainState, blocks: &[Block]) {
     for b in blocks {
         state.submit_block(b, NOW).unwrap();
     }
@@ -281,7 +281,7 @@ fn invalidate_and_reconsider() {
 }
 
 /// A random chain: each block spends some random mature or same-block coins.
-fn random_chain(
+pub(crate) fn random_chain(
     params: &Params,
     plan: &[Vec<(u8, u8)>],
 ) -> (Vec<Block>, Vec<HashMap<OutPoint, Coin>>) {
@@ -491,7 +491,7 @@ fn reindex_repairs_damaged_derived_records() {
 }
 
 /// The raw sled database, waiting for the previous handle's lock like the node does.
-fn open_raw(dir: &std::path::Path) -> sled::Db {
+pub(crate) fn open_raw(dir: &std::path::Path) -> sled::Db {
     for _ in 0..100 {
         if let Ok(db) = sled::open(dir) {
             return db;
@@ -533,7 +533,7 @@ fn invalid_mark_without_disconnect_is_rewound_at_open() {
 }
 
 /// (connected?, height, hash) of each event, in order.
-fn event_list(events: &[ChainEvent]) -> Vec<(bool, u32, chain_node::BlockHash)> {
+pub(crate) fn event_list(events: &[ChainEvent]) -> Vec<(bool, u32, chain_node::BlockHash)> {
     events
         .iter()
         .map(|e| match e {
@@ -544,7 +544,12 @@ fn event_list(events: &[ChainEvent]) -> Vec<(bool, u32, chain_node::BlockHash)> 
 }
 
 /// A chain that shares `base` and then grows `n` blocks of its own (times offset by `tag`).
-fn branch(params: &Params, base: &[Block], n: usize, tag: u32) -> (MemChain, Vec<Block>) {
+pub(crate) fn branch(
+    params: &Params,
+    base: &[Block],
+    n: usize,
+    tag: u32,
+) -> (MemChain, Vec<Block>) {
     let mut mem = MemChain::new(params.clone());
     for b in base {
         mem.connect(b).unwrap();
