@@ -457,10 +457,12 @@ impl Node {
             for id in &accepted.added {
                 st.mempool.remove_with_descendants(id);
             }
-            if let Some(reason) = st.chain.poisoned() {
-                self.fail(reason.to_owned());
+            // The storage engine's own message, rather than the bare "storage error".
+            let reason = st.chain.poisoned().map(str::to_owned);
+            if let Some(reason) = &reason {
+                self.fail(reason.clone());
             }
-            return Err(not_saved(e.to_string()));
+            return Err(not_saved(reason.unwrap_or_else(|| e.to_string())));
         }
         drop(st);
         self.publish(
