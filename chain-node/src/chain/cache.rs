@@ -212,9 +212,9 @@ impl CoinsCache {
 
     /// Records the undo data of a connected block.
     pub(super) fn put_undo(&mut self, hash: BlockHash, undo: BlockUndo) {
-        self.undo_bytes += ENTRY_BYTES + undo.spent.len() * UNDO_COIN_BYTES;
+        self.undo_bytes += undo.spent.len() * UNDO_COIN_BYTES;
         if let Some(Some(old)) = self.undo.insert(hash, Some(undo)) {
-            self.undo_bytes -= ENTRY_BYTES + old.spent.len() * UNDO_COIN_BYTES;
+            self.undo_bytes -= old.spent.len() * UNDO_COIN_BYTES;
         }
     }
 
@@ -223,7 +223,7 @@ impl CoinsCache {
     pub(super) fn take_undo(&mut self, hash: &BlockHash) -> Option<Option<BlockUndo>> {
         let old = self.undo.insert(*hash, None);
         if let Some(Some(undo)) = &old {
-            self.undo_bytes -= ENTRY_BYTES + undo.spent.len() * UNDO_COIN_BYTES;
+            self.undo_bytes -= undo.spent.len() * UNDO_COIN_BYTES;
         }
         old
     }

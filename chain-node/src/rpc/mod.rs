@@ -227,13 +227,27 @@ impl RpcServer {
         let app = Router::new().fallback(serve_call).with_state(state);
         let http = HttpServer::new(config.http);
         let monitor = http.monitor();
+        // Registered before `start` returns, so that a signal sent as soon as the node
+        // says it is listening stops it cleanly instead of killing it.
+        let signals = if config.stop_on_signals {
+            let _entered = runtime.enter();
+            Some(Signals::register())
+        } else {
+            None
+        };
         let shutdown = async move {
+            let terminated = async {
+                match signals {
+                    Some(mut s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 // A closed channel means the handle is gone: stop as well.
                 _ = stopped.wait_for(|stop| *stop) => {}
                 // The node stopped by itself (a storage failure): the server ends with it.
                 () = node_stopped(&watched) => {}
-                () = merkle_log::http::termination(), if config.stop_on_signals => {
+                () = terminated => {
                     signalled.shutdown();
                 }
             }
@@ -307,6 +321,42 @@ struct RpcState {
     node: Arc<Node>,
     expected_auth: Arc<str>,
     stop: Arc<watch::Sender<bool>>,
+}
+
+/// SIGINT and SIGTERM, listened to from the moment they are registered.
+struct Signals {
+    #[cfg(unix)]
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    /// Registers the handlers now (inside a runtime context).
+    fn register() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let streams = signal(SignalKind::interrupt())
+                .and_then(|int| Ok((int, signal(SignalKind::terminate())?)))
+                .ok();
+            Signals { streams }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    /// The next SIGINT or SIGTERM (Ctrl-C where there are no Unix signals, or where
+    /// registering them failed).
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some((int, term)) = &mut self.streams {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+        merkle_log::http::termination().await;
+    }
 }
 
 /// Resolves once the node is shutting down, whatever asked it to.

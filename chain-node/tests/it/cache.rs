@@ -527,3 +527,20 @@ fn kill_9_with_unflushed_blocks_then_restart_replays_them() {
     assert!(state.take_activation().events.is_empty());
     assert_eq!(state.utxo_set().unwrap(), mem.utxo);
 }
+
+#[test]
+fn the_chain_state_with_its_cache_is_a_plain_value_another_thread_can_own() {
+    let params = Network::Regtest.params();
+    let mut mem = MemChain::new(params.clone());
+    let blocks = extend(&mut mem, 3, 0);
+    let mut state = ChainState::open_temporary(params).unwrap();
+    submit_all(&mut state, &blocks[..2]);
+    // Moved to an owner thread with unflushed changes, used there, and moved back.
+    let owner = std::thread::spawn(move || {
+        state.submit_block(&blocks[2], NOW).unwrap();
+        state
+    });
+    let state = owner.join().unwrap();
+    assert_eq!(state.cache_usage().blocks, 3);
+    assert_reads_match(&state, &mem, &HashMap::new());
+}
