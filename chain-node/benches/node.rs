@@ -601,8 +601,10 @@ fn empty_blocks(c: &mut Criterion) {
     g.sampling_mode(SamplingMode::Flat);
     g.throughput(Throughput::Elements(1_000));
     // Empty blocks: the connect rate through the cache (stored blocks, as at the end of a
-    // headers-first download), with and without the one flush that follows them; and the
-    // rate of submitting new ones, each stored durably (one fsync per block) first.
+    // headers-first download; `reconsider_block` writes one status record with a flush
+    // first), with and without the one flush that follows them, or with a flush after
+    // each block; the replay at open; and the rate of submitting new ones, each stored
+    // durably (one fsync per block) first.
     const EMPTY: u32 = 1_000;
     let e = node("connect-empty");
     let empty = e.generate(EMPTY, address(&key(700))).unwrap();
@@ -613,25 +615,61 @@ fn empty_blocks(c: &mut Criterion) {
             .map(|h| st.chain.block(h).unwrap().unwrap())
             .collect()
     };
-    for (name, flush) in [("connect_1000", false), ("connect_1000_and_flush", true)] {
+    for (name, config, flush) in [
+        ("connect_1000", bench_cache(), false),
+        ("connect_1000_and_flush", bench_cache(), true),
+        // A batch and a flush per block, as before the cache.
+        (
+            "connect_1000_flush_each",
+            CacheConfig::flush_every_block(),
+            false,
+        ),
+    ] {
         g.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     disconnect_and_flush(&e, &empty[0]);
                     let mut st = e.lock();
+                    st.chain.set_cache_config(config);
                     let started = Instant::now();
                     st.chain.reconsider_block(&empty[0]).unwrap();
                     if flush {
                         st.chain.flush().unwrap();
                     }
                     total += started.elapsed();
+                    st.chain.set_cache_config(bench_cache());
                     assert_eq!(st.chain.tip().0, Height(EMPTY));
                 }
                 total
             })
         });
     }
+    // Opening a store whose UTXO set is at genesis while its 1,000 blocks are stored:
+    // the replay at open after a crash (no write: the state is dropped unflushed).
+    let replay = temp_dir("replay-empty");
+    {
+        let mut state = ChainState::open(&replay, Network::Regtest.params()).unwrap();
+        for block in &empty_blocks {
+            state.submit_block(block, chain_node::unix_now()).unwrap();
+        }
+        state.drop_unflushed();
+    }
+    g.bench_function("replay_1000_at_open", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let started = Instant::now();
+                let state =
+                    ChainState::open_with(&replay, Network::Regtest.params(), bench_cache())
+                        .unwrap();
+                total += started.elapsed();
+                assert_eq!(state.tip().0, Height(EMPTY));
+                state.drop_unflushed();
+            }
+            total
+        })
+    });
     g.bench_function("submit_1000", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
