@@ -203,8 +203,9 @@ impl ChainState {
         let missing = || ChainError::Missing {
             what: format!("undo data of {hash}"),
         };
-        let undo: BlockUndo = match self.cache.take_undo(&hash) {
-            Some(cached) => cached.ok_or_else(missing)?,
+        // Read before anything changes: a failed read leaves the block connected.
+        let undo: BlockUndo = match self.cache.undo(&hash) {
+            Some(cached) => cached.cloned().ok_or_else(missing)?,
             None => get(&self.db, &hash_key(P_UNDO, &hash))?.ok_or_else(missing)?,
         };
         let spent: HashSet<OutPoint> = undo.spent.iter().map(|(o, _)| *o).collect();
@@ -227,6 +228,7 @@ impl ChainState {
                 self.cache.add_coin(*outpoint, *coin);
             }
         }
+        self.cache.remove_undo(hash);
         self.cache.set_height(height, None);
         self.cache.block_changed();
         self.active.pop();

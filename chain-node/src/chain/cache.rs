@@ -218,14 +218,17 @@ impl CoinsCache {
         }
     }
 
-    /// Removes the undo data of a disconnected block and returns what the cache held:
-    /// `None` if disk has it, `Some(None)` if it was already removed.
-    pub(super) fn take_undo(&mut self, hash: &BlockHash) -> Option<Option<BlockUndo>> {
-        let old = self.undo.insert(*hash, None);
-        if let Some(Some(undo)) = &old {
+    /// The cached undo data of a block: `None` if disk has the answer, `Some(None)` if it
+    /// was removed.
+    pub(super) fn undo(&self, hash: &BlockHash) -> Option<Option<&BlockUndo>> {
+        self.undo.get(hash).map(Option::as_ref)
+    }
+
+    /// Removes the undo data of a disconnected block.
+    pub(super) fn remove_undo(&mut self, hash: BlockHash) {
+        if let Some(Some(undo)) = self.undo.insert(hash, None) {
             self.undo_bytes -= undo.spent.len() * UNDO_COIN_BYTES;
         }
-        old
     }
 
     /// Sets (`Some`) or removes (`None`) the active block at `height`.

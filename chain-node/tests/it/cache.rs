@@ -544,3 +544,32 @@ fn the_chain_state_with_its_cache_is_a_plain_value_another_thread_can_own() {
     assert_eq!(state.cache_usage().blocks, 3);
     assert_reads_match(&state, &mem, &HashMap::new());
 }
+
+#[test]
+fn a_disconnect_whose_undo_data_cannot_be_read_changes_nothing() {
+    let dir = temp_dir("cache-bad-undo");
+    let params = Network::Regtest.params();
+    let mut mem = MemChain::new(params.clone());
+    let blocks = extend(&mut mem, 6, 0);
+    {
+        let mut state = ChainState::open(&dir, params.clone()).unwrap();
+        submit_all(&mut state, &blocks);
+    }
+    // Damage: the stored undo data of the tip no longer decodes.
+    {
+        let db = open_raw(&dir);
+        let mut key = vec![b'u'];
+        key.extend_from_slice(blocks[5].hash().as_bytes());
+        db.insert(key, vec![0xff; 3]).unwrap();
+        db.flush().unwrap();
+    }
+    let mut state = ChainState::open(&dir, params.clone()).unwrap();
+    let before = state.cache_usage();
+    let err = state.invalidate_block(&blocks[5].hash()).unwrap_err();
+    assert!(matches!(err, ChainError::Corrupt { .. }), "{err:?}");
+    // The block is still connected, and the cache holds nothing more for the flush to
+    // write (in particular no removal of the record the disconnect could not read).
+    assert_eq!(state.tip(), (Height(6), blocks[5].hash()));
+    assert_eq!(state.cache_usage(), before);
+    assert_reads_match(&state, &mem, &HashMap::new());
+}
