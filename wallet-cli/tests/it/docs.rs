@@ -206,6 +206,25 @@ fn readme_blocks(readme: &str) -> Result<Vec<Block>, String> {
     Ok(blocks)
 }
 
+/// `line` with the output of a command it starts in the background (`cmd &`, not
+/// `a && b`) sent to `$BACKGROUND_LOG`: a server started that way prints at moments
+/// that depend on scheduling, into the middle of the walkthrough's own lines.
+fn quiet_background(line: &str) -> String {
+    let bytes = line.as_bytes();
+    let mut out = String::with_capacity(line.len() + 32);
+    for (i, c) in line.char_indices() {
+        let lone_ampersand = c == '&'
+            && i > 0
+            && bytes.get(i - 1) == Some(&b' ')
+            && bytes.get(i + 1).is_none_or(|b| *b == b' ');
+        if lone_ampersand && !line[..i].contains('#') {
+            out.push_str(">>\"$BACKGROUND_LOG\" 2>&1 ");
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Kills `child` (SIGTERM, then SIGKILL after 10 s) and waits for it.
 fn stop(child: &mut Child) {
     let _ = Command::new("kill")
@@ -237,6 +256,20 @@ fn every_shell_block_of_the_readme_is_run_or_says_why_not() {
     let ok =
         readme_blocks("<!-- readme-test: skip: needs the internet -->\n```sh\nls\n```\n").unwrap();
     assert_eq!((ok.len(), ok[0].run, ok[0].body.as_str()), (1, false, "ls"));
+}
+
+#[test]
+fn only_commands_sent_to_the_background_are_quieted() {
+    assert_eq!(
+        quiet_background("serve --x 1 & sleep 1   # a & b"),
+        "serve --x 1 >>\"$BACKGROUND_LOG\" 2>&1 & sleep 1   # a & b"
+    );
+    assert_eq!(
+        quiet_background("serve &"),
+        "serve >>\"$BACKGROUND_LOG\" 2>&1 &"
+    );
+    assert_eq!(quiet_background("a && b"), "a && b");
+    assert_eq!(quiet_background("cmd 2>&1 | x"), "cmd 2>&1 | x");
 }
 
 #[test]
@@ -351,15 +384,18 @@ fn the_readme_walkthroughs_run_and_print_what_their_snapshot_shows() {
                 "/tmp/open-trust-",
                 &format!("{}/open-trust-", scratch.display()),
             );
+        let body: Vec<String> = body.lines().map(quiet_background).collect();
         script.push_str(&format!(
-            "echo '@@ README.md line {}'\n{body}\n",
-            block.line
+            "echo '@@ README.md line {}'\n{}\n",
+            block.line,
+            body.join("\n")
         ));
     }
     let mut shell = Command::new("bash")
         .args(["-c", &script])
         .current_dir(workspace_root())
         .env("HOME", &home)
+        .env("BACKGROUND_LOG", tmp.path().join("background.log"))
         .env_remove("WALLET_PASSPHRASE")
         .env("COLUMNS", "100")
         .env("NO_COLOR", "1")
@@ -391,22 +427,12 @@ fn the_readme_walkthroughs_run_and_print_what_their_snapshot_shows() {
     let status = status.unwrap_or_else(|| {
         panic!("the README's blocks did not end in {README_TIMEOUT:?}:\n{output}")
     });
+    let background = fs::read_to_string(tmp.path().join("background.log")).unwrap_or_default();
     assert!(
         status.success(),
-        "a README block failed ({status}):\n{output}\nnode:\n{node_said}"
+        "a README block failed ({status}):\n{output}\nnode:\n{node_said}\nbackground:\n{background}"
     );
-    // A server started in the background prints when it starts and stops, at moments
-    // that depend on scheduling; the walkthrough's own output is what is compared.
-    let compared: String = output
-        .lines()
-        .filter(|l| {
-            !l.starts_with("merkle-log: serving ")
-                && !l.starts_with("merkle-log: stopped ")
-                && !l.starts_with("listening on ")
-        })
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let compared = compared.replace(&scratch.display().to_string(), "[SCRATCH]");
+    let compared = output.replace(&scratch.display().to_string(), "[SCRATCH]");
     check_snapshot("readme.txt", &redact(&compared));
     assert!(
         !workspace_root().join("log.key").exists() && !workspace_root().join("alice").exists(),
