@@ -52,8 +52,19 @@ struct Queue {
 #[derive(Debug)]
 struct Slot {
     queue: Mutex<Queue>,
+    /// Wakes a thread blocked in `recv`.
     ready: Condvar,
+    /// Wakes a task awaiting `recv_async` (one subscriber per slot, so one permit is
+    /// enough: a wake-up between its look at the queue and its wait is kept).
+    wake: tokio::sync::Notify,
     capacity: usize,
+}
+
+impl Slot {
+    fn woken(&self) {
+        self.ready.notify_all();
+        self.wake.notify_one();
+    }
 }
 
 impl Slot {
@@ -89,6 +100,7 @@ impl Hub {
         let slot = Arc::new(Slot {
             queue: Mutex::new(Queue::default()),
             ready: Condvar::new(),
+            wake: tokio::sync::Notify::new(),
             capacity: self.capacity,
         });
         let mut slots = self.slots();
@@ -119,7 +131,7 @@ impl Hub {
                     q.events.push_back(e.clone());
                 }
             }
-            slot.ready.notify_all();
+            slot.woken();
             true
         });
     }
@@ -128,7 +140,7 @@ impl Hub {
     pub(crate) fn close(&self) {
         for slot in self.slots().drain(..).filter_map(|w| w.upgrade()) {
             slot.lock().closed = true;
-            slot.ready.notify_all();
+            slot.woken();
         }
     }
 }
@@ -158,6 +170,21 @@ impl Subscription {
                 return next;
             }
             q = self.slot.ready.wait(q).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// The next event, awaiting one: for a subscriber on an async runtime (a network
+    /// loop), where [`Subscription::recv`] would block a worker.
+    ///
+    /// # Errors
+    /// As [`Subscription::recv`].
+    pub async fn recv_async(&mut self) -> Result<NodeEvent, EventError> {
+        loop {
+            let next = Self::take(&mut self.slot.lock());
+            if let Some(next) = next {
+                return next;
+            }
+            self.slot.wake.notified().await;
         }
     }
 
@@ -268,6 +295,36 @@ mod tests {
             fast.recv_timeout(Duration::from_millis(1)),
             Err(EventError::Closed)
         );
+    }
+
+    #[test]
+    fn an_async_subscriber_is_woken_by_events_published_from_another_thread() {
+        let hub = Arc::new(Hub::new(8));
+        let mut sub = hub.subscribe();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let publisher = {
+            let hub = Arc::clone(&hub);
+            std::thread::spawn(move || {
+                for h in 0..3 {
+                    hub.publish(&[connected(h)]);
+                }
+                hub.close();
+            })
+        };
+        let got = runtime.block_on(async {
+            let mut got = Vec::new();
+            loop {
+                match sub.recv_async().await {
+                    Ok(e) => got.push(e),
+                    Err(EventError::Closed) => break got,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        });
+        publisher.join().unwrap();
+        assert_eq!(got, (0..3).map(connected).collect::<Vec<_>>());
     }
 
     #[test]
