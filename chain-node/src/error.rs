@@ -596,6 +596,9 @@ pub enum NodeError {
     /// The node is shutting down, or its owner thread is gone: nothing was done.
     #[error("the node is shutting down")]
     ShuttingDown,
+    /// The node's owner thread could not be started.
+    #[error("cannot start the node's owner thread")]
+    Spawn(#[source] std::io::Error),
 }
 
 /// Why a [`crate::Subscription`] gave no event.

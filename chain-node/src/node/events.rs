@@ -78,35 +78,45 @@ impl Slot {
 /// The publishing side, held by the node: a list of live subscribers.
 #[derive(Debug)]
 pub(crate) struct Hub {
-    slots: Mutex<Vec<Weak<Slot>>>,
+    slots: Mutex<Slots>,
     capacity: usize,
+}
+
+#[derive(Debug, Default)]
+struct Slots {
+    live: Vec<Weak<Slot>>,
+    /// The node stopped: a new subscriber starts closed.
+    closed: bool,
 }
 
 impl Hub {
     /// A hub whose subscribers each buffer up to `capacity` events (at least one).
     pub(crate) fn new(capacity: usize) -> Self {
         Hub {
-            slots: Mutex::new(Vec::new()),
+            slots: Mutex::new(Slots::default()),
             capacity: capacity.max(1),
         }
     }
 
-    fn slots(&self) -> MutexGuard<'_, Vec<Weak<Slot>>> {
+    fn slots(&self) -> MutexGuard<'_, Slots> {
         self.slots.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A new subscriber of every event published from now on.
     pub(crate) fn subscribe(&self) -> Subscription {
+        let mut slots = self.slots();
         let slot = Arc::new(Slot {
-            queue: Mutex::new(Queue::default()),
+            queue: Mutex::new(Queue {
+                closed: slots.closed,
+                ..Queue::default()
+            }),
             ready: Condvar::new(),
             wake: tokio::sync::Notify::new(),
             capacity: self.capacity,
         });
-        let mut slots = self.slots();
         // Forget subscribers that went away.
-        slots.retain(|s| s.strong_count() > 0);
-        slots.push(Arc::downgrade(&slot));
+        slots.live.retain(|s| s.strong_count() > 0);
+        slots.live.push(Arc::downgrade(&slot));
         Subscription { slot }
     }
 
@@ -116,8 +126,7 @@ impl Hub {
         if events.is_empty() {
             return;
         }
-        let mut slots = self.slots();
-        slots.retain(|weak| {
+        self.slots().live.retain(|weak| {
             let Some(slot) = weak.upgrade() else {
                 return false;
             };
@@ -138,7 +147,9 @@ impl Hub {
 
     /// Tells every subscriber that no event will follow those buffered.
     pub(crate) fn close(&self) {
-        for slot in self.slots().drain(..).filter_map(|w| w.upgrade()) {
+        let mut slots = self.slots();
+        slots.closed = true;
+        for slot in slots.live.drain(..).filter_map(|w| w.upgrade()) {
             slot.lock().closed = true;
             slot.woken();
         }
@@ -291,6 +302,7 @@ mod tests {
         assert_eq!(slow.try_recv(), Err(EventError::Empty));
         hub.close();
         assert_eq!(slow.recv(), Err(EventError::Closed));
+        assert_eq!(hub.subscribe().recv(), Err(EventError::Closed));
         assert_eq!(
             fast.recv_timeout(Duration::from_millis(1)),
             Err(EventError::Closed)
@@ -332,7 +344,7 @@ mod tests {
         let hub = Hub::new(2);
         drop(hub.subscribe());
         hub.publish(&[connected(1)]);
-        assert!(hub.slots().is_empty());
+        assert!(hub.slots().live.is_empty());
         let mut s = hub.subscribe();
         assert_eq!(
             s.recv_timeout(Duration::from_millis(1)),

@@ -150,7 +150,7 @@ impl Node {
     ///
     /// # Errors
     /// [`NodeError::Chain`] from opening the store or from saving the rebuilt mempool;
-    /// [`NodeError::ShuttingDown`] if the owner thread cannot be started.
+    /// [`NodeError::Spawn`] if the owner thread cannot be started.
     pub fn open(config: NodeConfig) -> Result<Node, NodeError> {
         let params = config.params.clone();
         let mut chain =
@@ -182,7 +182,7 @@ impl Node {
         let thread = std::thread::Builder::new()
             .name("chain-node-owner".into())
             .spawn(move || owner.run(inbox))
-            .map_err(|_| NodeError::ShuttingDown)?;
+            .map_err(NodeError::Spawn)?;
         Ok(Node {
             inner: Arc::new(Inner {
                 requests,
@@ -217,8 +217,12 @@ impl Node {
             .requests
             .send(Request::Run(job))
             .map_err(|_| NodeError::ShuttingDown)?;
-        // A closed reply channel: the owner exited (or the job panicked) first.
-        answer.recv().map_err(|_| NodeError::ShuttingDown)
+        // A closed reply channel: the owner exited first, or the job panicked (which
+        // the owner recorded as the node's failure).
+        answer.recv().map_err(|_| match self.failure() {
+            Some(reason) if !self.is_closed() => NodeError::Chain(ChainError::Poisoned { reason }),
+            _ => NodeError::ShuttingDown,
+        })
     }
 
     /// Runs `read` on the owner thread against the chain state and mempool, between two
@@ -277,6 +281,11 @@ impl Node {
     pub fn shutdown(&self) -> Result<(Height, BlockHash), NodeError> {
         let inner = &self.inner;
         stop_owner(&inner.requests, &inner.shared, &inner.owner)
+    }
+
+    /// Whether the owner has closed the store.
+    fn is_closed(&self) -> bool {
+        self.inner.shared.closed_at().is_some()
     }
 
     /// Whether the node is stopping: [`Node::shutdown`] was called or a failure

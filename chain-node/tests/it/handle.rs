@@ -110,7 +110,7 @@ fn concurrent_rpc_readers_submitters_and_a_miner_agree_with_the_tests_own_ledger
         .collect();
     let done = Arc::new(AtomicBool::new(false));
     let go = Arc::new(Barrier::new(SUBMITTERS as usize + 3));
-    std::thread::scope(|scope| {
+    let mined: Vec<BlockHash> = std::thread::scope(|scope| {
         // Submitters over RPC, each with coins of its own: every payment is accepted.
         let mut submitters = Vec::new();
         for txs in &payments {
@@ -126,13 +126,13 @@ fn concurrent_rpc_readers_submitters_and_a_miner_agree_with_the_tests_own_ledger
         }
         // A miner on the handle, from its own thread: blocks while payments arrive.
         let (node, go2, done2) = (n.clone(), Arc::clone(&go), Arc::clone(&done));
-        scope.spawn(move || {
+        let miner_thread = scope.spawn(move || {
             go2.wait();
-            let mut mined = 0;
-            while !done2.load(Ordering::Relaxed) || mined < 3 {
-                node.generate(1, address(&key(59))).unwrap();
-                mined += 1;
+            let mut mined = Vec::new();
+            while !done2.load(Ordering::Relaxed) || mined.len() < 3 {
+                mined.extend(node.generate(1, address(&key(59))).unwrap());
             }
+            mined
         });
         // A reader over RPC: the height never goes back, the mempool holds only
         // submitted payments, and every block's transactions are known ones.
@@ -169,10 +169,17 @@ fn concurrent_rpc_readers_submitters_and_a_miner_agree_with_the_tests_own_ledger
         for j in joined {
             j.unwrap();
         }
+        miner_thread.join().unwrap()
     });
+    // Every block the miner was told about is on the active chain, one per height
+    // after the start, in the order it was mined.
+    for (i, hash) in mined.iter().enumerate() {
+        assert_eq!(n.hash_at(start_height + 1 + i as u32), Some(*hash));
+    }
     // One more block confirms what is left.
     n.generate(1, address(&miner)).unwrap();
     assert!(n.pool_txids().is_empty());
+    assert_eq!(n.tip_now().0.0, start_height + mined.len() as u32 + 1);
     // Each payee holds exactly the outputs the test built for it, over RPC.
     for s in 0..SUBMITTERS {
         let expected: BTreeMap<(String, u64), u64> = payments[s as usize]
@@ -261,6 +268,7 @@ fn requests_after_shutdown_fail_cleanly_and_the_store_is_closed() {
         );
     }
     assert_eq!(events.try_recv(), Err(EventError::Closed));
+    assert_eq!(n.subscribe().recv(), Err(EventError::Closed));
     // The store is closed: the directory opens again at once, at the closing tip.
     let reopened = Node::open(n.config().clone()).unwrap();
     assert_eq!(reopened.tip().unwrap(), closed);
