@@ -90,6 +90,25 @@ pub fn unix_now() -> u64 {
 
 /// A handle to a running node. Clones are cheap and share the one owner thread; the
 /// owner stops at [`Node::shutdown`] or when the last handle is dropped.
+///
+/// ```
+/// use chain_node::{Address, Height, Network, Node, NodeConfig, NodeEvent};
+///
+/// let dir = tempfile::tempdir()?;
+/// let mut config = NodeConfig::new(Network::Regtest, dir.path().to_owned());
+/// config.mining_threads = 1;
+/// let node = Node::open(config)?;
+/// let mut events = node.subscribe();
+/// let mined = node.clone().generate(1, Address([7; 32]))?;
+/// assert_eq!(node.read(|view| view.chain().tip())?, (Height(1), mined[0]));
+/// assert_eq!(
+///     events.try_recv(),
+///     Ok(NodeEvent::BlockConnected { hash: mined[0], height: Height(1) })
+/// );
+/// assert_eq!(node.shutdown()?, (Height(1), mined[0]));
+/// assert!(node.tip().is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Node {
     inner: Arc<Inner>,
