@@ -602,6 +602,7 @@ pub enum NodeError {
 }
 
 /// Why a [`crate::Subscription`] gave no event.
+#[cfg(feature = "node")]
 #[derive(Clone, Copy, Debug, Error, PartialEq, Eq)]
 pub enum EventError {
     /// The subscriber fell behind: its oldest events were dropped. Resync from the chain.
