@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chain_node::miner::HeaderHasher;
@@ -61,11 +60,31 @@ fn bench_cache() -> CacheConfig {
     }
 }
 
-fn node(name: &str) -> Arc<Node> {
+fn node(name: &str) -> Node {
     let mut cfg = NodeConfig::new(Network::Regtest, temp_dir(name));
     cfg.mining_threads = 1;
     cfg.cache = bench_cache();
     Node::open(cfg).unwrap()
+}
+
+/// Shuts `node` down and opens its chain state directly, for the benchmarks of the
+/// chain state alone (no mempool, no events).
+fn chain_of(node: Node) -> ChainState {
+    let dir = node.config().data_dir.join("chain");
+    node.shutdown().unwrap();
+    drop(node);
+    ChainState::open_with(&dir, Network::Regtest.params(), bench_cache()).unwrap()
+}
+
+/// A stored block, read through the node.
+fn block(node: &Node, hash: &BlockHash) -> Block {
+    let hash = *hash;
+    node.read(move |v| v.chain().block(&hash).unwrap().unwrap())
+        .unwrap()
+}
+
+fn pool_len(node: &Node) -> usize {
+    node.read(|v| v.mempool().len()).unwrap()
 }
 
 fn sign_spend(
@@ -110,20 +129,21 @@ fn fan_out_many(
     node.generate(100 + sets as u32, address(k)).unwrap();
     let mut out = Vec::new();
     for h in 1..=sets as u32 {
-        let (op, coin) = {
-            let st = node.lock();
-            let b = st
-                .chain
-                .block(&st.chain.hash_at(Height(h)).unwrap())
-                .unwrap()
-                .unwrap();
-            let op = OutPoint {
-                txid: b.txs[0].txid(),
-                vout: 0,
-            };
-            let coin: Coin = st.chain.coin(&op).unwrap().unwrap();
-            (op, coin)
-        };
+        let (op, coin) = node
+            .read(move |v| {
+                let chain = v.chain();
+                let b = chain
+                    .block(&chain.hash_at(Height(h)).unwrap())
+                    .unwrap()
+                    .unwrap();
+                let op = OutPoint {
+                    txid: b.txs[0].txid(),
+                    vout: 0,
+                };
+                let coin: Coin = chain.coin(&op).unwrap().unwrap();
+                (op, coin)
+            })
+            .unwrap();
         let each = (coin.amount.units() - 1_000_000) / n as u64;
         let outs = (0..n)
             .map(|_| TxOut::pay(Amount::from_units(each), address(k)))
@@ -168,18 +188,14 @@ fn mine_spends(
         node.submit_transaction(tx).unwrap();
     }
     let hash = node.generate(1, address(k)).unwrap()[0];
-    assert_eq!(
-        node.lock().chain.block(&hash).unwrap().unwrap().txs.len(),
-        coins.len() + 1
-    );
+    assert_eq!(block(node, &hash).txs.len(), coins.len() + 1);
     (hash, created)
 }
 
 /// Disconnects `first` and everything above it, then writes the cache, untimed.
-fn disconnect_and_flush(node: &Node, first: &BlockHash) {
-    let mut st = node.lock();
-    st.chain.invalidate_block(first).unwrap();
-    st.chain.flush().unwrap();
+fn disconnect_and_flush(st: &mut ChainState, first: &BlockHash) {
+    st.invalidate_block(first).unwrap();
+    st.flush().unwrap();
 }
 
 /// SplitMix64: not a secure source, only the cheapest coefficients a batch can be fed, so
@@ -424,7 +440,8 @@ fn chain(c: &mut Criterion) {
     let n = node("connect");
     let coins = fan_out(&n, &miner, SIGS);
     let (big, _) = mine_spends(&n, &miner, &coins, &key(501));
-    let block: Block = n.lock().chain.block(&big).unwrap().unwrap();
+    let block: Block = block(&n, &big);
+    let mut st = chain_of(n);
     assert_eq!(block.txs.len(), SIGS + 1);
     // The batch floor again, right next to the connects, for a ratio under the same load.
     let checks = sig_checks();
@@ -437,17 +454,12 @@ fn chain(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                disconnect_and_flush(&n, &big);
-                let mut st = n.lock();
+                disconnect_and_flush(&mut st, &big);
                 let started = Instant::now();
-                st.chain.reconsider_block(&big).unwrap();
+                st.reconsider_block(&big).unwrap();
                 total += started.elapsed();
-                assert_eq!(st.chain.tip().1, big);
-                assert_eq!(
-                    st.chain.cache_usage().blocks,
-                    1,
-                    "no flush in the timed part"
-                );
+                assert_eq!(st.tip().1, big);
+                assert_eq!(st.cache_usage().blocks, 1, "no flush in the timed part");
             }
             total
         })
@@ -457,14 +469,13 @@ fn chain(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                disconnect_and_flush(&n, &big);
-                let mut st = n.lock();
-                st.chain.reconsider_block(&big).unwrap();
-                st.chain.invalidate_block(&big).unwrap();
+                disconnect_and_flush(&mut st, &big);
+                st.reconsider_block(&big).unwrap();
+                st.invalidate_block(&big).unwrap();
                 let started = Instant::now();
-                st.chain.reconsider_block(&big).unwrap();
+                st.reconsider_block(&big).unwrap();
                 total += started.elapsed();
-                assert_eq!(st.chain.tip().1, big);
+                assert_eq!(st.tip().1, big);
             }
             total
         })
@@ -476,13 +487,12 @@ fn chain(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                disconnect_and_flush(&n, &big);
-                let mut st = n.lock();
-                st.chain.reconsider_block(&big).unwrap();
+                disconnect_and_flush(&mut st, &big);
+                st.reconsider_block(&big).unwrap();
                 let started = Instant::now();
-                st.chain.flush().unwrap();
+                st.flush().unwrap();
                 total += started.elapsed();
-                assert_eq!(st.chain.cache_usage().blocks, 0);
+                assert_eq!(st.cache_usage().blocks, 0);
             }
             total
         })
@@ -491,19 +501,18 @@ fn chain(c: &mut Criterion) {
     // The same block through the consensus rules alone (no storage), on an in-memory view
     // of the coins it spends.
     let (height, view) = {
-        let mut st = n.lock();
-        let height = st.chain.tip().0;
-        st.chain.invalidate_block(&big).unwrap();
+        let height = st.tip().0;
+        st.invalidate_block(&big).unwrap();
         let view: HashMap<OutPoint, Coin> = block
             .txs
             .iter()
             .flat_map(Transaction::spends)
-            .map(|i| (i.prevout, st.chain.coin(&i.prevout).unwrap().unwrap()))
+            .map(|i| (i.prevout, st.coin(&i.prevout).unwrap().unwrap()))
             .collect();
-        st.chain.reconsider_block(&big).unwrap();
+        st.reconsider_block(&big).unwrap();
         (height, view)
     };
-    let params = n.params().clone();
+    let params = st.params().clone();
     g.bench_function("connect_block_2000_tx_rules_only", |b| {
         b.iter(|| connect_block(&block, height, &view, &params, SigMode::default()).unwrap())
     });
@@ -529,9 +538,10 @@ fn chain(c: &mut Criterion) {
         chained.push(hash);
         (coins, owner) = (created, key(to));
     }
-    for (shape, m, row) in [
-        ("independent", &m, &independent),
-        ("chained", &m2, &chained),
+    let (mut m, mut m2) = (chain_of(m), chain_of(m2));
+    for (shape, st, row) in [
+        ("independent", &mut m, &independent),
+        ("chained", &mut m2, &chained),
     ] {
         for (flushes, config) in [
             ("flush_once", bench_cache()),
@@ -542,15 +552,14 @@ fn chain(c: &mut Criterion) {
                 b.iter_custom(|iters| {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
-                        disconnect_and_flush(m, &row[0]);
-                        let mut st = m.lock();
-                        st.chain.set_cache_config(config);
+                        disconnect_and_flush(st, &row[0]);
+                        st.set_cache_config(config);
                         let started = Instant::now();
-                        st.chain.reconsider_block(&row[0]).unwrap();
-                        st.chain.flush().unwrap();
+                        st.reconsider_block(&row[0]).unwrap();
+                        st.flush().unwrap();
                         total += started.elapsed();
-                        st.chain.set_cache_config(bench_cache());
-                        assert_eq!(st.chain.tip().1, row[ROW - 1]);
+                        st.set_cache_config(bench_cache());
+                        assert_eq!(st.tip().1, row[ROW - 1]);
                     }
                     total / ROW as u32
                 })
@@ -577,15 +586,15 @@ fn chain(c: &mut Criterion) {
     }
     let bb = r.generate(11, address(&key(504))).unwrap();
     r.reconsider_block(&a[0]).unwrap();
-    assert_eq!(r.lock().chain.tip().1, bb[10]);
+    assert_eq!(r.tip().unwrap().1, bb[10]);
     g.bench_function("reorg_10_blocks_with_mempool_resync", |b| {
         b.iter_custom(|iters| {
             let started = Instant::now();
             for _ in 0..iters {
                 r.invalidate_block(&bb[0]).unwrap();
-                assert_eq!(r.lock().mempool.len(), 200);
+                assert_eq!(pool_len(&r), 200);
                 r.reconsider_block(&bb[0]).unwrap();
-                assert!(r.lock().mempool.is_empty());
+                assert_eq!(pool_len(&r), 0);
             }
             // Two reorgs per iteration.
             started.elapsed() / 2
@@ -608,13 +617,8 @@ fn empty_blocks(c: &mut Criterion) {
     const EMPTY: u32 = 1_000;
     let e = node("connect-empty");
     let empty = e.generate(EMPTY, address(&key(700))).unwrap();
-    let empty_blocks: Vec<Block> = {
-        let st = e.lock();
-        empty
-            .iter()
-            .map(|h| st.chain.block(h).unwrap().unwrap())
-            .collect()
-    };
+    let empty_blocks: Vec<Block> = empty.iter().map(|h| block(&e, h)).collect();
+    let mut st = chain_of(e);
     for (name, config, flush) in [
         ("connect_1000", bench_cache(), false),
         ("connect_1000_and_flush", bench_cache(), true),
@@ -629,17 +633,16 @@ fn empty_blocks(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    disconnect_and_flush(&e, &empty[0]);
-                    let mut st = e.lock();
-                    st.chain.set_cache_config(config);
+                    disconnect_and_flush(&mut st, &empty[0]);
+                    st.set_cache_config(config);
                     let started = Instant::now();
-                    st.chain.reconsider_block(&empty[0]).unwrap();
+                    st.reconsider_block(&empty[0]).unwrap();
                     if flush {
-                        st.chain.flush().unwrap();
+                        st.flush().unwrap();
                     }
                     total += started.elapsed();
-                    st.chain.set_cache_config(bench_cache());
-                    assert_eq!(st.chain.tip().0, Height(EMPTY));
+                    st.set_cache_config(bench_cache());
+                    assert_eq!(st.tip().0, Height(EMPTY));
                 }
                 total
             })

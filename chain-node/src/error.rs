@@ -321,6 +321,7 @@ impl BlockError {
 }
 
 /// Why the chain state refused a block or an operation.
+#[cfg(feature = "node")]
 #[derive(Debug, Error)]
 pub enum ChainError {
     /// The block breaks a consensus rule.
@@ -414,6 +415,7 @@ pub enum ChainError {
     HeightExhausted,
 }
 
+#[cfg(feature = "node")]
 impl ChainError {
     /// Whether this is a failure of the node's storage (or of its records) rather than a
     /// refusal of the request.
@@ -579,6 +581,7 @@ pub enum TemplateError {
 }
 
 /// Why a node operation failed.
+#[cfg(feature = "node")]
 #[derive(Debug, Error)]
 pub enum NodeError {
     /// The chain state refused it.
@@ -590,7 +593,31 @@ pub enum NodeError {
     /// No block template could be built.
     #[error(transparent)]
     Template(#[from] TemplateError),
-    /// The node is shutting down.
+    /// The node is shutting down, or its owner thread is gone: nothing was done.
     #[error("the node is shutting down")]
     ShuttingDown,
+    /// The node's owner thread could not be started.
+    #[error("cannot start the node's owner thread")]
+    Spawn(#[source] std::io::Error),
+}
+
+/// Why a [`crate::Subscription`] gave no event.
+#[cfg(feature = "node")]
+#[derive(Clone, Copy, Debug, Error, PartialEq, Eq)]
+pub enum EventError {
+    /// The subscriber fell behind: its oldest events were dropped. Resync from the chain.
+    #[error("the subscriber fell behind and {missed} events were dropped; resync from the chain")]
+    Lagged {
+        /// How many events were dropped.
+        missed: u64,
+    },
+    /// No event is buffered (`try_recv`).
+    #[error("no event is buffered")]
+    Empty,
+    /// No event came in time (`recv_timeout`).
+    #[error("no event came in time")]
+    Timeout,
+    /// The node stopped and every buffered event was read.
+    #[error("the node stopped; no event will follow")]
+    Closed,
 }

@@ -6,6 +6,11 @@
 //! [`validation`] and the parameters of each [`Network`]. Every hashed or stored byte
 //! comes from [`encoding`].
 //!
+//! The node side (the sled chain state, the mempool, the `Node` handle and its owner
+//! thread, the miner, JSON-RPC over HTTP and the binary) sits behind the default
+//! feature `node`. Without it the crate is the consensus types, rules and encoding
+//! alone, which is what a wallet links.
+//!
 //! ```
 //! use chain_node::{Network, validation::check_block};
 //!
@@ -17,19 +22,27 @@
 
 mod address;
 mod block;
+#[cfg(feature = "node")]
 mod chain;
+#[cfg(feature = "node")]
 pub mod datadir;
 pub mod encoding;
 pub mod error;
 mod hash;
+#[cfg(feature = "node")]
 pub mod keyfile;
+#[cfg(feature = "node")]
 pub mod mempool;
+#[cfg(feature = "node")]
 pub mod miner;
+#[cfg(feature = "node")]
 mod node;
 mod params;
 pub mod pow;
+#[cfg(feature = "node")]
 pub mod rpc;
 pub mod signature;
+#[cfg(feature = "node")]
 mod store;
 mod subsidy;
 mod transaction;
@@ -39,16 +52,22 @@ pub mod validation;
 
 pub use address::Address;
 pub use block::{Block, HEADER_SIZE, Header, merkle_root};
+#[cfg(feature = "node")]
 pub use chain::{
     Activation, CacheConfig, CacheUsage, ChainEvent, ChainState, ChainTip, DEFAULT_DBCACHE_MIB,
     DEFAULT_FLUSH_BLOCKS, DEFAULT_FLUSH_INTERVAL, TipStatus,
 };
 pub use hash::{BlockHash, TxId, WtxId, sha256d};
-pub use node::{Node, NodeConfig, NodeEvent, NodeState, unix_now};
+#[cfg(feature = "node")]
+pub use node::{
+    DEFAULT_EVENT_BUFFER, Node, NodeConfig, NodeEvent, NodeView, REQUEST_QUEUE, Subscription,
+    unix_now,
+};
 pub use params::{
     COINBASE_MATURITY, MAX_BLOCK_SIZE, MAX_FUTURE_BLOCK_TIME, MAX_TIMEWARP, MAX_TX_SIZE,
     MEDIAN_TIME_SPAN, Network, Params,
 };
+#[cfg(feature = "node")]
 pub use store::FORMAT_VERSION;
 pub use subsidy::block_subsidy;
 pub use transaction::{

@@ -143,7 +143,7 @@ fn run_node(cli: &Cli) -> anyhow::Result<()> {
         ..RpcConfig::default()
     };
     let server = RpcServer::start_on(node.clone(), listener, rpc)?;
-    let (height, tip) = node.lock().chain.tip();
+    let (height, tip) = node.tip()?;
     let cookie = server.cookie_path().display().to_string();
     let local = server.local_addr();
     say(
@@ -155,7 +155,9 @@ fn run_node(cli: &Cli) -> anyhow::Result<()> {
     )?;
     let flusher = spawn_flusher(node.clone());
     let reason = server.wait_reason();
-    node.shutdown();
+    // The owner writes the coins cache and exits; a `stop` call or a signal may have
+    // begun it first: this waits for it, and a failed write is then the node's failure.
+    let closed = node.shutdown();
     flusher.thread().unpark();
     let _ = flusher.join();
     let reason = reason?;
@@ -165,10 +167,9 @@ fn run_node(cli: &Cli) -> anyhow::Result<()> {
             data.display()
         );
     }
-    node.flush().context(
+    let (height, tip) = closed.context(
         "cannot write the coins cache at shutdown; the next start connects its blocks again",
     )?;
-    let (height, tip) = node.lock().chain.tip();
     let why = match reason {
         StopReason::Signal(s) => s.name().to_owned(),
         other => other.to_string(),
@@ -184,7 +185,7 @@ fn run_node(cli: &Cli) -> anyhow::Result<()> {
 
 /// Writes the coins cache once its time bound passes while no block arrives; ends at
 /// shutdown. A failure stops the node (as a failed flush after a block does).
-fn spawn_flusher(node: std::sync::Arc<Node>) -> std::thread::JoinHandle<()> {
+fn spawn_flusher(node: Node) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         while !node.is_shutting_down() {
             std::thread::park_timeout(std::time::Duration::from_secs(1));

@@ -11,7 +11,8 @@ use crate::address::Address;
 use crate::encoding::IndexEntry;
 use crate::error::{ChainError, MempoolError, NodeError};
 use crate::hash::{BlockHash, TxId};
-use crate::node::{Node, NodeState, unix_now};
+use crate::node::{Node, NodeView, unix_now};
+use crate::params::Network;
 use crate::pow::Target;
 use crate::transaction::{OutPoint, OutputKind, Transaction, TxInputs};
 use crate::units::Height;
@@ -139,6 +140,17 @@ fn mempool_error(e: &MempoolError) -> RpcError {
     RpcError::new(code, full(e))
 }
 
+impl From<NodeError> for RpcError {
+    fn from(e: NodeError) -> Self {
+        match e {
+            NodeError::Chain(e) => e.into(),
+            NodeError::Mempool(e) => mempool_error(&e),
+            NodeError::ShuttingDown => RpcError::new(RpcError::IN_WARMUP, "node is shutting down"),
+            e => RpcError::internal(full(&e)),
+        }
+    }
+}
+
 /// Runs one method.
 ///
 /// # Errors
@@ -146,87 +158,78 @@ fn mempool_error(e: &MempoolError) -> RpcError {
 /// parameters, -3 wrong type, -8 invalid parameter, -5 not found or bad address, -22
 /// undecodable, -25/-26/-27 rejected, -28 stopping.
 pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcError> {
-    match parse_call(method, params, node.params().network)? {
-        Call::GetBlockchainInfo => blockchain_info(node),
-        Call::GetBlockCount => Ok(json!(node.lock().chain.tip().0.0)),
-        Call::GetBestBlockHash => Ok(json!(node.lock().chain.tip().1.to_hex())),
-        Call::GetBlockHash { height: h } => {
-            let st = node.lock();
-            u32::try_from(h)
-                .ok()
-                .and_then(|h| st.chain.hash_at(Height(h)))
-                .map(|hash| json!(hash.to_hex()))
-                .ok_or_else(|| RpcError::invalid_parameter("Block height out of range"))
-        }
-        Call::GetBlock { hash, verbosity } => get_block(node, &hash, verbosity),
-        Call::GetBlockHeader { hash, verbose } => {
-            let st = node.lock();
-            let entry = st
-                .chain
+    let network = node.params().network;
+    match parse_call(method, params, network)? {
+        Call::GetBlockchainInfo => node.read(move |v| blockchain_info(v, network))?,
+        Call::GetBlockCount => Ok(json!(node.tip()?.0.0)),
+        Call::GetBestBlockHash => Ok(json!(node.tip()?.1.to_hex())),
+        Call::GetBlockHash { height: h } => node
+            .read(move |v| u32::try_from(h).ok().and_then(|h| v.chain().hash_at(Height(h))))?
+            .map(|hash| json!(hash.to_hex()))
+            .ok_or_else(|| RpcError::invalid_parameter("Block height out of range")),
+        Call::GetBlock { hash, verbosity } => get_block(node, hash, verbosity),
+        Call::GetBlockHeader { hash, verbose } => node.read(move |v| {
+            let entry = v
+                .chain()
                 .entry(&hash)
                 .ok_or_else(|| RpcError::not_found("Block not found"))?;
             if verbose {
-                Ok(header_json(&st, &hash, &entry))
+                Ok(header_json(v, &hash, &entry))
             } else {
                 Ok(json!(hex::encode(entry.header.to_bytes())))
             }
-        }
-        Call::GetChainTips => {
-            let st = node.lock();
-            Ok(Value::Array(
-                st.chain
-                    .chain_tips()
-                    .into_iter()
-                    .map(|t| {
-                        json!({
-                            "height": t.height.0,
-                            "hash": t.hash.to_hex(),
-                            "branchlen": t.branch_len,
-                            "status": match t.status {
-                                crate::chain::TipStatus::Active => "active",
-                                crate::chain::TipStatus::ValidFork => "valid-fork",
-                                crate::chain::TipStatus::Invalid => "invalid",
-                            },
-                        })
+        })?,
+        Call::GetChainTips => Ok(Value::Array(node.read(|v| {
+            v.chain()
+                .chain_tips()
+                .into_iter()
+                .map(|t| {
+                    json!({
+                        "height": t.height.0,
+                        "hash": t.hash.to_hex(),
+                        "branchlen": t.branch_len,
+                        "status": match t.status {
+                            crate::chain::TipStatus::Active => "active",
+                            crate::chain::TipStatus::ValidFork => "valid-fork",
+                            crate::chain::TipStatus::Invalid => "invalid",
+                        },
                     })
-                    .collect(),
-            ))
-        }
-        Call::GetRawMempool { verbose } => {
-            let st = node.lock();
-            let ids = st.mempool.txids();
+                })
+                .collect()
+        })?)),
+        Call::GetRawMempool { verbose } => Ok(node.read(move |v| {
+            let pool = v.mempool();
+            let ids = pool.txids();
             if verbose {
                 let mut map = serde_json::Map::new();
                 for id in ids {
-                    if let Some(e) = st.mempool.get(&id) {
+                    if let Some(e) = pool.get(&id) {
                         map.insert(id.to_hex(), json!({"size": e.size, "vsize": e.size, "fee": e.fee.units(), "feerate": e.fee_rate()}));
                     }
                 }
-                Ok(Value::Object(map))
+                Value::Object(map)
             } else {
-                Ok(json!(ids.iter().map(TxId::to_hex).collect::<Vec<_>>()))
+                json!(ids.iter().map(TxId::to_hex).collect::<Vec<_>>())
             }
-        }
-        Call::GetMempoolInfo => {
-            let st = node.lock();
-            let cfg = st.mempool.config();
-            Ok(json!({
+        })?),
+        Call::GetMempoolInfo => Ok(node.read(|v| {
+            let pool = v.mempool();
+            let cfg = pool.config();
+            json!({
                 "loaded": true,
-                "size": st.mempool.len(),
-                "bytes": st.mempool.bytes(),
+                "size": pool.len(),
+                "bytes": pool.bytes(),
                 "maxmempool": cfg.max_bytes,
-                "mempoolminfee": st.mempool.lowest_fee_rate().unwrap_or(cfg.min_fee_rate).max(cfg.min_fee_rate),
+                "mempoolminfee": pool.lowest_fee_rate().unwrap_or(cfg.min_fee_rate).max(cfg.min_fee_rate),
                 "minrelaytxfee": cfg.min_fee_rate,
-                "orphans": st.mempool.orphan_count(),
-            }))
-        }
+                "orphans": pool.orphan_count(),
+            })
+        })?),
         Call::SendRawTransaction { tx } => {
-            if let Some(e) = already_confirmed(node, &tx) {
-                return Err(e);
-            }
+            already_confirmed(node, &tx)?;
             node.submit_transaction(tx)
                 .map(|txid| json!(txid.to_hex()))
-                .map_err(|e| mempool_error(&e))
+                .map_err(RpcError::from)
         }
         Call::TestMempoolAccept { txs } => {
             let mut out = Vec::with_capacity(txs.len());
@@ -234,7 +237,8 @@ pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcE
                 let txid = tx.txid().to_hex();
                 out.push(match node.test_transaction(&tx) {
                     Ok(fee) => json!({"txid": txid, "allowed": true, "vsize": tx.size(), "fees": {"base": fee.units()}}),
-                    Err(e) => json!({"txid": txid, "allowed": false, "reject-reason": full(&e)}),
+                    Err(NodeError::Mempool(e)) => json!({"txid": txid, "allowed": false, "reject-reason": full(&e)}),
+                    Err(e) => return Err(e.into()),
                 });
             }
             Ok(Value::Array(out))
@@ -243,41 +247,41 @@ pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcE
             txid,
             verbose,
             block,
-        } => raw_transaction(node, &txid, verbose, block.as_ref()),
+        } => raw_transaction(node, txid, verbose, block),
         Call::GetTxOut {
             outpoint,
             include_mempool,
-        } => gettxout(node, outpoint, include_mempool),
-        Call::GetAddressUtxos { addresses } => address_utxos(node, &addresses),
+        } => node.read(move |v| gettxout(v, network, outpoint, include_mempool))?,
+        Call::GetAddressUtxos { addresses } => {
+            node.read(move |v| address_utxos(v, &addresses))?
+        }
         Call::GenerateToAddress {
             nblocks: n,
             address: to,
-        } => match node.generate(n, to) {
-            Ok(hashes) => Ok(json!(
+        } => {
+            let hashes = node.generate(n, to)?;
+            Ok(json!(
                 hashes.iter().map(BlockHash::to_hex).collect::<Vec<_>>()
-            )),
-            Err(NodeError::ShuttingDown) => {
-                Err(RpcError::new(RpcError::IN_WARMUP, "node is shutting down"))
-            }
-            Err(e) => Err(RpcError::internal(full(&e))),
-        },
-        Call::ValidateAddress { address: s } => {
-            Ok(match Address::parse(&s, node.params().network) {
-                Ok(a) => json!({"isvalid": true, "address": s, "hash": hex::encode(a.0)}),
-                Err(e) => json!({"isvalid": false, "error": e.to_string()}),
-            })
+            ))
         }
+        Call::ValidateAddress { address: s } => Ok(match Address::parse(&s, network) {
+            Ok(a) => json!({"isvalid": true, "address": s, "hash": hex::encode(a.0)}),
+            Err(e) => json!({"isvalid": false, "error": e.to_string()}),
+        }),
         Call::GetBlockTemplate => block_template(node),
         Call::SubmitBlock { block } => Ok(match node.submit_block(&block) {
             Ok(_) => Value::Null,
-            Err(ChainError::Duplicate { .. }) => json!("duplicate"),
-            Err(ChainError::UnknownParent { .. }) => json!("prev-blk-not-found"),
-            Err(ChainError::InvalidAncestor { .. }) => json!("bad-prevblk"),
-            Err(e @ ChainError::Mutated { .. }) => json!(format!("mutated: {}", full(&e))),
-            Err(ChainError::Invalid { source, .. }) => {
-                json!(format!("rejected: {}", full(&source)))
-            }
-            Err(e) => return Err(RpcError::internal(full(&e))),
+            Err(NodeError::Chain(e)) => match e {
+                ChainError::Duplicate { .. } => json!("duplicate"),
+                ChainError::UnknownParent { .. } => json!("prev-blk-not-found"),
+                ChainError::InvalidAncestor { .. } => json!("bad-prevblk"),
+                e @ ChainError::Mutated { .. } => json!(format!("mutated: {}", full(&e))),
+                ChainError::Invalid { source, .. } => {
+                    json!(format!("rejected: {}", full(&source)))
+                }
+                e => return Err(RpcError::internal(full(&e))),
+            },
+            Err(e) => return Err(e.into()),
         }),
         Call::InvalidateBlock { hash } => {
             node.invalidate_block(&hash)?;
@@ -287,71 +291,75 @@ pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcE
             node.reconsider_block(&hash)?;
             Ok(Value::Null)
         }
+        // The server shuts the node down once the answer is ready (`serve_call`).
         Call::Stop => Ok(json!("chain-node stopping")),
     }
 }
 
-fn already_confirmed(node: &Node, tx: &Transaction) -> Option<RpcError> {
-    let st = node.lock();
+/// -27 when the transaction's outputs are in the UTXO set already.
+fn already_confirmed(node: &Node, tx: &Transaction) -> Result<(), RpcError> {
     let txid = tx.txid();
-    (0..tx.outputs.len() as u32)
-        .any(|vout| matches!(st.chain.coin(&OutPoint { txid, vout }), Ok(Some(_))))
-        .then(|| {
-            RpcError::new(
-                RpcError::VERIFY_ALREADY_IN_CHAIN,
-                "Transaction outputs already in utxo set",
-            )
-        })
+    let outputs = u32::try_from(tx.outputs.len()).unwrap_or(u32::MAX);
+    let confirmed = node.read(move |v| {
+        (0..outputs).any(|vout| matches!(v.chain().coin(&OutPoint { txid, vout }), Ok(Some(_))))
+    })?;
+    if confirmed {
+        return Err(RpcError::new(
+            RpcError::VERIFY_ALREADY_IN_CHAIN,
+            "Transaction outputs already in utxo set",
+        ));
+    }
+    Ok(())
 }
 
-fn median_time(st: &NodeState, hash: &BlockHash) -> u32 {
+fn median_time(v: &NodeView, hash: &BlockHash) -> u32 {
     let mut times = Vec::new();
-    let mut cur = st.chain.entry(hash);
+    let mut cur = v.chain().entry(hash);
     while let Some(e) = cur {
         times.push(e.header.time);
         if times.len() == crate::params::MEDIAN_TIME_SPAN {
             break;
         }
-        cur = st.chain.entry(&e.header.prev);
+        cur = v.chain().entry(&e.header.prev);
     }
     median_time_past(&times)
 }
 
-fn header_json(st: &NodeState, hash: &BlockHash, e: &IndexEntry) -> Value {
-    let active = st.chain.is_active(hash);
-    let tip = st.chain.tip().0;
+fn header_json(v: &NodeView, hash: &BlockHash, e: &IndexEntry) -> Value {
+    let chain = v.chain();
+    let active = chain.is_active(hash);
+    let tip = chain.tip().0;
     let next = if active {
         e.height
             .next()
-            .and_then(|h| st.chain.hash_at(h))
+            .and_then(|h| chain.hash_at(h))
             .map(|h| h.to_hex())
     } else {
         None
     };
-    let mut v = json!({
+    let mut j = json!({
         "hash": hash.to_hex(),
         "confirmations": if active { i64::from(tip.0) - i64::from(e.height.0) + 1 } else { -1 },
         "height": e.height.0,
         "version": e.header.version,
         "merkleroot": hex::encode(e.header.merkle_root),
         "time": e.header.time,
-        "mediantime": median_time(st, hash),
+        "mediantime": median_time(v, hash),
         "nonce": e.header.nonce,
         "bits": format!("{:08x}", e.header.bits.0),
         "target": Target::from_compact(e.header.bits).map(|t| hex::encode(t.value().to_be_bytes())).unwrap_or_default(),
         "chainwork": hex::encode(e.chainwork.to_be_bytes()),
     });
     if e.height.0 > 0 {
-        set(&mut v, "previousblockhash", json!(e.header.prev.to_hex()));
+        set(&mut j, "previousblockhash", json!(e.header.prev.to_hex()));
     }
     if let Some(n) = next {
-        set(&mut v, "nextblockhash", json!(n));
+        set(&mut j, "nextblockhash", json!(n));
     }
-    v
+    j
 }
 
-fn tx_json(tx: &Transaction, node: &Node) -> Value {
-    let network = node.params().network;
+fn tx_json(tx: &Transaction, network: Network) -> Value {
     let vin: Vec<Value> = match &tx.inputs {
         TxInputs::Coinbase { height, extra } => vec![json!({"coinbase": hex::encode(extra), "height": height.0})],
         TxInputs::Spend(ins) => ins
@@ -375,28 +383,31 @@ fn tx_json(tx: &Transaction, node: &Node) -> Value {
     json!({"txid": tx.txid().to_hex(), "hash": tx.wtxid().to_hex(), "version": tx.version, "size": tx.size(), "vin": vin, "vout": vout, "hex": hex::encode(tx.to_bytes())})
 }
 
-fn get_block(node: &Node, hash: &BlockHash, verbosity: u64) -> Result<Value, RpcError> {
-    let st = node.lock();
-    let entry = st
-        .chain
-        .entry(hash)
-        .ok_or_else(|| RpcError::not_found("Block not found"))?;
-    let block = st
-        .chain
-        .block(hash)?
-        .ok_or_else(|| RpcError::not_found("Block not available"))?;
-    if verbosity == 0 {
+fn get_block(node: &Node, hash: BlockHash, verbosity: u64) -> Result<Value, RpcError> {
+    // The block is read on the owner; the JSON is built here.
+    let (block, header) = node.read(move |v| -> Result<_, RpcError> {
+        let entry = v
+            .chain()
+            .entry(&hash)
+            .ok_or_else(|| RpcError::not_found("Block not found"))?;
+        let block = v
+            .chain()
+            .block(&hash)?
+            .ok_or_else(|| RpcError::not_found("Block not available"))?;
+        let header = (verbosity > 0).then(|| header_json(v, &hash, &entry));
+        Ok((block, header))
+    })??;
+    let Some(mut j) = header else {
         return Ok(json!(hex::encode(block.to_bytes())));
-    }
-    let mut v = header_json(&st, hash, &entry);
-    drop(st);
-    set(&mut v, "size", json!(block.size()));
-    set(&mut v, "nTx", json!(block.txs.len()));
+    };
+    let network = node.params().network;
+    set(&mut j, "size", json!(block.size()));
+    set(&mut j, "nTx", json!(block.txs.len()));
     set(
-        &mut v,
+        &mut j,
         "tx",
         if verbosity >= 2 {
-            Value::Array(block.txs.iter().map(|t| tx_json(t, node)).collect())
+            Value::Array(block.txs.iter().map(|t| tx_json(t, network)).collect())
         } else {
             json!(
                 block
@@ -407,23 +418,20 @@ fn get_block(node: &Node, hash: &BlockHash, verbosity: u64) -> Result<Value, Rpc
             )
         },
     );
-    Ok(v)
+    Ok(j)
 }
 
 /// A transaction from the mempool, or from the given block (there is no txindex,
 /// as in Bitcoin Core without `-txindex`).
 fn raw_transaction(
     node: &Node,
-    txid: &TxId,
+    txid: TxId,
     verbose: bool,
-    in_block: Option<&BlockHash>,
+    in_block: Option<BlockHash>,
 ) -> Result<Value, RpcError> {
     let tx = match in_block {
         None => node
-            .lock()
-            .mempool
-            .get(txid)
-            .map(|e| e.tx.clone())
+            .read(move |v| v.mempool().get(&txid).map(|e| e.tx.clone()))?
             .ok_or_else(|| {
                 RpcError::not_found(
                     "No such mempool transaction; give the block hash for a confirmed one",
@@ -431,21 +439,19 @@ fn raw_transaction(
             })?,
         Some(hash) => {
             let block = node
-                .lock()
-                .chain
-                .block(hash)?
+                .read(move |v| v.chain().block(&hash))??
                 .ok_or_else(|| RpcError::not_found("Block not found"))?;
             block
                 .txs
                 .into_iter()
-                .find(|t| t.txid() == *txid)
+                .find(|t| t.txid() == txid)
                 .ok_or_else(|| {
                     RpcError::not_found("No such transaction found in the provided block")
                 })?
         }
     };
     if verbose {
-        let mut v = tx_json(&tx, node);
+        let mut v = tx_json(&tx, node.params().network);
         set(&mut v, "hex", json!(hex::encode(tx.to_bytes())));
         Ok(v)
     } else {
@@ -453,12 +459,16 @@ fn raw_transaction(
     }
 }
 
-fn gettxout(node: &Node, outpoint: OutPoint, include_mempool: bool) -> Result<Value, RpcError> {
-    let st = node.lock();
-    let (tip_height, tip) = st.chain.tip();
-    let network = node.params().network;
-    if let Some(coin) = st.chain.coin(&outpoint)? {
-        if include_mempool && st.mempool.spender(&outpoint).is_some() {
+fn gettxout(
+    v: &NodeView,
+    network: Network,
+    outpoint: OutPoint,
+    include_mempool: bool,
+) -> Result<Value, RpcError> {
+    let (chain, pool) = (v.chain(), v.mempool());
+    let (tip_height, tip) = chain.tip();
+    if let Some(coin) = chain.coin(&outpoint)? {
+        if include_mempool && pool.spender(&outpoint).is_some() {
             return Ok(Value::Null);
         }
         return Ok(json!({
@@ -470,8 +480,8 @@ fn gettxout(node: &Node, outpoint: OutPoint, include_mempool: bool) -> Result<Va
         }));
     }
     if include_mempool
-        && st.mempool.spender(&outpoint).is_none()
-        && let Some(entry) = st.mempool.get(&outpoint.txid)
+        && pool.spender(&outpoint).is_none()
+        && let Some(entry) = pool.get(&outpoint.txid)
         && let Some(out) = entry.tx.outputs.get(outpoint.vout as usize)
         && let Some(a) = out.address()
     {
@@ -486,19 +496,18 @@ fn gettxout(node: &Node, outpoint: OutPoint, include_mempool: bool) -> Result<Va
     Ok(Value::Null)
 }
 
-fn address_utxos(node: &Node, addrs: &[(String, Address)]) -> Result<Value, RpcError> {
-    let st = node.lock();
-    let (tip, _) = st.chain.tip();
+fn address_utxos(v: &NodeView, addrs: &[(String, Address)]) -> Result<Value, RpcError> {
+    let (chain, pool) = (v.chain(), v.mempool());
+    let (tip, _) = chain.tip();
     let next = tip.next().unwrap_or(tip);
     let mut out = Vec::new();
     for (s, a) in addrs {
         // Confirmed coins by height (as the address index of Core's forks sorts them),
         // then coins that mempool transactions create (unconfirmed).
-        let mut confirmed = st.chain.address_utxos(a)?;
+        let mut confirmed = chain.address_utxos(a)?;
         confirmed.sort_by_key(|(op, coin)| (coin.height, op.txid, op.vout));
         let confirmed = confirmed.into_iter().map(|c| (c, true));
-        let pending = st
-            .mempool
+        let pending = pool
             .created(next)
             .into_iter()
             .filter(|(_, coin)| coin.address == *a)
@@ -513,7 +522,7 @@ fn address_utxos(node: &Node, addrs: &[(String, Address)]) -> Result<Value, RpcE
                 "height": if is_confirmed { json!(coin.height.0) } else { Value::Null },
                 "confirmations": if is_confirmed { tip.0.saturating_sub(coin.height.0) + 1 } else { 0 },
                 "coinbase": coin.is_coinbase,
-                "spentby": st.mempool.spender(&op).map(|t| t.to_hex()),
+                "spentby": pool.spender(&op).map(|t| t.to_hex()),
             }));
         }
     }
@@ -522,13 +531,11 @@ fn address_utxos(node: &Node, addrs: &[(String, Address)]) -> Result<Value, RpcE
 
 fn block_template(node: &Node) -> Result<Value, RpcError> {
     // The coinbase is the miner's to build: pay to a placeholder and report its value.
-    let (template, tip) = node
-        .block_template(Address::default(), Vec::new())
-        .map_err(|e| RpcError::internal(full(&e)))?;
-    let st = node.lock();
-    let height = st.chain.entry(&tip).map_or(0, |e| e.height.0 + 1);
-    let mintime = median_time(&st, &tip).saturating_add(1);
-    drop(st);
+    let (template, tip) = node.block_template(Address::default(), Vec::new())?;
+    let (height, mintime) = node.read(move |v| {
+        let height = v.chain().entry(&tip).map_or(0, |e| e.height.0 + 1);
+        (height, median_time(v, &tip).saturating_add(1))
+    })?;
     let coinbase_value = template.block.txs.first().map_or(0, |c| {
         c.outputs.iter().map(|o| o.amount.units()).sum::<u64>()
     });
@@ -547,25 +554,24 @@ fn block_template(node: &Node) -> Result<Value, RpcError> {
     }))
 }
 
-fn blockchain_info(node: &Node) -> Result<Value, RpcError> {
-    let st = node.lock();
-    let (height, tip) = st.chain.tip();
-    let entry = st.chain.tip_entry()?;
-    let headers = st
-        .chain
+fn blockchain_info(v: &NodeView, network: Network) -> Result<Value, RpcError> {
+    let chain = v.chain();
+    let (height, tip) = chain.tip();
+    let entry = chain.tip_entry()?;
+    let headers = chain
         .chain_tips()
         .iter()
         .map(|t| t.height.0)
         .max()
         .unwrap_or(height.0);
     Ok(json!({
-        "chain": node.params().network.name(),
+        "chain": network.name(),
         "blocks": height.0,
         "headers": headers,
         "bestblockhash": tip.to_hex(),
         "bits": format!("{:08x}", entry.header.bits.0),
         "time": entry.header.time,
-        "mediantime": median_time(&st, &tip),
+        "mediantime": median_time(v, &tip),
         "chainwork": hex::encode(entry.chainwork.to_be_bytes()),
         "initialblockdownload": false,
         "warnings": "",

@@ -193,11 +193,7 @@ impl RpcServer {
     ///
     /// # Errors
     /// [`RpcStartError`].
-    pub fn start(
-        node: Arc<Node>,
-        listen: SocketAddr,
-        threads: usize,
-    ) -> Result<Self, RpcStartError> {
+    pub fn start(node: Node, listen: SocketAddr, threads: usize) -> Result<Self, RpcStartError> {
         Self::start_with(
             node,
             listen,
@@ -213,7 +209,7 @@ impl RpcServer {
     /// # Errors
     /// [`RpcStartError`].
     pub fn start_with(
-        node: Arc<Node>,
+        node: Node,
         listen: SocketAddr,
         config: RpcConfig,
     ) -> Result<Self, RpcStartError> {
@@ -239,7 +235,7 @@ impl RpcServer {
     /// # Errors
     /// [`RpcStartError`].
     pub fn start_on(
-        node: Arc<Node>,
+        node: Node,
         listener: std::net::TcpListener,
         config: RpcConfig,
     ) -> Result<Self, RpcStartError> {
@@ -285,8 +281,8 @@ impl RpcServer {
             reason: Arc::clone(&reason),
         };
         let why = Arc::clone(&reason);
-        let signalled = Arc::clone(&state.node);
-        let watched = Arc::clone(&state.node);
+        let signalled = state.node.clone();
+        let watched = state.node.clone();
         let app = Router::new().fallback(serve_call).with_state(state);
         let http = HttpServer::new(config.http);
         let monitor = http.monitor();
@@ -302,7 +298,10 @@ impl RpcServer {
                 }
                 signal = next_signal(signals.as_mut()) => {
                     let _ = why.set(StopReason::Signal(signal));
-                    signalled.shutdown();
+                    // On a thread of its own, not the call pool that mining calls may
+                    // fill: the flag stops them at once, the owner flushes and exits, and
+                    // whoever shuts down next waits for it.
+                    std::thread::spawn(move || signalled.shutdown());
                 }
             }
         };
@@ -367,14 +366,15 @@ impl RpcServer {
         Ok(self.reason.get().copied().unwrap_or(StopReason::Handle))
     }
 
-    /// Stops the server without a request: asks the node to stop its long work
-    /// (mining), lets calls in progress answer, and removes the cookie.
+    /// Stops the server without a request: shuts the node down (mining calls stop,
+    /// the owner writes the coins cache and exits), lets calls in progress answer, and
+    /// removes the cookie.
     ///
     /// # Errors
     /// As [`RpcServer::wait`].
     pub fn stop(self, node: &Node) -> Result<(), RpcServeError> {
         let _ = self.reason.set(StopReason::Handle);
-        node.shutdown();
+        let _ = node.shutdown();
         self.stop.send_replace(true);
         self.wait()
     }
@@ -382,7 +382,7 @@ impl RpcServer {
 
 #[derive(Clone)]
 struct RpcState {
-    node: Arc<Node>,
+    node: Node,
     expected_auth: Arc<str>,
     stop: Arc<watch::Sender<bool>>,
     reason: Arc<OnceLock<StopReason>>,
@@ -442,7 +442,7 @@ async fn serve_call(State(state): State<RpcState>, request: Request) -> Response
             return r;
         }
     };
-    let node = Arc::clone(&state.node);
+    let node = state.node.clone();
     let answered = tokio::task::spawn_blocking(move || {
         envelope::answer(&body, |method, params| dispatch(&node, method, params))
     })
@@ -457,8 +457,18 @@ async fn serve_call(State(state): State<RpcState>, request: Request) -> Response
         }
     };
     if answer.stop {
+        // The reason first, so that the watch on the node does not claim the stop.
         let _ = state.reason.set(StopReason::Request);
-        state.node.shutdown();
+        // The owner writes the coins cache and exits before the answer goes out; on a
+        // thread of its own, as the call pool may be full of mining calls that only
+        // the shutdown stops. A failed write is the binary's to report (the failure).
+        let node = state.node.clone();
+        let (done, flushed) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let _ = node.shutdown();
+            let _ = done.send(());
+        });
+        let _ = flushed.await;
         state.stop.send_replace(true);
     }
     json(answer)

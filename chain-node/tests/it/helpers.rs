@@ -402,7 +402,7 @@ impl Drop for Scratch {
 /// A library node on its own scratch directory; the directory goes when the node does.
 pub(crate) struct TestNode {
     // Declared first, so dropped (and its store closed) before the directory goes.
-    node: std::sync::Arc<chain_node::Node>,
+    node: chain_node::Node,
     _dir: Scratch,
 }
 
@@ -428,6 +428,9 @@ impl TestNode {
     pub(crate) fn close(self) -> (chain_node::NodeConfig, Scratch) {
         let TestNode { node, _dir } = self;
         let config = node.config().clone();
+        // Clones held elsewhere do not keep the store open: the owner exits here. A
+        // node stopped by a failure refuses the final flush; the directory stays as is.
+        let _ = node.shutdown();
         drop(node);
         (config, _dir)
     }
@@ -443,7 +446,7 @@ impl TestNode {
 }
 
 impl std::ops::Deref for TestNode {
-    type Target = std::sync::Arc<chain_node::Node>;
+    type Target = chain_node::Node;
     fn deref(&self) -> &Self::Target {
         &self.node
     }
@@ -462,4 +465,97 @@ pub(crate) fn temp_dir(name: &str) -> Scratch {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     Scratch(dir)
+}
+
+/// Every event buffered in `events` now, oldest first (panics at a lag).
+pub(crate) fn drain(events: &mut chain_node::Subscription) -> Vec<chain_node::NodeEvent> {
+    events.drain().unwrap()
+}
+
+/// Reads of a node's state for tests, each one request to its owner thread.
+pub(crate) trait Reads {
+    /// The active tip.
+    fn tip_now(&self) -> (Height, chain_node::BlockHash);
+    /// The active chain's block hash at `height`.
+    fn hash_at(&self, height: u32) -> Option<chain_node::BlockHash>;
+    /// A stored block.
+    fn block(&self, hash: &chain_node::BlockHash) -> Option<Block>;
+    /// A block's index entry.
+    fn entry(&self, hash: &chain_node::BlockHash) -> Option<chain_node::encoding::IndexEntry>;
+    /// An unspent output of the active chain.
+    fn coin(&self, outpoint: &OutPoint) -> Option<Coin>;
+    /// The whole UTXO set.
+    fn utxo_set(&self) -> HashMap<OutPoint, Coin>;
+    /// The mempool's txids.
+    fn pool_txids(&self) -> Vec<chain_node::TxId>;
+    /// Whether the mempool holds `txid`.
+    fn in_pool(&self, txid: chain_node::TxId) -> bool;
+    /// How many orphans the mempool holds.
+    fn orphans(&self) -> usize;
+}
+
+impl Reads for chain_node::Node {
+    fn tip_now(&self) -> (Height, chain_node::BlockHash) {
+        self.tip().unwrap()
+    }
+    fn hash_at(&self, height: u32) -> Option<chain_node::BlockHash> {
+        self.read(move |v| v.chain().hash_at(Height(height)))
+            .unwrap()
+    }
+    fn block(&self, hash: &chain_node::BlockHash) -> Option<Block> {
+        let hash = *hash;
+        self.read(move |v| v.chain().block(&hash).unwrap()).unwrap()
+    }
+    fn entry(&self, hash: &chain_node::BlockHash) -> Option<chain_node::encoding::IndexEntry> {
+        let hash = *hash;
+        self.read(move |v| v.chain().entry(&hash)).unwrap()
+    }
+    fn coin(&self, outpoint: &OutPoint) -> Option<Coin> {
+        let outpoint = *outpoint;
+        self.read(move |v| v.chain().coin(&outpoint).unwrap())
+            .unwrap()
+    }
+    fn utxo_set(&self) -> HashMap<OutPoint, Coin> {
+        self.read(|v| v.chain().utxo_set().unwrap()).unwrap()
+    }
+    fn pool_txids(&self) -> Vec<chain_node::TxId> {
+        self.read(|v| v.mempool().txids()).unwrap()
+    }
+    fn in_pool(&self, txid: chain_node::TxId) -> bool {
+        self.read(move |v| v.mempool().get(&txid).is_some())
+            .unwrap()
+    }
+    fn orphans(&self) -> usize {
+        self.read(|v| v.mempool().orphan_count()).unwrap()
+    }
+}
+
+/// The mempool's refusal inside a node error (panics on any other error).
+pub(crate) fn pool_err<T: std::fmt::Debug>(
+    r: Result<T, chain_node::error::NodeError>,
+) -> Result<T, chain_node::error::MempoolError> {
+    r.map_err(|e| match e {
+        chain_node::error::NodeError::Mempool(e) => e,
+        other => panic!("expected a mempool refusal, got {other:?}"),
+    })
+}
+
+/// The chain state's refusal inside a node error (panics on any other error).
+pub(crate) fn chain_err<T: std::fmt::Debug>(
+    r: Result<T, chain_node::error::NodeError>,
+) -> Result<T, chain_node::error::ChainError> {
+    r.map_err(|e| match e {
+        chain_node::error::NodeError::Chain(e) => e,
+        other => panic!("expected a chain state refusal, got {other:?}"),
+    })
+}
+
+/// The coinbase output of the active block at `height`.
+pub(crate) fn coinbase_coin(node: &chain_node::Node, height: u32) -> (OutPoint, Coin) {
+    let block = node.block(&node.hash_at(height).unwrap()).unwrap();
+    let op = OutPoint {
+        txid: block.txs.first().unwrap().txid(),
+        vout: 0,
+    };
+    (op, node.coin(&op).unwrap())
 }

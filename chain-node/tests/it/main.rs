@@ -6,6 +6,7 @@ mod chain;
 mod commitment;
 mod consensus;
 mod core_client;
+mod handle;
 mod helpers;
 mod largest_tx;
 mod manners;

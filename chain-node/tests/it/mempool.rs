@@ -8,7 +8,9 @@ use chain_node::validation::Coin;
 use chain_node::{Amount, Network, Node, NodeConfig, NodeEvent, OutPoint, Transaction, TxOut};
 use ed25519_dalek::SigningKey;
 
-use crate::helpers::{TestNode, address, key, spend, temp_dir};
+use crate::helpers::{
+    Reads, TestNode, address, chain_err, coinbase_coin, drain, key, pool_err, spend, temp_dir,
+};
 
 fn node(name: &str, mempool: MempoolConfig) -> TestNode {
     TestNode::open(Network::Regtest, name, |cfg| {
@@ -20,14 +22,7 @@ fn node(name: &str, mempool: MempoolConfig) -> TestNode {
 /// Mines 101 blocks to `miner` and returns the first (now mature) coinbase coin.
 fn funded(node: &Node, miner: &SigningKey) -> (OutPoint, Coin) {
     node.generate(101, address(miner)).unwrap();
-    let st = node.lock();
-    let hash = st.chain.hash_at(chain_node::Height(1)).unwrap();
-    let block = st.chain.block(&hash).unwrap().unwrap();
-    let op = OutPoint {
-        txid: block.txs[0].txid(),
-        vout: 0,
-    };
-    (op, st.chain.coin(&op).unwrap().unwrap())
+    coinbase_coin(node, 1)
 }
 
 fn pay(
@@ -67,17 +62,17 @@ fn out0(tx: &Transaction, to: &SigningKey, height: u32) -> (OutPoint, Coin) {
 fn validation_and_first_seen_conflicts() {
     let n = node("mp-basic", MempoolConfig::default());
     let miner = key(10);
-    let events = n.subscribe();
+    let mut events = n.subscribe();
     let coin = funded(&n, &miner);
     let a = pay(&n, coin, &miner, &key(1), 10_000);
     let b = pay(&n, coin, &miner, &key(2), 20_000);
     let a_id = n.submit_transaction(a.clone()).unwrap();
     assert_eq!(
-        n.submit_transaction(a.clone()),
+        pool_err(n.submit_transaction(a.clone())),
         Err(MempoolError::AlreadyKnown { txid: a_id })
     );
     assert_eq!(
-        n.submit_transaction(b.clone()),
+        pool_err(n.submit_transaction(b.clone())),
         Err(MempoolError::Conflict {
             txid: b.txid(),
             existing: a_id,
@@ -85,20 +80,20 @@ fn validation_and_first_seen_conflicts() {
         })
     );
     // Coinbase, immature and badly signed transactions are refused.
-    let tip = n.lock().chain.tip().1;
-    let cb = n.lock().chain.block(&tip).unwrap().unwrap().txs[0].clone();
+    let tip = n.tip_now().1;
+    let cb = n.block(&tip).unwrap().txs[0].clone();
     assert_eq!(
-        n.submit_transaction(cb.clone()),
+        pool_err(n.submit_transaction(cb.clone())),
         Err(MempoolError::Coinbase)
     );
     let young = OutPoint {
         txid: cb.txid(),
         vout: 0,
     };
-    let young_coin = n.lock().chain.coin(&young).unwrap().unwrap();
+    let young_coin = n.coin(&young).unwrap();
     let immature = pay(&n, (young, young_coin), &miner, &key(1), 10_000);
     assert!(matches!(
-        n.submit_transaction(immature),
+        pool_err(n.submit_transaction(immature)),
         Err(MempoolError::Invalid {
             source: TxError::ImmatureCoinbase { .. },
             ..
@@ -106,12 +101,12 @@ fn validation_and_first_seen_conflicts() {
     ));
     let zero_fee = pay(&n, out0(&a, &key(1), 102), &key(1), &key(3), 0);
     assert!(matches!(
-        n.submit_transaction(zero_fee),
+        pool_err(n.submit_transaction(zero_fee)),
         Err(MempoolError::FeeTooLow { .. })
     ));
-    assert_eq!(n.lock().mempool.len(), 1);
+    assert_eq!(n.pool_txids().len(), 1);
     // Listeners saw 101 blocks and the transaction.
-    let seen: Vec<NodeEvent> = events.try_iter().collect();
+    let seen: Vec<NodeEvent> = drain(&mut events);
     assert_eq!(
         seen.iter()
             .filter(|e| matches!(e, NodeEvent::BlockConnected { .. }))
@@ -126,21 +121,7 @@ fn template_orders_by_fee_rate_and_block_clears_pool() {
     let n = node("mp-order", MempoolConfig::default());
     let miner = key(11);
     n.generate(103, address(&miner)).unwrap();
-    let coins: Vec<(OutPoint, Coin)> = (1..=3)
-        .map(|h| {
-            let st = n.lock();
-            let block = st
-                .chain
-                .block(&st.chain.hash_at(chain_node::Height(h)).unwrap())
-                .unwrap()
-                .unwrap();
-            let op = OutPoint {
-                txid: block.txs[0].txid(),
-                vout: 0,
-            };
-            (op, st.chain.coin(&op).unwrap().unwrap())
-        })
-        .collect();
+    let coins: Vec<(OutPoint, Coin)> = (1..=3).map(|h| coinbase_coin(&n, h)).collect();
     let fees = [5_000u64, 50_000, 20_000];
     let txs: Vec<Transaction> = coins
         .iter()
@@ -158,10 +139,9 @@ fn template_orders_by_fee_rate_and_block_clears_pool() {
     assert_eq!(order, vec![txs[1].txid(), txs[2].txid(), txs[0].txid()]);
     assert_eq!(template.fees, Amount::from_units(75_000));
     n.generate(1, address(&miner)).unwrap();
-    assert!(n.lock().mempool.is_empty());
+    assert!(n.pool_txids().is_empty());
     // The coinbase collected the fees.
-    let st = n.lock();
-    let tip = st.chain.block(&st.chain.tip().1).unwrap().unwrap();
+    let tip = n.block(&n.tip_now().1).unwrap();
     assert_eq!(tip.txs.len(), 4);
     assert_eq!(
         tip.txs[0].outputs[0].amount,
@@ -185,21 +165,7 @@ fn size_cap_evicts_lowest_fee_rate() {
         },
     );
     n.generate(103, address(&miner)).unwrap();
-    let coins: Vec<(OutPoint, Coin)> = (1..=3)
-        .map(|h| {
-            let st = n.lock();
-            let block = st
-                .chain
-                .block(&st.chain.hash_at(chain_node::Height(h)).unwrap())
-                .unwrap()
-                .unwrap();
-            let op = OutPoint {
-                txid: block.txs[0].txid(),
-                vout: 0,
-            };
-            (op, st.chain.coin(&op).unwrap().unwrap())
-        })
-        .collect();
+    let coins: Vec<(OutPoint, Coin)> = (1..=3).map(|h| coinbase_coin(&n, h)).collect();
     let low = pay(&n, coins[0], &miner, &key(1), 10_000);
     let mid = pay(&n, coins[1], &miner, &key(1), 20_000);
     let cheaper = pay(&n, coins[2], &miner, &key(1), 5_000);
@@ -207,16 +173,12 @@ fn size_cap_evicts_lowest_fee_rate() {
     n.submit_transaction(low.clone()).unwrap();
     n.submit_transaction(mid.clone()).unwrap();
     assert!(matches!(
-        n.submit_transaction(cheaper),
+        pool_err(n.submit_transaction(cheaper)),
         Err(MempoolError::Full { .. })
     ));
     n.submit_transaction(high.clone()).unwrap();
-    let st = n.lock();
-    assert!(
-        st.mempool.get(&low.txid()).is_none(),
-        "lowest fee rate evicted"
-    );
-    assert!(st.mempool.get(&mid.txid()).is_some() && st.mempool.get(&high.txid()).is_some());
+    assert!(!n.in_pool(low.txid()), "lowest fee rate evicted");
+    assert!(n.in_pool(mid.txid()) && n.in_pool(high.txid()));
 }
 
 #[test]
@@ -233,18 +195,13 @@ fn orphans_wait_for_parents_and_are_bounded() {
     let parent = pay(&n, coin, &miner, &key(1), 10_000);
     let child = pay(&n, out0(&parent, &key(1), 102), &key(1), &key(2), 10_000);
     assert_eq!(
-        n.submit_transaction(child.clone()),
+        pool_err(n.submit_transaction(child.clone())),
         Err(MempoolError::MissingInputs { txid: child.txid() })
     );
-    assert_eq!(n.lock().mempool.orphan_count(), 1);
+    assert_eq!(n.orphans(), 1);
     n.submit_transaction(parent.clone()).unwrap();
-    let st = n.lock();
-    assert!(
-        st.mempool.get(&child.txid()).is_some(),
-        "orphan joined after its parent"
-    );
-    assert_eq!(st.mempool.orphan_count(), 0);
-    drop(st);
+    assert!(n.in_pool(child.txid()), "orphan joined after its parent");
+    assert_eq!(n.orphans(), 0);
     // Three unrelated orphans with a bound of two: the oldest is dropped.
     for i in 0..3u8 {
         let fake = (
@@ -256,11 +213,11 @@ fn orphans_wait_for_parents_and_are_bounded() {
         );
         let o = pay(&n, fake, &miner, &key(3), 10_000);
         assert!(matches!(
-            n.submit_transaction(o),
+            pool_err(n.submit_transaction(o)),
             Err(MempoolError::MissingInputs { .. })
         ));
     }
-    assert_eq!(n.lock().mempool.orphan_count(), 2);
+    assert_eq!(n.orphans(), 2);
 }
 
 #[test]
@@ -271,10 +228,10 @@ fn reorg_returns_transactions_and_removes_conflicts() {
     let a = pay(&n, coin, &miner, &key(1), 10_000);
     n.submit_transaction(a.clone()).unwrap();
     let hashes = n.generate(1, address(&miner)).unwrap();
-    assert!(n.lock().mempool.is_empty());
+    assert!(n.pool_txids().is_empty());
     // Disconnect the block: the transaction returns to the pool.
     n.invalidate_block(&hashes[0]).unwrap();
-    assert!(n.lock().mempool.get(&a.txid()).is_some());
+    assert!(n.in_pool(a.txid()));
     // A competing block confirms a conflicting spend: the pool drops `a` on connect.
     let b = pay(&n, coin, &miner, &key(2), 30_000);
     let (template, tip) = n.block_template(address(&miner), vec![]).unwrap();
@@ -282,29 +239,23 @@ fn reorg_returns_transactions_and_removes_conflicts() {
     txs[0].outputs[0].amount = Amount::from_units(50 * chain_node::COIN);
     let block = crate::helpers::make_block(
         n.params(),
-        &n.lock().chain.entry(&tip).unwrap().header,
+        &n.entry(&tip).unwrap().header,
         template.block.header.time,
         txs,
     );
     n.submit_block(&block).unwrap();
-    assert!(
-        n.lock().mempool.get(&a.txid()).is_none(),
-        "conflict removed on connect"
-    );
+    assert!(!n.in_pool(a.txid()), "conflict removed on connect");
     n.generate(1, address(&miner)).unwrap();
     assert!(n.submit_transaction(a.clone()).is_err());
     n.reconsider_block(&hashes[0]).unwrap();
     // The new branch has more work, so the old block stays out and `a` stays out.
-    let st = n.lock();
-    assert!(st.mempool.get(&a.txid()).is_none());
+    assert!(!n.in_pool(a.txid()));
     assert!(
-        st.chain
-            .coin(&OutPoint {
-                txid: b.txid(),
-                vout: 0
-            })
-            .unwrap()
-            .is_some()
+        n.coin(&OutPoint {
+            txid: b.txid(),
+            vout: 0
+        })
+        .is_some()
     );
 }
 
@@ -314,11 +265,10 @@ fn testnet_node_mines_at_its_real_target() {
         cfg.mining_threads = 2
     });
     let hashes = n.generate(3, address(&key(15))).unwrap();
-    let st = n.lock();
-    assert_eq!(st.chain.tip(), (chain_node::Height(3), hashes[2]));
+    assert_eq!(n.tip_now(), (chain_node::Height(3), hashes[2]));
     let limit = n.params().limit();
     for h in &hashes {
-        let e = st.chain.entry(h).unwrap();
+        let e = n.entry(h).unwrap();
         assert_eq!(e.header.bits, n.params().pow_limit);
         // Independent check of the proof of work: SHA-256d of the 80 header bytes.
         assert!(limit.is_met_by(&chain_node::BlockHash(chain_node::sha256d(
@@ -341,12 +291,12 @@ fn shutdown_interrupts_a_running_nonce_search() {
     });
     let miner = n.clone();
     let search = std::thread::spawn(move || miner.generate(1, address(&key(16))));
-    n.shutdown();
+    let closed = n.shutdown().unwrap();
     assert!(matches!(
         search.join().unwrap(),
         Err(chain_node::error::NodeError::ShuttingDown)
     ));
-    assert_eq!(n.lock().chain.tip().0, chain_node::Height(0));
+    assert_eq!(closed.0, chain_node::Height(0));
 }
 
 #[test]
@@ -436,18 +386,6 @@ fn embedded_rpc_server_serves_and_stops() {
     assert!(n.is_shutting_down());
 }
 
-/// The coinbase coin of the active block at `height`.
-fn coinbase_coin(node: &Node, height: u32) -> (OutPoint, Coin) {
-    let st = node.lock();
-    let hash = st.chain.hash_at(chain_node::Height(height)).unwrap();
-    let block = st.chain.block(&hash).unwrap().unwrap();
-    let op = OutPoint {
-        txid: block.txs[0].txid(),
-        vout: 0,
-    };
-    (op, st.chain.coin(&op).unwrap().unwrap())
-}
-
 /// A solved block on the stored block `parent` with `txs`, paying the subsidy plus
 /// `fees`; `tag` tells siblings apart.
 fn block_on(
@@ -457,7 +395,7 @@ fn block_on(
     fees: u64,
     tag: u32,
 ) -> chain_node::Block {
-    let e = node.lock().chain.entry(parent).unwrap();
+    let e = node.entry(parent).unwrap();
     let height = e.height.0 + 1;
     let reward =
         chain_node::block_subsidy(chain_node::Height(height), node.params()).units() + fees;
@@ -498,7 +436,7 @@ fn a_block_failing_after_a_reorg_is_announced_and_leaves_the_pool_as_it_was() {
     // N103..N105 on O102, as much work as O105 and seen later; N104 confirms a spend
     // that conflicts with `pending`.
     let conflict = pay(&n, coinbase_coin(&n, 2), &miner, &key(2), 30_000);
-    let fork = n.lock().chain.hash_at(chain_node::Height(102)).unwrap();
+    let fork = n.hash_at(102).unwrap();
     let mut branch: Vec<chain_node::Block> = Vec::new();
     for txs in [vec![], vec![conflict.clone()], vec![]] {
         let parent = branch.last().map_or(fork, chain_node::Block::hash);
@@ -508,15 +446,15 @@ fn a_block_failing_after_a_reorg_is_announced_and_leaves_the_pool_as_it_was() {
         branch.push(b);
     }
     let (n103, n104, n105) = (&branch[0], &branch[1], &branch[2]);
-    let events = n.subscribe();
+    let mut events = n.subscribe();
     let search = n.tip_change_flag();
     // N106 pays one unit too much: the node reorgs to it, fails it, and comes back.
     let bad = block_on(&n, &n105.hash(), vec![], 1, 5);
     assert!(matches!(
-        n.submit_block(&bad),
+        chain_err(n.submit_block(&bad)),
         Err(chain_node::error::ChainError::Invalid { .. })
     ));
-    let seen: Vec<NodeEvent> = events.try_iter().collect();
+    let seen: Vec<NodeEvent> = drain(&mut events);
     assert_eq!(
         seen,
         vec![
@@ -538,13 +476,13 @@ fn a_block_failing_after_a_reorg_is_announced_and_leaves_the_pool_as_it_was() {
         search.load(std::sync::atomic::Ordering::Relaxed),
         "a running nonce search was told the tip moved"
     );
-    assert_eq!(n.lock().chain.tip(), (chain_node::Height(105), o[2]));
+    assert_eq!(n.tip_now(), (chain_node::Height(105), o[2]));
     // Back where it was: `pending` stays, `confirmed` is confirmed, the conflict is not
     // in the pool; on disk too.
-    assert_eq!(n.lock().mempool.txids(), vec![pending.txid()]);
+    assert_eq!(n.pool_txids(), vec![pending.txid()]);
     let n = n.reopen();
-    assert_eq!(n.lock().mempool.txids(), vec![pending.txid()]);
-    assert_eq!(n.lock().chain.tip().1, o[2]);
+    assert_eq!(n.pool_txids(), vec![pending.txid()]);
+    assert_eq!(n.tip_now().1, o[2]);
 }
 
 #[test]
@@ -562,7 +500,7 @@ fn a_storage_failure_mid_reorg_is_announced_stops_the_node_and_a_restart_recover
     n.generate(1, address(&miner)).unwrap();
     let pending = pay(&n, coinbase_coin(&n, 2), &miner, &key(1), 10_000);
     n.submit_transaction(pending.clone()).unwrap();
-    let o = |h: u32| n.lock().chain.hash_at(chain_node::Height(h)).unwrap();
+    let o = |h: u32| n.hash_at(h).unwrap();
     let (o103, o104) = (o(103), o(104));
     // N103..N105 on O102 outweigh O104; N104 confirms a conflict of `pending`.
     let conflict = pay(&n, coinbase_coin(&n, 2), &miner, &key(2), 30_000);
@@ -571,16 +509,16 @@ fn a_storage_failure_mid_reorg_is_announced_stops_the_node_and_a_restart_recover
     let n104 = block_on(&n, &n103.hash(), vec![conflict.clone()], 30_000, 5);
     n.submit_block(&n104).unwrap();
     let n105 = block_on(&n, &n104.hash(), vec![], 0, 5);
-    let events = n.subscribe();
+    let mut events = n.subscribe();
     let search = n.tip_change_flag();
     // Flushes: storing N105, disconnecting O104; the flush after disconnecting O103
     // fails.
-    n.lock().chain.fail_flushes_after(2);
-    let err = n.submit_block(&n105).unwrap_err();
+    n.fail_flushes_after(2).unwrap();
+    let err = chain_err(n.submit_block(&n105)).unwrap_err();
     assert!(err.is_storage(), "{err:?}");
     // Both disconnects happened (the second in memory only) and are announced.
     assert_eq!(
-        events.try_iter().collect::<Vec<_>>(),
+        drain(&mut events),
         vec![disconnected(o104, 104), disconnected(o103, 103)]
     );
     assert!(search.load(std::sync::atomic::Ordering::Relaxed));
@@ -588,11 +526,11 @@ fn a_storage_failure_mid_reorg_is_announced_stops_the_node_and_a_restart_recover
     // Nothing more is accepted or acknowledged.
     let other = pay(&n, coinbase_coin(&n, 3), &miner, &key(3), 10_000);
     assert!(matches!(
-        n.submit_transaction(other),
+        pool_err(n.submit_transaction(other)),
         Err(MempoolError::NotSaved { .. })
     ));
     assert!(matches!(
-        n.invalidate_block(&o103),
+        chain_err(n.invalidate_block(&o103)),
         Err(chain_node::error::ChainError::Poisoned { .. })
     ));
     assert!(n.generate(1, address(&miner)).is_err());
@@ -600,8 +538,8 @@ fn a_storage_failure_mid_reorg_is_announced_stops_the_node_and_a_restart_recover
     // `confirmed` left the chain with O104, whose disconnect saved it with the pool.
     let n = n.reopen();
     assert!(n.failure().is_none());
-    assert_eq!(n.lock().chain.tip(), (chain_node::Height(105), n105.hash()));
-    assert_eq!(n.lock().mempool.txids(), vec![confirmed.txid()]);
+    assert_eq!(n.tip_now(), (chain_node::Height(105), n105.hash()));
+    assert_eq!(n.pool_txids(), vec![confirmed.txid()]);
     assert!(n.submit_transaction(pending).is_err());
 }
 
@@ -614,7 +552,7 @@ fn blocks_disconnected_while_opening_return_their_transactions() {
     let tx = pay(&n, coinbase_coin(&n, 1), &miner, &key(1), 10_000);
     n.submit_transaction(tx.clone()).unwrap();
     let mined = n.generate(2, address(&miner)).unwrap();
-    assert!(n.lock().mempool.is_empty());
+    assert!(n.pool_txids().is_empty());
     let (config, _dir) = n.close();
     // What a crash inside invalidateblock leaves: the block with `tx` marked invalid
     // while still active.
@@ -641,8 +579,8 @@ fn blocks_disconnected_while_opening_return_their_transactions() {
         db.flush().unwrap();
     }
     let n = Node::open(config).unwrap();
-    assert_eq!(n.lock().chain.tip().0, chain_node::Height(102));
-    assert_eq!(n.lock().mempool.txids(), vec![tx.txid()]);
+    assert_eq!(n.tip_now().0, chain_node::Height(102));
+    assert_eq!(n.pool_txids(), vec![tx.txid()]);
 }
 
 #[test]
@@ -666,11 +604,11 @@ fn evictions_are_saved_before_the_newcomer_is_acknowledged() {
         n.submit_transaction(tx.clone()).unwrap();
     }
     let expected = vec![mid.txid(), high.txid()];
-    assert_eq!(n.lock().mempool.txids(), expected);
+    assert_eq!(n.pool_txids(), expected);
     // The disk says the same: the evicted transaction does not come back (saved
     // transactions are restored in key order).
     let n = n.reopen();
-    let mut restored = n.lock().mempool.txids();
+    let mut restored = n.pool_txids();
     restored.sort();
     let mut expected = expected;
     expected.sort();

@@ -15,7 +15,7 @@ use chain_node::{
 };
 use serde_json::{Value, json};
 
-use crate::helpers::{TestNode, address, key, solve, spend, temp_dir};
+use crate::helpers::{Reads, TestNode, address, chain_err, key, solve, spend, temp_dir};
 use crate::oracle;
 use crate::process::NodeProcess;
 
@@ -27,9 +27,7 @@ fn open(name: &str) -> TestNode {
 }
 
 fn block_at(node: &Node, height: u32) -> Block {
-    let st = node.lock();
-    let hash = st.chain.hash_at(Height(height)).unwrap();
-    st.chain.block(&hash).unwrap().unwrap()
+    node.block(&node.hash_at(height).unwrap()).unwrap()
 }
 
 /// The miner's (key 1) coinbase output at `height`, given that block's coinbase.
@@ -133,12 +131,11 @@ fn mutated_copies(block: &Block) -> Vec<(&'static str, Block)> {
 /// Node B's view of one hash: nothing in the index, nothing in the block store, and
 /// a single active tip at `tip`.
 fn assert_nothing_stored(node: &Node, hash: &BlockHash, tip: (Height, BlockHash)) {
-    let st = node.lock();
-    assert!(st.chain.entry(hash).is_none(), "indexed");
-    assert!(st.chain.block(hash).unwrap().is_none(), "stored");
-    assert_eq!(st.chain.tip(), tip);
+    assert!(node.entry(hash).is_none(), "indexed");
+    assert!(node.block(hash).is_none(), "stored");
+    assert_eq!(node.tip_now(), tip);
     assert_eq!(
-        st.chain.chain_tips(),
+        node.read(|v| v.chain().chain_tips()).unwrap(),
         vec![ChainTip {
             hash: tip.1,
             height: tip.0,
@@ -159,12 +156,12 @@ fn two_nodes(name: &str) -> (TestNode, TestNode, Block) {
         a.submit_transaction(tx).unwrap();
     }
     let hash = a.generate(1, address(&key(1))).unwrap()[0];
-    let block = a.lock().chain.block(&hash).unwrap().unwrap();
+    let block = a.block(&hash).unwrap();
     assert_eq!(block.txs.len(), 4, "all three spends were mined");
     for h in 1..=PREFIX {
         b.submit_block(&block_at(&a, h)).unwrap();
     }
-    assert_eq!(b.lock().chain.tip().0, Height(PREFIX));
+    assert_eq!(b.tip_now().0, Height(PREFIX));
     (a, b, block)
 }
 
@@ -172,10 +169,10 @@ fn two_nodes(name: &str) -> (TestNode, TestNode, Block) {
 fn mutated_copies_are_refused_without_a_trace_and_the_real_block_follows() {
     let (a, b, block) = two_nodes("mutation");
     let hash = block.hash();
-    let before = b.lock().chain.tip();
-    let events = b.subscribe();
+    let before = b.tip_now();
+    let mut events = b.subscribe();
     for (what, copy) in mutated_copies(&block) {
-        match b.submit_block(&copy) {
+        match chain_err(b.submit_block(&copy)) {
             Err(e @ ChainError::Mutated { .. }) => {
                 let ChainError::Mutated { hash: h, source } = &e else {
                     unreachable!()
@@ -203,15 +200,11 @@ fn mutated_copies_are_refused_without_a_trace_and_the_real_block_follows() {
     // The real block, then a descendant from A: B ends on A's tip with A's coins.
     b.submit_block(&block).unwrap();
     let next = a.generate(1, address(&key(1))).unwrap()[0];
-    b.submit_block(&a.lock().chain.block(&next).unwrap().unwrap())
-        .unwrap();
-    assert_eq!(b.lock().chain.tip(), a.lock().chain.tip());
-    assert_eq!(b.lock().chain.tip().1, next);
-    assert_eq!(
-        b.lock().chain.utxo_set().unwrap(),
-        a.lock().chain.utxo_set().unwrap()
-    );
-    assert_eq!(b.lock().chain.chain_tips().len(), 1);
+    b.submit_block(&a.block(&next).unwrap()).unwrap();
+    assert_eq!(b.tip_now(), a.tip_now());
+    assert_eq!(b.tip_now().1, next);
+    assert_eq!(b.utxo_set(), a.utxo_set());
+    assert_eq!(b.read(|v| v.chain().chain_tips()).unwrap().len(), 1);
 }
 
 #[test]
@@ -226,7 +219,7 @@ fn a_committed_bad_signature_is_marked_but_only_under_its_own_hash() {
     bad.header.merkle_root = bad.compute_merkle_root();
     bad.header = solve(bad.header);
     assert_ne!(bad.hash(), block.hash());
-    match b.submit_block(&bad) {
+    match chain_err(b.submit_block(&bad)) {
         Err(ChainError::Invalid { hash, source }) => {
             assert_eq!(hash, bad.hash());
             assert_eq!(source.tx_error(), Some(&TxError::BadSignature { index: 0 }));
@@ -234,14 +227,13 @@ fn a_committed_bad_signature_is_marked_but_only_under_its_own_hash() {
         other => panic!("expected an invalid block, got {other:?}"),
     }
     assert!(
-        b.lock()
-            .chain
-            .chain_tips()
+        b.read(|v| v.chain().chain_tips())
+            .unwrap()
             .iter()
             .any(|t| t.hash == bad.hash() && t.status == TipStatus::Invalid)
     );
     b.submit_block(&block).unwrap();
-    assert_eq!(b.lock().chain.tip(), a.lock().chain.tip());
+    assert_eq!(b.tip_now(), a.tip_now());
 }
 
 fn hex_block(node: &NodeProcess, hash: &str) -> String {
