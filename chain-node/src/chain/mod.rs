@@ -9,6 +9,12 @@
 //! connected tip that the stored blocks and index support, and may lag the active tip:
 //! on open, the best valid chain above it is connected again from the stored blocks.
 //!
+//! The block index holds headers with or without data (`headers.rs` accepts header
+//! batches, answers locators and names the blocks to download); `tree.rs` keeps what
+//! selection needs without scanning the index per block: each block's children, the
+//! blocks whose ancestry lacks data, the candidate set ordered as Core's
+//! `setBlockIndexCandidates`, and the best-header chain.
+//!
 //! Every change of the active chain is written to a journal as it happens, so that no
 //! caller loses one because the call that caused it failed later (see
 //! [`ChainState::take_activation`]). A failed write poisons the state: memory and disk may
@@ -16,6 +22,8 @@
 
 mod activate;
 mod cache;
+mod headers;
+mod tree;
 
 pub(crate) use cache::CoinsView;
 pub use cache::{
@@ -23,16 +31,21 @@ pub use cache::{
 };
 
 use cache::CoinsCache;
+pub use headers::{
+    ANTI_DOS_TIP_BLOCKS, HeadersOutcome, MAX_HEADERS_RESULTS, MAX_LOCATOR_HASHES,
+    MAX_PENDING_HEADERS, PendingHeaders,
+};
+use tree::Tree;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use crate::address::Address;
 use crate::block::Block;
-use crate::encoding::{BlockStatus, IndexEntry, encode_to_vec};
+use crate::encoding::{BlockStatus, IndexEntry, Validity, encode_to_vec};
 use crate::error::{BlockError, ChainError};
 use crate::hash::BlockHash;
-use crate::params::{MEDIAN_TIME_SPAN, Params};
+use crate::params::Params;
 use crate::pow::{CompactTarget, Target};
 use crate::signature::SigMode;
 use crate::store::{
@@ -42,10 +55,13 @@ use crate::store::{
 use crate::transaction::OutPoint;
 use crate::u256::U256;
 use crate::units::Height;
-use crate::validation::{BlockUndo, Coin, HeaderContext, median_time_past, next_bits};
+use crate::validation::{BlockUndo, Coin, HeaderContext};
 
 /// Key of the genesis hash the store was created for.
 const KEY_GENESIS: &[u8] = b"g";
+/// The earlier format that a reindex upgrades: its blocks are valid under this build's
+/// rules, and only its index entries' status byte changes meaning.
+const UPGRADABLE_FORMAT: u32 = 2;
 
 /// A change of the active chain, in the order it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,6 +101,11 @@ pub enum TipStatus {
     ValidFork,
     /// A branch containing an invalid block.
     Invalid,
+    /// A branch with a block whose data is not stored (Core's `headers-only`).
+    HeadersOnly,
+    /// A branch whose blocks are all stored but not all connected (Core's
+    /// `valid-headers`).
+    ValidHeaders,
 }
 
 /// One chain tip.
@@ -106,6 +127,8 @@ pub struct ChainState {
     db: sled::Db,
     params: Params,
     index: HashMap<BlockHash, IndexEntry>,
+    /// Children, unlinked blocks, candidates and the best-header chain over `index`.
+    tree: Tree,
     active: Vec<BlockHash>,
     sig_mode: SigMode,
     /// Changes of the active chain not yet handed to a caller.
@@ -120,6 +143,9 @@ pub struct ChainState {
     flush_fault: Option<u32>,
     /// Changes of connects and disconnects not yet written to sled.
     cache: CoinsCache,
+    /// Index entries raised to [`Validity::Connected`] since the last flush; written
+    /// with it (the level is a hint: a crash before the flush connects them again).
+    connected_unflushed: HashSet<BlockHash>,
     /// When the cache is written.
     cache_config: CacheConfig,
 }
@@ -167,8 +193,58 @@ impl ChainState {
     pub fn open_for_reindex(path: &Path, params: Params) -> Result<Self, ChainError> {
         let db = Self::open_db(path)?;
         let mut state = Self::bare(db, params);
-        state.check_or_init()?;
+        match state.check_or_init() {
+            Err(ChainError::OldFormat { .. }) => state.upgrade_index()?,
+            other => other?,
+        }
         Ok(state)
+    }
+
+    /// Rewrites the index entries of a format-2 store in this format, in one batch with
+    /// the new version: status 0 (valid) becomes "data stored", 1 (invalid) "data stored,
+    /// failed"; the arrival numbers stay (every format-2 block arrived after its parent,
+    /// so arrival was also the order in which blocks became connectable). The derived
+    /// records are rebuilt by the reindex that follows.
+    fn upgrade_index(&mut self) -> Result<(), ChainError> {
+        const STATUS_AT: usize = crate::block::HEADER_SIZE + 4 + 32;
+        let mut batch = sled::Batch::default();
+        for item in self.db.scan_prefix([P_INDEX]) {
+            let (key, value) = item?;
+            let mut bytes = value.to_vec();
+            let status = match bytes.get(STATUS_AT) {
+                Some(0) => BlockStatus::valid(Validity::Data),
+                Some(1) => BlockStatus {
+                    validity: Validity::Data,
+                    failure: Some(crate::encoding::Failure::Failed),
+                },
+                _ => {
+                    return Err(crate::store::corrupt(
+                        &key,
+                        crate::error::DecodeError::BadTag {
+                            what: "format 2 block status",
+                            tag: bytes.get(STATUS_AT).copied().unwrap_or(u8::MAX),
+                        },
+                    ));
+                }
+            };
+            if let Some(b) = bytes.get_mut(STATUS_AT) {
+                *b = status.to_byte();
+            }
+            let genesis = key.get(1..) == Some(self.params.genesis_hash().as_bytes().as_slice());
+            let entry: IndexEntry = crate::encoding::decode_exact(&bytes)
+                .map_err(|e| crate::store::corrupt(&key, e))?;
+            let entry = if genesis {
+                IndexEntry {
+                    status: BlockStatus::valid(Validity::Connected),
+                    ..entry
+                }
+            } else {
+                entry
+            };
+            batch.insert(key, encode_to_vec(&entry));
+        }
+        batch.insert(KEY_VERSION, &FORMAT_VERSION.to_le_bytes());
+        self.commit(batch)
     }
 
     fn open_db(path: &Path) -> Result<sled::Db, ChainError> {
@@ -208,6 +284,7 @@ impl ChainState {
             db,
             params,
             index: HashMap::new(),
+            tree: Tree::default(),
             active: Vec::new(),
             sig_mode: SigMode::default(),
             journal: Activation::default(),
@@ -216,6 +293,7 @@ impl ChainState {
             poisoned: None,
             flush_fault: None,
             cache: CoinsCache::default(),
+            connected_unflushed: HashSet::new(),
             cache_config: CacheConfig::default(),
         }
     }
@@ -243,6 +321,12 @@ impl ChainState {
                     .map(hex::encode)
                     .unwrap_or_default();
                 let expected = self.params.genesis_hash().to_hex();
+                if genesis == expected && version == UPGRADABLE_FORMAT {
+                    return Err(ChainError::OldFormat {
+                        found: version,
+                        expected: FORMAT_VERSION,
+                    });
+                }
                 if version != FORMAT_VERSION || genesis != expected {
                     return Err(ChainError::WrongStore {
                         expected: format!(
@@ -272,7 +356,7 @@ impl ChainState {
             header: genesis.header,
             height: Height(0),
             chainwork: work,
-            status: BlockStatus::Valid,
+            status: BlockStatus::valid(Validity::Connected),
             sequence: 0,
         };
         let mut batch = sled::Batch::default();
@@ -311,12 +395,18 @@ impl ChainState {
     pub fn flush(&mut self) -> Result<(), ChainError> {
         self.usable()?;
         let mut batch = sled::Batch::default();
-        if !self.cache.is_empty() {
+        if !self.cache.is_empty() || !self.connected_unflushed.is_empty() {
             self.cache.write_to(&mut batch);
+            for hash in &self.connected_unflushed {
+                if let Some(entry) = self.index.get(hash) {
+                    batch.insert(hash_key(P_INDEX, hash), encode_to_vec(entry));
+                }
+            }
             batch.insert(KEY_TIP, self.tip().1.as_bytes());
         }
         self.commit(batch)?;
         self.cache.clear();
+        self.connected_unflushed.clear();
         Ok(())
     }
 
@@ -455,16 +545,19 @@ impl ChainState {
                 what: "a tip matching the active chain".into(),
             });
         }
-        // INVARIANT: every active block has an index entry at its height; `connect_tip`
-        // only appends indexed blocks, and entries are never removed.
+        // INVARIANT: every active block has an index entry with data at its height;
+        // `connect_tip` only appends stored blocks, and entries are never removed.
         for (height, hash) in self.active.iter().enumerate() {
-            if self.index.get(hash).map(|e| e.height.0 as usize) != Some(height) {
+            let entry = self.index.get(hash);
+            if entry.map(|e| e.height.0 as usize) != Some(height)
+                || !entry.is_some_and(|e| e.status.has_data())
+            {
                 return Err(ChainError::Missing {
                     what: format!("the index entry of active block {hash} at height {height}"),
                 });
             }
         }
-        Ok(())
+        self.rebuild_tree()
     }
 
     /// The network parameters.
@@ -587,6 +680,13 @@ impl ChainState {
 
     /// The entry of the ancestor of `hash` at `height`.
     fn ancestor(&self, hash: &BlockHash, height: Height) -> Option<IndexEntry> {
+        let h = self.ancestor_hash(hash, height)?;
+        self.index.get(&h).copied()
+    }
+
+    /// The hash of the ancestor of `hash` at `height`: a walk down the parents until the
+    /// active or the best-header chain, which answer at once.
+    fn ancestor_hash(&self, hash: &BlockHash, height: Height) -> Option<BlockHash> {
         let mut entry = *self.index.get(hash)?;
         let mut current = *hash;
         if entry.height < height {
@@ -594,47 +694,15 @@ impl ChainState {
         }
         while entry.height > height {
             if self.hash_at(entry.height) == Some(current) {
-                let h = self.hash_at(height)?;
-                return self.index.get(&h).copied();
+                return self.hash_at(height);
+            }
+            if self.tree.best_at(entry.height) == Some(current) {
+                return self.tree.best_at(height);
             }
             current = entry.header.prev;
             entry = *self.index.get(&current)?;
         }
-        Some(entry)
-    }
-
-    /// The header rules' view of a block that would extend `parent`.
-    pub fn header_context(&self, parent: &BlockHash, now: u64) -> Option<HeaderContext> {
-        let p = self.index.get(parent)?;
-        let height = p.height.next()?;
-        let mut times = Vec::with_capacity(MEDIAN_TIME_SPAN);
-        let mut cur = Some(*p);
-        while let Some(e) = cur {
-            times.push(e.header.time);
-            if times.len() == MEDIAN_TIME_SPAN {
-                break;
-            }
-            cur = self.index.get(&e.header.prev).copied();
-        }
-        let start_time = self
-            .params
-            .retarget
-            .and_then(|rp| height.0.checked_sub(1 + rp.interval))
-            .and_then(|h| self.ancestor(parent, Height(h)))
-            .map(|e| e.header.time);
-        Some(HeaderContext {
-            height,
-            expected_bits: next_bits(
-                &self.params,
-                height,
-                p.header.bits,
-                p.header.time,
-                start_time,
-            ),
-            median_time_past: median_time_past(&times),
-            prev_time: p.header.time,
-            now,
-        })
+        Some(current)
     }
 
     /// Bits, height and median time past for a block on the active tip (for mining).
@@ -648,39 +716,32 @@ impl ChainState {
             .ok_or(ChainError::HeightExhausted)
     }
 
-    /// Whether `hash` and all its ancestors off the active chain are not invalid.
+    /// Whether `hash` is indexed and neither it nor an ancestor is marked invalid (marks
+    /// are carried to descendants when they are set).
     fn branch_valid(&self, hash: &BlockHash) -> bool {
-        let mut current = *hash;
-        loop {
-            let Some(e) = self.index.get(&current) else {
-                return false;
-            };
-            if e.status != BlockStatus::Valid {
-                return false;
-            }
-            if self.hash_at(e.height) == Some(current) {
-                return true;
-            }
-            current = e.header.prev;
-        }
+        self.index.get(hash).is_some_and(|e| !e.status.is_failed())
     }
 
-    /// Every tip of the block tree (blocks without children).
+    /// Every tip of the block tree (entries without children, headers included), with
+    /// Core's `getchaintips` statuses. Walks the whole index (an RPC answer).
     pub fn chain_tips(&self) -> Vec<ChainTip> {
-        let parents: HashSet<BlockHash> = self.index.values().map(|e| e.header.prev).collect();
         let (_, tip_hash) = self.tip();
         let mut tips: Vec<ChainTip> = self
             .index
             .iter()
-            .filter(|(h, _)| !parents.contains(*h) || **h == tip_hash)
+            .filter(|(h, _)| self.tree.children(h).is_empty() || **h == tip_hash)
             .map(|(h, e)| {
                 let fork = self.path_from_fork(h).map(|(f, _)| f.0).unwrap_or(0);
                 let status = if *h == tip_hash {
                     TipStatus::Active
-                } else if self.branch_valid(h) {
+                } else if e.status.is_failed() {
+                    TipStatus::Invalid
+                } else if !self.is_linked(h) {
+                    TipStatus::HeadersOnly
+                } else if e.status.validity == Validity::Connected {
                     TipStatus::ValidFork
                 } else {
-                    TipStatus::Invalid
+                    TipStatus::ValidHeaders
                 };
                 ChainTip {
                     hash: *h,
