@@ -2,10 +2,12 @@
 
 mod binary;
 mod cache;
+mod candidates;
 mod chain;
 mod commitment;
 mod consensus;
 mod core_client;
+mod headers;
 mod helpers;
 mod largest_tx;
 mod manners;
