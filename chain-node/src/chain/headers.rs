@@ -478,7 +478,7 @@ impl ChainState {
     /// [`MAX_HEADERS_RESULTS`]) headers of the active chain after the first locator hash
     /// found on it (a known header whose chain passes through the tip counts as the
     /// tip; none found means genesis), ending early after `stop`. An empty locator asks
-    /// for `stop` alone.
+    /// for `stop` alone, answered if it is on the active chain.
     ///
     /// # Errors
     /// [`ChainError::LocatorTooLong`] past [`MAX_LOCATOR_HASHES`].
@@ -497,8 +497,8 @@ impl ChainState {
         let max = max.min(MAX_HEADERS_RESULTS);
         if locator.is_empty() {
             return Ok(stop
+                .filter(|h| max > 0 && self.is_active(h))
                 .and_then(|h| self.index.get(h))
-                .filter(|_| max > 0)
                 .map(|e| vec![e.header])
                 .unwrap_or_default());
         }

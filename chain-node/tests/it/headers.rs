@@ -439,6 +439,13 @@ fn headers_after_answers_as_core_s_getheaders() {
         state.headers_after(&[], Some(&hash(7)), 2000).unwrap(),
         vec![headers[7]]
     );
+    assert!(
+        state
+            .headers_after(&[], Some(&near[0].hash()), 2000)
+            .unwrap()
+            .is_empty(),
+        "only an active block is answered alone"
+    );
     let long = vec![hash(0); MAX_LOCATOR_HASHES + 1];
     assert!(matches!(
         state.headers_after(&long, None, 10),
