@@ -411,6 +411,16 @@ pub enum ChainError {
         /// The bound on headers held per peer.
         max: usize,
     },
+    /// A block nobody asked for whose chain has less work than the active tip or the
+    /// network's minimum: not stored (not a fault of the sender, who may have raced a
+    /// new tip).
+    #[error(
+        "block {hash} was not asked for and its chain has less work than the active tip or the minimum chain work; nothing was stored"
+    )]
+    LowWork {
+        /// Its hash.
+        hash: BlockHash,
+    },
     /// A block locator longer than the bound.
     #[error("block locator of {length} hashes, more than {max}")]
     LocatorTooLong {

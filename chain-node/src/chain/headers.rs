@@ -197,6 +197,48 @@ impl ChainState {
         near_tip.max(self.params.minimum_chain_work)
     }
 
+    /// Submits a block nobody asked for (an announcement from a peer), as Core's
+    /// `AcceptBlock` treats unrequested blocks: stored only if its chain has at least
+    /// the active tip's work and the network's minimum chain work, so that low-work
+    /// side branches sent unasked are never stored. A block the node asked for (one of
+    /// [`ChainState::blocks_to_download`]) goes through [`ChainState::submit_block`].
+    ///
+    /// # Errors
+    /// [`ChainError::LowWork`] with nothing stored, [`ChainError::UnknownParent`],
+    /// [`ChainError::Invalid`] for bad bits, and those of [`ChainState::submit_block`].
+    pub fn submit_unrequested_block(
+        &mut self,
+        block: &crate::block::Block,
+        now: u64,
+    ) -> Result<crate::chain::Activation, ChainError> {
+        let hash = block.hash();
+        let work = match self.index.get(&hash) {
+            Some(e) => e.chainwork,
+            None => {
+                let prev = block.header.prev;
+                let parent = self
+                    .index
+                    .get(&prev)
+                    .ok_or(ChainError::UnknownParent { hash, prev })?;
+                let proof = Target::from_compact(block.header.bits)
+                    .map_err(|e| ChainError::Invalid {
+                        hash,
+                        source: BlockError::BadBits(e),
+                    })?
+                    .work();
+                parent.chainwork.checked_add(&proof).unwrap_or(U256::MAX)
+            }
+        };
+        let threshold = self
+            .tip_entry()?
+            .chainwork
+            .max(self.params.minimum_chain_work);
+        if work < threshold {
+            return Err(ChainError::LowWork { hash });
+        }
+        self.submit_block(block, now)
+    }
+
     /// Accepts a batch of headers (a `headers` answer) into the index, as Core's
     /// `ProcessNewBlockHeaders` behind its anti-DoS rule: each header must connect (to a
     /// known header, or to the one before it in the batch), carry valid proof of work

@@ -314,6 +314,29 @@ fn side_branches_far_below_the_tip_are_not_stored() {
     ));
     assert_eq!(state.tip(), (Height(300), blocks[299].hash()));
     assert_eq!(state.best_header(), (Height(300), blocks[299].hash()));
+    // Blocks nobody asked for: stored only with at least the tip's work (Core's
+    // `AcceptBlock` for unrequested blocks).
+    let mut stale = MemChain::new(params.clone());
+    let stale_block = extend(&mut stale, 1, 11).remove(0);
+    assert!(matches!(
+        state.submit_unrequested_block(&stale_block, NOW),
+        Err(ChainError::LowWork { .. })
+    ));
+    assert!(state.entry(&stale_block.hash()).is_none());
+    let (_, sibling) = crate::chain::branch(&params, &blocks[..299], 1, 13);
+    state.submit_unrequested_block(&sibling[0], NOW).unwrap();
+    assert!(
+        state.entry(&sibling[0].hash()).is_some(),
+        "equal work is stored"
+    );
+    assert_eq!(
+        state.tip(),
+        (Height(300), blocks[299].hash()),
+        "first seen stays"
+    );
+    let (_, next) = crate::chain::branch(&params, &blocks, 1, 0);
+    state.submit_unrequested_block(&next[0], NOW).unwrap();
+    assert_eq!(state.tip(), (Height(301), next[0].hash()));
 }
 
 /// Core's `LocatorEntries` written out over heights: the heights a locator from
