@@ -22,6 +22,7 @@
 
 mod activate;
 mod cache;
+mod format;
 mod headers;
 mod tree;
 
@@ -59,9 +60,6 @@ use crate::validation::{BlockUndo, Coin, HeaderContext};
 
 /// Key of the genesis hash the store was created for.
 const KEY_GENESIS: &[u8] = b"g";
-/// The earlier format that a reindex upgrades: its blocks are valid under this build's
-/// rules, and only its index entries' status byte changes meaning.
-const UPGRADABLE_FORMAT: u32 = 2;
 
 /// A change of the active chain, in the order it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -200,53 +198,6 @@ impl ChainState {
         Ok(state)
     }
 
-    /// Rewrites the index entries of a format-2 store in this format, in one batch with
-    /// the new version: status 0 (valid) becomes "data stored", 1 (invalid) "data stored,
-    /// failed"; the arrival numbers stay (every format-2 block arrived after its parent,
-    /// so arrival was also the order in which blocks became connectable). The derived
-    /// records are rebuilt by the reindex that follows.
-    fn upgrade_index(&mut self) -> Result<(), ChainError> {
-        const STATUS_AT: usize = crate::block::HEADER_SIZE + 4 + 32;
-        let mut batch = sled::Batch::default();
-        for item in self.db.scan_prefix([P_INDEX]) {
-            let (key, value) = item?;
-            let mut bytes = value.to_vec();
-            let status = match bytes.get(STATUS_AT) {
-                Some(0) => BlockStatus::valid(Validity::Data),
-                Some(1) => BlockStatus {
-                    validity: Validity::Data,
-                    failure: Some(crate::encoding::Failure::Failed),
-                },
-                _ => {
-                    return Err(crate::store::corrupt(
-                        &key,
-                        crate::error::DecodeError::BadTag {
-                            what: "format 2 block status",
-                            tag: bytes.get(STATUS_AT).copied().unwrap_or(u8::MAX),
-                        },
-                    ));
-                }
-            };
-            if let Some(b) = bytes.get_mut(STATUS_AT) {
-                *b = status.to_byte();
-            }
-            let genesis = key.get(1..) == Some(self.params.genesis_hash().as_bytes().as_slice());
-            let entry: IndexEntry = crate::encoding::decode_exact(&bytes)
-                .map_err(|e| crate::store::corrupt(&key, e))?;
-            let entry = if genesis {
-                IndexEntry {
-                    status: BlockStatus::valid(Validity::Connected),
-                    ..entry
-                }
-            } else {
-                entry
-            };
-            batch.insert(key, encode_to_vec(&entry));
-        }
-        batch.insert(KEY_VERSION, &FORMAT_VERSION.to_le_bytes());
-        self.commit(batch)
-    }
-
     fn open_db(path: &Path) -> Result<sled::Db, ChainError> {
         // sled releases its file lock from background threads shortly after the previous
         // handle is dropped; wait briefly for it instead of failing a quick reopen.
@@ -307,38 +258,6 @@ impl ChainState {
         self.rewind_invalid()?;
         // The changes stay journaled for whoever follows the chain (see `take_activation`).
         self.activate(&mut |_, _| {})
-    }
-
-    /// Creates genesis in an empty store, or checks the format and network of an old one.
-    fn check_or_init(&mut self) -> Result<(), ChainError> {
-        match self.db.get(KEY_VERSION)? {
-            None => self.init_genesis(),
-            Some(v) => {
-                let version = v.as_ref().try_into().map(u32::from_le_bytes).unwrap_or(0);
-                let genesis = self
-                    .db
-                    .get(KEY_GENESIS)?
-                    .map(hex::encode)
-                    .unwrap_or_default();
-                let expected = self.params.genesis_hash().to_hex();
-                if genesis == expected && version == UPGRADABLE_FORMAT {
-                    return Err(ChainError::OldFormat {
-                        found: version,
-                        expected: FORMAT_VERSION,
-                    });
-                }
-                if version != FORMAT_VERSION || genesis != expected {
-                    return Err(ChainError::WrongStore {
-                        expected: format!(
-                            "format {FORMAT_VERSION}, {} genesis {expected}",
-                            self.params.network
-                        ),
-                        found: format!("format {version}, genesis {genesis}"),
-                    });
-                }
-                Ok(())
-            }
-        }
     }
 
     /// Sets how block signatures are checked.
