@@ -552,3 +552,69 @@ fn a_format_2_store_is_refused_with_advice_and_upgraded_by_reindex() {
     assert_eq!(state.tip(), (Height(9), blocks[8].hash()));
     assert!(state.entry(&blocks[11].hash()).unwrap().status.is_failed());
 }
+
+#[test]
+fn a_block_failing_after_headers_first_marks_its_descendants_and_moves_the_best_header() {
+    use chain_node::{Amount, COIN};
+
+    use crate::helpers::{address, coinbase, key, make_block};
+    let params = regtest();
+    let mut mem = MemChain::new(params.clone());
+    let mut blocks = extend(&mut mem, 4, 0);
+    // Block 5 pays one unit more than the subsidy (50 coins below the first halving);
+    // its header is valid. Blocks 6 to 10 build on it.
+    let miner = address(&key(200));
+    let mut prev = blocks[3].header;
+    for height in 5..=10u32 {
+        let pay = 50 * COIN + u64::from(height == 5);
+        let b = make_block(
+            &params,
+            &prev,
+            prev.time + 60,
+            vec![coinbase(height, miner, Amount::from_units(pay))],
+        );
+        prev = b.header;
+        blocks.push(b);
+    }
+    let hashes: Vec<BlockHash> = blocks.iter().map(Block::hash).collect();
+    let mut state = ChainState::open_temporary(params).unwrap();
+    let headers: Vec<Header> = blocks.iter().map(|b| b.header).collect();
+    state.accept_headers(&headers, NOW).unwrap();
+    assert_eq!(state.best_header(), (Height(10), hashes[9]));
+    // Data of 2 to 9 first, then 1: 1 to 4 connect, 5 fails.
+    for b in blocks[1..9].iter().rev() {
+        state.submit_block(b, NOW).unwrap();
+    }
+    let act = state.submit_block(&blocks[0], NOW).unwrap();
+    let expected: Vec<(bool, u32, BlockHash)> =
+        (0..4).map(|i| (true, i as u32 + 1, hashes[i])).collect();
+    assert_eq!(event_list(&act.events), expected);
+    assert_eq!(act.invalid.len(), 1);
+    assert_eq!(act.invalid[0].0, hashes[4]);
+    assert!(matches!(
+        act.invalid[0].1,
+        BlockError::CoinbaseOverpays { .. }
+    ));
+    assert_eq!(state.tip(), (Height(4), hashes[3]));
+    // Every descendant is invalid, with or without data; none is to be downloaded.
+    for h in &hashes[4..] {
+        assert!(state.entry(h).unwrap().status.is_failed());
+    }
+    assert_eq!(state.best_header(), (Height(4), hashes[3]));
+    assert!(state.blocks_to_download(1024).is_empty());
+    assert!(matches!(
+        state.submit_block(&blocks[9], NOW),
+        Err(ChainError::KnownInvalid { .. })
+    ));
+    let more = header_chain(&blocks[9].header, 1, 0);
+    assert!(matches!(
+        state.accept_headers(&more, NOW),
+        Err(ChainError::InvalidAncestor { .. })
+    ));
+    assert!(
+        state
+            .chain_tips()
+            .iter()
+            .any(|t| t.hash == hashes[9] && t.status == TipStatus::Invalid)
+    );
+}
