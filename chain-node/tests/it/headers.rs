@@ -618,3 +618,90 @@ fn a_block_failing_after_headers_first_marks_its_descendants_and_moves_the_best_
             .any(|t| t.hash == hashes[9] && t.status == TipStatus::Invalid)
     );
 }
+
+#[test]
+fn the_retarget_rule_applies_to_headers_held_in_memory_and_stored() {
+    use chain_node::pow::{CompactTarget, RetargetParams, Target};
+    use chain_node::{Amount, Network};
+
+    use crate::helpers::{address, coinbase, key, make_block_bits};
+    // Testnet with a retarget every 4 blocks (as `testnet_retarget_at_2n_uses_n_full_
+    // intervals` in chain.rs), blocks every 15 s: twice as fast as the 30 s spacing.
+    let mut params = Network::Testnet.params();
+    let rp = params.retarget.unwrap();
+    params.retarget = Some(RetargetParams {
+        interval: 4,
+        spacing: 30,
+        ..rp
+    });
+    let limit = params.pow_limit;
+    let genesis = params.genesis.header;
+    let mut headers = Vec::new();
+    let mut prev = genesis;
+    for h in 1..=7u32 {
+        let b = make_block_bits(
+            limit,
+            &prev,
+            genesis.time + 15 * h,
+            vec![coinbase(h, address(&key(1)), Amount::from_units(1))],
+        );
+        prev = b.header;
+        headers.push(b.header);
+    }
+    // Naive oracle: at height 8 the window (block 3 -> 7) is 60 s of 120 s, so the
+    // limit 0xffff << 224 halves to 0xffff << 223, re-rounded to compact.
+    let halved = Target::new(U256::from_u64(0xffff).shl(223))
+        .unwrap()
+        .to_compact();
+    let eighth = |bits: CompactTarget| {
+        make_block_bits(
+            bits,
+            &prev,
+            genesis.time + 15 * 8,
+            vec![coinbase(8, address(&key(1)), Amount::from_units(1))],
+        )
+        .header
+    };
+    let (wrong, right) = (eighth(limit), eighth(halved));
+    // Held: the testnet minimum chain work (1,000 blocks) keeps the chain in memory, and
+    // the eighth header's context comes from the held ones.
+    let mut state = ChainState::open_temporary(params.clone()).unwrap();
+    let mut pending = PendingHeaders::new();
+    assert!(matches!(
+        state.accept_peer_headers(&mut pending, &headers[..5], NOW),
+        Ok(HeadersOutcome::LowWork { held: 5, .. })
+    ));
+    match state.accept_peer_headers(&mut pending, &[headers[5], headers[6], wrong], NOW) {
+        Err(ChainError::BadHeader {
+            index: 2, source, ..
+        }) => match *source {
+            BlockError::WrongBits { expected, .. } => {
+                assert_eq!(CompactTarget(expected), halved);
+            }
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+    assert!(pending.is_empty(), "an error drops what was held");
+    state
+        .accept_peer_headers(&mut pending, &headers[..5], NOW)
+        .unwrap();
+    assert!(matches!(
+        state.accept_peer_headers(&mut pending, &[headers[5], headers[6], right], NOW),
+        Ok(HeadersOutcome::LowWork { held: 8, .. })
+    ));
+    // Stored: without a minimum, the same headers go to the index in two batches.
+    params.minimum_chain_work = U256::ZERO;
+    let mut state = ChainState::open_temporary(params).unwrap();
+    state.accept_headers(&headers[..4], NOW).unwrap();
+    assert!(matches!(
+        state.accept_headers(&[headers[4], headers[5], headers[6], wrong], NOW),
+        Err(ChainError::BadHeader { index: 3, .. })
+    ));
+    assert!(state.entry(&headers[4].hash()).is_none());
+    assert!(matches!(
+        state.accept_headers(&[headers[4], headers[5], headers[6], right], NOW),
+        Ok(HeadersOutcome::Stored { new: 4, .. })
+    ));
+    assert_eq!(state.best_header(), (Height(8), right.hash()));
+}
