@@ -12,7 +12,6 @@
 
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -21,7 +20,7 @@ use chain_node::signature::{SigCheck, SigMode, verify_all, verify_batch};
 use chain_node::validation::{Coin, check_inputs, connect_block};
 use chain_node::{
     Address, Amount, Block, BlockHash, CacheConfig, ChainState, Height, MAX_TX_SIZE, Network, Node,
-    NodeConfig, OutPoint, Transaction, TxIn, TxInputs, TxOut, TxSighash, sha256d,
+    NodeConfig, OutPoint, Transaction, TxIn, TxInputs, TxOut, TxSighash,
 };
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
@@ -29,6 +28,8 @@ use rand_core::{TryCryptoRng, TryRng};
 
 #[path = "../tests/it/largest_tx.rs"]
 mod largest_tx;
+#[path = "common/probes.rs"]
+mod probes;
 
 const SIGS: usize = 2_000;
 
@@ -241,16 +242,7 @@ fn raw_zebra_batch(checks: &[SigCheck]) -> bool {
 fn physical(c: &mut Criterion) {
     let mut g = c.benchmark_group("physical");
     g.throughput(Throughput::Elements(1));
-    let header = Network::Regtest.params().genesis.header;
-    let mut bytes = header.to_bytes();
-    let mut n: u32 = 0;
-    g.bench_function("sha256d_80_byte_header", |b| {
-        b.iter(|| {
-            n = n.wrapping_add(1);
-            bytes[76..].copy_from_slice(&n.to_le_bytes());
-            black_box(sha256d(&bytes))
-        })
-    });
+    probes::sha256d_header(&mut g);
     let k = key(1);
     let vk: VerifyingKey = k.verifying_key();
     let msg = [7u8; 32];
@@ -263,14 +255,7 @@ fn physical(c: &mut Criterion) {
     g.bench_function("zip215_verify", |b| {
         b.iter(|| black_box(zk.verify(&zsig, &msg)).is_ok())
     });
-    let dir = temp_dir("fsync");
-    let mut f = std::fs::File::create(dir.join("probe")).unwrap();
-    g.bench_function("fsync_1_byte_write", |b| {
-        b.iter(|| {
-            f.write_all(b"x").unwrap();
-            f.sync_data().unwrap();
-        })
-    });
+    probes::fsync(&mut g, &temp_dir("fsync"));
     g.finish();
 }
 

@@ -366,6 +366,70 @@ pub enum ChainError {
         /// Its hash.
         hash: BlockHash,
     },
+    /// The block or header is marked invalid (or descends from one that is).
+    #[error("block {hash} is marked invalid")]
+    KnownInvalid {
+        /// Its hash.
+        hash: BlockHash,
+    },
+    /// A header of a batch breaks a header rule (proof of work, bits, time); nothing of
+    /// the batch was stored.
+    #[error("header {index} of the batch ({hash}) is invalid; nothing of the batch was stored")]
+    BadHeader {
+        /// Its position in the batch.
+        index: usize,
+        /// Its hash.
+        hash: BlockHash,
+        /// The rule.
+        #[source]
+        source: Box<BlockError>,
+    },
+    /// A header of a batch does not connect: its parent is neither a known header nor
+    /// the header before it in the batch; nothing of the batch was stored.
+    #[error("header {index} of the batch ({hash}) does not connect to its parent {prev}")]
+    UnconnectedHeader {
+        /// Its position in the batch.
+        index: usize,
+        /// Its hash.
+        hash: BlockHash,
+        /// The parent it names.
+        prev: BlockHash,
+    },
+    /// More headers in one batch than a `headers` answer may carry.
+    #[error("{count} headers in one batch, more than {max}")]
+    TooManyHeaders {
+        /// Headers sent.
+        count: usize,
+        /// The bound.
+        max: usize,
+    },
+    /// A low-work header chain held for a peer would pass its bound before proving
+    /// enough work; what was held is dropped.
+    #[error(
+        "the peer's header chain holds more than {max} headers without reaching the minimum work"
+    )]
+    PendingFull {
+        /// The bound on headers held per peer.
+        max: usize,
+    },
+    /// A block nobody asked for whose chain has less work than the active tip or the
+    /// network's minimum: not stored (not a fault of the sender, who may have raced a
+    /// new tip).
+    #[error(
+        "block {hash} was not asked for and its chain has less work than the active tip or the minimum chain work; nothing was stored"
+    )]
+    LowWork {
+        /// Its hash.
+        hash: BlockHash,
+    },
+    /// A block locator longer than the bound.
+    #[error("block locator of {length} hashes, more than {max}")]
+    LocatorTooLong {
+        /// Hashes sent.
+        length: usize,
+        /// The bound.
+        max: usize,
+    },
     /// No block with that hash.
     #[error("block {hash} not found")]
     UnknownBlock {
@@ -382,6 +446,16 @@ pub enum ChainError {
         expected: String,
         /// What it found.
         found: String,
+    },
+    /// The data directory holds an earlier storage format of this network.
+    #[error(
+        "the data directory holds chain storage format {found}, this build reads format {expected}; run `chain-node reindex` to upgrade it, or remove the directory"
+    )]
+    OldFormat {
+        /// The format found.
+        found: u32,
+        /// The format this build reads.
+        expected: u32,
     },
     /// A stored record does not decode.
     #[error("stored record {key} is corrupt; run `chain-node reindex`")]
@@ -417,6 +491,23 @@ pub enum ChainError {
 
 #[cfg(feature = "node")]
 impl ChainError {
+    /// Whether the error is the fault of whoever sent the headers or locator: a peer
+    /// that sent it misbehaved (invalid or unconnected headers, a batch or locator over
+    /// its bound, a chain descending from an invalid block, too long a low-work chain).
+    pub fn is_peer_fault(&self) -> bool {
+        matches!(
+            self,
+            ChainError::BadHeader { .. }
+                | ChainError::UnconnectedHeader { .. }
+                | ChainError::TooManyHeaders { .. }
+                | ChainError::PendingFull { .. }
+                | ChainError::LocatorTooLong { .. }
+                | ChainError::KnownInvalid { .. }
+                | ChainError::InvalidAncestor { .. }
+                | ChainError::Invalid { .. }
+        )
+    }
+
     /// Whether this is a failure of the node's storage (or of its records) rather than a
     /// refusal of the request.
     pub fn is_storage(&self) -> bool {

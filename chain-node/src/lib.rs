@@ -54,8 +54,9 @@ pub use address::Address;
 pub use block::{Block, HEADER_SIZE, Header, merkle_root};
 #[cfg(feature = "node")]
 pub use chain::{
-    Activation, CacheConfig, CacheUsage, ChainEvent, ChainState, ChainTip, DEFAULT_DBCACHE_MIB,
-    DEFAULT_FLUSH_BLOCKS, DEFAULT_FLUSH_INTERVAL, TipStatus,
+    ANTI_DOS_TIP_BLOCKS, Activation, CacheConfig, CacheUsage, ChainEvent, ChainState, ChainTip,
+    DEFAULT_DBCACHE_MIB, DEFAULT_FLUSH_BLOCKS, DEFAULT_FLUSH_INTERVAL, HeadersOutcome,
+    MAX_HEADERS_RESULTS, MAX_LOCATOR_HASHES, MAX_PENDING_HEADERS, PendingHeaders, TipStatus,
 };
 pub use hash::{BlockHash, TxId, WtxId, sha256d};
 #[cfg(feature = "node")]
@@ -65,7 +66,7 @@ pub use node::{
 };
 pub use params::{
     COINBASE_MATURITY, MAX_BLOCK_SIZE, MAX_FUTURE_BLOCK_TIME, MAX_TIMEWARP, MAX_TX_SIZE,
-    MEDIAN_TIME_SPAN, Network, Params,
+    MEDIAN_TIME_SPAN, Network, Params, TESTNET_MINIMUM_BLOCKS,
 };
 #[cfg(feature = "node")]
 pub use store::FORMAT_VERSION;

@@ -7,6 +7,7 @@ use crate::block::{Block, Header, merkle_root};
 use crate::hash::BlockHash;
 use crate::pow::{CompactTarget, RetargetParams, Target};
 use crate::transaction::{OutputKind, Transaction, TxOut};
+use crate::u256::U256;
 use crate::units::{Amount, COIN, Height};
 
 /// Largest encoded block, in bytes.
@@ -22,6 +23,12 @@ pub const MEDIAN_TIME_SPAN: usize = 11;
 /// BIP94: the first block of a retarget period may be at most this much earlier than its
 /// parent, in seconds.
 pub const MAX_TIMEWARP: u32 = 600;
+
+/// Blocks of work at the easiest target that the testnet's minimum chain work stands
+/// for. Raise it (as Core raises `nMinimumChainWork` at each release) to the work of the
+/// public chain at a recent height, keeping it within what
+/// [`crate::MAX_PENDING_HEADERS`] headers can prove (see ADR 0023).
+pub const TESTNET_MINIMUM_BLOCKS: u64 = 1_000;
 
 /// Which chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -53,14 +60,24 @@ impl Network {
     pub fn params(self) -> Params {
         match self {
             Network::Regtest => Params::build(self, 0x207f_ffff, None, 150, 1_764_000_000, 1),
-            Network::Testnet => Params::build(
-                self,
-                0x1f00_ffff,
-                Some((120, 30)),
-                210_000,
-                1_764_000_000,
-                108_841,
-            ),
+            Network::Testnet => {
+                let mut p = Params::build(
+                    self,
+                    0x1f00_ffff,
+                    Some((120, 30)),
+                    210_000,
+                    1_764_000_000,
+                    108_841,
+                );
+                // The least work any chain of 1,000 blocks has: no target is easier
+                // than the limit (see `TESTNET_MINIMUM_BLOCKS`).
+                p.minimum_chain_work = p
+                    .limit()
+                    .work()
+                    .checked_mul_u64(TESTNET_MINIMUM_BLOCKS)
+                    .unwrap_or(U256::MAX);
+                p
+            }
         }
     }
 }
@@ -98,6 +115,10 @@ pub struct Params {
     pub initial_subsidy: Amount,
     /// The genesis block.
     pub genesis: Block,
+    /// The work a header chain must have before the chain state stores it, as Core's
+    /// `nMinimumChainWork` (ADR 0023): regtest 0, testnet the work of
+    /// [`TESTNET_MINIMUM_BLOCKS`] blocks at the easiest target.
+    pub minimum_chain_work: U256,
 }
 
 impl Params {
@@ -143,6 +164,7 @@ impl Params {
                 header,
                 txs: vec![coinbase],
             },
+            minimum_chain_work: U256::ZERO,
         }
     }
 
@@ -195,6 +217,17 @@ mod tests {
             );
             assert_eq!(g.hash().to_hex(), hash, "{network} genesis changed");
         }
+    }
+
+    #[test]
+    fn minimum_chain_work_per_network() {
+        assert_eq!(Network::Regtest.params().minimum_chain_work, U256::ZERO);
+        // Work of the target 0xffff * 2^224 is floor(2^32 / (0xffff + 2^-224)) = 65,537
+        // (2^32 / 65,535 = 65,537.00002); a thousand such blocks.
+        assert_eq!(
+            Network::Testnet.params().minimum_chain_work,
+            U256::from_u64(65_537_000)
+        );
     }
 
     // Pinned so that any change to the encoding or the genesis definition is noticed.

@@ -13,11 +13,12 @@ use crate::transaction::OutPoint;
 use crate::units::Height;
 use crate::validation::Coin;
 
-/// Storage format version, written under the key `v` (see `docs/storage.md`). Version 2:
-/// blocks whose Merkle leaves are wtxids and whose signatures use the v2 digest; stores
-/// of version 1 hold blocks that no longer validate, and index entries without the
-/// arrival number that breaks ties between chains of equal work.
-pub const FORMAT_VERSION: u32 = 2;
+/// Storage format version, written under the key `v` (see `docs/storage.md`). Version 3:
+/// index entries for headers without data, with a status byte of validity level and
+/// failure (Core's `BlockStatus`) and the connectable order as sequence. Version 2 had
+/// index entries for whole blocks only, with a valid/invalid byte. Version 2: blocks
+/// whose Merkle leaves are wtxids and whose signatures use the v2 digest.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Key of the format version.
 pub(crate) const KEY_VERSION: &[u8] = b"v";

@@ -7,7 +7,9 @@
 
 use std::fmt::Debug;
 
-use chain_node::encoding::{BlockStatus, Decode, Encode, IndexEntry, decode_exact, encode_to_vec};
+use chain_node::encoding::{
+    BlockStatus, Decode, Encode, Failure, IndexEntry, Validity, decode_exact, encode_to_vec,
+};
 use chain_node::u256::U256;
 use chain_node::validation::{BlockUndo, Coin, check_block, check_transaction};
 use chain_node::{
@@ -227,10 +229,17 @@ pub fn index_entry_seeds() -> Vec<Vec<u8>> {
             header: b.header,
             height: Height(i as u32),
             chainwork: U256([0, 0, 1, 2 + i as u64]),
-            status: if i == 0 {
-                BlockStatus::Valid
-            } else {
-                BlockStatus::Invalid
+            status: BlockStatus {
+                validity: match i % 3 {
+                    0 => Validity::Connected,
+                    1 => Validity::Header,
+                    _ => Validity::Data,
+                },
+                failure: match i % 4 {
+                    0 | 1 => None,
+                    2 => Some(Failure::Failed),
+                    _ => Some(Failure::FailedChild),
+                },
             },
             sequence: i as u64,
         })

@@ -3,8 +3,9 @@
 //! reconsideration, rewind at open and reindex.
 //!
 //! Chain selection follows Bitcoin Core: the valid chain with the most work wins, and
-//! between chains of equal work the one whose tip's data arrived first
-//! ([`IndexEntry::sequence`]). Every connect and disconnect is journaled the moment it is
+//! between chains of equal work the one whose tip became connectable first
+//! ([`IndexEntry::sequence`]). The best tip is the first of the candidate set
+//! (`tree.rs`), not found by scanning the index. Every connect and disconnect is journaled the moment it is
 //! applied, whatever the call that caused it returns; the cache is flushed after a block
 //! when a bound of its configuration is reached.
 
@@ -12,7 +13,7 @@ use std::collections::HashSet;
 
 use super::{Activation, ChainEvent, ChainState, CoinsView};
 use crate::block::Block;
-use crate::encoding::{BlockStatus, IndexEntry, encode_to_vec};
+use crate::encoding::{BlockStatus, IndexEntry, Validity, encode_to_vec};
 use crate::error::{BlockError, ChainError};
 use crate::hash::BlockHash;
 use crate::pow::Target;
@@ -30,37 +31,17 @@ impl ChainState {
     /// `invalidate_block` persists the mark before it disconnects; a crash in between
     /// leaves an invalid block on the active chain, which this undoes at open.
     pub(super) fn rewind_invalid(&mut self) -> Result<(), ChainError> {
-        let first_invalid = self.active.iter().position(|h| {
-            self.index
-                .get(h)
-                .is_some_and(|e| e.status != BlockStatus::Valid)
-        });
+        let first_invalid = self
+            .active
+            .iter()
+            .position(|h| self.index.get(h).is_some_and(|e| e.status.is_failed()));
         if let Some(height) = first_invalid {
             while self.active.len() > height.max(1) {
                 self.disconnect_tip()?;
             }
+            self.rescan_candidates();
         }
         Ok(())
-    }
-
-    /// The tip of the best valid chain if it is better than the active tip: more work, or
-    /// equal work and data that arrived earlier (Bitcoin Core's order of candidates).
-    fn best_candidate(&self) -> Result<Option<BlockHash>, ChainError> {
-        let tip = self.tip_entry()?;
-        let mut candidates: Vec<(&BlockHash, &IndexEntry)> = self
-            .index
-            .iter()
-            .filter(|(_, e)| e.status == BlockStatus::Valid && better(e, &tip))
-            .collect();
-        candidates.sort_by(|a, b| {
-            b.1.chainwork
-                .cmp(&a.1.chainwork)
-                .then(a.1.sequence.cmp(&b.1.sequence))
-        });
-        Ok(candidates
-            .into_iter()
-            .map(|(h, _)| *h)
-            .find(|h| self.branch_valid(h)))
     }
 
     /// Blocks from the fork point (exclusive) up to `hash`, and the fork height.
@@ -106,7 +87,7 @@ impl ChainState {
         &mut self,
         progress: &mut dyn FnMut(Height, Height),
     ) -> Result<(), ChainError> {
-        while let Some(best) = self.best_candidate()? {
+        while let Some(best) = self.best_candidate() {
             let (fork, path) = self.path_from_fork(&best)?;
             while self.tip().0 > fork {
                 self.disconnect_tip()?;
@@ -116,7 +97,7 @@ impl ChainState {
                 match self.connect_tip(&hash)? {
                     Ok(height) => progress(height, target),
                     Err(e) => {
-                        self.set_status(&hash, BlockStatus::Invalid)?;
+                        self.mark_failed(&hash)?;
                         self.journal.invalid.push((hash, e));
                         break;
                     }
@@ -182,6 +163,13 @@ impl ChainState {
         self.cache.set_height(height, Some(*hash));
         self.cache.block_changed();
         self.active.push(*hash);
+        if entry.status.validity < Validity::Connected {
+            let mut raised = entry;
+            raised.status.validity = Validity::Connected;
+            self.index.insert(*hash, raised);
+            self.connected_unflushed.insert(*hash);
+        }
+        self.prune_candidates();
         if self.journal_events {
             self.journal
                 .events
@@ -248,18 +236,6 @@ impl ChainState {
         Ok(())
     }
 
-    fn set_status(&mut self, hash: &BlockHash, status: BlockStatus) -> Result<(), ChainError> {
-        let Some(mut entry) = self.index.get(hash).copied() else {
-            return Err(ChainError::UnknownBlock { hash: *hash });
-        };
-        entry.status = status;
-        let mut batch = sled::Batch::default();
-        batch.insert(hash_key(P_INDEX, hash), encode_to_vec(&entry));
-        self.commit(batch)?;
-        self.index.insert(*hash, entry);
-        Ok(())
-    }
-
     /// Validates, stores and (if it leads to the best chain) connects a block.
     ///
     /// `now` is the local clock in seconds since the epoch. Returns every change of the
@@ -282,8 +258,14 @@ impl ChainState {
     pub fn submit_block(&mut self, block: &Block, now: u64) -> Result<Activation, ChainError> {
         self.usable()?;
         let hash = block.hash();
-        if self.index.contains_key(&hash) {
-            return Err(ChainError::Duplicate { hash });
+        let known = self.index.get(&hash).copied();
+        if let Some(e) = known {
+            if e.status.has_data() {
+                return Err(ChainError::Duplicate { hash });
+            }
+            if e.status.is_failed() {
+                return Err(ChainError::KnownInvalid { hash });
+            }
         }
         let invalid = |source| ChainError::Invalid { hash, source };
         // Proof of work, then the Merkle match, then the rest (see `check_block`). Nothing
@@ -299,32 +281,71 @@ impl ChainState {
             }
         })?;
         let prev = block.header.prev;
-        let Some(parent) = self.index.get(&prev).copied() else {
-            return Err(ChainError::UnknownParent { hash, prev });
+        let mut entry = match known {
+            // The header passed its rules when it was accepted.
+            Some(e) => e,
+            None => {
+                let Some(parent) = self.index.get(&prev).copied() else {
+                    return Err(ChainError::UnknownParent { hash, prev });
+                };
+                if !self.branch_valid(&prev) {
+                    return Err(ChainError::InvalidAncestor { hash });
+                }
+                let ctx = self
+                    .header_context(&prev, now)
+                    .ok_or(ChainError::UnknownParent { hash, prev })?;
+                check_header_context(&block.header, &ctx, &self.params).map_err(invalid)?;
+                let work = Target::from_compact(block.header.bits)
+                    .map_err(|e| invalid(BlockError::BadBits(e)))?
+                    .work();
+                IndexEntry {
+                    header: block.header,
+                    height: ctx.height,
+                    chainwork: parent.chainwork.checked_add(&work).unwrap_or(U256::MAX),
+                    status: BlockStatus::valid(Validity::Header),
+                    sequence: 0,
+                }
+            }
         };
-        if !self.branch_valid(&prev) {
-            return Err(ChainError::InvalidAncestor { hash });
+        entry.status.validity = Validity::Data;
+        // The blocks this one makes connectable take the next sequence numbers, written
+        // with the block.
+        let linked = if self.is_linked(&prev) {
+            self.newly_linked(&hash)
+        } else {
+            Vec::new()
+        };
+        let mut updates = Vec::with_capacity(linked.len());
+        for (n, h) in (self.next_sequence..).zip(&linked) {
+            let mut e = if *h == hash {
+                entry
+            } else {
+                self.index
+                    .get(h)
+                    .copied()
+                    .ok_or(ChainError::UnknownBlock { hash: *h })?
+            };
+            e.sequence = n;
+            updates.push((*h, e));
         }
-        let ctx = self
-            .header_context(&prev, now)
-            .ok_or(ChainError::UnknownParent { hash, prev })?;
-        check_header_context(&block.header, &ctx, &self.params).map_err(invalid)?;
-        let work = Target::from_compact(block.header.bits)
-            .map_err(|e| invalid(BlockError::BadBits(e)))?
-            .work();
-        let entry = IndexEntry {
-            header: block.header,
-            height: ctx.height,
-            chainwork: parent.chainwork.checked_add(&work).unwrap_or(U256::MAX),
-            status: BlockStatus::Valid,
-            sequence: self.next_sequence,
-        };
+        if linked.is_empty() {
+            updates.push((hash, entry));
+        }
         let mut batch = sled::Batch::default();
         batch.insert(hash_key(P_BLOCK, &hash), block.to_bytes());
-        batch.insert(hash_key(P_INDEX, &hash), encode_to_vec(&entry));
+        for (h, e) in &updates {
+            batch.insert(hash_key(P_INDEX, h), encode_to_vec(e));
+        }
         self.commit(batch)?;
-        self.next_sequence += 1;
-        self.index.insert(hash, entry);
+        self.next_sequence += linked.len() as u64;
+        for (h, e) in updates {
+            self.index.insert(h, e);
+        }
+        if known.is_none() {
+            self.tree.add_child(prev, hash);
+        }
+        self.data_stored(hash, &linked);
+        self.consider_best_header(&hash);
         self.activate(&mut |_, _| {})?;
         if let Some((_, e)) = self.journal.invalid.iter().find(|(h, _)| *h == hash) {
             return Err(ChainError::Invalid {
@@ -352,12 +373,13 @@ impl ChainState {
         if entry.height.0 == 0 {
             return Err(ChainError::Genesis);
         }
-        self.set_status(hash, BlockStatus::Invalid)?;
+        self.mark_failed(hash)?;
         if self.is_active(hash) {
             while self.tip().0 >= entry.height {
                 self.disconnect_tip()?;
             }
         }
+        self.rescan_candidates();
         self.activate(&mut |_, _| {})?;
         Ok(self.take_activation())
     }
@@ -370,31 +392,7 @@ impl ChainState {
     /// made before an error stay for [`ChainState::take_activation`].
     pub fn reconsider_block(&mut self, hash: &BlockHash) -> Result<Activation, ChainError> {
         self.usable()?;
-        let entry = self
-            .index
-            .get(hash)
-            .copied()
-            .ok_or(ChainError::UnknownBlock { hash: *hash })?;
-        let mut to_clear: Vec<BlockHash> = self
-            .index
-            .iter()
-            .filter(|(h, e)| {
-                e.status != BlockStatus::Valid
-                    && e.height >= entry.height
-                    && self.ancestor(h, entry.height).map(|a| a.header.hash()) == Some(*hash)
-            })
-            .map(|(h, _)| *h)
-            .collect();
-        let mut current = entry.header.prev;
-        while let Some(e) = self.index.get(&current) {
-            if e.status != BlockStatus::Valid {
-                to_clear.push(current);
-            }
-            current = e.header.prev;
-        }
-        for h in to_clear {
-            self.set_status(&h, BlockStatus::Valid)?;
-        }
+        self.clear_failures(hash)?;
         self.activate(&mut |_, _| {})?;
         Ok(self.take_activation())
     }
@@ -435,9 +433,4 @@ impl ChainState {
         self.flush()?;
         Ok(self.take_activation())
     }
-}
-
-/// Whether `a` is a better tip than `b`: more work, or equal work and seen first.
-fn better(a: &IndexEntry, b: &IndexEntry) -> bool {
-    a.chainwork > b.chainwork || (a.chainwork == b.chainwork && a.sequence < b.sequence)
 }

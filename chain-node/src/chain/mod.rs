@@ -9,6 +9,12 @@
 //! connected tip that the stored blocks and index support, and may lag the active tip:
 //! on open, the best valid chain above it is connected again from the stored blocks.
 //!
+//! The block index holds headers with or without data (`headers.rs` accepts header
+//! batches, answers locators and names the blocks to download); `tree.rs` keeps what
+//! selection needs without scanning the index per block: each block's children, the
+//! blocks whose ancestry lacks data, the candidate set ordered as Core's
+//! `setBlockIndexCandidates`, and the best-header chain.
+//!
 //! Every change of the active chain is written to a journal as it happens, so that no
 //! caller loses one because the call that caused it failed later (see
 //! [`ChainState::take_activation`]). A failed write poisons the state: memory and disk may
@@ -16,6 +22,9 @@
 
 mod activate;
 mod cache;
+mod format;
+mod headers;
+mod tree;
 
 pub(crate) use cache::CoinsView;
 pub use cache::{
@@ -23,16 +32,21 @@ pub use cache::{
 };
 
 use cache::CoinsCache;
+pub use headers::{
+    ANTI_DOS_TIP_BLOCKS, HeadersOutcome, MAX_HEADERS_RESULTS, MAX_LOCATOR_HASHES,
+    MAX_PENDING_HEADERS, PendingHeaders,
+};
+use tree::Tree;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use crate::address::Address;
 use crate::block::Block;
-use crate::encoding::{BlockStatus, IndexEntry, encode_to_vec};
+use crate::encoding::{BlockStatus, IndexEntry, Validity, encode_to_vec};
 use crate::error::{BlockError, ChainError};
 use crate::hash::BlockHash;
-use crate::params::{MEDIAN_TIME_SPAN, Params};
+use crate::params::Params;
 use crate::pow::{CompactTarget, Target};
 use crate::signature::SigMode;
 use crate::store::{
@@ -42,7 +56,7 @@ use crate::store::{
 use crate::transaction::OutPoint;
 use crate::u256::U256;
 use crate::units::Height;
-use crate::validation::{BlockUndo, Coin, HeaderContext, median_time_past, next_bits};
+use crate::validation::{BlockUndo, Coin, HeaderContext};
 
 /// Key of the genesis hash the store was created for.
 const KEY_GENESIS: &[u8] = b"g";
@@ -85,6 +99,11 @@ pub enum TipStatus {
     ValidFork,
     /// A branch containing an invalid block.
     Invalid,
+    /// A branch with a block whose data is not stored (Core's `headers-only`).
+    HeadersOnly,
+    /// A branch whose blocks are all stored but not all connected (Core's
+    /// `valid-headers`).
+    ValidHeaders,
 }
 
 /// One chain tip.
@@ -106,6 +125,8 @@ pub struct ChainState {
     db: sled::Db,
     params: Params,
     index: HashMap<BlockHash, IndexEntry>,
+    /// Children, unlinked blocks, candidates and the best-header chain over `index`.
+    tree: Tree,
     active: Vec<BlockHash>,
     sig_mode: SigMode,
     /// Changes of the active chain not yet handed to a caller.
@@ -120,6 +141,9 @@ pub struct ChainState {
     flush_fault: Option<u32>,
     /// Changes of connects and disconnects not yet written to sled.
     cache: CoinsCache,
+    /// Index entries raised to [`Validity::Connected`] since the last flush; written
+    /// with it (the level is a hint: a crash before the flush connects them again).
+    connected_unflushed: HashSet<BlockHash>,
     /// When the cache is written.
     cache_config: CacheConfig,
 }
@@ -167,7 +191,10 @@ impl ChainState {
     pub fn open_for_reindex(path: &Path, params: Params) -> Result<Self, ChainError> {
         let db = Self::open_db(path)?;
         let mut state = Self::bare(db, params);
-        state.check_or_init()?;
+        match state.check_or_init() {
+            Err(ChainError::OldFormat { .. }) => state.upgrade_index()?,
+            other => other?,
+        }
         Ok(state)
     }
 
@@ -208,6 +235,7 @@ impl ChainState {
             db,
             params,
             index: HashMap::new(),
+            tree: Tree::default(),
             active: Vec::new(),
             sig_mode: SigMode::default(),
             journal: Activation::default(),
@@ -216,6 +244,7 @@ impl ChainState {
             poisoned: None,
             flush_fault: None,
             cache: CoinsCache::default(),
+            connected_unflushed: HashSet::new(),
             cache_config: CacheConfig::default(),
         }
     }
@@ -229,32 +258,6 @@ impl ChainState {
         self.rewind_invalid()?;
         // The changes stay journaled for whoever follows the chain (see `take_activation`).
         self.activate(&mut |_, _| {})
-    }
-
-    /// Creates genesis in an empty store, or checks the format and network of an old one.
-    fn check_or_init(&mut self) -> Result<(), ChainError> {
-        match self.db.get(KEY_VERSION)? {
-            None => self.init_genesis(),
-            Some(v) => {
-                let version = v.as_ref().try_into().map(u32::from_le_bytes).unwrap_or(0);
-                let genesis = self
-                    .db
-                    .get(KEY_GENESIS)?
-                    .map(hex::encode)
-                    .unwrap_or_default();
-                let expected = self.params.genesis_hash().to_hex();
-                if version != FORMAT_VERSION || genesis != expected {
-                    return Err(ChainError::WrongStore {
-                        expected: format!(
-                            "format {FORMAT_VERSION}, {} genesis {expected}",
-                            self.params.network
-                        ),
-                        found: format!("format {version}, genesis {genesis}"),
-                    });
-                }
-                Ok(())
-            }
-        }
     }
 
     /// Sets how block signatures are checked.
@@ -272,7 +275,7 @@ impl ChainState {
             header: genesis.header,
             height: Height(0),
             chainwork: work,
-            status: BlockStatus::Valid,
+            status: BlockStatus::valid(Validity::Connected),
             sequence: 0,
         };
         let mut batch = sled::Batch::default();
@@ -311,12 +314,18 @@ impl ChainState {
     pub fn flush(&mut self) -> Result<(), ChainError> {
         self.usable()?;
         let mut batch = sled::Batch::default();
-        if !self.cache.is_empty() {
+        if !self.cache.is_empty() || !self.connected_unflushed.is_empty() {
             self.cache.write_to(&mut batch);
+            for hash in &self.connected_unflushed {
+                if let Some(entry) = self.index.get(hash) {
+                    batch.insert(hash_key(P_INDEX, hash), encode_to_vec(entry));
+                }
+            }
             batch.insert(KEY_TIP, self.tip().1.as_bytes());
         }
         self.commit(batch)?;
         self.cache.clear();
+        self.connected_unflushed.clear();
         Ok(())
     }
 
@@ -455,16 +464,19 @@ impl ChainState {
                 what: "a tip matching the active chain".into(),
             });
         }
-        // INVARIANT: every active block has an index entry at its height; `connect_tip`
-        // only appends indexed blocks, and entries are never removed.
+        // INVARIANT: every active block has an index entry with data at its height;
+        // `connect_tip` only appends stored blocks, and entries are never removed.
         for (height, hash) in self.active.iter().enumerate() {
-            if self.index.get(hash).map(|e| e.height.0 as usize) != Some(height) {
+            let entry = self.index.get(hash);
+            if entry.map(|e| e.height.0 as usize) != Some(height)
+                || !entry.is_some_and(|e| e.status.has_data())
+            {
                 return Err(ChainError::Missing {
                     what: format!("the index entry of active block {hash} at height {height}"),
                 });
             }
         }
-        Ok(())
+        self.rebuild_tree()
     }
 
     /// The network parameters.
@@ -587,6 +599,13 @@ impl ChainState {
 
     /// The entry of the ancestor of `hash` at `height`.
     fn ancestor(&self, hash: &BlockHash, height: Height) -> Option<IndexEntry> {
+        let h = self.ancestor_hash(hash, height)?;
+        self.index.get(&h).copied()
+    }
+
+    /// The hash of the ancestor of `hash` at `height`: a walk down the parents until the
+    /// active or the best-header chain, which answer at once.
+    fn ancestor_hash(&self, hash: &BlockHash, height: Height) -> Option<BlockHash> {
         let mut entry = *self.index.get(hash)?;
         let mut current = *hash;
         if entry.height < height {
@@ -594,47 +613,15 @@ impl ChainState {
         }
         while entry.height > height {
             if self.hash_at(entry.height) == Some(current) {
-                let h = self.hash_at(height)?;
-                return self.index.get(&h).copied();
+                return self.hash_at(height);
+            }
+            if self.tree.best_at(entry.height) == Some(current) {
+                return self.tree.best_at(height);
             }
             current = entry.header.prev;
             entry = *self.index.get(&current)?;
         }
-        Some(entry)
-    }
-
-    /// The header rules' view of a block that would extend `parent`.
-    pub fn header_context(&self, parent: &BlockHash, now: u64) -> Option<HeaderContext> {
-        let p = self.index.get(parent)?;
-        let height = p.height.next()?;
-        let mut times = Vec::with_capacity(MEDIAN_TIME_SPAN);
-        let mut cur = Some(*p);
-        while let Some(e) = cur {
-            times.push(e.header.time);
-            if times.len() == MEDIAN_TIME_SPAN {
-                break;
-            }
-            cur = self.index.get(&e.header.prev).copied();
-        }
-        let start_time = self
-            .params
-            .retarget
-            .and_then(|rp| height.0.checked_sub(1 + rp.interval))
-            .and_then(|h| self.ancestor(parent, Height(h)))
-            .map(|e| e.header.time);
-        Some(HeaderContext {
-            height,
-            expected_bits: next_bits(
-                &self.params,
-                height,
-                p.header.bits,
-                p.header.time,
-                start_time,
-            ),
-            median_time_past: median_time_past(&times),
-            prev_time: p.header.time,
-            now,
-        })
+        Some(current)
     }
 
     /// Bits, height and median time past for a block on the active tip (for mining).
@@ -648,39 +635,32 @@ impl ChainState {
             .ok_or(ChainError::HeightExhausted)
     }
 
-    /// Whether `hash` and all its ancestors off the active chain are not invalid.
+    /// Whether `hash` is indexed and neither it nor an ancestor is marked invalid (marks
+    /// are carried to descendants when they are set).
     fn branch_valid(&self, hash: &BlockHash) -> bool {
-        let mut current = *hash;
-        loop {
-            let Some(e) = self.index.get(&current) else {
-                return false;
-            };
-            if e.status != BlockStatus::Valid {
-                return false;
-            }
-            if self.hash_at(e.height) == Some(current) {
-                return true;
-            }
-            current = e.header.prev;
-        }
+        self.index.get(hash).is_some_and(|e| !e.status.is_failed())
     }
 
-    /// Every tip of the block tree (blocks without children).
+    /// Every tip of the block tree (entries without children, headers included), with
+    /// Core's `getchaintips` statuses. Walks the whole index (an RPC answer).
     pub fn chain_tips(&self) -> Vec<ChainTip> {
-        let parents: HashSet<BlockHash> = self.index.values().map(|e| e.header.prev).collect();
         let (_, tip_hash) = self.tip();
         let mut tips: Vec<ChainTip> = self
             .index
             .iter()
-            .filter(|(h, _)| !parents.contains(*h) || **h == tip_hash)
+            .filter(|(h, _)| self.tree.children(h).is_empty() || **h == tip_hash)
             .map(|(h, e)| {
                 let fork = self.path_from_fork(h).map(|(f, _)| f.0).unwrap_or(0);
                 let status = if *h == tip_hash {
                     TipStatus::Active
-                } else if self.branch_valid(h) {
+                } else if e.status.is_failed() {
+                    TipStatus::Invalid
+                } else if !self.is_linked(h) {
+                    TipStatus::HeadersOnly
+                } else if e.status.validity == Validity::Connected {
                     TipStatus::ValidFork
                 } else {
-                    TipStatus::Invalid
+                    TipStatus::ValidHeaders
                 };
                 ChainTip {
                     hash: *h,

@@ -8,7 +8,7 @@
 mod consensus;
 mod records;
 
-pub use records::{BlockStatus, IndexEntry};
+pub use records::{BlockStatus, Failure, IndexEntry, Validity};
 
 use crate::error::DecodeError;
 

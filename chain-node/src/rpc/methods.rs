@@ -192,6 +192,8 @@ pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcE
                             crate::chain::TipStatus::Active => "active",
                             crate::chain::TipStatus::ValidFork => "valid-fork",
                             crate::chain::TipStatus::Invalid => "invalid",
+                            crate::chain::TipStatus::HeadersOnly => "headers-only",
+                            crate::chain::TipStatus::ValidHeaders => "valid-headers",
                         },
                     })
                 })

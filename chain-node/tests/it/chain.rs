@@ -503,7 +503,7 @@ pub(crate) fn open_raw(dir: &std::path::Path) -> sled::Db {
 
 #[test]
 fn invalid_mark_without_disconnect_is_rewound_at_open() {
-    use chain_node::encoding::{BlockStatus, IndexEntry, decode_exact, encode_to_vec};
+    use chain_node::encoding::{Failure, IndexEntry, decode_exact, encode_to_vec};
     let dir = crate::helpers::temp_dir("rewind");
     let params = Network::Regtest.params();
     let mut mem = MemChain::new(params.clone());
@@ -518,7 +518,7 @@ fn invalid_mark_without_disconnect_is_rewound_at_open() {
         let mut key = vec![b'i'];
         key.extend_from_slice(blocks[5].hash().as_bytes());
         let mut entry: IndexEntry = decode_exact(&db.get(&key).unwrap().unwrap()).unwrap();
-        entry.status = BlockStatus::Invalid;
+        entry.status.failure = Some(Failure::Failed);
         db.insert(key, encode_to_vec(&entry)).unwrap();
         db.flush().unwrap();
     }

@@ -2,11 +2,13 @@
 
 mod binary;
 mod cache;
+mod candidates;
 mod chain;
 mod commitment;
 mod consensus;
 mod core_client;
 mod handle;
+mod headers;
 mod helpers;
 mod largest_tx;
 mod manners;

@@ -574,7 +574,7 @@ fn blocks_disconnected_while_opening_return_their_transactions() {
         let mut k = vec![b'i'];
         k.extend_from_slice(mined[0].as_bytes());
         let mut entry: IndexEntry = decode_exact(&db.get(&k).unwrap().unwrap()).unwrap();
-        entry.status = chain_node::encoding::BlockStatus::Invalid;
+        entry.status.failure = Some(chain_node::encoding::Failure::Failed);
         db.insert(k, encode_to_vec(&entry)).unwrap();
         db.flush().unwrap();
     }
