@@ -7,8 +7,10 @@
 //! - `growth/submit_empty_block_index_{100,10000}`: one empty block stored and
 //!   connected on a chain of 100 and of 10,000 blocks; equal figures show that the
 //!   per-block work does not grow with the index;
-//! - `growth/reindex_10000_empty_blocks`: 10,000 stored empty blocks connected again,
-//!   streamed from the store one at a time.
+//! - `growth/reindex_{1000,10000}_empty_blocks`: 1,000 and 10,000 stored empty blocks
+//!   connected again, streamed from the store one at a time (`_connects_only`: the
+//!   connect loop alone, without the deletion before and the flush after); equal rates
+//!   per block show the same.
 #![allow(
     missing_docs,
     clippy::unwrap_used,
@@ -148,23 +150,51 @@ fn growth(c: &mut Criterion) {
             })
         });
     }
-    let (state, _, _) = chain_of("growth-reindex", 10_000);
-    drop(state);
-    g.throughput(Throughput::Elements(10_000));
     g.sample_size(10);
-    let dir = std::env::temp_dir().join("chain-node-bench-growth-reindex");
-    g.bench_function("reindex_10000_empty_blocks", |b| {
-        b.iter_custom(|iters| {
-            let mut spent = Duration::ZERO;
-            for _ in 0..iters {
-                let mut state = ChainState::open_for_reindex(&dir, params.clone()).unwrap();
-                let start = Instant::now();
-                state.reindex(|_, _| {}).unwrap();
-                spent += start.elapsed();
-            }
-            spent
-        })
-    });
+    for n in [1_000u32, 10_000] {
+        let name = format!("growth-reindex-{n}");
+        let (state, _, _) = chain_of(&name, n);
+        drop(state);
+        g.throughput(Throughput::Elements(u64::from(n)));
+        let dir = std::env::temp_dir().join(format!("chain-node-bench-{name}"));
+        g.bench_function(format!("reindex_{n}_empty_blocks"), |b| {
+            b.iter_custom(|iters| {
+                let mut spent = Duration::ZERO;
+                for _ in 0..iters {
+                    let mut state = ChainState::open_for_reindex(&dir, params.clone()).unwrap();
+                    let start = Instant::now();
+                    state.reindex(|_, _| {}).unwrap();
+                    spent += start.elapsed();
+                }
+                spent
+            })
+        });
+        // The connects alone: from block 1 connected to block n - 1 connected, leaving
+        // out the deletion of the derived records before and the flush at the end.
+        g.throughput(Throughput::Elements(u64::from(n - 2)));
+        g.bench_function(format!("reindex_{n}_connects_only"), |b| {
+            b.iter_custom(|iters| {
+                let mut spent = Duration::ZERO;
+                for _ in 0..iters {
+                    let mut state = ChainState::open_for_reindex(&dir, params.clone()).unwrap();
+                    let mut first = None;
+                    let mut last = None;
+                    state
+                        .reindex(|height, _| {
+                            if height.0 == 1 {
+                                first = Some(Instant::now());
+                            }
+                            if height.0 == n - 1 {
+                                last = Some(Instant::now());
+                            }
+                        })
+                        .unwrap();
+                    spent += last.unwrap() - first.unwrap();
+                }
+                spent
+            })
+        });
+    }
     g.finish();
 }
 
