@@ -390,14 +390,8 @@ proptest! {
 
 #[test]
 fn testnet_retarget_at_2n_uses_n_full_intervals() {
-    use chain_node::pow::{CompactTarget, RetargetParams, Target};
-    let mut params = Network::Testnet.params();
-    let rp = params.retarget.unwrap();
-    params.retarget = Some(RetargetParams {
-        interval: 4,
-        spacing: 30,
-        ..rp
-    });
+    use chain_node::pow::{CompactTarget, Target};
+    let params = crate::helpers::testnet_with_fast_retarget();
     let mut state = ChainState::open_temporary(params.clone()).unwrap();
     let limit = params.pow_limit;
     let genesis = params.genesis.header;

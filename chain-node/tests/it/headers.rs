@@ -621,19 +621,13 @@ fn a_block_failing_after_headers_first_marks_its_descendants_and_moves_the_best_
 
 #[test]
 fn the_retarget_rule_applies_to_headers_held_in_memory_and_stored() {
-    use chain_node::pow::{CompactTarget, RetargetParams, Target};
-    use chain_node::{Amount, Network};
+    use chain_node::Amount;
+    use chain_node::pow::{CompactTarget, Target};
 
     use crate::helpers::{address, coinbase, key, make_block_bits};
     // Testnet with a retarget every 4 blocks (as `testnet_retarget_at_2n_uses_n_full_
     // intervals` in chain.rs), blocks every 15 s: twice as fast as the 30 s spacing.
-    let mut params = Network::Testnet.params();
-    let rp = params.retarget.unwrap();
-    params.retarget = Some(RetargetParams {
-        interval: 4,
-        spacing: 30,
-        ..rp
-    });
+    let mut params = crate::helpers::testnet_with_fast_retarget();
     let limit = params.pow_limit;
     let genesis = params.genesis.header;
     let mut headers = Vec::new();

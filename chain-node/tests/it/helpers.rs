@@ -559,3 +559,17 @@ pub(crate) fn coinbase_coin(node: &chain_node::Node, height: u32) -> (OutPoint, 
     };
     (op, node.coin(&op).unwrap())
 }
+
+/// Testnet's rules with a retarget every 4 blocks and a 30 s spacing, so that tests
+/// reach the difficulty change within a few blocks.
+pub(crate) fn testnet_with_fast_retarget() -> Params {
+    let mut params = chain_node::Network::Testnet.params();
+    if let Some(rp) = params.retarget {
+        params.retarget = Some(chain_node::pow::RetargetParams {
+            interval: 4,
+            spacing: 30,
+            ..rp
+        });
+    }
+    params
+}
