@@ -37,6 +37,8 @@ pub mod mempool;
 pub mod miner;
 #[cfg(feature = "node")]
 mod node;
+#[cfg(feature = "node")]
+pub mod p2p;
 mod params;
 pub mod pow;
 #[cfg(feature = "node")]

@@ -1,0 +1,870 @@
+//! The sync task: one tokio task that owns the sync state (peers, their pending headers,
+//! the blocks in flight) and joins the gossip layer to the node. It judges gossip
+//! messages, answers peers' requests, syncs headers first from peers with more work,
+//! downloads blocks within a window from the peers that have them, and announces the
+//! node's new tip and transactions. Every node call runs on tokio's blocking pool, so
+//! the gossip event loop never waits for the chain.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use gossip::{Direction, Event, Events, MessageId, Multiaddr, Network, PeerId, Severity, Verdict};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::wire::{
+    ChainProtocol, ChainStatus, MAX_GET_BLOCKS, SyncRequest, SyncResponse, blocks_within_budget,
+};
+use super::{IBD_MARGIN, SyncProgress};
+use crate::block::Block;
+use crate::chain::{HeadersOutcome, MAX_HEADERS_RESULTS, MAX_LOCATOR_HASHES, PendingHeaders};
+use crate::encoding::{decode_exact, encode_to_vec};
+use crate::error::{ChainError, EventError, MempoolError, NodeError};
+use crate::hash::{BlockHash, TxId};
+use crate::node::{Node, NodeEvent, Subscription};
+use crate::transaction::Transaction;
+use crate::u256::U256;
+use crate::units::Height;
+
+/// Blocks asked of one peer at once.
+pub const MAX_BLOCKS_IN_FLIGHT_PER_PEER: usize = 32;
+/// Time for a peer to answer a `GetBlocks` before its blocks go to another peer.
+pub const BLOCKS_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time for a peer to answer a `GetHeaders`.
+pub const HEADERS_TIMEOUT: Duration = Duration::from_secs(15);
+/// How often the task looks for work it has not been woken for.
+const TICK: Duration = Duration::from_millis(500);
+
+/// What RPC reads of a peer, mirrored by the sync task.
+#[derive(Clone, Debug, Default)]
+pub(super) struct PeerStats {
+    /// The node's own number for the peer (Core's `id`).
+    pub(super) id: u64,
+    /// Height of the last header it sent that we stored (-1: none).
+    pub(super) synced_headers: i64,
+    /// Height of the last block it sent us (-1: none).
+    pub(super) synced_blocks: i64,
+    /// Heights of the blocks asked of it now.
+    pub(super) inflight: Vec<u32>,
+}
+
+/// State shared with the handle (for RPC).
+#[derive(Debug, Default)]
+pub(super) struct Shared {
+    peers: Mutex<HashMap<PeerId, PeerStats>>,
+}
+
+impl Shared {
+    pub(super) fn peers(&self) -> MutexGuard<'_, HashMap<PeerId, PeerStats>> {
+        // Every value behind the lock is consistent between two statements.
+        self.peers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// One ready peer.
+struct Peer {
+    id: u64,
+    status: ChainStatus,
+    /// Its header chain that has not proved the work threshold yet.
+    pending: PendingHeaders,
+    headers_in_flight: bool,
+    /// The most-work block we know it has.
+    best_known: Option<BlockHash>,
+    blocks_in_flight: usize,
+    /// Blocks it did not deliver when asked (not asked again until it announces more).
+    lacks: HashSet<BlockHash>,
+    synced_headers: i64,
+    synced_blocks: i64,
+}
+
+/// A request that finished.
+enum Done {
+    Headers {
+        peer: PeerId,
+        result: Option<Result<SyncResponse, gossip::RequestError>>,
+    },
+    Blocks {
+        peer: PeerId,
+        hashes: Vec<BlockHash>,
+        result: Option<Result<SyncResponse, gossip::RequestError>>,
+    },
+}
+
+/// The sync task's state.
+pub(super) struct Sync {
+    pub(super) node: Node,
+    pub(super) net: Network<ChainProtocol>,
+    pub(super) network_name: String,
+    pub(super) genesis: BlockHash,
+    pub(super) blocks_topic: String,
+    pub(super) txs_topic: String,
+    pub(super) window: usize,
+    pub(super) shared: Arc<Shared>,
+    pub(super) progress: watch::Sender<SyncProgress>,
+    peers: HashMap<PeerId, Peer>,
+    /// Block → the peer asked for it, its height, when.
+    in_flight: HashMap<BlockHash, (PeerId, Height, Instant)>,
+    tasks: JoinSet<Done>,
+    next_id: u64,
+    status: Option<ChainStatus>,
+    announced_tip: Option<BlockHash>,
+}
+
+/// Runs `f` on the blocking pool; `None` if it panicked.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    tokio::task::spawn_blocking(f).await.ok()
+}
+
+/// Our view of the chain for a status and for sync decisions.
+struct ChainView {
+    tip: (Height, BlockHash),
+    best: (Height, BlockHash),
+    best_work: U256,
+}
+
+impl Sync {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        node: Node,
+        net: Network<ChainProtocol>,
+        network_name: String,
+        genesis: BlockHash,
+        window: usize,
+        shared: Arc<Shared>,
+        progress: watch::Sender<SyncProgress>,
+    ) -> Self {
+        Sync {
+            node,
+            net,
+            blocks_topic: super::blocks_topic(&network_name),
+            txs_topic: super::txs_topic(&network_name),
+            network_name,
+            genesis,
+            window,
+            shared,
+            progress,
+            peers: HashMap::new(),
+            in_flight: HashMap::new(),
+            tasks: JoinSet::new(),
+            next_id: 0,
+            status: None,
+            announced_tip: None,
+        }
+    }
+
+    /// Runs until `stop` is raised, the network stops or the node stops.
+    pub(super) async fn run(
+        mut self,
+        mut events: Events<ChainProtocol>,
+        mut subscription: Subscription,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The tip at start is announced only when it changes.
+        if let Some(view) = self.chain_view().await {
+            self.announced_tip = Some(view.tip.1);
+        }
+        self.refresh_status().await;
+        loop {
+            tokio::select! {
+                _ = stop.changed() => break,
+                event = events.recv() => match event {
+                    Some(event) => self.on_event(event).await,
+                    None => break,
+                },
+                event = subscription.recv_async() => match event {
+                    Ok(event) => self.on_node_events(event, &mut subscription).await,
+                    Err(EventError::Lagged { .. }) => self.after_chain_change().await,
+                    Err(_) => break,
+                },
+                Some(done) = self.tasks.join_next() => {
+                    if let Ok(done) = done {
+                        self.on_done(done).await;
+                    }
+                }
+                _ = tick.tick() => self.on_tick().await,
+            }
+        }
+        self.tasks.abort_all();
+    }
+
+    async fn chain_view(&self) -> Option<ChainView> {
+        let node = self.node.clone();
+        blocking(move || {
+            node.read(|v| {
+                let chain = v.chain();
+                let best = chain.best_header();
+                ChainView {
+                    tip: chain.tip(),
+                    best,
+                    best_work: chain.entry(&best.1).map_or(U256::ZERO, |e| e.chainwork),
+                }
+            })
+            .ok()
+        })
+        .await
+        .flatten()
+    }
+
+    /// Tells the gossip layer our status for new peers, when it changed.
+    async fn refresh_status(&mut self) {
+        let Some(view) = self.chain_view().await else {
+            return;
+        };
+        let status = ChainStatus {
+            network: self.network_name.clone(),
+            genesis: self.genesis,
+            best_height: view.best.0,
+            best_hash: view.best.1,
+            best_work: view.best_work,
+            tip_height: view.tip.0,
+            tip_hash: view.tip.1,
+        };
+        let ibd = view.best.0.0 > view.tip.0.0.saturating_add(IBD_MARGIN);
+        let _ = self.progress.send(SyncProgress {
+            blocks: view.tip.0,
+            headers: view.best.0,
+            initial_block_download: ibd,
+        });
+        if self.status.as_ref() != Some(&status) {
+            let _ = self.net.set_status(status.clone()).await;
+            self.status = Some(status);
+        }
+    }
+
+    fn publish_stats(&self) {
+        let mut heights: HashMap<PeerId, Vec<u32>> = HashMap::new();
+        for (peer, height, _) in self.in_flight.values() {
+            heights.entry(*peer).or_default().push(height.0);
+        }
+        let mut stats = self.shared.peers();
+        stats.clear();
+        for (id, p) in &self.peers {
+            let mut inflight = heights.remove(id).unwrap_or_default();
+            inflight.sort_unstable();
+            stats.insert(
+                *id,
+                PeerStats {
+                    id: p.id,
+                    synced_headers: p.synced_headers,
+                    synced_blocks: p.synced_blocks,
+                    inflight,
+                },
+            );
+        }
+    }
+
+    async fn report(&self, peer: PeerId, severity: Severity, reason: String) {
+        let _ = self.net.report(peer, severity, reason).await;
+    }
+
+    async fn on_event(&mut self, event: Event<ChainProtocol>) {
+        match event {
+            Event::Message {
+                id,
+                source,
+                topic,
+                data,
+            } => {
+                if topic == self.blocks_topic {
+                    self.on_block_message(id, source, data).await;
+                } else if topic == self.txs_topic {
+                    self.on_tx_message(id, source, data).await;
+                } else {
+                    let _ = self.net.validate(id, Verdict::Ignore).await;
+                }
+            }
+            Event::Request { request, reply, .. } => {
+                let node = self.node.clone();
+                tokio::spawn(async move {
+                    if let Some(Some(response)) = blocking(move || answer(&node, request)).await {
+                        let _ = reply.send(response).await;
+                    }
+                });
+            }
+            Event::PeerReady {
+                peer,
+                status,
+                address,
+                direction,
+            } => self.on_peer_ready(peer, status, &address, direction).await,
+            Event::PeerDisconnected { peer } | Event::PeerBanned { peer, .. } => {
+                self.forget_peer(&peer);
+                self.schedule().await;
+            }
+            Event::Lagged { .. } => {}
+        }
+    }
+
+    fn forget_peer(&mut self, peer: &PeerId) {
+        self.peers.remove(peer);
+        self.in_flight.retain(|_, (p, _, _)| p != peer);
+        self.publish_stats();
+    }
+
+    async fn on_peer_ready(
+        &mut self,
+        peer: PeerId,
+        status: ChainStatus,
+        _address: &Multiaddr,
+        _direction: Direction,
+    ) {
+        if status.network != self.network_name || status.genesis != self.genesis {
+            let reason = format!(
+                "status of another chain (network {:?}, genesis {})",
+                status.network, status.genesis
+            );
+            self.report(peer, Severity::Fatal, reason).await;
+            return;
+        }
+        self.next_id += 1;
+        let more_work = status.best_work;
+        let best_known = Some(status.tip_hash);
+        self.peers.insert(
+            peer,
+            Peer {
+                id: self.next_id,
+                status,
+                pending: PendingHeaders::new(),
+                headers_in_flight: false,
+                best_known,
+                blocks_in_flight: 0,
+                lacks: HashSet::new(),
+                synced_headers: -1,
+                synced_blocks: -1,
+            },
+        );
+        self.publish_stats();
+        let ours = self.chain_view().await.map_or(U256::ZERO, |v| v.best_work);
+        if more_work > ours {
+            self.request_headers(peer, None).await;
+        }
+    }
+
+    async fn on_block_message(&mut self, id: MessageId, source: PeerId, data: Vec<u8>) {
+        let block: Block = match decode_exact(&data) {
+            Ok(block) => block,
+            Err(e) => {
+                let _ = self.net.validate(id, Verdict::Reject).await;
+                self.report(source, Severity::Fatal, format!("undecodable block: {e}"))
+                    .await;
+                return;
+            }
+        };
+        let hash = block.hash();
+        let node = self.node.clone();
+        let result = blocking(move || {
+            let r = node.submit_unrequested_block(&block);
+            let height = node
+                .read(move |v| v.chain().entry(&hash).map(|e| e.height))
+                .ok()
+                .flatten();
+            (r, height)
+        })
+        .await;
+        let Some((result, height)) = result else {
+            let _ = self.net.validate(id, Verdict::Ignore).await;
+            return;
+        };
+        let verdict = match result {
+            Ok(_) => {
+                if let Some(p) = self.peers.get_mut(&source) {
+                    p.best_known = Some(hash);
+                    p.lacks.clear();
+                    if let Some(h) = height {
+                        p.synced_blocks = p.synced_blocks.max(i64::from(h.0));
+                    }
+                }
+                Verdict::Accept
+            }
+            Err(NodeError::Chain(e)) => match e {
+                ChainError::Duplicate { .. } | ChainError::LowWork { .. } => Verdict::Ignore,
+                ChainError::UnknownParent { .. } => {
+                    self.request_headers(source, None).await;
+                    Verdict::Ignore
+                }
+                e @ ChainError::Mutated { .. } => {
+                    self.report(source, Severity::Fatal, format!("gossiped {e}"))
+                        .await;
+                    Verdict::Reject
+                }
+                e if e.is_peer_fault() => {
+                    self.report(source, Severity::Fatal, format!("gossiped {e}"))
+                        .await;
+                    Verdict::Reject
+                }
+                _ => Verdict::Ignore,
+            },
+            Err(_) => Verdict::Ignore,
+        };
+        let _ = self.net.validate(id, verdict).await;
+        self.publish_stats();
+    }
+
+    async fn on_tx_message(&mut self, id: MessageId, source: PeerId, data: Vec<u8>) {
+        let tx: Transaction = match decode_exact(&data) {
+            Ok(tx) => tx,
+            Err(e) => {
+                let _ = self.net.validate(id, Verdict::Reject).await;
+                self.report(
+                    source,
+                    Severity::Fatal,
+                    format!("undecodable transaction: {e}"),
+                )
+                .await;
+                return;
+            }
+        };
+        let node = self.node.clone();
+        let verdict = match blocking(move || node.submit_transaction(tx)).await {
+            Some(Ok(_)) => Verdict::Accept,
+            Some(Err(NodeError::Mempool(
+                MempoolError::Invalid { .. } | MempoolError::Coinbase,
+            ))) => Verdict::Reject,
+            _ => Verdict::Ignore,
+        };
+        let _ = self.net.validate(id, verdict).await;
+    }
+
+    /// Asks `peer` for headers after `from` (a locator's first hash not in our index,
+    /// for a low-work chain held for the peer) or after our best header.
+    async fn request_headers(&mut self, peer: PeerId, from: Option<BlockHash>) {
+        match self.peers.get(&peer) {
+            Some(p) if !p.headers_in_flight => {}
+            _ => return,
+        }
+        let node = self.node.clone();
+        let Some(Ok(mut locator)) = blocking(move || node.best_header_locator()).await else {
+            return;
+        };
+        if let Some(first) = from {
+            locator.insert(0, first);
+            locator.truncate(MAX_LOCATOR_HASHES);
+        }
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        p.headers_in_flight = true;
+        let net = self.net.clone();
+        self.tasks.spawn(async move {
+            let request = SyncRequest::GetHeaders {
+                locator,
+                stop: None,
+            };
+            let result = tokio::time::timeout(HEADERS_TIMEOUT, net.request(peer, request))
+                .await
+                .ok();
+            Done::Headers { peer, result }
+        });
+    }
+
+    async fn on_done(&mut self, done: Done) {
+        match done {
+            Done::Headers { peer, result } => self.on_headers(peer, result).await,
+            Done::Blocks {
+                peer,
+                hashes,
+                result,
+            } => self.on_blocks(peer, hashes, result).await,
+        }
+        self.publish_stats();
+    }
+
+    async fn on_headers(
+        &mut self,
+        peer: PeerId,
+        result: Option<Result<SyncResponse, gossip::RequestError>>,
+    ) {
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        p.headers_in_flight = false;
+        let headers = match result {
+            Some(Ok(SyncResponse::Headers(headers))) => headers,
+            Some(Ok(SyncResponse::Blocks(_))) => {
+                let reason = "answered getheaders with blocks".to_owned();
+                self.report(peer, Severity::Serious, reason).await;
+                return;
+            }
+            Some(Err(_)) => return,
+            None => {
+                let reason = "getheaders timed out".to_owned();
+                self.report(peer, Severity::Minor, reason).await;
+                return;
+            }
+        };
+        if headers.is_empty() {
+            return;
+        }
+        let full = headers.len() == MAX_HEADERS_RESULTS;
+        let pending = std::mem::take(&mut p.pending);
+        let claimed = p.status.best_work;
+        let node = self.node.clone();
+        let Some(Ok((pending, outcome))) =
+            blocking(move || node.accept_peer_headers(pending, headers)).await
+        else {
+            return;
+        };
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        p.pending = pending;
+        match outcome {
+            Ok(HeadersOutcome::Stored { last, .. }) => {
+                if let Some((height, hash)) = last {
+                    p.best_known = Some(hash);
+                    p.lacks.clear();
+                    p.synced_headers = p.synced_headers.max(i64::from(height.0));
+                }
+                self.refresh_status().await;
+                if full {
+                    self.request_headers(peer, None).await;
+                }
+                self.schedule().await;
+            }
+            Ok(HeadersOutcome::LowWork { last, work, .. }) => {
+                if full {
+                    self.request_headers(peer, Some(last.1)).await;
+                } else if work < claimed {
+                    let reason = format!(
+                        "its header chain ends at height {} below the work its status claimed",
+                        last.0
+                    );
+                    self.report(peer, Severity::Serious, reason).await;
+                }
+            }
+            Err(e) => {
+                if let Some(severity) = header_fault(&e) {
+                    self.report(peer, severity, format!("headers refused: {e}"))
+                        .await;
+                }
+            }
+        }
+    }
+
+    /// Asks peers for the blocks of the download window that nobody is fetching: each
+    /// from a peer whose best known block descends from it, at most
+    /// [`MAX_BLOCKS_IN_FLIGHT_PER_PEER`] per peer, in requests of at most
+    /// [`MAX_GET_BLOCKS`].
+    async fn schedule(&mut self) {
+        let candidates: Vec<(PeerId, BlockHash)> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.blocks_in_flight < MAX_BLOCKS_IN_FLIGHT_PER_PEER)
+            .filter_map(|(id, p)| Some((*id, p.best_known?)))
+            .collect();
+        if candidates.is_empty() {
+            return;
+        }
+        let node = self.node.clone();
+        let window = self.window;
+        let plan = blocking(move || {
+            node.read(move |v| {
+                let chain = v.chain();
+                chain
+                    .blocks_to_download(window)
+                    .into_iter()
+                    .filter_map(|hash| {
+                        let height = chain.entry(&hash)?.height;
+                        let holders: Vec<PeerId> = candidates
+                            .iter()
+                            .filter(|(_, best)| chain.ancestor_hash(best, height) == Some(hash))
+                            .map(|(peer, _)| *peer)
+                            .collect();
+                        Some((hash, height, holders))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .ok()
+        })
+        .await
+        .flatten()
+        .unwrap_or_default();
+        let mut batches: HashMap<PeerId, Vec<(BlockHash, Height)>> = HashMap::new();
+        for (hash, height, holders) in plan {
+            if self.in_flight.contains_key(&hash) {
+                continue;
+            }
+            let load = |peer: &PeerId, batches: &HashMap<PeerId, Vec<(BlockHash, Height)>>| {
+                self.peers
+                    .get(peer)
+                    .map_or(usize::MAX, |p| p.blocks_in_flight)
+                    + batches.get(peer).map_or(0, Vec::len)
+            };
+            let choice = holders
+                .iter()
+                .filter(|peer| {
+                    self.peers
+                        .get(peer)
+                        .is_some_and(|p| !p.lacks.contains(&hash))
+                })
+                .filter(|peer| load(peer, &batches) < MAX_BLOCKS_IN_FLIGHT_PER_PEER)
+                .min_by_key(|peer| load(peer, &batches))
+                .copied();
+            match choice {
+                Some(peer) => batches.entry(peer).or_default().push((hash, height)),
+                None => {
+                    // Every holder failed to deliver it: let them be asked again later.
+                    if holders
+                        .iter()
+                        .all(|peer| self.peers.get(peer).is_none_or(|p| p.lacks.contains(&hash)))
+                    {
+                        for peer in &holders {
+                            if let Some(p) = self.peers.get_mut(peer) {
+                                p.lacks.remove(&hash);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (peer, blocks) in batches {
+            for chunk in blocks.chunks(MAX_GET_BLOCKS) {
+                self.request_blocks(peer, chunk);
+            }
+        }
+        self.publish_stats();
+    }
+
+    fn request_blocks(&mut self, peer: PeerId, blocks: &[(BlockHash, Height)]) {
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        p.blocks_in_flight += blocks.len();
+        let now = Instant::now();
+        for (hash, height) in blocks {
+            self.in_flight.insert(*hash, (peer, *height, now));
+        }
+        let hashes: Vec<BlockHash> = blocks.iter().map(|(h, _)| *h).collect();
+        let net = self.net.clone();
+        self.tasks.spawn(async move {
+            let request = SyncRequest::GetBlocks(hashes.clone());
+            let result = tokio::time::timeout(BLOCKS_TIMEOUT, net.request(peer, request))
+                .await
+                .ok();
+            Done::Blocks {
+                peer,
+                hashes,
+                result,
+            }
+        });
+    }
+
+    async fn on_blocks(
+        &mut self,
+        peer: PeerId,
+        hashes: Vec<BlockHash>,
+        result: Option<Result<SyncResponse, gossip::RequestError>>,
+    ) {
+        let mut heights = HashMap::new();
+        for hash in &hashes {
+            if let Some((p, height, _)) = self.in_flight.get(hash)
+                && *p == peer
+            {
+                heights.insert(*hash, *height);
+                self.in_flight.remove(hash);
+            }
+        }
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        p.blocks_in_flight = p.blocks_in_flight.saturating_sub(hashes.len());
+        let blocks = match result {
+            Some(Ok(SyncResponse::Blocks(blocks))) => blocks,
+            Some(Ok(SyncResponse::Headers(_))) => {
+                let reason = "answered getblocks with headers".to_owned();
+                self.report(peer, Severity::Serious, reason).await;
+                return;
+            }
+            Some(Err(_)) | None => {
+                p.lacks.extend(hashes.iter().copied());
+                if result.is_none() {
+                    let reason = "getblocks timed out".to_owned();
+                    self.report(peer, Severity::Minor, reason).await;
+                }
+                self.schedule().await;
+                return;
+            }
+        };
+        let asked: HashSet<BlockHash> = hashes.iter().copied().collect();
+        if let Some(extra) = blocks.iter().find(|b| !asked.contains(&b.hash())) {
+            let reason = format!("sent block {} that was not asked for", extra.hash());
+            self.report(peer, Severity::Fatal, reason).await;
+            return;
+        }
+        let node = self.node.clone();
+        let outcomes = blocking(move || {
+            blocks
+                .iter()
+                .map(|b| (b.hash(), node.submit_block(b)))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+        let mut delivered = HashSet::new();
+        let mut fault = None;
+        let mut best_height = None;
+        for (hash, outcome) in outcomes {
+            delivered.insert(hash);
+            match outcome {
+                Ok(_) | Err(NodeError::Chain(ChainError::Duplicate { .. })) => {
+                    best_height = best_height.max(heights.get(&hash).copied());
+                }
+                Err(NodeError::Chain(e)) if e.is_peer_fault() || is_mutated(&e) => {
+                    fault.get_or_insert(format!("sent a bad block: {e}"));
+                }
+                Err(_) => {}
+            }
+        }
+        if let Some(p) = self.peers.get_mut(&peer) {
+            if let Some(h) = best_height {
+                p.synced_blocks = p.synced_blocks.max(i64::from(h.0));
+            }
+            p.lacks
+                .extend(hashes.iter().filter(|h| !delivered.contains(h)).copied());
+        }
+        if let Some(reason) = fault {
+            self.report(peer, Severity::Fatal, reason).await;
+        }
+        self.schedule().await;
+    }
+
+    /// The node's events: the new tip is announced (once the node is out of initial
+    /// block download), accepted transactions are announced, the status follows.
+    async fn on_node_events(&mut self, first: NodeEvent, subscription: &mut Subscription) {
+        let mut events = vec![first];
+        loop {
+            match subscription.try_recv() {
+                Ok(event) => events.push(event),
+                Err(EventError::Lagged { .. }) => {}
+                Err(_) => break,
+            }
+        }
+        let mut chain_changed = false;
+        let mut txs = Vec::new();
+        for event in events {
+            match event {
+                NodeEvent::BlockConnected { .. } | NodeEvent::BlockDisconnected { .. } => {
+                    chain_changed = true;
+                }
+                NodeEvent::TxAccepted { txid } => txs.push(txid),
+            }
+        }
+        if chain_changed {
+            self.after_chain_change().await;
+        }
+        if !txs.is_empty() {
+            self.announce_txs(txs).await;
+        }
+    }
+
+    async fn after_chain_change(&mut self) {
+        self.refresh_status().await;
+        self.announce_tip().await;
+        self.schedule().await;
+    }
+
+    /// Publishes the active tip's block if it is new and the node is not far behind its
+    /// best header.
+    async fn announce_tip(&mut self) {
+        let node = self.node.clone();
+        let Some(Ok(Some((tip, block)))) = blocking(move || {
+            node.read(|v| {
+                let chain = v.chain();
+                let (height, tip) = chain.tip();
+                let (best, _) = chain.best_header();
+                if best.0 > height.0.saturating_add(IBD_MARGIN) {
+                    return None;
+                }
+                let block = chain.block(&tip).ok().flatten()?;
+                Some((tip, encode_to_vec(&block)))
+            })
+        })
+        .await
+        else {
+            return;
+        };
+        if self.announced_tip == Some(tip) {
+            return;
+        }
+        self.announced_tip = Some(tip);
+        // Refused when no peer listens or the block came by gossip: nothing to do.
+        let _ = self.net.publish(self.blocks_topic.clone(), block).await;
+    }
+
+    async fn announce_txs(&mut self, txids: Vec<TxId>) {
+        let node = self.node.clone();
+        let Some(Ok(txs)) = blocking(move || {
+            node.read(move |v| {
+                txids
+                    .iter()
+                    .filter_map(|id| v.mempool().get(id).map(|e| encode_to_vec(&e.tx)))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .await
+        else {
+            return;
+        };
+        for tx in txs {
+            let _ = self.net.publish(self.txs_topic.clone(), tx).await;
+        }
+    }
+
+    async fn on_tick(&mut self) {
+        self.refresh_status().await;
+        // A peer that claimed more work than our best header, and nobody is asked for
+        // headers: ask it (a sync that failed part way resumes here).
+        let ours = self.chain_view().await.map_or(U256::ZERO, |v| v.best_work);
+        if !self.peers.values().any(|p| p.headers_in_flight) {
+            let ahead = self
+                .peers
+                .iter()
+                .filter(|(_, p)| p.status.best_work > ours)
+                .max_by_key(|(_, p)| p.status.best_work)
+                .map(|(id, _)| *id);
+            if let Some(peer) = ahead {
+                self.request_headers(peer, None).await;
+            }
+        }
+        if self.in_flight.is_empty() {
+            self.schedule().await;
+        }
+    }
+}
+
+/// How bad a refused headers batch is for the peer that sent it.
+fn header_fault(e: &ChainError) -> Option<Severity> {
+    match e {
+        ChainError::UnconnectedHeader { .. } | ChainError::LocatorTooLong { .. } => {
+            Some(Severity::Serious)
+        }
+        e if e.is_peer_fault() => Some(Severity::Fatal),
+        _ => None,
+    }
+}
+
+fn is_mutated(e: &ChainError) -> bool {
+    matches!(e, ChainError::Mutated { .. })
+}
+
+/// The answer to a peer's request, read from the node.
+fn answer(node: &Node, request: SyncRequest) -> Option<SyncResponse> {
+    match request {
+        SyncRequest::GetHeaders { locator, stop } => node
+            .headers_after(locator, stop, MAX_HEADERS_RESULTS)
+            .ok()
+            .map(SyncResponse::Headers),
+        SyncRequest::GetBlocks(hashes) => node
+            .read(move |v| {
+                let found = hashes
+                    .iter()
+                    .filter_map(|h| v.chain().block(h).ok().flatten());
+                blocks_within_budget(found)
+            })
+            .ok()
+            .map(SyncResponse::Blocks),
+    }
+}
