@@ -14,6 +14,7 @@ mod largest_tx;
 mod manners;
 mod mempool;
 mod mutation;
+mod network;
 mod oracle;
 mod pool;
 mod process;
