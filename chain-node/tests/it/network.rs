@@ -254,3 +254,103 @@ fn without_p2p_the_network_methods_say_so() {
     assert_eq!(r["error"]["code"], json!(-9));
     n.stop();
 }
+
+/// Waits until `node` has exactly `n` peers.
+fn wait_connections(node: &NodeProcess, n: usize) {
+    wait_for("a number of peers", 60, || {
+        node.ok("getpeerinfo", json!([])).as_array().unwrap().len() == n
+    });
+}
+
+/// A 2 + 1 partition with `setnetworkactive`: both sides mine, the single node more
+/// work; after healing all three follow its branch, and the losing branch's
+/// transaction returns to the mempools and is mined again.
+#[test]
+fn partition_heals_onto_the_most_work_branch() {
+    let dirs: Vec<_> = (0..3).map(|i| temp_dir(&format!("part-{i}"))).collect();
+    let a = start(dirs[0].as_ref(), &[]);
+    let a_addr = p2p_addr(&a);
+    let b = start(dirs[1].as_ref(), std::slice::from_ref(&a_addr));
+    let b_addr = p2p_addr(&b);
+    let c = start(dirs[2].as_ref(), &[a_addr, b_addr]);
+    let nodes = [&a, &b, &c];
+    for n in nodes {
+        wait_peers(n, 2);
+    }
+    let mined = mine(&a, 101, 1);
+    let common = mined.last().unwrap().clone();
+    wait_for("101 blocks everywhere", 60, || {
+        nodes.iter().all(|n| tip(n) == common)
+    });
+
+    // Split: C alone.
+    assert_eq!(c.ok("setnetworkactive", json!([false])), json!(false));
+    wait_connections(&c, 0);
+    wait_connections(&a, 1);
+    wait_connections(&b, 1);
+    let info = c.ok("getnetworkinfo", json!([]));
+    assert_eq!(info["networkactive"], json!(false));
+    assert_eq!(info["connections"], json!(0));
+
+    // A and B: a transaction and one block holding it.
+    let tx = spend_coinbase(&a, 1, 1, 1_000);
+    let txid = tx.txid().to_hex();
+    a.ok("sendrawtransaction", json!([hex::encode(tx.to_bytes())]));
+    wait_for("the transaction at B", 30, || {
+        mempool(&b) == vec![txid.clone()]
+    });
+    let ab = mine(&a, 1, 1);
+    wait_for("A's block at B", 30, || tip(&b) == ab[0]);
+    assert!(block(&b, &ab[0]).txs.iter().any(|t| t.txid() == tx.txid()));
+    assert!(mempool(&c).is_empty());
+
+    // C: three blocks, more work than A and B's one.
+    let cb = mine(&c, 3, 3);
+    let c_tip = cb.last().unwrap().clone();
+    assert_eq!(tip(&a), ab[0]);
+
+    // Heal: C dials its peers again; everyone follows C's branch.
+    assert_eq!(c.ok("setnetworkactive", json!([true])), json!(true));
+    wait_for("every node on C's branch", 60, || {
+        nodes.iter().all(|n| tip(n) == c_tip)
+    });
+    for n in nodes {
+        assert_eq!(n.ok("getblockcount", json!([])), json!(104));
+    }
+    // The losing branch's transaction is back in A's and B's mempools ...
+    wait_for("the transaction back in the mempools", 30, || {
+        mempool(&a) == vec![txid.clone()] && mempool(&b) == vec![txid.clone()]
+    });
+    let tips = a.ok("getchaintips", json!([]));
+    assert!(
+        tips.as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["hash"] == json!(ab[0]) && t["status"] == json!("valid-fork")),
+        "{tips}"
+    );
+    // ... and is mined again, on the winning branch, by B.
+    let again = mine(&b, 1, 2);
+    wait_for("B's block everywhere", 30, || {
+        nodes.iter().all(|n| tip(n) == again[0])
+    });
+    assert!(
+        block(&c, &again[0])
+            .txs
+            .iter()
+            .any(|t| t.txid() == tx.txid())
+    );
+    wait_for("empty mempools", 30, || {
+        nodes.iter().all(|n| mempool(n).is_empty())
+    });
+
+    // disconnectnode by number: the peer goes (and, added by --peer, comes back).
+    let peers = c.ok("getpeerinfo", json!([]));
+    let id = peers[0]["id"].as_u64().unwrap();
+    assert_eq!(c.ok("disconnectnode", json!(["", id])), json!(null));
+    let r = c.call("disconnectnode", json!(["", 999_999]));
+    assert_eq!(r["error"]["code"], json!(-29));
+    for n in [a, b, c] {
+        n.stop();
+    }
+}
