@@ -19,7 +19,10 @@ use std::time::Duration;
 use gossip::{Direction, Multiaddr, Network as GossipNetwork, PeerId};
 use tokio::sync::watch;
 
-pub use sync::{BLOCKS_TIMEOUT, HEADERS_TIMEOUT, MAX_BLOCKS_IN_FLIGHT_PER_PEER};
+pub use sync::{
+    BLOCKS_TIMEOUT, BanRecord, HEADERS_POLL, HEADERS_TIMEOUT, MAX_BAN_RECORDS,
+    MAX_BLOCKS_IN_FLIGHT_PER_PEER,
+};
 pub use wire::{
     ChainProtocol, ChainStatus, MAX_BLOCKS_RESPONSE_BYTES, MAX_GET_BLOCKS, MAX_NETWORK_NAME,
     MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, MAX_STATUS_BYTES, REQUEST_PROTOCOL, STATUS_VERSION,
@@ -310,6 +313,11 @@ impl P2p {
             .collect();
         out.sort_by_key(|p| p.id);
         Ok(out)
+    }
+
+    /// The bans in force (`listbanned`), oldest first: the last [`MAX_BAN_RECORDS`].
+    pub fn banned(&self) -> Vec<BanRecord> {
+        self.inner.shared.bans(unix_now())
     }
 
     /// `addnode`.

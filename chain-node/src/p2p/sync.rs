@@ -35,6 +35,22 @@ pub const BLOCKS_TIMEOUT: Duration = Duration::from_secs(10);
 pub const HEADERS_TIMEOUT: Duration = Duration::from_secs(15);
 /// How often the task looks for work it has not been woken for.
 const TICK: Duration = Duration::from_millis(500);
+/// A peer not asked for headers for this long is asked (with our locator; the answer
+/// is empty when we agree), so that a missed announcement costs at most this delay.
+pub const HEADERS_POLL: Duration = Duration::from_secs(5);
+/// How long a publication refused for want of listeners is tried again.
+const REPUBLISH_FOR: Duration = Duration::from_secs(10);
+/// Publications waiting to be tried again.
+const MAX_UNSENT: usize = 256;
+
+/// A publication that found no listener yet.
+struct Unsent {
+    topic: String,
+    data: Vec<u8>,
+    /// For a block: dropped once it is no longer the tip.
+    block: Option<BlockHash>,
+    until: Instant,
+}
 
 /// What RPC reads of a peer, mirrored by the sync task.
 #[derive(Clone, Debug, Default)]
@@ -49,16 +65,53 @@ pub(super) struct PeerStats {
     pub(super) inflight: Vec<u32>,
 }
 
+/// Bans remembered for `listbanned` (the gossip layer enforces them; this is a mirror).
+pub const MAX_BAN_RECORDS: usize = 256;
+
+/// A ban, as `listbanned` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BanRecord {
+    /// The banned peer.
+    pub peer: PeerId,
+    /// When (Unix seconds).
+    pub created: u64,
+    /// Until when (Unix seconds).
+    pub until: u64,
+    /// Why, in words.
+    pub reason: String,
+}
+
 /// State shared with the handle (for RPC).
 #[derive(Debug, Default)]
 pub(super) struct Shared {
     peers: Mutex<HashMap<PeerId, PeerStats>>,
+    bans: Mutex<std::collections::VecDeque<BanRecord>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every value behind these locks is consistent between two statements.
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Shared {
     pub(super) fn peers(&self) -> MutexGuard<'_, HashMap<PeerId, PeerStats>> {
-        // Every value behind the lock is consistent between two statements.
-        self.peers.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.peers)
+    }
+
+    /// The bans in force at `now`, oldest first.
+    pub(super) fn bans(&self, now: u64) -> Vec<BanRecord> {
+        let mut bans = lock(&self.bans);
+        bans.retain(|b| b.until > now);
+        bans.iter().cloned().collect()
+    }
+
+    fn record_ban(&self, record: BanRecord) {
+        let mut bans = lock(&self.bans);
+        bans.retain(|b| b.peer != record.peer);
+        if bans.len() >= MAX_BAN_RECORDS {
+            bans.pop_front();
+        }
+        bans.push_back(record);
     }
 }
 
@@ -69,6 +122,8 @@ struct Peer {
     /// Its header chain that has not proved the work threshold yet.
     pending: PendingHeaders,
     headers_in_flight: bool,
+    /// When it was last asked for headers.
+    last_headers: Option<Instant>,
     /// The most-work block we know it has.
     best_known: Option<BlockHash>,
     blocks_in_flight: usize,
@@ -109,6 +164,7 @@ pub(super) struct Sync {
     next_id: u64,
     status: Option<ChainStatus>,
     announced_tip: Option<BlockHash>,
+    unsent: Vec<Unsent>,
 }
 
 /// Runs `f` on the blocking pool; `None` if it panicked.
@@ -150,6 +206,7 @@ impl Sync {
             next_id: 0,
             status: None,
             announced_tip: None,
+            unsent: Vec::new(),
         }
     }
 
@@ -290,7 +347,22 @@ impl Sync {
                 address,
                 direction,
             } => self.on_peer_ready(peer, status, &address, direction).await,
-            Event::PeerDisconnected { peer } | Event::PeerBanned { peer, .. } => {
+            Event::PeerDisconnected { peer } => {
+                self.forget_peer(&peer);
+                self.schedule().await;
+            }
+            Event::PeerBanned {
+                peer,
+                duration,
+                reason,
+            } => {
+                let created = crate::node::unix_now();
+                self.shared.record_ban(BanRecord {
+                    peer,
+                    created,
+                    until: created.saturating_add(duration.as_secs()),
+                    reason,
+                });
                 self.forget_peer(&peer);
                 self.schedule().await;
             }
@@ -329,6 +401,7 @@ impl Sync {
                 status,
                 pending: PendingHeaders::new(),
                 headers_in_flight: false,
+                last_headers: None,
                 best_known,
                 blocks_in_flight: 0,
                 lacks: HashSet::new(),
@@ -447,6 +520,7 @@ impl Sync {
             return;
         };
         p.headers_in_flight = true;
+        p.last_headers = Some(Instant::now());
         let net = self.net.clone();
         self.tasks.spawn(async move {
             let request = SyncRequest::GetHeaders {
@@ -790,8 +864,45 @@ impl Sync {
             return;
         }
         self.announced_tip = Some(tip);
-        // Refused when no peer listens or the block came by gossip: nothing to do.
-        let _ = self.net.publish(self.blocks_topic.clone(), block).await;
+        self.publish(self.blocks_topic.clone(), block, Some(tip), None)
+            .await;
+    }
+
+    /// Publishes `data`; when no peer listens yet, tries again on later ticks for a
+    /// while (a block only while it is the tip). A duplicate (the message came by
+    /// gossip) is not tried again.
+    async fn publish(
+        &mut self,
+        topic: String,
+        data: Vec<u8>,
+        block: Option<BlockHash>,
+        until: Option<Instant>,
+    ) {
+        match self.net.publish(topic.clone(), data.clone()).await {
+            Err(gossip::CommandError::Publish { reason })
+                if !reason.to_ascii_lowercase().contains("duplicate")
+                    && self.unsent.len() < MAX_UNSENT =>
+            {
+                self.unsent.push(Unsent {
+                    topic,
+                    data,
+                    block,
+                    until: until.unwrap_or_else(|| Instant::now() + REPUBLISH_FOR),
+                });
+            }
+            _ => {}
+        }
+    }
+
+    async fn republish(&mut self) {
+        let now = Instant::now();
+        let tip = self.status.as_ref().map(|s| s.tip_hash);
+        for u in std::mem::take(&mut self.unsent) {
+            if u.until <= now || u.block.is_some_and(|b| Some(b) != tip) {
+                continue;
+            }
+            self.publish(u.topic, u.data, u.block, Some(u.until)).await;
+        }
     }
 
     async fn announce_txs(&mut self, txids: Vec<TxId>) {
@@ -809,7 +920,7 @@ impl Sync {
             return;
         };
         for tx in txs {
-            let _ = self.net.publish(self.txs_topic.clone(), tx).await;
+            self.publish(self.txs_topic.clone(), tx, None, None).await;
         }
     }
 
@@ -825,9 +936,19 @@ impl Sync {
                 .filter(|(_, p)| p.status.best_work > ours)
                 .max_by_key(|(_, p)| p.status.best_work)
                 .map(|(id, _)| *id);
-            if let Some(peer) = ahead {
+            // Otherwise the peer asked longest ago, if that is long enough.
+            let stale = self
+                .peers
+                .iter()
+                .filter(|(_, p)| p.last_headers.is_none_or(|t| t.elapsed() >= HEADERS_POLL))
+                .min_by_key(|(_, p)| p.last_headers)
+                .map(|(id, _)| *id);
+            if let Some(peer) = ahead.or(stale) {
                 self.request_headers(peer, None).await;
             }
+        }
+        if !self.unsent.is_empty() {
+            self.republish().await;
         }
         if self.in_flight.is_empty() {
             self.schedule().await;

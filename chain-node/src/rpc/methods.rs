@@ -317,6 +317,7 @@ pub fn dispatch_with(
         Call::Stop => Ok(json!("chain-node stopping")),
         Call::GetPeerInfo
         | Call::GetNetworkInfo
+        | Call::ListBanned
         | Call::AddNode { .. }
         | Call::DisconnectNode { .. }
         | Call::SetNetworkActive { .. } => Err(RpcError::internal("unrouted network call")),

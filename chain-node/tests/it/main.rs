@@ -10,6 +10,7 @@ mod core_client;
 mod handle;
 mod headers;
 mod helpers;
+mod hostile;
 mod largest_tx;
 mod manners;
 mod mempool;

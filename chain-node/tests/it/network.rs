@@ -16,7 +16,7 @@ use crate::process::NodeProcess;
 const LISTEN: &str = "/ip4/127.0.0.1/tcp/0";
 
 /// Starts a node on the network, dialling `peers`.
-fn start(dir: &std::path::Path, peers: &[String]) -> NodeProcess {
+pub(crate) fn start(dir: &std::path::Path, peers: &[String]) -> NodeProcess {
     let mut args = vec!["--p2p-listen", LISTEN];
     for p in peers {
         args.push("--peer");
@@ -26,7 +26,7 @@ fn start(dir: &std::path::Path, peers: &[String]) -> NodeProcess {
 }
 
 /// The node's own listen multiaddr, ending in `/p2p/<peer id>`.
-fn p2p_addr(node: &NodeProcess) -> String {
+pub(crate) fn p2p_addr(node: &NodeProcess) -> String {
     let info = node.ok("getnetworkinfo", json!([]));
     let addr = info["localaddresses"][0]["address"]
         .as_str()
@@ -41,7 +41,7 @@ fn p2p_addr(node: &NodeProcess) -> String {
 }
 
 /// Waits until `check` holds, polling; panics with `what` after `secs` seconds.
-fn wait_for(what: &str, secs: u64, mut check: impl FnMut() -> bool) -> Duration {
+pub(crate) fn wait_for(what: &str, secs: u64, mut check: impl FnMut() -> bool) -> Duration {
     let start = Instant::now();
     let deadline = start + Duration::from_secs(secs);
     while !check() {
@@ -64,7 +64,7 @@ fn wait_peers(node: &NodeProcess, n: usize) {
     });
 }
 
-fn tip(node: &NodeProcess) -> String {
+pub(crate) fn tip(node: &NodeProcess) -> String {
     node.ok("getbestblockhash", json!([]))
         .as_str()
         .unwrap()
@@ -90,7 +90,7 @@ fn mempool(node: &NodeProcess) -> Vec<String> {
         .collect()
 }
 
-fn block(node: &NodeProcess, hash: &str) -> Block {
+pub(crate) fn block(node: &NodeProcess, hash: &str) -> Block {
     let hex = node.ok("getblock", json!([hash, 0]));
     decode_exact(&hex::decode(hex.as_str().unwrap()).unwrap()).unwrap()
 }

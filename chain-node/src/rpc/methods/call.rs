@@ -114,6 +114,8 @@ pub enum Call {
     GetPeerInfo,
     /// `getnetworkinfo`.
     GetNetworkInfo,
+    /// `listbanned`.
+    ListBanned,
     /// `addnode node command`.
     AddNode {
         /// The peer's multiaddr (`HOST:PORT` is read as `/ip4/HOST/tcp/PORT`).
@@ -378,6 +380,7 @@ pub fn parse_call(method: &str, params: &Value, network: Network) -> Result<Call
         },
         "getpeerinfo" => Call::GetPeerInfo,
         "getnetworkinfo" => Call::GetNetworkInfo,
+        "listbanned" => Call::ListBanned,
         "addnode" => Call::AddNode {
             address: multiaddr(p.str(0, "node")?)?,
             command: match p.str(1, "command")? {
@@ -451,6 +454,7 @@ impl Call {
             Call::ReconsiderBlock { .. } => "reconsiderblock",
             Call::GetPeerInfo => "getpeerinfo",
             Call::GetNetworkInfo => "getnetworkinfo",
+            Call::ListBanned => "listbanned",
             Call::AddNode { .. } => "addnode",
             Call::DisconnectNode { .. } => "disconnectnode",
             Call::SetNetworkActive { .. } => "setnetworkactive",
@@ -470,6 +474,7 @@ impl Call {
             | Call::GetBlockTemplate
             | Call::GetPeerInfo
             | Call::GetNetworkInfo
+            | Call::ListBanned
             | Call::Stop => json!([]),
             Call::AddNode { address, command } => json!([
                 address.to_string(),

@@ -1,5 +1,5 @@
-//! The network methods (`getpeerinfo`, `getnetworkinfo`, `addnode`, `disconnectnode`,
-//! `setnetworkactive`), shaped as Bitcoin Core's, answered from the [`P2p`] handle.
+//! The network methods (`getpeerinfo`, `getnetworkinfo`, `listbanned`, `addnode`,
+//! `disconnectnode`, `setnetworkactive`), shaped as Bitcoin Core's, answered from the [`P2p`] handle.
 
 use serde_json::{Value, json};
 
@@ -51,6 +51,7 @@ pub(super) fn dispatch(p2p: Option<&P2p>, call: &Call) -> Option<Result<Value, R
     Some(match call {
         Call::GetPeerInfo => peer_info(p2p),
         Call::GetNetworkInfo => network_info(p2p),
+        Call::ListBanned => Ok(list_banned(p2p)),
         Call::AddNode { address, command } => p2p.ok_or_else(disabled).and_then(|p| {
             p.add_node(address.clone(), *command)
                 .map(|()| Value::Null)
@@ -101,6 +102,26 @@ fn peer_info(p2p: Option<&P2p>) -> Result<Value, RpcError> {
             })
             .collect(),
     ))
+}
+
+fn list_banned(p2p: Option<&P2p>) -> Value {
+    let now = crate::node::unix_now();
+    Value::Array(
+        p2p.map(P2p::banned)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|b| {
+                json!({
+                    "address": b.peer.to_string(),
+                    "ban_created": b.created,
+                    "banned_until": b.until,
+                    "ban_duration": b.until.saturating_sub(b.created),
+                    "time_remaining": b.until.saturating_sub(now),
+                    "ban_reason": b.reason,
+                })
+            })
+            .collect(),
+    )
 }
 
 fn network_info(p2p: Option<&P2p>) -> Result<Value, RpcError> {

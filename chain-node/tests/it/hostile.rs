@@ -1,0 +1,231 @@
+//! Hostile peers against two honest `chain-node` processes: a libp2p peer built in the
+//! test with the gossip crate and the chain protocol's own types sends garbage, headers
+//! with invalid proof of work, or a mutated copy of a valid block; each is banned and
+//! disconnected, and the honest nodes keep agreeing (the valid block is still accepted).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::time::Duration;
+
+use chain_node::p2p::{ChainProtocol, ChainStatus, SyncRequest, SyncResponse, blocks_topic};
+use chain_node::pow::Target;
+use chain_node::u256::U256;
+use chain_node::{Amount, Block, Header, Height, Network};
+use gossip::{Config, Event, Events, Keypair, Network as Gossip, Reply};
+use serde_json::json;
+
+use crate::helpers::{address, coinbase, key, make_block, temp_dir};
+use crate::network::{block, p2p_addr, start, tip, wait_for};
+use crate::process::NodeProcess;
+
+fn tip_block(node: &NodeProcess) -> Block {
+    block(node, &tip(node))
+}
+
+/// An honest-looking status (the regtest genesis) claiming `work` for its best header.
+fn status(work: U256) -> ChainStatus {
+    let genesis = Network::Regtest.params().genesis_hash();
+    ChainStatus {
+        network: "regtest".into(),
+        genesis,
+        best_height: Height(10),
+        best_hash: genesis,
+        best_work: work,
+        tip_height: Height(0),
+        tip_hash: genesis,
+    }
+}
+
+/// What to do with an event.
+enum Step {
+    Go,
+    Stop,
+    Answer(Reply<ChainProtocol>, SyncResponse),
+}
+
+/// A peer of our own that dials `target`.
+struct Hostile {
+    rt: tokio::runtime::Runtime,
+    net: Gossip<ChainProtocol>,
+    events: Events<ChainProtocol>,
+}
+
+impl Hostile {
+    fn dial(target: &str, status: ChainStatus) -> Self {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let mut config = Config::new(Keypair::generate_ed25519(), "regtest");
+        config.static_peers = vec![target.parse().unwrap()];
+        config.topics = vec![blocks_topic("regtest")];
+        let (net, events) = rt.block_on(Gossip::start(config, status)).unwrap();
+        let mut h = Hostile { rt, net, events };
+        h.until(|e| match e {
+            Event::PeerReady { .. } => Step::Stop,
+            _ => Step::Go,
+        });
+        h
+    }
+
+    fn peer_id(&self) -> String {
+        self.net.local_peer_id().to_string()
+    }
+
+    /// Handles events as `step` says until it says stop.
+    fn until(&mut self, mut step: impl FnMut(Event<ChainProtocol>) -> Step) {
+        let Hostile { rt, events, .. } = self;
+        rt.block_on(async {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+            loop {
+                let event = tokio::time::timeout_at(deadline, events.recv())
+                    .await
+                    .expect("timed out waiting for an event")
+                    .expect("the hostile network stopped");
+                match step(event) {
+                    Step::Go => {}
+                    Step::Stop => return,
+                    Step::Answer(reply, response) => {
+                        let _ = reply.send(response).await;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Publishes `data` on the block topic, retrying until the node's subscription is
+    /// known.
+    fn publish(&self, data: Vec<u8>) {
+        self.rt.block_on(async {
+            for _ in 0..200 {
+                if self
+                    .net
+                    .publish(blocks_topic("regtest"), data.clone())
+                    .await
+                    .is_ok()
+                {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("could not publish");
+        });
+    }
+}
+
+fn banned(node: &NodeProcess, peer: &str) -> Option<String> {
+    node.ok("listbanned", json!([]))
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["address"] == json!(peer))
+        .map(|b| b["ban_reason"].as_str().unwrap().to_owned())
+}
+
+fn connected(node: &NodeProcess, peer: &str) -> bool {
+    node.ok("getpeerinfo", json!([]))
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["peerid"] == json!(peer))
+}
+
+#[test]
+fn hostile_peers_are_banned_and_honest_nodes_keep_agreeing() {
+    let (da, db) = (temp_dir("hostile-a"), temp_dir("hostile-b"));
+    let a = start(da.as_ref(), &[]);
+    let a_addr = p2p_addr(&a);
+    let b = start(db.as_ref(), std::slice::from_ref(&a_addr));
+    let to = address(&key(1)).encode(Network::Regtest);
+    let mined = a.ok("generatetoaddress", json!([5, to]));
+    let five = mined[4].as_str().unwrap().to_owned();
+    wait_for("B at A's tip", 60, || tip(&b) == five);
+
+    // Garbage on the block topic.
+    let mut garbage = Hostile::dial(&a_addr, status(U256::ZERO));
+    let id = garbage.peer_id();
+    assert!(connected(&a, &id));
+    garbage.publish(b"not a block at all".to_vec());
+    garbage.until(|e| match e {
+        Event::PeerDisconnected { .. } => Step::Stop,
+        _ => Step::Go,
+    });
+    wait_for("the garbage sender banned", 60, || {
+        banned(&a, &id).is_some()
+    });
+    assert!(banned(&a, &id).unwrap().contains("undecodable block"));
+    assert!(!connected(&a, &id));
+
+    // Headers with invalid proof of work, sent when A asks (its status claims work).
+    let mut liar = Hostile::dial(&a_addr, status(U256::MAX));
+    let id = liar.peer_id();
+    let params = Network::Regtest.params();
+    let target = Target::from_compact(params.pow_limit).unwrap();
+    let top = tip_block(&a).header;
+    let mut bad = Header {
+        version: 1,
+        prev: top.hash(),
+        merkle_root: [7; 32],
+        time: top.time + 1,
+        bits: params.pow_limit,
+        nonce: 0,
+    };
+    while target.is_met_by(&bad.hash()) {
+        bad.nonce += 1;
+    }
+    let mut asked = false;
+    liar.until(|e| match e {
+        Event::Request { request, reply, .. } => {
+            assert!(matches!(request, SyncRequest::GetHeaders { .. }));
+            asked = true;
+            Step::Answer(reply, SyncResponse::Headers(vec![bad]))
+        }
+        Event::PeerDisconnected { .. } => Step::Stop,
+        _ => Step::Go,
+    });
+    assert!(
+        asked,
+        "the node never asked the peer that claimed more work"
+    );
+    wait_for("the invalid-PoW sender banned", 60, || {
+        banned(&a, &id).is_some()
+    });
+    let reason = banned(&a, &id).unwrap();
+    assert!(reason.contains("headers refused"), "{reason}");
+    assert_eq!(tip(&a), five);
+
+    // A mutated copy of a valid block: refused, sender banned, the real block accepted.
+    let mutant = Hostile::dial(&a_addr, status(U256::ZERO));
+    let id = mutant.peer_id();
+    let real = make_block(
+        &params,
+        &top,
+        top.time + 1,
+        vec![coinbase(6, address(&key(9)), Amount::from_units(1))],
+    );
+    let mut copy = real.clone();
+    copy.txs[0] = coinbase(6, address(&key(9)), Amount::from_units(2));
+    assert_eq!(copy.hash(), real.hash());
+    mutant.publish(copy.to_bytes());
+    wait_for("the mutated block's sender banned", 60, || {
+        banned(&a, &id).is_some()
+    });
+    let reason = banned(&a, &id).unwrap();
+    assert!(reason.contains("mutated"), "{reason}");
+    assert_eq!(tip(&a), five);
+    assert_eq!(
+        b.ok("submitblock", json!([hex::encode(real.to_bytes())])),
+        json!(null)
+    );
+    let real_hash = real.hash().to_hex();
+    wait_for("the real block at A", 60, || tip(&a) == real_hash);
+
+    // The honest nodes keep agreeing.
+    let to = address(&key(2)).encode(Network::Regtest);
+    let next = a.ok("generatetoaddress", json!([1, to]))[0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    wait_for("B at A's new tip", 60, || tip(&b) == next);
+    assert_eq!(b.ok("getblockcount", json!([])), json!(7));
+    assert_eq!(a.ok("getpeerinfo", json!([])).as_array().unwrap().len(), 1);
+    drop((garbage, liar, mutant));
+    a.stop();
+    b.stop();
+}
