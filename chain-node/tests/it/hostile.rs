@@ -229,3 +229,64 @@ fn hostile_peers_are_banned_and_honest_nodes_keep_agreeing() {
     a.stop();
     b.stop();
 }
+
+/// A peer claiming more work answers with a valid chain from genesis far below the
+/// node's: nothing of it is stored, and after three such answers the peer is banned.
+#[test]
+fn a_low_work_header_chain_is_never_stored_and_its_sender_is_banned() {
+    let dir = temp_dir("hostile-lowwork");
+    let a = start(dir.as_ref(), &[]);
+    let a_addr = p2p_addr(&a);
+    let to = address(&key(1)).encode(Network::Regtest);
+    a.ok("generatetoaddress", json!([200, to]));
+    let honest_tip = tip(&a);
+
+    // Twenty headers with valid proof of work from genesis: 20 blocks of work where the
+    // threshold is the tip's 200 minus 144.
+    let params = Network::Regtest.params();
+    let mut prev = params.genesis.header;
+    let mut chain = Vec::new();
+    for i in 0..20 {
+        let header = make_block(
+            &params,
+            &prev,
+            prev.time + 1,
+            vec![coinbase(i + 1, address(&key(8)), Amount::from_units(1))],
+        )
+        .header;
+        chain.push(header);
+        prev = header;
+    }
+    let mut liar = Hostile::dial(&a_addr, status(U256::MAX));
+    let id = liar.peer_id();
+    let mut answers = 0;
+    liar.until(|e| match e {
+        Event::Request { reply, .. } => {
+            answers += 1;
+            Step::Answer(reply, SyncResponse::Headers(chain.clone()))
+        }
+        Event::PeerDisconnected { .. } => Step::Stop,
+        _ => Step::Go,
+    });
+    assert!(answers >= 3, "banned after {answers} answers");
+    wait_for("the low-work sender banned", 60, || {
+        banned(&a, &id).is_some()
+    });
+    let reason = banned(&a, &id).unwrap();
+    assert!(
+        reason.contains("below the work its status claimed"),
+        "{reason}"
+    );
+    // Nothing of the chain was stored.
+    let info = a.ok("getblockchaininfo", json!([]));
+    assert_eq!(info["headers"], json!(200));
+    assert_eq!(tip(&a), honest_tip);
+    let tips = a.ok("getchaintips", json!([]));
+    assert_eq!(tips.as_array().unwrap().len(), 1, "{tips}");
+    for h in &chain {
+        let r = a.call("getblockheader", json!([h.hash().to_hex()]));
+        assert_eq!(r["error"]["code"], json!(-5), "{r}");
+    }
+    drop(liar);
+    a.stop();
+}

@@ -234,6 +234,27 @@ fn late_node_syncs_headers_first() {
             a.ok("getblockhash", json!([h]))
         );
     }
+
+    // The node key is private and survives a restart: B comes back with the same peer
+    // id and catches up on the blocks mined while it was down.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(db.join("p2p.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let b_id = b.ok("getnetworkinfo", json!([]))["peerid"].clone();
+    b.stop();
+    let more = mine(&a, 50, 1);
+    let b = start(db.as_ref(), &[p2p_addr(&a)]);
+    assert_eq!(b.ok("getnetworkinfo", json!([]))["peerid"], b_id);
+    wait_for("the restarted node at the tip", 120, || {
+        tip(&b) == *more.last().unwrap()
+    });
+    assert_eq!(b.ok("getblockcount", json!([])), json!(BLOCKS + 50));
     a.stop();
     b.stop();
 }
@@ -353,4 +374,31 @@ fn partition_heals_onto_the_most_work_branch() {
     for n in [a, b, c] {
         n.stop();
     }
+}
+
+/// SIGTERM stops a node on the network cleanly: it exits 0 and its peer sees the
+/// connection close.
+#[test]
+fn sigterm_stops_the_network_too() {
+    let (da, db) = (temp_dir("term-a"), temp_dir("term-b"));
+    let mut a = start(da.as_ref(), &[]);
+    let b = start(db.as_ref(), &[p2p_addr(&a)]);
+    wait_peers(&b, 1);
+    let status = std::process::Command::new("kill")
+        .args(["-TERM".to_owned(), a.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let exit = loop {
+        if let Some(exit) = a.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "node did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(exit.success());
+    assert!(!da.join(".cookie").exists());
+    wait_connections(&b, 0);
+    b.stop();
 }
