@@ -124,6 +124,9 @@ struct Peer {
     headers_in_flight: bool,
     /// When it was last asked for headers.
     last_headers: Option<Instant>,
+    /// It answered headers to the end of its chain since its status (or its last
+    /// gossiped block): its claim of more work no longer makes us ask it at once.
+    served: bool,
     /// The most-work block we know it has.
     best_known: Option<BlockHash>,
     blocks_in_flight: usize,
@@ -402,6 +405,7 @@ impl Sync {
                 pending: PendingHeaders::new(),
                 headers_in_flight: false,
                 last_headers: None,
+                served: false,
                 best_known,
                 blocks_in_flight: 0,
                 lacks: HashSet::new(),
@@ -445,6 +449,7 @@ impl Sync {
             Ok(_) => {
                 if let Some(p) = self.peers.get_mut(&source) {
                     p.best_known = Some(hash);
+                    p.served = false;
                     p.lacks.clear();
                     if let Some(h) = height {
                         p.synced_blocks = p.synced_blocks.max(i64::from(h.0));
@@ -501,21 +506,38 @@ impl Sync {
         let _ = self.net.validate(id, verdict).await;
     }
 
-    /// Asks `peer` for headers after `from` (a locator's first hash not in our index,
-    /// for a low-work chain held for the peer) or after our best header.
+    /// Asks `peer` for headers after `from` (the last header of its previous full
+    /// answer: the locator of that header when it is in our index, else that hash
+    /// before our best header's locator, for a low-work chain held for the peer), or
+    /// after our best header.
     async fn request_headers(&mut self, peer: PeerId, from: Option<BlockHash>) {
         match self.peers.get(&peer) {
             Some(p) if !p.headers_in_flight => {}
             _ => return,
         }
         let node = self.node.clone();
-        let Some(Ok(mut locator)) = blocking(move || node.best_header_locator()).await else {
+        let Some(Ok(locator)) = blocking(move || {
+            node.read(move |v| {
+                let chain = v.chain();
+                let best = || {
+                    let (_, best) = chain.best_header();
+                    chain.locator_from(&best).unwrap_or_else(|| chain.locator())
+                };
+                match from {
+                    None => best(),
+                    Some(last) => chain.locator_from(&last).unwrap_or_else(|| {
+                        let mut locator = vec![last];
+                        locator.extend(best());
+                        locator.truncate(MAX_LOCATOR_HASHES);
+                        locator
+                    }),
+                }
+            })
+        })
+        .await
+        else {
             return;
         };
-        if let Some(first) = from {
-            locator.insert(0, first);
-            locator.truncate(MAX_LOCATOR_HASHES);
-        }
         let Some(p) = self.peers.get_mut(&peer) else {
             return;
         };
@@ -532,6 +554,12 @@ impl Sync {
                 .ok();
             Done::Headers { peer, result }
         });
+    }
+
+    fn claim_served(&mut self, peer: &PeerId) {
+        if let Some(p) = self.peers.get_mut(peer) {
+            p.served = true;
+        }
     }
 
     async fn on_done(&mut self, done: Done) {
@@ -574,7 +602,7 @@ impl Sync {
         }
         let full = headers.len() == MAX_HEADERS_RESULTS;
         let pending = std::mem::take(&mut p.pending);
-        let claimed = p.status.best_work;
+        let (claimed, claimed_tip) = (p.status.best_work, p.status.tip_height);
         let node = self.node.clone();
         let Some(Ok((pending, outcome))) =
             blocking(move || node.accept_peer_headers(pending, headers)).await
@@ -593,20 +621,28 @@ impl Sync {
                     p.synced_headers = p.synced_headers.max(i64::from(height.0));
                 }
                 self.refresh_status().await;
-                if full {
-                    self.request_headers(peer, None).await;
+                match last {
+                    Some((_, hash)) if full => self.request_headers(peer, Some(hash)).await,
+                    _ => self.claim_served(&peer),
                 }
                 self.schedule().await;
             }
             Ok(HeadersOutcome::LowWork { last, work, .. }) => {
                 if full {
                     self.request_headers(peer, Some(last.1)).await;
-                } else if work < claimed {
+                    return;
+                }
+                // An honest peer answers up to its active tip, which is at least the
+                // tip its status named: a chain that ends below it, with less work
+                // than claimed, is a lie (asked again at once, it adds up to a ban).
+                if work < claimed && last.0 < claimed_tip {
                     let reason = format!(
-                        "its header chain ends at height {} below the work its status claimed",
-                        last.0
+                        "its header chain ends at height {}, below the work and the tip height {} its status claimed",
+                        last.0, claimed_tip
                     );
                     self.report(peer, Severity::Serious, reason).await;
+                } else {
+                    self.claim_served(&peer);
                 }
             }
             Err(e) => {
@@ -933,7 +969,7 @@ impl Sync {
             let ahead = self
                 .peers
                 .iter()
-                .filter(|(_, p)| p.status.best_work > ours)
+                .filter(|(_, p)| !p.served && p.status.best_work > ours)
                 .max_by_key(|(_, p)| p.status.best_work)
                 .map(|(id, _)| *id);
             // Otherwise the peer asked longest ago, if that is long enough.

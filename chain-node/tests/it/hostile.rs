@@ -21,16 +21,17 @@ fn tip_block(node: &NodeProcess) -> Block {
     block(node, &tip(node))
 }
 
-/// An honest-looking status (the regtest genesis) claiming `work` for its best header.
+/// An honest-looking status (the regtest genesis) claiming `work` and a tip at height
+/// 1,000.
 fn status(work: U256) -> ChainStatus {
     let genesis = Network::Regtest.params().genesis_hash();
     ChainStatus {
         network: "regtest".into(),
         genesis,
-        best_height: Height(10),
+        best_height: Height(1_000),
         best_hash: genesis,
         best_work: work,
-        tip_height: Height(0),
+        tip_height: Height(1_000),
         tip_hash: genesis,
     }
 }
@@ -274,7 +275,7 @@ fn a_low_work_header_chain_is_never_stored_and_its_sender_is_banned() {
     });
     let reason = banned(&a, &id).unwrap();
     assert!(
-        reason.contains("below the work its status claimed"),
+        reason.contains("below the work and the tip height 1000 its status claimed"),
         "{reason}"
     );
     // Nothing of the chain was stored.
