@@ -217,6 +217,24 @@ fn hostile_peers_are_banned_and_honest_nodes_keep_agreeing() {
     let real_hash = real.hash().to_hex();
     wait_for("the real block at A", 60, || tip(&a) == real_hash);
 
+    // A request over its bound (17 block hashes where 16 is the most): the frame does
+    // not decode at A, and its sender is banned by the gossip layer.
+    let mut greedy = Hostile::dial(&a_addr, status(U256::ZERO));
+    let id = greedy.peer_id();
+    let a_peer: gossip::PeerId = a_addr.rsplit('/').next().unwrap().parse().unwrap();
+    let too_many = SyncRequest::GetBlocks(vec![real.hash(); 17]);
+    let answer = greedy
+        .rt
+        .block_on(async { greedy.net.request(a_peer, too_many).await });
+    assert!(answer.is_err(), "{answer:?}");
+    greedy.until(|e| match e {
+        Event::PeerDisconnected { .. } => Step::Stop,
+        _ => Step::Go,
+    });
+    wait_for("the greedy requester banned", 60, || {
+        banned(&a, &id).is_some()
+    });
+
     // The honest nodes keep agreeing.
     let to = address(&key(2)).encode(Network::Regtest);
     let next = a.ok("generatetoaddress", json!([1, to]))[0]
@@ -226,7 +244,7 @@ fn hostile_peers_are_banned_and_honest_nodes_keep_agreeing() {
     wait_for("B at A's new tip", 60, || tip(&b) == next);
     assert_eq!(b.ok("getblockcount", json!([])), json!(7));
     assert_eq!(a.ok("getpeerinfo", json!([])).as_array().unwrap().len(), 1);
-    drop((garbage, liar, mutant));
+    drop((garbage, liar, mutant, greedy));
     a.stop();
     b.stop();
 }
