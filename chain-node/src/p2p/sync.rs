@@ -668,8 +668,17 @@ impl Sync {
         if candidates.is_empty() {
             return;
         }
+        // Heights past those in flight that the free slots can take: the rest of the
+        // window would only be read to be left for later.
+        let free: usize = self
+            .peers
+            .values()
+            .map(|p| MAX_BLOCKS_IN_FLIGHT_PER_PEER.saturating_sub(p.blocks_in_flight))
+            .sum();
+        let window = self
+            .window
+            .min(self.in_flight.len() + free + MAX_BLOCKS_IN_FLIGHT_PER_PEER);
         let node = self.node.clone();
-        let window = self.window;
         let plan = blocking(move || {
             node.read(move |v| {
                 let chain = v.chain();
