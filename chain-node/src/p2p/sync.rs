@@ -369,8 +369,38 @@ impl Sync {
                 self.forget_peer(&peer);
                 self.schedule().await;
             }
-            Event::Lagged { .. } => {}
+            Event::Lagged { .. } => self.resync_peers().await,
         }
+    }
+
+    /// After the gossip layer dropped events: peers that became ready or left unseen
+    /// are read from it again.
+    async fn resync_peers(&mut self) {
+        let Ok(peers) = self.net.peers().await else {
+            return;
+        };
+        let present: HashSet<PeerId> = peers.iter().map(|p| p.peer).collect();
+        let gone: Vec<PeerId> = self
+            .peers
+            .keys()
+            .filter(|p| !present.contains(p))
+            .copied()
+            .collect();
+        for peer in gone {
+            self.forget_peer(&peer);
+        }
+        for info in peers {
+            if self.peers.contains_key(&info.peer) {
+                continue;
+            }
+            let (Some(status), Some(address)) = (info.status, info.addresses.first().cloned())
+            else {
+                continue;
+            };
+            self.on_peer_ready(info.peer, status, &address, info.direction)
+                .await;
+        }
+        self.schedule().await;
     }
 
     fn forget_peer(&mut self, peer: &PeerId) {
