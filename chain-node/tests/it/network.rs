@@ -365,7 +365,27 @@ fn partition_heals_onto_the_most_work_branch() {
         nodes.iter().all(|n| mempool(n).is_empty())
     });
 
-    // disconnectnode by number: the peer goes (and, added by --peer, comes back).
+    // addnode and disconnectnode: A stops being C's added peer; disconnected, it
+    // stays away, and `onetry` brings it back once.
+    let a_addr = p2p_addr(&a);
+    let a_id = a.ok("getnetworkinfo", json!([]))["peerid"].clone();
+    assert_eq!(c.ok("addnode", json!([a_addr, "remove"])), json!(null));
+    let r = c.call("addnode", json!([a_addr, "remove"]));
+    assert_eq!(r["error"]["code"], json!(-24), "{r}");
+    assert_eq!(
+        c.ok("disconnectnode", json!([a_id.as_str().unwrap()])),
+        json!(null)
+    );
+    wait_connections(&c, 1);
+    let r = c.call("disconnectnode", json!([a_id.as_str().unwrap()]));
+    assert_eq!(r["error"]["code"], json!(-29), "{r}");
+    assert_eq!(c.ok("addnode", json!([a_addr, "onetry"])), json!(null));
+    wait_for("A back at C, its status read", 60, || {
+        let peers = c.ok("getpeerinfo", json!([]));
+        let peers = peers.as_array().unwrap();
+        peers.len() == 2 && peers.iter().all(|p| p["id"].as_u64() > Some(0))
+    });
+    // By the node's number for the peer; an unknown number is -29.
     let peers = c.ok("getpeerinfo", json!([]));
     let id = peers[0]["id"].as_u64().unwrap();
     assert_eq!(c.ok("disconnectnode", json!(["", id])), json!(null));
