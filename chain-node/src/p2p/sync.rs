@@ -525,6 +525,12 @@ impl Sync {
                 return;
             }
         };
+        // Far behind, the node cannot judge a transaction (its inputs may be in blocks
+        // not yet connected): neither taken nor held against the sender.
+        if self.progress.borrow().initial_block_download {
+            let _ = self.net.validate(id, Verdict::Ignore).await;
+            return;
+        }
         let node = self.node.clone();
         let verdict = match blocking(move || node.submit_transaction(tx)).await {
             Some(Ok(_)) => Verdict::Accept,
