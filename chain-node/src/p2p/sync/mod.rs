@@ -5,23 +5,30 @@
 //! node's new tip and transactions. Every node call runs on tokio's blocking pool, so
 //! the gossip event loop never waits for the chain.
 
+mod announce;
+mod download;
+mod shared;
+
+pub use shared::{BanRecord, MAX_BAN_RECORDS};
+pub(super) use shared::{PeerStats, Shared};
+
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gossip::{Direction, Event, Events, MessageId, Multiaddr, Network, PeerId, Severity, Verdict};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::wire::{
-    ChainProtocol, ChainStatus, MAX_GET_BLOCKS, SyncRequest, SyncResponse, blocks_within_budget,
-};
+use announce::Unsent;
+
+use super::wire::{ChainProtocol, ChainStatus, SyncRequest, SyncResponse, blocks_within_budget};
 use super::{IBD_MARGIN, SyncProgress};
 use crate::block::Block;
 use crate::chain::{HeadersOutcome, MAX_HEADERS_RESULTS, MAX_LOCATOR_HASHES, PendingHeaders};
-use crate::encoding::{decode_exact, encode_to_vec};
+use crate::encoding::decode_exact;
 use crate::error::{ChainError, EventError, MempoolError, NodeError};
-use crate::hash::{BlockHash, TxId};
+use crate::hash::BlockHash;
 use crate::node::{Node, NodeEvent, Subscription};
 use crate::transaction::Transaction;
 use crate::u256::U256;
@@ -38,82 +45,6 @@ const TICK: Duration = Duration::from_millis(500);
 /// A peer not asked for headers for this long is asked (with our locator; the answer
 /// is empty when we agree), so that a missed announcement costs at most this delay.
 pub const HEADERS_POLL: Duration = Duration::from_secs(5);
-/// How long a publication refused for want of listeners is tried again.
-const REPUBLISH_FOR: Duration = Duration::from_secs(10);
-/// Publications waiting to be tried again.
-const MAX_UNSENT: usize = 256;
-
-/// A publication that found no listener yet.
-struct Unsent {
-    topic: String,
-    data: Vec<u8>,
-    /// For a block: dropped once it is no longer the tip.
-    block: Option<BlockHash>,
-    until: Instant,
-}
-
-/// What RPC reads of a peer, mirrored by the sync task.
-#[derive(Clone, Debug, Default)]
-pub(super) struct PeerStats {
-    /// The node's own number for the peer (Core's `id`).
-    pub(super) id: u64,
-    /// Height of the last header it sent that we stored (-1: none).
-    pub(super) synced_headers: i64,
-    /// Height of the last block it sent us (-1: none).
-    pub(super) synced_blocks: i64,
-    /// Heights of the blocks asked of it now.
-    pub(super) inflight: Vec<u32>,
-}
-
-/// Bans remembered for `listbanned` (the gossip layer enforces them; this is a mirror).
-pub const MAX_BAN_RECORDS: usize = 256;
-
-/// A ban, as `listbanned` shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BanRecord {
-    /// The banned peer.
-    pub peer: PeerId,
-    /// When (Unix seconds).
-    pub created: u64,
-    /// Until when (Unix seconds).
-    pub until: u64,
-    /// Why, in words.
-    pub reason: String,
-}
-
-/// State shared with the handle (for RPC).
-#[derive(Debug, Default)]
-pub(super) struct Shared {
-    peers: Mutex<HashMap<PeerId, PeerStats>>,
-    bans: Mutex<std::collections::VecDeque<BanRecord>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every value behind these locks is consistent between two statements.
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl Shared {
-    pub(super) fn peers(&self) -> MutexGuard<'_, HashMap<PeerId, PeerStats>> {
-        lock(&self.peers)
-    }
-
-    /// The bans in force at `now`, oldest first.
-    pub(super) fn bans(&self, now: u64) -> Vec<BanRecord> {
-        let mut bans = lock(&self.bans);
-        bans.retain(|b| b.until > now);
-        bans.iter().cloned().collect()
-    }
-
-    fn record_ban(&self, record: BanRecord) {
-        let mut bans = lock(&self.bans);
-        bans.retain(|b| b.peer != record.peer);
-        if bans.len() >= MAX_BAN_RECORDS {
-            bans.pop_front();
-        }
-        bans.push_back(record);
-    }
-}
 
 /// One ready peer.
 struct Peer {
@@ -690,202 +621,6 @@ impl Sync {
         }
     }
 
-    /// Asks peers for the blocks of the download window that nobody is fetching: each
-    /// from a peer whose best known block descends from it, at most
-    /// [`MAX_BLOCKS_IN_FLIGHT_PER_PEER`] per peer, in requests of at most
-    /// [`MAX_GET_BLOCKS`].
-    async fn schedule(&mut self) {
-        let candidates: Vec<(PeerId, BlockHash)> = self
-            .peers
-            .iter()
-            .filter(|(_, p)| p.blocks_in_flight < MAX_BLOCKS_IN_FLIGHT_PER_PEER)
-            .filter_map(|(id, p)| Some((*id, p.best_known?)))
-            .collect();
-        if candidates.is_empty() {
-            return;
-        }
-        // Heights past those in flight that the free slots can take: the rest of the
-        // window would only be read to be left for later.
-        let free: usize = self
-            .peers
-            .values()
-            .map(|p| MAX_BLOCKS_IN_FLIGHT_PER_PEER.saturating_sub(p.blocks_in_flight))
-            .sum();
-        let window = self
-            .window
-            .min(self.in_flight.len() + free + MAX_BLOCKS_IN_FLIGHT_PER_PEER);
-        let node = self.node.clone();
-        let plan = blocking(move || {
-            node.read(move |v| {
-                let chain = v.chain();
-                chain
-                    .blocks_to_download(window)
-                    .into_iter()
-                    .filter_map(|hash| {
-                        let height = chain.entry(&hash)?.height;
-                        let holders: Vec<PeerId> = candidates
-                            .iter()
-                            .filter(|(_, best)| chain.ancestor_hash(best, height) == Some(hash))
-                            .map(|(peer, _)| *peer)
-                            .collect();
-                        Some((hash, height, holders))
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .ok()
-        })
-        .await
-        .flatten()
-        .unwrap_or_default();
-        let mut batches: HashMap<PeerId, Vec<(BlockHash, Height)>> = HashMap::new();
-        for (hash, height, holders) in plan {
-            if self.in_flight.contains_key(&hash) {
-                continue;
-            }
-            let load = |peer: &PeerId, batches: &HashMap<PeerId, Vec<(BlockHash, Height)>>| {
-                self.peers
-                    .get(peer)
-                    .map_or(usize::MAX, |p| p.blocks_in_flight)
-                    + batches.get(peer).map_or(0, Vec::len)
-            };
-            let choice = holders
-                .iter()
-                .filter(|peer| {
-                    self.peers
-                        .get(peer)
-                        .is_some_and(|p| !p.lacks.contains(&hash))
-                })
-                .filter(|peer| load(peer, &batches) < MAX_BLOCKS_IN_FLIGHT_PER_PEER)
-                .min_by_key(|peer| load(peer, &batches))
-                .copied();
-            match choice {
-                Some(peer) => batches.entry(peer).or_default().push((hash, height)),
-                None => {
-                    // Every holder failed to deliver it: let them be asked again later.
-                    if holders
-                        .iter()
-                        .all(|peer| self.peers.get(peer).is_none_or(|p| p.lacks.contains(&hash)))
-                    {
-                        for peer in &holders {
-                            if let Some(p) = self.peers.get_mut(peer) {
-                                p.lacks.remove(&hash);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        for (peer, blocks) in batches {
-            for chunk in blocks.chunks(MAX_GET_BLOCKS) {
-                self.request_blocks(peer, chunk);
-            }
-        }
-        self.publish_stats();
-    }
-
-    fn request_blocks(&mut self, peer: PeerId, blocks: &[(BlockHash, Height)]) {
-        let Some(p) = self.peers.get_mut(&peer) else {
-            return;
-        };
-        p.blocks_in_flight += blocks.len();
-        let now = Instant::now();
-        for (hash, height) in blocks {
-            self.in_flight.insert(*hash, (peer, *height, now));
-        }
-        let hashes: Vec<BlockHash> = blocks.iter().map(|(h, _)| *h).collect();
-        let net = self.net.clone();
-        self.tasks.spawn(async move {
-            let request = SyncRequest::GetBlocks(hashes.clone());
-            let result = tokio::time::timeout(BLOCKS_TIMEOUT, net.request(peer, request))
-                .await
-                .ok();
-            Done::Blocks {
-                peer,
-                hashes,
-                result,
-            }
-        });
-    }
-
-    async fn on_blocks(
-        &mut self,
-        peer: PeerId,
-        hashes: Vec<BlockHash>,
-        result: Option<Result<SyncResponse, gossip::RequestError>>,
-    ) {
-        let mut heights = HashMap::new();
-        for hash in &hashes {
-            if let Some((p, height, _)) = self.in_flight.get(hash)
-                && *p == peer
-            {
-                heights.insert(*hash, *height);
-                self.in_flight.remove(hash);
-            }
-        }
-        let Some(p) = self.peers.get_mut(&peer) else {
-            return;
-        };
-        p.blocks_in_flight = p.blocks_in_flight.saturating_sub(hashes.len());
-        let blocks = match result {
-            Some(Ok(SyncResponse::Blocks(blocks))) => blocks,
-            Some(Ok(SyncResponse::Headers(_))) => {
-                let reason = "answered getblocks with headers".to_owned();
-                self.report(peer, Severity::Serious, reason).await;
-                return;
-            }
-            Some(Err(_)) | None => {
-                p.lacks.extend(hashes.iter().copied());
-                if result.is_none() {
-                    let reason = "getblocks timed out".to_owned();
-                    self.report(peer, Severity::Minor, reason).await;
-                }
-                self.schedule().await;
-                return;
-            }
-        };
-        let asked: HashSet<BlockHash> = hashes.iter().copied().collect();
-        if let Some(extra) = blocks.iter().find(|b| !asked.contains(&b.hash())) {
-            let reason = format!("sent block {} that was not asked for", extra.hash());
-            self.report(peer, Severity::Fatal, reason).await;
-            return;
-        }
-        let node = self.node.clone();
-        let outcomes = blocking(move || {
-            blocks
-                .iter()
-                .map(|b| (b.hash(), node.submit_block(b)))
-                .collect::<Vec<_>>()
-        })
-        .await
-        .unwrap_or_default();
-        let mut delivered = HashSet::new();
-        let mut fault = None;
-        let mut best_height = None;
-        for (hash, outcome) in outcomes {
-            delivered.insert(hash);
-            match outcome {
-                Ok(_) | Err(NodeError::Chain(ChainError::Duplicate { .. })) => {
-                    best_height = best_height.max(heights.get(&hash).copied());
-                }
-                Err(NodeError::Chain(e)) if e.is_peer_fault() || is_mutated(&e) => {
-                    fault.get_or_insert(format!("sent a bad block: {e}"));
-                }
-                Err(_) => {}
-            }
-        }
-        if let Some(p) = self.peers.get_mut(&peer) {
-            if let Some(h) = best_height {
-                p.synced_blocks = p.synced_blocks.max(i64::from(h.0));
-            }
-            p.lacks
-                .extend(hashes.iter().filter(|h| !delivered.contains(h)).copied());
-        }
-        if let Some(reason) = fault {
-            self.report(peer, Severity::Fatal, reason).await;
-        }
-        self.schedule().await;
-    }
-
     /// The node's events: the new tip is announced (once the node is out of initial
     /// block download), accepted transactions are announced, the status follows.
     async fn on_node_events(&mut self, first: NodeEvent, subscription: &mut Subscription) {
@@ -919,90 +654,6 @@ impl Sync {
         self.refresh_status().await;
         self.announce_tip().await;
         self.schedule().await;
-    }
-
-    /// Publishes the active tip's block if it is new and the node is not far behind its
-    /// best header.
-    async fn announce_tip(&mut self) {
-        let node = self.node.clone();
-        let Some(Ok(Some((tip, block)))) = blocking(move || {
-            node.read(|v| {
-                let chain = v.chain();
-                let (height, tip) = chain.tip();
-                let (best, _) = chain.best_header();
-                if best.0 > height.0.saturating_add(IBD_MARGIN) {
-                    return None;
-                }
-                let block = chain.block(&tip).ok().flatten()?;
-                Some((tip, encode_to_vec(&block)))
-            })
-        })
-        .await
-        else {
-            return;
-        };
-        if self.announced_tip == Some(tip) {
-            return;
-        }
-        self.announced_tip = Some(tip);
-        self.publish(self.blocks_topic.clone(), block, Some(tip), None)
-            .await;
-    }
-
-    /// Publishes `data`; when no peer listens yet, tries again on later ticks for a
-    /// while (a block only while it is the tip). A duplicate (the message came by
-    /// gossip) is not tried again.
-    async fn publish(
-        &mut self,
-        topic: String,
-        data: Vec<u8>,
-        block: Option<BlockHash>,
-        until: Option<Instant>,
-    ) {
-        match self.net.publish(topic.clone(), data.clone()).await {
-            Err(gossip::CommandError::Publish { reason })
-                if !reason.to_ascii_lowercase().contains("duplicate")
-                    && self.unsent.len() < MAX_UNSENT =>
-            {
-                self.unsent.push(Unsent {
-                    topic,
-                    data,
-                    block,
-                    until: until.unwrap_or_else(|| Instant::now() + REPUBLISH_FOR),
-                });
-            }
-            _ => {}
-        }
-    }
-
-    async fn republish(&mut self) {
-        let now = Instant::now();
-        let tip = self.status.as_ref().map(|s| s.tip_hash);
-        for u in std::mem::take(&mut self.unsent) {
-            if u.until <= now || u.block.is_some_and(|b| Some(b) != tip) {
-                continue;
-            }
-            self.publish(u.topic, u.data, u.block, Some(u.until)).await;
-        }
-    }
-
-    async fn announce_txs(&mut self, txids: Vec<TxId>) {
-        let node = self.node.clone();
-        let Some(Ok(txs)) = blocking(move || {
-            node.read(move |v| {
-                txids
-                    .iter()
-                    .filter_map(|id| v.mempool().get(id).map(|e| encode_to_vec(&e.tx)))
-                    .collect::<Vec<_>>()
-            })
-        })
-        .await
-        else {
-            return;
-        };
-        for tx in txs {
-            self.publish(self.txs_topic.clone(), tx, None, None).await;
-        }
     }
 
     async fn on_tick(&mut self) {
@@ -1046,10 +697,6 @@ fn header_fault(e: &ChainError) -> Option<Severity> {
         e if e.is_peer_fault() => Some(Severity::Fatal),
         _ => None,
     }
-}
-
-fn is_mutated(e: &ChainError) -> bool {
-    matches!(e, ChainError::Mutated { .. })
 }
 
 /// The answer to a peer's request, read from the node.
