@@ -7,7 +7,7 @@
 //! cargo run --release -p chain-node --example p2p_measure -- [NODES] [BLOCKS] [SYNC_BLOCKS]
 //! ```
 //!
-//! Defaults: 5 nodes, 100 blocks, 5,000 blocks to sync. Numbers depend on the machine
+//! Defaults: 5 nodes, 100 blocks, 5,000 blocks to sync (from one peer, then from two). Numbers depend on the machine
 //! and on whatever else runs on it.
 #![allow(
     clippy::print_stdout,
@@ -134,7 +134,26 @@ fn main() {
             "initial sync of {sync} empty blocks from one peer: {took:?}, {:.0} blocks/s (start-up and connection included)",
             f64::from(sync) / took.as_secs_f64()
         );
-        for p in [a, b] {
+        // The same from two peers at once.
+        let started = Instant::now();
+        let c = start(&[addr(&a), addr(&b)]);
+        wait("the second fresh node at the tip", || {
+            c.node.tip().is_ok_and(|t| t.1 == last)
+        });
+        let took = started.elapsed();
+        let from: Vec<String> = c
+            .p2p
+            .peers()
+            .unwrap()
+            .iter()
+            .map(|p| format!("highest block from peer {}: {}", p.id, p.synced_blocks))
+            .collect();
+        println!(
+            "initial sync of {sync} empty blocks from two peers: {took:?}, {:.0} blocks/s ({})",
+            f64::from(sync) / took.as_secs_f64(),
+            from.join(", ")
+        );
+        for p in [a, b, c] {
             p.p2p.shutdown();
             p.node.shutdown().unwrap();
         }
