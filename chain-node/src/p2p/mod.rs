@@ -21,7 +21,7 @@ use tokio::sync::watch;
 
 pub use sync::{
     BLOCKS_TIMEOUT, BanRecord, HEADERS_POLL, HEADERS_TIMEOUT, MAX_BAN_RECORDS,
-    MAX_BLOCKS_IN_FLIGHT_PER_PEER,
+    MAX_BLOCKS_IN_FLIGHT_PER_PEER, STALL_BACKOFF,
 };
 pub use wire::{
     ChainProtocol, ChainStatus, MAX_BLOCKS_RESPONSE_BYTES, MAX_GET_BLOCKS, MAX_NETWORK_NAME,

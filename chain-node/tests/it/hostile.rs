@@ -309,3 +309,94 @@ fn a_low_work_header_chain_is_never_stored_and_its_sender_is_banned() {
     drop(liar);
     a.stop();
 }
+
+/// A peer that claims the chain, answers headers with nothing and never answers a
+/// request for blocks: the blocks asked of it time out, go to the honest peer, and the
+/// node syncs all the same; the withholding peer is reported.
+#[test]
+fn blocks_a_peer_withholds_are_fetched_from_another() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    let (da, db) = (temp_dir("withhold-a"), temp_dir("withhold-b"));
+    let a = start(da.as_ref(), &[]);
+    let a_addr = p2p_addr(&a);
+    let to = address(&key(1)).encode(Network::Regtest);
+    a.ok("generatetoaddress", json!([1000, to]));
+    let honest_tip = tip(&a);
+    let info = a.ok("getblockchaininfo", json!([]));
+    let work: [u8; 32] = hex::decode(info["chainwork"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+
+    // The withholding peer listens; B dials it and A.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut config = Config::new(Keypair::generate_ed25519(), "regtest");
+    config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+    config.topics = vec![blocks_topic("regtest")];
+    let mut claim = status(U256::from_be_bytes(&work));
+    claim.tip_hash = honest_tip.parse().unwrap();
+    claim.best_hash = claim.tip_hash;
+    claim.tip_height = Height(1000);
+    claim.best_height = Height(1000);
+    let (net, mut events) = rt
+        .block_on(Gossip::<ChainProtocol>::start(config, claim))
+        .unwrap();
+    let w_addr = rt.block_on(net.listen_addrs()).unwrap()[0].to_string();
+    let w_id = net.local_peer_id().to_string();
+    let stop = Arc::new(AtomicBool::new(false));
+    let withheld = Arc::new(AtomicUsize::new(0));
+    let (stop2, withheld2) = (Arc::clone(&stop), Arc::clone(&withheld));
+    let withholder = std::thread::spawn(move || {
+        rt.block_on(async move {
+            let mut held = Vec::new();
+            while !stop2.load(Ordering::Relaxed) {
+                let Ok(Some(event)) =
+                    tokio::time::timeout(Duration::from_millis(100), events.recv()).await
+                else {
+                    continue;
+                };
+                if let Event::Request { request, reply, .. } = event {
+                    match request {
+                        SyncRequest::GetHeaders { .. } => {
+                            let _ = reply.send(SyncResponse::Headers(Vec::new())).await;
+                        }
+                        SyncRequest::GetBlocks(hashes) => {
+                            withheld2.fetch_add(hashes.len(), Ordering::Relaxed);
+                            held.push(reply);
+                        }
+                    }
+                }
+            }
+            drop(held);
+            drop(net);
+        });
+    });
+
+    let b = start(db.as_ref(), &[a_addr, w_addr]);
+    wait_for("B at A's tip", 120, || tip(&b) == honest_tip);
+    assert!(
+        withheld.load(Ordering::Relaxed) > 0,
+        "the withholding peer was never asked for blocks"
+    );
+    // Its timeouts were held against it, and it is asked for nothing more.
+    let peers = b.ok("getpeerinfo", json!([]));
+    let w = peers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["peerid"] == json!(w_id))
+        .expect("the withholding peer is still connected");
+    assert!(w["misbehavior"].as_u64().unwrap() >= 10, "{w}");
+    assert_eq!(w["synced_blocks"], json!(-1), "{w}");
+    assert_eq!(w["inflight"], json!([]), "{w}");
+    assert!(
+        withheld.load(Ordering::Relaxed) <= 2 * 32,
+        "asked again while stalled"
+    );
+    stop.store(true, Ordering::Relaxed);
+    withholder.join().unwrap();
+    a.stop();
+    b.stop();
+}

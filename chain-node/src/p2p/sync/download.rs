@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use gossip::{PeerId, Severity};
 
-use super::{BLOCKS_TIMEOUT, Done, MAX_BLOCKS_IN_FLIGHT_PER_PEER, Sync, blocking};
+use super::{BLOCKS_TIMEOUT, Done, MAX_BLOCKS_IN_FLIGHT_PER_PEER, STALL_BACKOFF, Sync, blocking};
 use crate::error::{ChainError, NodeError};
 use crate::hash::BlockHash;
 use crate::p2p::wire::{MAX_GET_BLOCKS, SyncRequest, SyncResponse};
@@ -19,10 +19,12 @@ impl Sync {
     /// [`MAX_BLOCKS_IN_FLIGHT_PER_PEER`] per peer, in requests of at most
     /// [`MAX_GET_BLOCKS`].
     pub(super) async fn schedule(&mut self) {
+        let now = Instant::now();
         let candidates: Vec<(PeerId, BlockHash)> = self
             .peers
             .iter()
             .filter(|(_, p)| p.blocks_in_flight < MAX_BLOCKS_IN_FLIGHT_PER_PEER)
+            .filter(|(_, p)| p.stalled_until.is_none_or(|t| t <= now))
             .filter_map(|(id, p)| Some((*id, p.best_known?)))
             .collect();
         if candidates.is_empty() {
@@ -160,6 +162,9 @@ impl Sync {
             Some(Err(_)) | None => {
                 p.lacks.extend(hashes.iter().copied());
                 if result.is_none() {
+                    // A peer that let a request time out gets no block request for a
+                    // while: it would hold the bottom of the window again.
+                    p.stalled_until = Some(Instant::now() + STALL_BACKOFF);
                     let reason = "getblocks timed out".to_owned();
                     self.report(peer, Severity::Minor, reason).await;
                 }

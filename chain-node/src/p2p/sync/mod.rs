@@ -38,6 +38,8 @@ use crate::units::Height;
 pub const MAX_BLOCKS_IN_FLIGHT_PER_PEER: usize = 32;
 /// Time for a peer to answer a `GetBlocks` before its blocks go to another peer.
 pub const BLOCKS_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a peer that let a `GetBlocks` time out is asked for no block.
+pub const STALL_BACKOFF: Duration = Duration::from_secs(60);
 /// Time for a peer to answer a `GetHeaders`.
 pub const HEADERS_TIMEOUT: Duration = Duration::from_secs(15);
 /// How often the task looks for work it has not been woken for.
@@ -61,6 +63,8 @@ struct Peer {
     /// The most-work block we know it has.
     best_known: Option<BlockHash>,
     blocks_in_flight: usize,
+    /// No block is asked of it before then (it let a request time out).
+    stalled_until: Option<Instant>,
     /// Blocks it did not deliver when asked (not asked again until it announces more).
     lacks: HashSet<BlockHash>,
     synced_headers: i64,
@@ -369,6 +373,7 @@ impl Sync {
                 served: false,
                 best_known,
                 blocks_in_flight: 0,
+                stalled_until: None,
                 lacks: HashSet::new(),
                 synced_headers: -1,
                 synced_blocks: -1,
