@@ -84,6 +84,17 @@ pub(crate) struct RunArgs {
     /// [default: 600].
     #[arg(long, value_name = "SECS")]
     pub(crate) flush_interval: Option<u64>,
+
+    /// Join the peer-to-peer network, listening on this multiaddr (e.g.
+    /// /ip4/127.0.0.1/tcp/18444; tcp/0 picks a free port). The node key is DIR/p2p.key.
+    /// Without it the node does no networking.
+    #[arg(long, value_name = "MULTIADDR")]
+    pub(crate) p2p_listen: Vec<gossip::Multiaddr>,
+
+    /// A peer to dial at start and redial whenever it is not connected, as a multiaddr
+    /// (/ip4/127.0.0.1/tcp/18444/p2p/12D3KooW...); repeat for more. Needs --p2p-listen.
+    #[arg(long, value_name = "MULTIADDR")]
+    pub(crate) peer: Vec<gossip::Multiaddr>,
 }
 
 impl RunArgs {
@@ -96,6 +107,8 @@ impl RunArgs {
             ("--mining-threads", self.mining_threads.is_some()),
             ("--dbcache", self.dbcache.is_some()),
             ("--flush-interval", self.flush_interval.is_some()),
+            ("--p2p-listen", !self.p2p_listen.is_empty()),
+            ("--peer", !self.peer.is_empty()),
         ]
         .into_iter()
         .filter_map(|(flag, given)| given.then_some(flag))

@@ -712,3 +712,46 @@ pub enum EventError {
     #[error("the node stopped; no event will follow")]
     Closed,
 }
+
+/// Why the chain node's network layer failed or refused a command.
+#[cfg(feature = "node")]
+#[derive(Debug, Error)]
+pub enum P2pError {
+    /// The node key file could not be read or created.
+    #[error("cannot load the p2p key")]
+    Key(#[from] gossip::KeyError),
+    /// The network could not start (an address that cannot be bound, bad limits).
+    #[error("cannot start the p2p network")]
+    Start(#[from] gossip::StartError),
+    /// The network's runtime could not start.
+    #[error("cannot start the p2p runtime")]
+    Runtime(#[source] std::io::Error),
+    /// The node refused or stopped.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    /// The network has stopped.
+    #[error("the p2p network has stopped")]
+    Stopped,
+    /// The network refused the command.
+    #[error(transparent)]
+    Command(#[from] gossip::CommandError),
+    /// No connected peer matches.
+    #[error("no connected peer matches {target}")]
+    NotConnected {
+        /// The address, peer id or node id asked for.
+        target: String,
+    },
+    /// `addnode remove` for an address that was not added.
+    #[error("{address} was not added as a peer")]
+    NotAdded {
+        /// The address.
+        address: String,
+    },
+}
+
+#[cfg(feature = "node")]
+impl From<gossip::Stopped> for P2pError {
+    fn from(_: gossip::Stopped) -> Self {
+        P2pError::Stopped
+    }
+}

@@ -7,8 +7,8 @@
 //! comes from [`encoding`].
 //!
 //! The node side (the sled chain state, the mempool, the `Node` handle and its owner
-//! thread, the miner, JSON-RPC over HTTP and the binary) sits behind the default
-//! feature `node`. Without it the crate is the consensus types, rules and encoding
+//! thread, the miner, the peer-to-peer network in `p2p` on the `gossip` crate, JSON-RPC
+//! over HTTP and the binary) sits behind the default feature `node`. Without it the crate is the consensus types, rules and encoding
 //! alone, which is what a wallet links.
 //!
 //! ```
@@ -37,6 +37,8 @@ pub mod mempool;
 pub mod miner;
 #[cfg(feature = "node")]
 mod node;
+#[cfg(feature = "node")]
+pub mod p2p;
 mod params;
 pub mod pow;
 #[cfg(feature = "node")]

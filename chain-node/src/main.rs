@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use chain_node::datadir::DataDirLock;
+use chain_node::p2p::{P2p, P2pConfig};
 use chain_node::rpc::{RpcConfig, RpcServer, StopReason};
 use chain_node::{ChainState, Network, Node, NodeConfig};
 use clap::{CommandFactory as _, Parser};
@@ -142,19 +143,39 @@ fn run_node(cli: &Cli) -> anyhow::Result<()> {
         stop_on_signals: true,
         ..RpcConfig::default()
     };
-    let server = RpcServer::start_on(node.clone(), listener, rpc)?;
+    let p2p = start_p2p(cli, &node, network, &data)?;
+    let server = RpcServer::start_on_network(node.clone(), p2p.clone(), listener, rpc)?;
     let (height, tip) = node.tip()?;
     let cookie = server.cookie_path().display().to_string();
     let local = server.local_addr();
+    let p2p_addrs: Vec<String> = match &p2p {
+        Some(p2p) => p2p
+            .listen_addrs()?
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        None => Vec::new(),
+    };
+    let p2p_text = match p2p_addrs.as_slice() {
+        [] => String::new(),
+        addrs => format!(", p2p {}", addrs.join(" ")),
+    };
     say(
         cli.json,
-        json!({"rpc": local.to_string(), "cookie": cookie, "network": network.name(), "height": height.0, "bestblockhash": tip.to_hex()}),
+        json!({"rpc": local.to_string(), "cookie": cookie, "network": network.name(), "height": height.0, "bestblockhash": tip.to_hex(), "p2p": p2p_addrs}),
         format!(
-            "chain-node {network} listening on {local} (cookie {cookie}, height {height}, tip {tip})"
+            "chain-node {network} listening on {local} (cookie {cookie}, height {height}, tip {tip}{p2p_text})"
         ),
     )?;
     let flusher = spawn_flusher(node.clone());
+    if let Some(p2p) = &p2p {
+        spawn_progress(p2p, node.clone());
+    }
     let reason = server.wait_reason();
+    // The network stops first: no peer message reaches a node that is flushing.
+    if let Some(p2p) = &p2p {
+        p2p.shutdown();
+    }
     // The owner writes the coins cache and exits; a `stop` call or a signal may have
     // begun it first: this waits for it, and a failed write is then the node's failure.
     let closed = node.shutdown();
@@ -181,6 +202,69 @@ fn run_node(cli: &Cli) -> anyhow::Result<()> {
             "chain-node stopped ({why}) at height {height}, tip {tip}: chain state flushed, cookie removed"
         ),
     )
+}
+
+/// Starts the network when `--p2p-listen` is given.
+fn start_p2p(
+    cli: &Cli,
+    node: &Node,
+    network: Network,
+    data: &std::path::Path,
+) -> anyhow::Result<Option<P2p>> {
+    if cli.run.p2p_listen.is_empty() {
+        if !cli.run.peer.is_empty() {
+            bail!("--peer needs --p2p-listen: without it the node does no networking");
+        }
+        return Ok(None);
+    }
+    let mut config = P2pConfig::new(network, data);
+    config.listen = cli.run.p2p_listen.clone();
+    config.peers = cli.run.peer.clone();
+    let p2p = P2p::start(node.clone(), config).context("cannot start the p2p network")?;
+    Ok(Some(p2p))
+}
+
+/// Shows initial block download on stderr: a bar on a terminal, else a line every
+/// few seconds; ends at shutdown.
+fn spawn_progress(p2p: &P2p, node: Node) {
+    use std::io::IsTerminal;
+    let progress = p2p.progress();
+    std::thread::spawn(move || {
+        let terminal = std::io::stderr().is_terminal();
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("syncing {bar:40} {pos}/{len} blocks ({per_sec}, {eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        let mut last_line = std::time::Instant::now();
+        let mut shown = false;
+        while !node.is_shutting_down() {
+            std::thread::sleep(std::time::Duration::from_millis(250));
+            let now = *progress.borrow();
+            if now.initial_block_download {
+                let (blocks, headers) = (u64::from(now.blocks.0), u64::from(now.headers.0));
+                if terminal {
+                    bar.set_length(headers);
+                    bar.set_position(blocks);
+                } else if !shown || last_line.elapsed() >= std::time::Duration::from_secs(5) {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "chain-node: initial block download: {blocks} of {headers} blocks"
+                    );
+                    last_line = std::time::Instant::now();
+                }
+                shown = true;
+            } else if shown {
+                bar.finish_and_clear();
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "chain-node: synced to height {}",
+                    now.blocks
+                );
+                shown = false;
+            }
+        }
+    });
 }
 
 /// Writes the coins cache once its time bound passes while no block arrives; ends at

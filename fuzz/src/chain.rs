@@ -10,6 +10,7 @@ use std::fmt::Debug;
 use chain_node::encoding::{
     BlockStatus, Decode, Encode, Failure, IndexEntry, Validity, decode_exact, encode_to_vec,
 };
+use chain_node::p2p::{ChainStatus, SyncRequest, SyncResponse};
 use chain_node::u256::U256;
 use chain_node::validation::{BlockUndo, Coin, check_block, check_transaction};
 use chain_node::{
@@ -72,6 +73,62 @@ pub fn block(data: &[u8]) -> bool {
     let _ = block.compute_merkle_root();
     let _ = check_block(&block, &Network::Regtest.params());
     true
+}
+
+/// Chain protocol messages (docs/p2p.md): the first byte says which (0 status,
+/// 1 request, 2 response), the rest is its encoding, which must be canonical.
+pub fn p2p_message(data: &[u8]) -> bool {
+    match data.split_first() {
+        Some((0, rest)) => canonical::<ChainStatus>(rest).is_some(),
+        Some((1, rest)) => canonical::<SyncRequest>(rest).is_some(),
+        Some((2, rest)) => canonical::<SyncResponse>(rest).is_some(),
+        _ => false,
+    }
+}
+
+/// Seeds of [`p2p_message`]: a status, both requests and both responses.
+pub fn p2p_message_seeds() -> Vec<Vec<u8>> {
+    let blocks = sample_blocks();
+    let hashes: Vec<_> = blocks.iter().map(Block::hash).collect();
+    let status = ChainStatus {
+        network: "regtest".into(),
+        genesis: Network::Regtest.params().genesis_hash(),
+        best_height: Height(7),
+        best_hash: hashes.first().copied().unwrap_or_default(),
+        best_work: U256::from_u64(1 << 40),
+        tip_height: Height(5),
+        tip_hash: hashes.last().copied().unwrap_or_default(),
+    };
+    let tagged = |tag: u8, bytes: Vec<u8>| {
+        let mut out = vec![tag];
+        out.extend(bytes);
+        out
+    };
+    vec![
+        tagged(0, encode_to_vec(&status)),
+        tagged(
+            1,
+            encode_to_vec(&SyncRequest::GetHeaders {
+                locator: hashes.clone(),
+                stop: None,
+            }),
+        ),
+        tagged(
+            1,
+            encode_to_vec(&SyncRequest::GetHeaders {
+                locator: Vec::new(),
+                stop: hashes.first().copied(),
+            }),
+        ),
+        tagged(1, encode_to_vec(&SyncRequest::GetBlocks(hashes))),
+        tagged(
+            2,
+            encode_to_vec(&SyncResponse::Headers(
+                blocks.iter().map(|b| b.header).collect(),
+            )),
+        ),
+        tagged(2, encode_to_vec(&SyncResponse::Blocks(blocks))),
+    ]
 }
 
 /// Coins as the chain state stores them.

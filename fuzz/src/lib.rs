@@ -95,6 +95,12 @@ pub const TARGETS: &[Target] = &[
         bounded_cases: 1500,
     },
     Target {
+        name: "p2p_message",
+        check: chain::p2p_message,
+        generated: chain::p2p_message_seeds,
+        bounded_cases: 1500,
+    },
+    Target {
         name: "coin",
         check: chain::coin,
         generated: chain::coin_seeds,

@@ -123,5 +123,21 @@ pub fn rpc_params_seeds() -> Vec<Vec<u8>> {
         &json!([{"addresses": [text.clone(), text]}]),
     ));
     out.push(line("gettxout", &json!({"txid": txid.to_hex(), "n": 0})));
+    for (method, params) in [
+        ("getpeerinfo", json!([])),
+        ("getnetworkinfo", json!([])),
+        ("listbanned", json!([])),
+        ("addnode", json!(["/ip4/127.0.0.1/tcp/18444", "add"])),
+        ("addnode", json!(["127.0.0.1:18444", "onetry"])),
+        (
+            "addnode",
+            json!({"node": "/ip4/10.0.0.1/tcp/1", "command": "remove"}),
+        ),
+        ("disconnectnode", json!(["/ip4/127.0.0.1/tcp/18444"])),
+        ("disconnectnode", json!(["", 3])),
+        ("setnetworkactive", json!([false])),
+    ] {
+        out.push(line(method, &params));
+    }
     out
 }

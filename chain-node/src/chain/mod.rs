@@ -605,7 +605,7 @@ impl ChainState {
 
     /// The hash of the ancestor of `hash` at `height`: a walk down the parents until the
     /// active or the best-header chain, which answer at once.
-    fn ancestor_hash(&self, hash: &BlockHash, height: Height) -> Option<BlockHash> {
+    pub(crate) fn ancestor_hash(&self, hash: &BlockHash, height: Height) -> Option<BlockHash> {
         let mut entry = *self.index.get(hash)?;
         let mut current = *hash;
         if entry.height < height {

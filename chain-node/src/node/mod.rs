@@ -32,8 +32,8 @@ pub use events::{DEFAULT_EVENT_BUFFER, NodeEvent, Subscription};
 pub use owner::NodeView;
 
 use crate::address::Address;
-use crate::block::Block;
-use crate::chain::{Activation, CacheConfig, ChainState};
+use crate::block::{Block, Header};
+use crate::chain::{Activation, CacheConfig, ChainState, HeadersOutcome, PendingHeaders};
 use crate::error::{ChainError, NodeError};
 use crate::hash::{BlockHash, TxId};
 use crate::mempool::{Mempool, MempoolConfig};
@@ -329,6 +329,76 @@ impl Node {
     pub fn submit_block(&self, block: &Block) -> Result<Activation, NodeError> {
         let block = block.clone();
         Ok(self.call(move |o| o.submit_block(&block))??)
+    }
+
+    /// Submits a block nobody asked for (a peer's announcement): stored only if its
+    /// chain has at least the tip's work (see [`ChainState::submit_unrequested_block`]).
+    ///
+    /// # Errors
+    /// [`NodeError::Chain`] as for [`ChainState::submit_unrequested_block`];
+    /// [`NodeError::ShuttingDown`].
+    pub fn submit_unrequested_block(&self, block: &Block) -> Result<Activation, NodeError> {
+        let block = block.clone();
+        Ok(self.call(move |o| o.submit_unrequested_block(&block))??)
+    }
+
+    /// Accepts a peer's batch of headers into the index through that peer's
+    /// `pending` low-work chain (see [`ChainState::accept_peer_headers`]); returns the
+    /// buffer with the outcome.
+    ///
+    /// # Errors
+    /// [`NodeError::ShuttingDown`]; the chain state's refusal is in the outcome.
+    pub fn accept_peer_headers(
+        &self,
+        mut pending: PendingHeaders,
+        headers: Vec<Header>,
+    ) -> Result<(PendingHeaders, Result<HeadersOutcome, ChainError>), NodeError> {
+        self.call(move |o| {
+            let outcome = o.accept_peer_headers(&mut pending, &headers);
+            (pending, outcome)
+        })
+    }
+
+    /// Height and hash of the best header (see [`ChainState::best_header`]).
+    ///
+    /// # Errors
+    /// [`NodeError::ShuttingDown`].
+    pub fn best_header(&self) -> Result<(Height, BlockHash), NodeError> {
+        self.read(|v| v.chain().best_header())
+    }
+
+    /// The block locator of the best header, for a `getheaders` request.
+    ///
+    /// # Errors
+    /// [`NodeError::ShuttingDown`].
+    pub fn best_header_locator(&self) -> Result<Vec<BlockHash>, NodeError> {
+        self.read(|v| {
+            let (_, best) = v.chain().best_header();
+            v.chain()
+                .locator_from(&best)
+                .unwrap_or_else(|| v.chain().locator())
+        })
+    }
+
+    /// The answer to a peer's `getheaders` (see [`ChainState::headers_after`]).
+    ///
+    /// # Errors
+    /// [`NodeError::Chain`] for a locator that is too long; [`NodeError::ShuttingDown`].
+    pub fn headers_after(
+        &self,
+        locator: Vec<BlockHash>,
+        stop: Option<BlockHash>,
+        max: usize,
+    ) -> Result<Vec<Header>, NodeError> {
+        Ok(self.read(move |v| v.chain().headers_after(&locator, stop.as_ref(), max))??)
+    }
+
+    /// The blocks to download next (see [`ChainState::blocks_to_download`]).
+    ///
+    /// # Errors
+    /// [`NodeError::ShuttingDown`].
+    pub fn blocks_to_download(&self, window: usize) -> Result<Vec<BlockHash>, NodeError> {
+        self.read(move |v| v.chain().blocks_to_download(window))
     }
 
     /// Validates a transaction against the tip and the mempool and adds it; answers only

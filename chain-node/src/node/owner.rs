@@ -15,8 +15,8 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::address::Address;
-use crate::block::Block;
-use crate::chain::{Activation, ChainEvent, ChainState};
+use crate::block::{Block, Header};
+use crate::chain::{Activation, ChainEvent, ChainState, HeadersOutcome, PendingHeaders};
 use crate::error::{ChainError, MempoolError, NodeError};
 use crate::hash::{BlockHash, TxId};
 use crate::mempool::Mempool;
@@ -362,6 +362,33 @@ impl Owner {
 
     pub(super) fn submit_block(&mut self, block: &Block) -> Result<Activation, ChainError> {
         self.change_chain(|chain| chain.submit_block(block, unix_now()))
+    }
+
+    /// A block nobody asked for (a gossip announcement), as
+    /// [`ChainState::submit_unrequested_block`].
+    pub(super) fn submit_unrequested_block(
+        &mut self,
+        block: &Block,
+    ) -> Result<Activation, ChainError> {
+        self.change_chain(|chain| chain.submit_unrequested_block(block, unix_now()))
+    }
+
+    /// A peer's headers, as [`ChainState::accept_peer_headers`]; headers alone never
+    /// change the active chain, but a storage failure stops the node.
+    pub(super) fn accept_peer_headers(
+        &mut self,
+        pending: &mut PendingHeaders,
+        headers: &[Header],
+    ) -> Result<HeadersOutcome, ChainError> {
+        self.shared.check_alive()?;
+        let result = self
+            .view
+            .chain
+            .accept_peer_headers(pending, headers, unix_now());
+        if let Some(reason) = self.view.chain.poisoned() {
+            self.shared.fail(reason.to_owned());
+        }
+        result
     }
 
     pub(super) fn invalidate_block(&mut self, hash: &BlockHash) -> Result<(), ChainError> {

@@ -2,6 +2,7 @@
 //! integers in base units.
 
 mod call;
+mod network;
 
 pub use call::{Call, parse_call};
 
@@ -12,6 +13,7 @@ use crate::encoding::IndexEntry;
 use crate::error::{ChainError, MempoolError, NodeError};
 use crate::hash::{BlockHash, TxId};
 use crate::node::{Node, NodeView, unix_now};
+use crate::p2p::P2p;
 use crate::params::Network;
 use crate::pow::Target;
 use crate::transaction::{OutPoint, OutputKind, Transaction, TxInputs};
@@ -158,8 +160,26 @@ impl From<NodeError> for RpcError {
 /// parameters, -3 wrong type, -8 invalid parameter, -5 not found or bad address, -22
 /// undecodable, -25/-26/-27 rejected, -28 stopping.
 pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcError> {
+    dispatch_with(node, None, method, params)
+}
+
+/// Runs one method on a node that may be on the network (`p2p`): as [`dispatch`], with
+/// the network methods answered from `p2p` (-9 for those that change it, without).
+///
+/// # Errors
+/// As [`dispatch`]; -9 without a network, -24 and -29 for unknown peers.
+pub fn dispatch_with(
+    node: &Node,
+    p2p: Option<&P2p>,
+    method: &str,
+    params: &Value,
+) -> Result<Value, RpcError> {
     let network = node.params().network;
-    match parse_call(method, params, network)? {
+    let call = parse_call(method, params, network)?;
+    if let Some(answer) = network::dispatch(p2p, &call) {
+        return answer;
+    }
+    match call {
         Call::GetBlockchainInfo => node.read(move |v| blockchain_info(v, network))?,
         Call::GetBlockCount => Ok(json!(node.tip()?.0.0)),
         Call::GetBestBlockHash => Ok(json!(node.tip()?.1.to_hex())),
@@ -295,6 +315,12 @@ pub fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcE
         }
         // The server shuts the node down once the answer is ready (`serve_call`).
         Call::Stop => Ok(json!("chain-node stopping")),
+        Call::GetPeerInfo
+        | Call::GetNetworkInfo
+        | Call::ListBanned
+        | Call::AddNode { .. }
+        | Call::DisconnectNode { .. }
+        | Call::SetNetworkActive { .. } => Err(RpcError::internal("unrouted network call")),
     }
 }
 
@@ -560,12 +586,10 @@ fn blockchain_info(v: &NodeView, network: Network) -> Result<Value, RpcError> {
     let chain = v.chain();
     let (height, tip) = chain.tip();
     let entry = chain.tip_entry()?;
-    let headers = chain
-        .chain_tips()
-        .iter()
-        .map(|t| t.height.0)
-        .max()
-        .unwrap_or(height.0);
+    let (headers, _) = chain.best_header();
+    let headers = headers.0.max(height.0);
+    let ibd = crate::p2p::initial_block_download(height, Height(headers))
+        || entry.chainwork < chain.params().minimum_chain_work;
     Ok(json!({
         "chain": network.name(),
         "blocks": height.0,
@@ -575,7 +599,7 @@ fn blockchain_info(v: &NodeView, network: Network) -> Result<Value, RpcError> {
         "time": entry.header.time,
         "mediantime": median_time(v, &tip),
         "chainwork": hex::encode(entry.chainwork.to_be_bytes()),
-        "initialblockdownload": false,
+        "initialblockdownload": ibd,
         "warnings": "",
     }))
 }

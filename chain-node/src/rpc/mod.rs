@@ -34,10 +34,12 @@ use tokio::sync::watch;
 
 pub use envelope::MAX_BATCH;
 pub use methods::{
-    Call, MAX_ADDRESSES, MAX_GENERATE_BLOCKS, MAX_TEST_TRANSACTIONS, RpcError, dispatch, parse_call,
+    Call, MAX_ADDRESSES, MAX_GENERATE_BLOCKS, MAX_TEST_TRANSACTIONS, RpcError, dispatch,
+    dispatch_with, parse_call,
 };
 
 use crate::node::Node;
+use crate::p2p::P2p;
 
 /// Largest request body accepted, in bytes (a maximal block in hex is 2 MB).
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -239,6 +241,20 @@ impl RpcServer {
         listener: std::net::TcpListener,
         config: RpcConfig,
     ) -> Result<Self, RpcStartError> {
+        Self::start_on_network(node, None, listener, config)
+    }
+
+    /// [`RpcServer::start_on`] for a node on the network: the network methods
+    /// (`getpeerinfo`, `addnode`, `setnetworkactive`...) act on `p2p`.
+    ///
+    /// # Errors
+    /// [`RpcStartError`].
+    pub fn start_on_network(
+        node: Node,
+        p2p: Option<P2p>,
+        listener: std::net::TcpListener,
+        config: RpcConfig,
+    ) -> Result<Self, RpcStartError> {
         let listen = listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
@@ -276,6 +292,7 @@ impl RpcServer {
         let reason = Arc::new(OnceLock::new());
         let state = RpcState {
             node,
+            p2p,
             expected_auth: expected.into(),
             stop: Arc::clone(&stop),
             reason: Arc::clone(&reason),
@@ -383,6 +400,7 @@ impl RpcServer {
 #[derive(Clone)]
 struct RpcState {
     node: Node,
+    p2p: Option<P2p>,
     expected_auth: Arc<str>,
     stop: Arc<watch::Sender<bool>>,
     reason: Arc<OnceLock<StopReason>>,
@@ -443,8 +461,11 @@ async fn serve_call(State(state): State<RpcState>, request: Request) -> Response
         }
     };
     let node = state.node.clone();
+    let p2p = state.p2p.clone();
     let answered = tokio::task::spawn_blocking(move || {
-        envelope::answer(&body, |method, params| dispatch(&node, method, params))
+        envelope::answer(&body, |method, params| {
+            dispatch_with(&node, p2p.as_ref(), method, params)
+        })
     })
     .await;
     let answer = match answered {

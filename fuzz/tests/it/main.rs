@@ -85,6 +85,7 @@ targets!(
     header,
     transaction,
     block,
+    p2p_message,
     coin,
     block_undo,
     index_entry,

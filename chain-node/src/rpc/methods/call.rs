@@ -8,8 +8,10 @@ use crate::address::Address;
 use crate::block::Block;
 use crate::encoding::{Decode, decode_exact};
 use crate::hash::{BlockHash, TxId};
+use crate::p2p::{AddNode, PeerTarget};
 use crate::params::{MAX_BLOCK_SIZE, MAX_TX_SIZE, Network};
 use crate::transaction::{OutPoint, Transaction};
+use gossip::Multiaddr;
 
 /// One RPC call with its parameters as typed values.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,6 +110,29 @@ pub enum Call {
         /// The block.
         hash: BlockHash,
     },
+    /// `getpeerinfo`.
+    GetPeerInfo,
+    /// `getnetworkinfo`.
+    GetNetworkInfo,
+    /// `listbanned`.
+    ListBanned,
+    /// `addnode node command`.
+    AddNode {
+        /// The peer's multiaddr (`HOST:PORT` is read as `/ip4/HOST/tcp/PORT`).
+        address: Multiaddr,
+        /// `add`, `remove` or `onetry`.
+        command: AddNode,
+    },
+    /// `disconnectnode (address) (nodeid)`.
+    DisconnectNode {
+        /// The peer: its address or peer id, or the node's number for it.
+        target: PeerTarget,
+    },
+    /// `setnetworkactive state`.
+    SetNetworkActive {
+        /// Whether connections are allowed.
+        active: bool,
+    },
     /// `stop`.
     Stop,
 }
@@ -171,6 +196,24 @@ impl Params<'_> {
             .and_then(Value::as_bool)
             .unwrap_or(default)
     }
+}
+
+/// A peer address: a multiaddr, or `HOST:PORT` read as `/ip4/HOST/tcp/PORT` (or ip6).
+fn multiaddr(s: &str) -> Result<Multiaddr, RpcError> {
+    if let Ok(socket) = s.parse::<std::net::SocketAddr>() {
+        let ip = match socket.ip() {
+            std::net::IpAddr::V4(ip) => format!("/ip4/{ip}"),
+            std::net::IpAddr::V6(ip) => format!("/ip6/{ip}"),
+        };
+        return format!("{ip}/tcp/{}", socket.port())
+            .parse()
+            .map_err(|_| RpcError::invalid_parameter(format!("bad address {s:?}")));
+    }
+    s.parse().map_err(|e| {
+        RpcError::invalid_parameter(format!(
+            "address {s:?} is neither a multiaddr nor HOST:PORT: {e}"
+        ))
+    })
 }
 
 fn address(s: &str, network: Network) -> Result<Address, RpcError> {
@@ -335,6 +378,46 @@ pub fn parse_call(method: &str, params: &Value, network: Network) -> Result<Call
         "reconsiderblock" => Call::ReconsiderBlock {
             hash: p.block_hash(0, "blockhash")?,
         },
+        "getpeerinfo" => Call::GetPeerInfo,
+        "getnetworkinfo" => Call::GetNetworkInfo,
+        "listbanned" => Call::ListBanned,
+        "addnode" => Call::AddNode {
+            address: multiaddr(p.str(0, "node")?)?,
+            command: match p.str(1, "command")? {
+                "add" => AddNode::Add,
+                "remove" => AddNode::Remove,
+                "onetry" => AddNode::OneTry,
+                other => {
+                    return Err(RpcError::invalid_parameter(format!(
+                        "command {other:?} must be add, remove or onetry"
+                    )));
+                }
+            },
+        },
+        "disconnectnode" => {
+            let address = p.get(0, "address").and_then(Value::as_str).unwrap_or("");
+            let target = match (address, p.get(1, "nodeid")) {
+                ("", Some(_)) => PeerTarget::Id(p.u64(1, "nodeid")?),
+                ("", None) => {
+                    return Err(RpcError::invalid_parameter(
+                        "give either an address or a nodeid",
+                    ));
+                }
+                (a, None) => PeerTarget::Address(a.to_owned()),
+                (_, Some(_)) => {
+                    return Err(RpcError::invalid_parameter(
+                        "give either an address or a nodeid, not both",
+                    ));
+                }
+            };
+            Call::DisconnectNode { target }
+        }
+        "setnetworkactive" => Call::SetNetworkActive {
+            active: p
+                .required(0, "state")?
+                .as_bool()
+                .ok_or_else(|| RpcError::type_error("parameter state must be true or false"))?,
+        },
         "stop" => Call::Stop,
         other => {
             return Err(RpcError::new(
@@ -369,6 +452,12 @@ impl Call {
             Call::SubmitBlock { .. } => "submitblock",
             Call::InvalidateBlock { .. } => "invalidateblock",
             Call::ReconsiderBlock { .. } => "reconsiderblock",
+            Call::GetPeerInfo => "getpeerinfo",
+            Call::GetNetworkInfo => "getnetworkinfo",
+            Call::ListBanned => "listbanned",
+            Call::AddNode { .. } => "addnode",
+            Call::DisconnectNode { .. } => "disconnectnode",
+            Call::SetNetworkActive { .. } => "setnetworkactive",
             Call::Stop => "stop",
         }
     }
@@ -383,7 +472,23 @@ impl Call {
             | Call::GetChainTips
             | Call::GetMempoolInfo
             | Call::GetBlockTemplate
+            | Call::GetPeerInfo
+            | Call::GetNetworkInfo
+            | Call::ListBanned
             | Call::Stop => json!([]),
+            Call::AddNode { address, command } => json!([
+                address.to_string(),
+                match command {
+                    AddNode::Add => "add",
+                    AddNode::Remove => "remove",
+                    AddNode::OneTry => "onetry",
+                }
+            ]),
+            Call::DisconnectNode { target } => match target {
+                PeerTarget::Address(a) => json!([a]),
+                PeerTarget::Id(id) => json!(["", id]),
+            },
+            Call::SetNetworkActive { active } => json!([active]),
             Call::GetBlockHash { height } => json!([height]),
             Call::GetBlock { hash, verbosity } => json!([hash.to_hex(), verbosity]),
             Call::GetBlockHeader { hash, verbose } => json!([hash.to_hex(), verbose]),

@@ -1,0 +1,402 @@
+//! Hostile peers against two honest `chain-node` processes: a libp2p peer built in the
+//! test with the gossip crate and the chain protocol's own types sends garbage, headers
+//! with invalid proof of work, or a mutated copy of a valid block; each is banned and
+//! disconnected, and the honest nodes keep agreeing (the valid block is still accepted).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::time::Duration;
+
+use chain_node::p2p::{ChainProtocol, ChainStatus, SyncRequest, SyncResponse, blocks_topic};
+use chain_node::pow::Target;
+use chain_node::u256::U256;
+use chain_node::{Amount, Block, Header, Height, Network};
+use gossip::{Config, Event, Events, Keypair, Network as Gossip, Reply};
+use serde_json::json;
+
+use crate::helpers::{address, coinbase, key, make_block, temp_dir};
+use crate::network::{block, p2p_addr, start, tip, wait_for};
+use crate::process::NodeProcess;
+
+fn tip_block(node: &NodeProcess) -> Block {
+    block(node, &tip(node))
+}
+
+/// An honest-looking status (the regtest genesis) claiming `work` and a tip at height
+/// 1,000.
+fn status(work: U256) -> ChainStatus {
+    let genesis = Network::Regtest.params().genesis_hash();
+    ChainStatus {
+        network: "regtest".into(),
+        genesis,
+        best_height: Height(1_000),
+        best_hash: genesis,
+        best_work: work,
+        tip_height: Height(1_000),
+        tip_hash: genesis,
+    }
+}
+
+/// What to do with an event.
+enum Step {
+    Go,
+    Stop,
+    Answer(Reply<ChainProtocol>, SyncResponse),
+}
+
+/// A peer of our own that dials `target`.
+struct Hostile {
+    rt: tokio::runtime::Runtime,
+    net: Gossip<ChainProtocol>,
+    events: Events<ChainProtocol>,
+}
+
+impl Hostile {
+    fn dial(target: &str, status: ChainStatus) -> Self {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let mut config = Config::new(Keypair::generate_ed25519(), "regtest");
+        config.static_peers = vec![target.parse().unwrap()];
+        config.topics = vec![blocks_topic("regtest")];
+        let (net, events) = rt.block_on(Gossip::start(config, status)).unwrap();
+        let mut h = Hostile { rt, net, events };
+        h.until(|e| match e {
+            Event::PeerReady { .. } => Step::Stop,
+            _ => Step::Go,
+        });
+        h
+    }
+
+    fn peer_id(&self) -> String {
+        self.net.local_peer_id().to_string()
+    }
+
+    /// Handles events as `step` says until it says stop.
+    fn until(&mut self, mut step: impl FnMut(Event<ChainProtocol>) -> Step) {
+        let Hostile { rt, events, .. } = self;
+        rt.block_on(async {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+            loop {
+                let event = tokio::time::timeout_at(deadline, events.recv())
+                    .await
+                    .expect("timed out waiting for an event")
+                    .expect("the hostile network stopped");
+                match step(event) {
+                    Step::Go => {}
+                    Step::Stop => return,
+                    Step::Answer(reply, response) => {
+                        let _ = reply.send(response).await;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Publishes `data` on the block topic, retrying until the node's subscription is
+    /// known.
+    fn publish(&self, data: Vec<u8>) {
+        self.rt.block_on(async {
+            for _ in 0..200 {
+                if self
+                    .net
+                    .publish(blocks_topic("regtest"), data.clone())
+                    .await
+                    .is_ok()
+                {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("could not publish");
+        });
+    }
+}
+
+fn banned(node: &NodeProcess, peer: &str) -> Option<String> {
+    node.ok("listbanned", json!([]))
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["address"] == json!(peer))
+        .map(|b| b["ban_reason"].as_str().unwrap().to_owned())
+}
+
+fn connected(node: &NodeProcess, peer: &str) -> bool {
+    node.ok("getpeerinfo", json!([]))
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["peerid"] == json!(peer))
+}
+
+#[test]
+fn hostile_peers_are_banned_and_honest_nodes_keep_agreeing() {
+    let (da, db) = (temp_dir("hostile-a"), temp_dir("hostile-b"));
+    let a = start(da.as_ref(), &[]);
+    let a_addr = p2p_addr(&a);
+    let b = start(db.as_ref(), std::slice::from_ref(&a_addr));
+    let to = address(&key(1)).encode(Network::Regtest);
+    let mined = a.ok("generatetoaddress", json!([5, to]));
+    let five = mined[4].as_str().unwrap().to_owned();
+    wait_for("B at A's tip", 60, || tip(&b) == five);
+
+    // Garbage on the block topic.
+    let mut garbage = Hostile::dial(&a_addr, status(U256::ZERO));
+    let id = garbage.peer_id();
+    assert!(connected(&a, &id));
+    garbage.publish(b"not a block at all".to_vec());
+    garbage.until(|e| match e {
+        Event::PeerDisconnected { .. } => Step::Stop,
+        _ => Step::Go,
+    });
+    wait_for("the garbage sender banned", 60, || {
+        banned(&a, &id).is_some()
+    });
+    assert!(banned(&a, &id).unwrap().contains("undecodable block"));
+    assert!(!connected(&a, &id));
+
+    // Headers with invalid proof of work, sent when A asks (its status claims work).
+    let mut liar = Hostile::dial(&a_addr, status(U256::MAX));
+    let id = liar.peer_id();
+    let params = Network::Regtest.params();
+    let target = Target::from_compact(params.pow_limit).unwrap();
+    let top = tip_block(&a).header;
+    let mut bad = Header {
+        version: 1,
+        prev: top.hash(),
+        merkle_root: [7; 32],
+        time: top.time + 1,
+        bits: params.pow_limit,
+        nonce: 0,
+    };
+    while target.is_met_by(&bad.hash()) {
+        bad.nonce += 1;
+    }
+    let mut asked = false;
+    liar.until(|e| match e {
+        Event::Request { request, reply, .. } => {
+            assert!(matches!(request, SyncRequest::GetHeaders { .. }));
+            asked = true;
+            Step::Answer(reply, SyncResponse::Headers(vec![bad]))
+        }
+        Event::PeerDisconnected { .. } => Step::Stop,
+        _ => Step::Go,
+    });
+    assert!(
+        asked,
+        "the node never asked the peer that claimed more work"
+    );
+    wait_for("the invalid-PoW sender banned", 60, || {
+        banned(&a, &id).is_some()
+    });
+    let reason = banned(&a, &id).unwrap();
+    assert!(reason.contains("headers refused"), "{reason}");
+    assert_eq!(tip(&a), five);
+
+    // A mutated copy of a valid block: refused, sender banned, the real block accepted.
+    let mutant = Hostile::dial(&a_addr, status(U256::ZERO));
+    let id = mutant.peer_id();
+    let real = make_block(
+        &params,
+        &top,
+        top.time + 1,
+        vec![coinbase(6, address(&key(9)), Amount::from_units(1))],
+    );
+    let mut copy = real.clone();
+    copy.txs[0] = coinbase(6, address(&key(9)), Amount::from_units(2));
+    assert_eq!(copy.hash(), real.hash());
+    mutant.publish(copy.to_bytes());
+    wait_for("the mutated block's sender banned", 60, || {
+        banned(&a, &id).is_some()
+    });
+    let reason = banned(&a, &id).unwrap();
+    assert!(reason.contains("mutated"), "{reason}");
+    assert_eq!(tip(&a), five);
+    assert_eq!(
+        b.ok("submitblock", json!([hex::encode(real.to_bytes())])),
+        json!(null)
+    );
+    let real_hash = real.hash().to_hex();
+    wait_for("the real block at A", 60, || tip(&a) == real_hash);
+
+    // A request over its bound (17 block hashes where 16 is the most): the frame does
+    // not decode at A, and its sender is banned by the gossip layer.
+    let mut greedy = Hostile::dial(&a_addr, status(U256::ZERO));
+    let id = greedy.peer_id();
+    let a_peer: gossip::PeerId = a_addr.rsplit('/').next().unwrap().parse().unwrap();
+    let too_many = SyncRequest::GetBlocks(vec![real.hash(); 17]);
+    let answer = greedy
+        .rt
+        .block_on(async { greedy.net.request(a_peer, too_many).await });
+    assert!(answer.is_err(), "{answer:?}");
+    greedy.until(|e| match e {
+        Event::PeerDisconnected { .. } => Step::Stop,
+        _ => Step::Go,
+    });
+    wait_for("the greedy requester banned", 60, || {
+        banned(&a, &id).is_some()
+    });
+
+    // The honest nodes keep agreeing.
+    let to = address(&key(2)).encode(Network::Regtest);
+    let next = a.ok("generatetoaddress", json!([1, to]))[0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    wait_for("B at A's new tip", 60, || tip(&b) == next);
+    assert_eq!(b.ok("getblockcount", json!([])), json!(7));
+    assert_eq!(a.ok("getpeerinfo", json!([])).as_array().unwrap().len(), 1);
+    drop((garbage, liar, mutant, greedy));
+    a.stop();
+    b.stop();
+}
+
+/// A peer claiming more work answers with a valid chain from genesis far below the
+/// node's: nothing of it is stored, and after three such answers the peer is banned.
+#[test]
+fn a_low_work_header_chain_is_never_stored_and_its_sender_is_banned() {
+    let dir = temp_dir("hostile-lowwork");
+    let a = start(dir.as_ref(), &[]);
+    let a_addr = p2p_addr(&a);
+    let to = address(&key(1)).encode(Network::Regtest);
+    a.ok("generatetoaddress", json!([200, to]));
+    let honest_tip = tip(&a);
+
+    // Twenty headers with valid proof of work from genesis: 20 blocks of work where the
+    // threshold is the tip's 200 minus 144.
+    let params = Network::Regtest.params();
+    let mut prev = params.genesis.header;
+    let mut chain = Vec::new();
+    for i in 0..20 {
+        let header = make_block(
+            &params,
+            &prev,
+            prev.time + 1,
+            vec![coinbase(i + 1, address(&key(8)), Amount::from_units(1))],
+        )
+        .header;
+        chain.push(header);
+        prev = header;
+    }
+    let mut liar = Hostile::dial(&a_addr, status(U256::MAX));
+    let id = liar.peer_id();
+    let mut answers = 0;
+    liar.until(|e| match e {
+        Event::Request { reply, .. } => {
+            answers += 1;
+            Step::Answer(reply, SyncResponse::Headers(chain.clone()))
+        }
+        Event::PeerDisconnected { .. } => Step::Stop,
+        _ => Step::Go,
+    });
+    assert!(answers >= 3, "banned after {answers} answers");
+    wait_for("the low-work sender banned", 60, || {
+        banned(&a, &id).is_some()
+    });
+    let reason = banned(&a, &id).unwrap();
+    assert!(
+        reason.contains("below the work and the tip height 1000 its status claimed"),
+        "{reason}"
+    );
+    // Nothing of the chain was stored.
+    let info = a.ok("getblockchaininfo", json!([]));
+    assert_eq!(info["headers"], json!(200));
+    assert_eq!(tip(&a), honest_tip);
+    let tips = a.ok("getchaintips", json!([]));
+    assert_eq!(tips.as_array().unwrap().len(), 1, "{tips}");
+    for h in &chain {
+        let r = a.call("getblockheader", json!([h.hash().to_hex()]));
+        assert_eq!(r["error"]["code"], json!(-5), "{r}");
+    }
+    drop(liar);
+    a.stop();
+}
+
+/// A peer that claims the chain, answers headers with nothing and never answers a
+/// request for blocks: the blocks asked of it time out, go to the honest peer, and the
+/// node syncs all the same; the withholding peer is reported.
+#[test]
+fn blocks_a_peer_withholds_are_fetched_from_another() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    let (da, db) = (temp_dir("withhold-a"), temp_dir("withhold-b"));
+    let a = start(da.as_ref(), &[]);
+    let a_addr = p2p_addr(&a);
+    let to = address(&key(1)).encode(Network::Regtest);
+    a.ok("generatetoaddress", json!([1000, to]));
+    let honest_tip = tip(&a);
+    let info = a.ok("getblockchaininfo", json!([]));
+    let work: [u8; 32] = hex::decode(info["chainwork"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+
+    // The withholding peer listens; B dials it and A.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut config = Config::new(Keypair::generate_ed25519(), "regtest");
+    config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+    config.topics = vec![blocks_topic("regtest")];
+    let mut claim = status(U256::from_be_bytes(&work));
+    claim.tip_hash = honest_tip.parse().unwrap();
+    claim.best_hash = claim.tip_hash;
+    claim.tip_height = Height(1000);
+    claim.best_height = Height(1000);
+    let (net, mut events) = rt
+        .block_on(Gossip::<ChainProtocol>::start(config, claim))
+        .unwrap();
+    let w_addr = rt.block_on(net.listen_addrs()).unwrap()[0].to_string();
+    let w_id = net.local_peer_id().to_string();
+    let stop = Arc::new(AtomicBool::new(false));
+    let withheld = Arc::new(AtomicUsize::new(0));
+    let (stop2, withheld2) = (Arc::clone(&stop), Arc::clone(&withheld));
+    let withholder = std::thread::spawn(move || {
+        rt.block_on(async move {
+            let mut held = Vec::new();
+            while !stop2.load(Ordering::Relaxed) {
+                let Ok(Some(event)) =
+                    tokio::time::timeout(Duration::from_millis(100), events.recv()).await
+                else {
+                    continue;
+                };
+                if let Event::Request { request, reply, .. } = event {
+                    match request {
+                        SyncRequest::GetHeaders { .. } => {
+                            let _ = reply.send(SyncResponse::Headers(Vec::new())).await;
+                        }
+                        SyncRequest::GetBlocks(hashes) => {
+                            withheld2.fetch_add(hashes.len(), Ordering::Relaxed);
+                            held.push(reply);
+                        }
+                    }
+                }
+            }
+            drop(held);
+            drop(net);
+        });
+    });
+
+    let b = start(db.as_ref(), &[a_addr, w_addr]);
+    wait_for("B at A's tip", 120, || tip(&b) == honest_tip);
+    assert!(
+        withheld.load(Ordering::Relaxed) > 0,
+        "the withholding peer was never asked for blocks"
+    );
+    // Its timeouts were held against it, and it is asked for nothing more.
+    let peers = b.ok("getpeerinfo", json!([]));
+    let w = peers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["peerid"] == json!(w_id))
+        .expect("the withholding peer is still connected");
+    assert!(w["misbehavior"].as_u64().unwrap() >= 10, "{w}");
+    assert_eq!(w["synced_blocks"], json!(-1), "{w}");
+    assert_eq!(w["inflight"], json!([]), "{w}");
+    assert!(
+        withheld.load(Ordering::Relaxed) <= 2 * 32,
+        "asked again while stalled"
+    );
+    stop.store(true, Ordering::Relaxed);
+    withholder.join().unwrap();
+    a.stop();
+    b.stop();
+}
