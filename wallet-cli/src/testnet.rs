@@ -12,6 +12,7 @@
 use std::fs;
 use std::io::{BufRead as _, BufReader};
 use std::os::unix::fs::DirBuilderExt as _;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -188,7 +189,10 @@ fn start_node(binary: &Path, dir: &Path, index: usize, peers: &[String]) -> Resu
     for peer in peers {
         command.args(["--peer", peer]);
     }
+    // Its own process group: a Ctrl-C at the terminal reaches the wallet alone, which
+    // stops the nodes in order.
     let mut child = command
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log)
@@ -489,8 +493,11 @@ fn run(
 
     let started = Instant::now();
     let mut mined_on_timer = 0u64;
-    while !stop.load(Ordering::Relaxed) {
+    loop {
         std::thread::sleep(TICK);
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         for (i, node) in network.nodes.iter_mut().enumerate() {
             if let Ok(Some(status)) = node.child.try_wait() {
                 let index = i + 1;
