@@ -140,6 +140,38 @@ pub enum Command {
     /// Work with transparency logs: hash entries, verify proofs, audit logs.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Run a local test network of chain-node processes with a funded wallet.
+    #[command(subcommand)]
+    Testnet(TestnetCommand),
+}
+
+/// `wallet testnet ...`.
+#[derive(Debug, Subcommand)]
+pub enum TestnetCommand {
+    /// Start regtest nodes peered on 127.0.0.1 (ports the system picks), mine 101
+    /// blocks to a development wallet with no passphrase, print where everything is
+    /// (also in DIR/testnet.json), and run until Ctrl-C or SIGTERM, which stops every
+    /// node cleanly. Needs chain-node next to wallet or on PATH.
+    Up(UpArgs),
+}
+
+/// Arguments of `wallet testnet up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// How many nodes (1 to 16).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub nodes: u32,
+    /// Where the nodes' data, their logs, the development wallet and testnet.json go
+    /// [default: a new directory in the system's temporary directory]. Given again,
+    /// the network starts again at its tip, with the same wallet.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Mine a block on node 1 whenever its mempool holds a transaction, as anvil does.
+    #[arg(long, conflicts_with = "block_time")]
+    pub automine: bool,
+    /// Mine a block on node 1 every SECONDS.
+    #[arg(long, value_name = "SECONDS")]
+    pub block_time: Option<u64>,
 }
 
 /// Arguments of `wallet send`.

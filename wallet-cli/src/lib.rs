@@ -25,7 +25,9 @@ pub mod log_client;
 pub mod output;
 pub mod prompt;
 pub mod rpc;
+pub mod settings;
 pub mod spend;
+pub mod testnet;
 pub mod wallet;
 
 pub use cli::{Cli, Command, WalletArgs};
@@ -43,6 +45,19 @@ pub fn run(cli: Cli) -> std::process::ExitCode {
                 Outcome::BadInput,
                 format!(
                     "{} {} to the wallet commands, not to `wallet log`",
+                    flags.join(", "),
+                    if flags.len() == 1 { "applies" } else { "apply" }
+                ),
+            ),
+        },
+        Command::Testnet(cli::TestnetCommand::Up(args)) => match before.given().as_slice() {
+            [] => Report::from_result(testnet::up(&args, &mut |ready| {
+                output::print(ready, cli.json);
+            })),
+            flags => Report::failed(
+                Outcome::BadInput,
+                format!(
+                    "{} {} to the wallet commands, not to `wallet testnet`: the network's wallet is DIR/wallet",
                     flags.join(", "),
                     if flags.len() == 1 { "applies" } else { "apply" }
                 ),

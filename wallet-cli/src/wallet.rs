@@ -14,6 +14,7 @@ use crate::keystore::{KdfCost, Keystore, KeystoreError, MAX_KEYS, Unlocked};
 use crate::output::{Failure, Report, bad, failed};
 use crate::prompt;
 use crate::rpc::{RpcClient, RpcError};
+use crate::settings::Settings;
 
 /// The wallet options of the command line, resolved against the defaults.
 #[derive(Debug, Clone)]
@@ -26,6 +27,9 @@ pub struct Config {
     pub rpc_url: String,
     /// The node's cookie file.
     pub cookie: PathBuf,
+    /// The keystore is sealed with the empty passphrase (a regtest development
+    /// wallet's `settings.json` says so): no command asks for one.
+    pub empty_passphrase: bool,
 }
 
 /// The default RPC port of a network's node.
@@ -43,8 +47,12 @@ fn data_dir() -> Option<PathBuf> {
 impl Config {
     /// Resolves the wallet options.
     ///
+    /// Options given win; then the wallet directory's `settings.json`; then the
+    /// defaults.
+    ///
     /// # Errors
-    /// When a default directory is needed and the system has no data directory.
+    /// When a default directory is needed and the system has no data directory, or
+    /// the wallet's settings file cannot be read.
     pub fn resolve(args: &WalletArgs) -> Result<Config, String> {
         let network = match args.network {
             None | Some(NetworkArg::Regtest) => Network::Regtest,
@@ -57,11 +65,13 @@ impl Config {
                 .ok_or(format!("{no_home} with --wallet DIR"))?
                 .join(format!("wallet-{}", network.name())),
         };
+        let settings = Settings::load(&wallet_dir)?;
         // The node's default data directory is $HOME/.chain-node/<network>.
-        let cookie = match (&args.rpc_cookie, &args.node_data) {
-            (Some(f), _) => f.clone(),
-            (None, Some(d)) => d.join(".cookie"),
-            (None, None) => dirs::home_dir()
+        let cookie = match (&args.rpc_cookie, &args.node_data, &settings.cookie_file) {
+            (Some(f), _, _) => f.clone(),
+            (None, Some(d), _) => d.join(".cookie"),
+            (None, None, Some(f)) => f.clone(),
+            (None, None, None) => dirs::home_dir()
                 .ok_or(format!("{no_home} with --node-data DIR"))?
                 .join(".chain-node")
                 .join(network.name())
@@ -70,12 +80,14 @@ impl Config {
         let rpc_url = args
             .rpc
             .clone()
+            .or(settings.rpc_url)
             .unwrap_or_else(|| format!("http://127.0.0.1:{}", default_rpc_port(network)));
         Ok(Config {
             network,
             wallet_dir,
             rpc_url,
             cookie,
+            empty_passphrase: settings.empty_passphrase && network == Network::Regtest,
         })
     }
 }
@@ -98,6 +110,13 @@ pub fn open(cfg: &Config) -> Result<Keystore, Failure> {
 /// the sealed words, and saves a version-1 keystore in the current format.
 /// Every command that pays to or counts a wallet key goes through here.
 pub fn unlock(cfg: &Config) -> Result<Unlocked, Failure> {
+    if cfg.empty_passphrase && std::env::var_os(prompt::PASSPHRASE_ENV).is_none() {
+        // A development wallet; if its keystore does not open so, ask as for any other.
+        if let Ok(mut unlocked) = open(cfg)?.unlock("") {
+            unlocked.save_upgrade().map_err(failed)?;
+            return Ok(unlocked);
+        }
+    }
     let ks = open(cfg)?;
     let pass = prompt::passphrase(false).map_err(failed)?;
     let mut unlocked = ks.unlock(&pass).map_err(failed)?;

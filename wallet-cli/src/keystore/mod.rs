@@ -135,6 +135,14 @@ impl KdfCost {
         parallelism: 1,
     };
 
+    /// The least Argon2 allows (8 KiB, 1 pass): for a keystore sealed with the empty
+    /// passphrase (a regtest development wallet), where stretching protects nothing.
+    pub const EMPTY_PASSPHRASE: KdfCost = KdfCost {
+        memory_kib: 8,
+        iterations: 1,
+        parallelism: 1,
+    };
+
     fn check(&self) -> Result<Params, String> {
         // Refuse absurd costs from a hostile file before allocating anything.
         if self.memory_kib > 4 * 1024 * 1024 || self.iterations > 100 || self.parallelism > 16 {

@@ -14,4 +14,5 @@ mod lying_node;
 mod manners;
 mod node_flows;
 mod spend;
+mod testnet;
 mod wallet_keys;

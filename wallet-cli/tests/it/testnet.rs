@@ -1,0 +1,277 @@
+//! `wallet testnet up`: real `chain-node` processes started by the real `wallet`,
+//! checked through their RPC and through other `wallet` commands.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::common::sibling_binary;
+
+/// Regtest pays 50 coins a block at these heights.
+const SUBSIDY: u64 = 50 * 100_000_000;
+
+/// A running `wallet testnet up`; dropping it kills it and its nodes.
+struct Testnet {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    ready: Value,
+}
+
+impl Testnet {
+    fn up(dir: &Path, extra: &[&str]) -> Testnet {
+        sibling_binary("chain-node", "chain-node");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wallet"))
+            .args(["--json", "testnet", "up", "--dir"])
+            .arg(dir)
+            .args(extra)
+            .env_remove("WALLET_PASSPHRASE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let first = lines
+            .recv_timeout(Duration::from_secs(180))
+            .expect("the network did not report ready in time");
+        let ready: Value = serde_json::from_str(&first).unwrap();
+        assert_eq!(ready["ok"], json!(true), "{ready}");
+        Testnet {
+            child,
+            lines,
+            ready,
+        }
+    }
+
+    /// Sends SIGTERM and returns the final report and the exit status.
+    fn stop(mut self) -> (Value, std::process::ExitStatus) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let last = self
+            .lines
+            .recv_timeout(Duration::from_secs(120))
+            .expect("no report after SIGTERM");
+        let exit = self.child.wait().unwrap();
+        (serde_json::from_str(&last).unwrap(), exit)
+    }
+}
+
+impl Drop for Testnet {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// One JSON-RPC call with the node's cookie.
+fn rpc(node: &Value, method: &str, params: Value) -> Value {
+    let client = wallet_cli::rpc::RpcClient::new(
+        node["rpc_url"].as_str().unwrap(),
+        Path::new(node["cookie_file"].as_str().unwrap()),
+    )
+    .unwrap();
+    client
+        .call(method, params)
+        .unwrap_or_else(|e| panic!("{method}: {e}"))
+}
+
+fn wallet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wallet"))
+        .args(args)
+        .env_remove("WALLET_PASSPHRASE")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn testnet_up_starts_a_funded_peered_network_that_mines_on_demand_and_stops_on_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("net");
+    let net = Testnet::up(&dir, &["--nodes", "3", "--automine"]);
+
+    // testnet.json: the shape scripts rely on.
+    let description: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("testnet.json")).unwrap()).unwrap();
+    let nodes = description["nodes"].as_array().unwrap().clone();
+    assert_eq!(nodes.len(), 3);
+    for node in &nodes {
+        let mut keys: Vec<&str> = node
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["cookie_file", "data_dir", "p2p_addr", "rpc_url"]);
+        assert!(
+            node["rpc_url"]
+                .as_str()
+                .unwrap()
+                .starts_with("http://127.0.0.1:")
+        );
+        let p2p = node["p2p_addr"].as_str().unwrap();
+        assert!(
+            p2p.starts_with("/ip4/127.0.0.1/tcp/") && p2p.contains("/p2p/"),
+            "{p2p}"
+        );
+        assert!(Path::new(node["cookie_file"].as_str().unwrap()).is_file());
+        assert!(Path::new(node["data_dir"].as_str().unwrap()).is_dir());
+    }
+    let wallet_dir = PathBuf::from(description["wallet_dir"].as_str().unwrap());
+    assert_eq!(net.ready["wallet_dir"], description["wallet_dir"]);
+    assert_eq!(
+        net.ready["mnemonic"].as_str().unwrap().split(' ').count(),
+        24
+    );
+
+    // Every node is at 101 blocks on one chain.
+    let tips: Vec<Value> = nodes
+        .iter()
+        .map(|n| rpc(n, "getbestblockhash", json!([])))
+        .collect();
+    assert!(tips.iter().all(|t| *t == tips[0]), "{tips:?}");
+    for node in &nodes {
+        assert_eq!(rpc(node, "getblockcount", json!([])), json!(101));
+    }
+
+    // The development wallet works with --wallet alone: no passphrase, no node options.
+    let w = wallet_dir.to_str().unwrap();
+    let o = wallet(&["--json", "balance", "--wallet", w]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let balance: Value = serde_json::from_slice(&o.stdout).unwrap();
+    // At tip 101 the next block may spend coinbases 100 blocks deep: those of blocks
+    // 1 and 2 (the maturity rule of docs/consensus.md).
+    assert_eq!(balance["confirmed"], json!(2 * SUBSIDY));
+    assert_eq!(balance["immature"], json!(99 * SUBSIDY));
+    assert_eq!(
+        net.ready["address"],
+        json!(
+            serde_json::from_slice::<Value>(&wallet(&["--json", "address", "--wallet", w]).stdout)
+                .unwrap()["address"]
+        )
+    );
+
+    // A payment sent through node 1 is mined at once (--automine) and the block reaches
+    // node 3.
+    let o = wallet(&["address", "--new", "--wallet", w]);
+    let to = String::from_utf8(o.stdout).unwrap().trim().to_owned();
+    let o = wallet(&[
+        "--json", "send", "--wallet", w, "--to", &to, "--amount", "1.5",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let txid = serde_json::from_slice::<Value>(&o.stdout).unwrap()["txid"].clone();
+    eventually("the payment in a block on node 3", || {
+        rpc(&nodes[2], "getblockcount", json!([])) == json!(102)
+    });
+    let hash = rpc(&nodes[2], "getblockhash", json!([102]));
+    let block = rpc(&nodes[2], "getblock", json!([hash, 1]));
+    assert!(block["tx"].as_array().unwrap().contains(&txid), "{block}");
+
+    // SIGTERM stops every node cleanly.
+    let (last, exit) = net.stop();
+    assert!(exit.success(), "{exit}");
+    assert_eq!(
+        (last["stopped"].clone(), last["clean"].clone()),
+        (json!(3), json!(3)),
+        "{last}"
+    );
+    for node in &nodes {
+        assert!(!Path::new(node["cookie_file"].as_str().unwrap()).exists());
+    }
+
+    // Started again on the same directory: the same chain and wallet, no new words.
+    let net = Testnet::up(&dir, &["--nodes", "3"]);
+    assert!(net.ready["mnemonic"].is_null());
+    assert_eq!(net.ready["height"], json!(102));
+    let o = wallet(&["--json", "balance", "--wallet", w]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (_, exit) = net.stop();
+    assert!(exit.success());
+}
+
+#[test]
+fn testnet_up_says_how_to_build_chain_node_when_it_is_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let alone = tmp.path().join("wallet");
+    std::fs::copy(env!("CARGO_BIN_EXE_wallet"), &alone).unwrap();
+    let o = Command::new(&alone)
+        .args(["testnet", "up", "--dir"])
+        .arg(tmp.path().join("net"))
+        .env("PATH", tmp.path().join("nothing-here"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("cargo build --release"), "{err}");
+    assert!(!tmp.path().join("net").exists());
+}
+
+#[test]
+fn testnet_up_refuses_bad_arguments_and_a_directory_that_holds_something_else() {
+    sibling_binary("chain-node", "chain-node");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("net");
+    let d = dir.to_str().unwrap();
+    for args in [
+        vec!["testnet", "up", "--nodes", "0", "--dir", d],
+        vec!["testnet", "up", "--nodes", "17", "--dir", d],
+        vec!["testnet", "up", "--block-time", "0", "--dir", d],
+        vec![
+            "testnet",
+            "up",
+            "--automine",
+            "--block-time",
+            "5",
+            "--dir",
+            d,
+        ],
+        vec!["--wallet", "x", "testnet", "up", "--dir", d],
+    ] {
+        let o = wallet(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!dir.exists(), "{args:?} made the directory");
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    let o = wallet(&["testnet", "up", "--dir", d]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("holds no test network"));
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["notes.txt"]);
+}
