@@ -73,6 +73,54 @@ fn connected(events: &mut Subscription, hash: chain_node::BlockHash) -> Instant 
     }
 }
 
+/// The physical limit of a synced block: a 1-byte write and `fsync` in a temporary
+/// directory on the same disk, the median of a 2-second loop.
+fn fsync_latency() -> Duration {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = std::fs::File::create(dir.path().join("probe")).unwrap();
+    let mut times = Vec::new();
+    let until = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < until {
+        let t = Instant::now();
+        file.write_all(b"x").unwrap();
+        file.sync_all().unwrap();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    percentile(&times, 0.5)
+}
+
+/// The physical limit of a hop: a 1-byte message and a 1-byte answer over loopback TCP,
+/// the median of 2,000 round trips.
+fn loopback_round_trip() -> Duration {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let at = listener.local_addr().unwrap();
+    let echo = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_nodelay(true).unwrap();
+        let mut b = [0u8; 1];
+        while s.read_exact(&mut b).is_ok() {
+            s.write_all(&b).unwrap();
+        }
+    });
+    let mut c = std::net::TcpStream::connect(at).unwrap();
+    c.set_nodelay(true).unwrap();
+    let mut times = Vec::new();
+    let mut b = [0u8; 1];
+    for _ in 0..2000 {
+        let t = Instant::now();
+        c.write_all(b"x").unwrap();
+        c.read_exact(&mut b).unwrap();
+        times.push(t.elapsed());
+    }
+    drop(c);
+    echo.join().unwrap();
+    times.sort();
+    percentile(&times, 0.5)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted.get(i).copied().unwrap_or_default()
@@ -81,6 +129,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn main() {
     let (nodes, blocks, sync) = (arg(1, 5).max(2), arg(2, 100).max(1), arg(3, 5000));
     let to = Address([7; 32]);
+    let (fsync, rtt) = (fsync_latency(), loopback_round_trip());
+    println!(
+        "physical limits, this run: fsync of a 1-byte write p50 {fsync:?}; loopback TCP round trip p50 {rtt:?}"
+    );
 
     // Propagation along a line: node i dials node i - 1.
     let mut line: Vec<Peer> = vec![start(&[])];
@@ -107,12 +159,13 @@ fn main() {
         to_last.push(last - start);
     }
     to_last.sort();
+    let p50 = percentile(&to_last, 0.5);
     println!(
-        "propagation over {} hops ({nodes} nodes in a line), {blocks} blocks: p50 {:?}, p99 {:?}, max {:?}",
+        "propagation over {} hops ({nodes} nodes in a line), {blocks} blocks: p50 {p50:?}, p99 {:?}, max {:?}; p50 per hop = {:.1} loopback round trips",
         nodes - 1,
-        percentile(&to_last, 0.5),
         percentile(&to_last, 0.99),
-        to_last.last().copied().unwrap_or_default()
+        to_last.last().copied().unwrap_or_default(),
+        p50.as_secs_f64() / f64::from(nodes - 1) / rtt.as_secs_f64()
     );
     for p in &line {
         p.p2p.shutdown();
@@ -131,8 +184,9 @@ fn main() {
         });
         let took = started.elapsed();
         println!(
-            "initial sync of {sync} empty blocks from one peer: {took:?}, {:.0} blocks/s (start-up and connection included)",
-            f64::from(sync) / took.as_secs_f64()
+            "initial sync of {sync} empty blocks from one peer: {took:?}, {:.0} blocks/s (start-up and connection included); {:.2} fsync latencies per block",
+            f64::from(sync) / took.as_secs_f64(),
+            took.as_secs_f64() / f64::from(sync) / fsync.as_secs_f64()
         );
         // The same from two peers at once.
         let started = Instant::now();
@@ -149,8 +203,9 @@ fn main() {
             .map(|p| format!("highest block from peer {}: {}", p.id, p.synced_blocks))
             .collect();
         println!(
-            "initial sync of {sync} empty blocks from two peers: {took:?}, {:.0} blocks/s ({})",
+            "initial sync of {sync} empty blocks from two peers: {took:?}, {:.0} blocks/s, {:.2} fsync latencies per block ({})",
             f64::from(sync) / took.as_secs_f64(),
+            took.as_secs_f64() / f64::from(sync) / fsync.as_secs_f64(),
             from.join(", ")
         );
         for p in [a, b, c] {

@@ -3,11 +3,14 @@
 //! answers submitted to the node as they arrive.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use gossip::{PeerId, Severity};
 
-use super::{BLOCKS_TIMEOUT, Done, MAX_BLOCKS_IN_FLIGHT_PER_PEER, STALL_BACKOFF, Sync, blocking};
+use super::{
+    BLOCKS_TIMEOUT, Done, MAX_BLOCK_REQUESTS_PER_SECOND, MAX_BLOCKS_IN_FLIGHT_PER_PEER,
+    STALL_BACKOFF, Sync, blocking,
+};
 use crate::error::{ChainError, NodeError};
 use crate::hash::BlockHash;
 use crate::p2p::wire::{MAX_GET_BLOCKS, SyncRequest, SyncResponse};
@@ -20,14 +23,25 @@ impl Sync {
     /// [`MAX_GET_BLOCKS`].
     pub(super) async fn schedule(&mut self) {
         let now = Instant::now();
-        let candidates: Vec<(PeerId, BlockHash)> = self
+        let able: Vec<(PeerId, BlockHash, bool)> = self
             .peers
             .iter()
             .filter(|(_, p)| p.blocks_in_flight < MAX_BLOCKS_IN_FLIGHT_PER_PEER)
             .filter(|(_, p)| p.stalled_until.is_none_or(|t| t <= now))
-            .filter_map(|(id, p)| Some((*id, p.best_known?)))
+            .filter_map(|(id, p)| {
+                let paced = p.next_block_request.is_some_and(|t| t > now);
+                Some((*id, p.best_known?, paced))
+            })
+            .collect();
+        let candidates: Vec<(PeerId, BlockHash)> = able
+            .iter()
+            .filter(|(_, _, paced)| !paced)
+            .map(|(id, best, _)| (*id, *best))
             .collect();
         if candidates.is_empty() {
+            if able.iter().any(|(_, _, paced)| *paced) {
+                self.arm_wake();
+            }
             return;
         }
         // Heights past those in flight that the free slots can take: the rest of the
@@ -63,6 +77,7 @@ impl Sync {
         .await
         .flatten()
         .unwrap_or_default();
+        let had_work = !plan.is_empty();
         let mut batches: HashMap<PeerId, Vec<(BlockHash, Height)>> = HashMap::new();
         for (hash, height, holders) in plan {
             if self.in_flight.contains_key(&hash) {
@@ -101,12 +116,29 @@ impl Sync {
                 }
             }
         }
+        // One request per peer and pass: the pace holds the rest for the next pass.
         for (peer, blocks) in batches {
-            for chunk in blocks.chunks(MAX_GET_BLOCKS) {
+            if let Some(chunk) = blocks.chunks(MAX_GET_BLOCKS).next() {
                 self.request_blocks(peer, chunk);
             }
         }
+        if had_work {
+            self.arm_wake();
+        }
         self.publish_stats();
+    }
+
+    /// Schedules again once a paced peer may be asked (one wake-up at a time).
+    fn arm_wake(&mut self) {
+        if self.wake_armed {
+            return;
+        }
+        self.wake_armed = true;
+        let pace = Duration::from_secs(1) / MAX_BLOCK_REQUESTS_PER_SECOND;
+        self.tasks.spawn(async move {
+            tokio::time::sleep(pace).await;
+            Done::Wake
+        });
     }
 
     fn request_blocks(&mut self, peer: PeerId, blocks: &[(BlockHash, Height)]) {
@@ -115,6 +147,7 @@ impl Sync {
         };
         p.blocks_in_flight += blocks.len();
         let now = Instant::now();
+        p.next_block_request = Some(now + Duration::from_secs(1) / MAX_BLOCK_REQUESTS_PER_SECOND);
         for (hash, height) in blocks {
             self.in_flight.insert(*hash, (peer, *height, now));
         }

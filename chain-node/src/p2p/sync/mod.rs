@@ -40,6 +40,10 @@ pub const MAX_BLOCKS_IN_FLIGHT_PER_PEER: usize = 32;
 pub const BLOCKS_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a peer that let a `GetBlocks` time out is asked for no block.
 pub const STALL_BACKOFF: Duration = Duration::from_secs(60);
+/// Block requests to one peer per second, at most: 2,400 blocks a second in requests
+/// of 16, under the 200 requests a second the gossip layer accepts from a peer by
+/// default (`Limits::requests_per_second`), with room left for headers requests.
+pub(super) const MAX_BLOCK_REQUESTS_PER_SECOND: u32 = 150;
 /// Time for a peer to answer a `GetHeaders`.
 pub const HEADERS_TIMEOUT: Duration = Duration::from_secs(15);
 /// How often the task looks for work it has not been woken for.
@@ -65,6 +69,9 @@ struct Peer {
     blocks_in_flight: usize,
     /// No block is asked of it before then (it let a request time out).
     stalled_until: Option<Instant>,
+    /// No block request goes to it before then: requests are paced at
+    /// [`MAX_BLOCK_REQUESTS_PER_SECOND`], under the rate its gossip layer accepts.
+    next_block_request: Option<Instant>,
     /// Blocks it did not deliver when asked (not asked again until it announces more).
     lacks: HashSet<BlockHash>,
     synced_headers: i64,
@@ -82,6 +89,8 @@ enum Done {
         hashes: Vec<BlockHash>,
         result: Option<Result<SyncResponse, gossip::RequestError>>,
     },
+    /// A paced peer may be asked for blocks again.
+    Wake,
 }
 
 /// The sync task's state.
@@ -99,6 +108,8 @@ pub(super) struct Sync {
     /// Block → the peer asked for it, its height, when.
     in_flight: HashMap<BlockHash, (PeerId, Height, Instant)>,
     tasks: JoinSet<Done>,
+    /// A [`Done::Wake`] is on its way.
+    wake_armed: bool,
     next_id: u64,
     status: Option<ChainStatus>,
     announced_tip: Option<BlockHash>,
@@ -140,6 +151,7 @@ impl Sync {
             progress,
             peers: HashMap::new(),
             in_flight: HashMap::new(),
+            wake_armed: false,
             tasks: JoinSet::new(),
             next_id: 0,
             status: None,
@@ -374,6 +386,7 @@ impl Sync {
                 best_known,
                 blocks_in_flight: 0,
                 stalled_until: None,
+                next_block_request: None,
                 lacks: HashSet::new(),
                 synced_headers: -1,
                 synced_blocks: -1,
@@ -542,6 +555,10 @@ impl Sync {
                 hashes,
                 result,
             } => self.on_blocks(peer, hashes, result).await,
+            Done::Wake => {
+                self.wake_armed = false;
+                self.schedule().await;
+            }
         }
         self.publish_stats();
     }
