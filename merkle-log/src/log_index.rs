@@ -109,15 +109,19 @@ pub(crate) fn rebuild_index(
     DedupIndex::rebuild(&dir.dedup_path(), size, chunks, progress)
 }
 
-/// Records a batch's leaf hashes in the index durably. When the index turns
-/// out damaged on the way, it is rebuilt from the tiles of the published tree
-/// of `published` leaves (which the batch in flight does not change) and the
+/// Records a batch's leaf hashes in the index, without syncing it (the
+/// write-ahead log holds the batch; the next flush syncs the index). With
+/// `replaying`, pairs already in the index are left out, so that a batch
+/// replayed over slots it had written takes no second slot. When the index
+/// turns out damaged on the way, it is rebuilt from the tiles of the tree of
+/// `published` leaves (which the batch in flight does not change) and the
 /// batch recorded in the new one; returns why, then.
 pub(crate) fn record_in_index(
     dir: &DataDir,
     dedup: &RwLock<DedupIndex>,
     published: u64,
     records: &[(Hash, u64)],
+    replaying: bool,
 ) -> Result<Option<RebuildReason>, StorageError> {
     let poisoned = || {
         StorageError::io(
@@ -126,12 +130,23 @@ pub(crate) fn record_in_index(
         )
     };
     let mut index = dedup.write().map_err(|_| poisoned())?;
-    match index.insert(records).and_then(|()| index.sync()) {
+    let missing = |index: &DedupIndex| -> Result<Vec<(Hash, u64)>, StorageError> {
+        if !replaying {
+            return Ok(records.to_vec());
+        }
+        let mut out = Vec::new();
+        for &(h, i) in records {
+            if !index.candidates(&h)?.contains(&i) {
+                out.push((h, i));
+            }
+        }
+        Ok(out)
+    };
+    match missing(&index).and_then(|m| index.insert(&m)) {
         Ok(()) => Ok(None),
         Err(e @ StorageError::IndexDamaged { .. }) => {
             let mut fresh = rebuild_index(dir, published, &mut |_| {})?;
             fresh.insert(records)?;
-            fresh.sync()?;
             *index = fresh;
             Ok(Some(RebuildReason::Damaged(e.to_string())))
         }

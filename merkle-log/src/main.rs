@@ -125,6 +125,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                     "entries_checked": report.entries_checked,
                     "tiles_checked": report.tiles_checked,
                     "damage": damage,
+                    "wal_pending": report.wal_pending,
+                    "wal_torn_at": report.wal_torn_at,
                 }));
             } else if report.is_clean() {
                 say(format_args!(
@@ -134,6 +136,18 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                     count(report.tiles_checked, "tile", "tiles"),
                     report.root.map(|r| r.to_hex()).unwrap_or_default()
                 ));
+                if let Some(end) = report.wal_pending {
+                    say(format_args!(
+                        "the write-ahead log holds committed entries up to size {end}, past the \
+                         checkpoint: `merkle-log serve` replays them into the files at start"
+                    ));
+                }
+                if let Some(at) = report.wal_torn_at {
+                    say(format_args!(
+                        "the write-ahead log ends in a torn record at offset {at} (an append cut \
+                         short by a crash, never acknowledged): `merkle-log serve` drops it at start"
+                    ));
+                }
             } else {
                 for d in &report.damage {
                     say(format_args!("damaged: {}: {}", d.path, d.what));

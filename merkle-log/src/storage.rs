@@ -13,9 +13,13 @@ use crate::tile_store::TileSource;
 use crate::tiles::{self, TILE_WIDTH, TileId};
 
 /// The contents of `FORMAT` for the layout this code writes.
+pub const FORMAT_V3: &str = "merkle-log data v3\n";
+/// The contents of `FORMAT` of the layout before the write-ahead log, which
+/// this code opens and upgrades: its checkpoint was the commit point, so its
+/// files are all durable and the first segment starts from its checkpoint.
 pub const FORMAT_V2: &str = "merkle-log data v2\n";
-/// The contents of `FORMAT` of the previous layout, which this code opens and
-/// upgrades: it differs only in the dedup index, which is rebuilt.
+/// The contents of `FORMAT` of the first layout, which this code opens and
+/// upgrades: it differs from v2 only in the dedup index, which is rebuilt.
 pub const FORMAT_V1: &str = "merkle-log data v1\n";
 
 /// A locked data directory.
@@ -28,9 +32,10 @@ pub struct DataDir {
 
 impl DataDir {
     /// Opens (creating if needed) a data directory and locks it. A directory of
-    /// format v1 is upgraded: `FORMAT` is rewritten to v2 before anything else,
-    /// so that older programs refuse it from then on; its v1 dedup index is never
-    /// used (the log rebuilds it).
+    /// format v1 or v2 is upgraded: `FORMAT` is rewritten to v3 before anything
+    /// else, so that older programs refuse it from then on (they would ignore
+    /// the write-ahead log); a v1 dedup index is never used (the log rebuilds
+    /// it).
     ///
     /// # Errors
     /// [`StorageError::Format`] for a directory of another format,
@@ -38,13 +43,13 @@ impl DataDir {
     pub fn open(root: &Path) -> Result<Self, StorageError> {
         fs::create_dir_all(root).map_err(|e| StorageError::io(root, e))?;
         let (dir, version) = Self::open_locked(root)?;
-        if version == 1 {
-            write_atomic(&root.join("FORMAT"), FORMAT_V2.as_bytes())?;
+        if version < 3 {
+            write_atomic(&root.join("FORMAT"), FORMAT_V3.as_bytes())?;
         }
         Ok(dir)
     }
 
-    /// Opens and locks an existing data directory of format v1 or v2, changing
+    /// Opens and locks an existing data directory of format v1, v2 or v3, changing
     /// nothing in it (except writing `FORMAT` into an empty one).
     ///
     /// # Errors
@@ -63,6 +68,7 @@ impl DataDir {
         }
         let format = root.join("FORMAT");
         let version = match fs::read_to_string(&format) {
+            Ok(s) if s == FORMAT_V3 => 3,
             Ok(s) if s == FORMAT_V2 => 2,
             Ok(s) if s == FORMAT_V1 => 1,
             Ok(s) => {
@@ -80,8 +86,8 @@ impl DataDir {
                         found: "a non-empty directory without FORMAT".to_owned(),
                     });
                 }
-                write_atomic(&format, FORMAT_V2.as_bytes())?;
-                2
+                write_atomic(&format, FORMAT_V3.as_bytes())?;
+                3
             }
             Err(e) => return Err(StorageError::io(&format, e)),
         };
@@ -111,6 +117,11 @@ impl DataDir {
     /// Path of the log's public verifier key (written at first start).
     pub fn vkey_path(&self) -> PathBuf {
         self.root.join("vkey")
+    }
+
+    /// Path of the write-ahead log's segments.
+    pub fn wal_path(&self) -> PathBuf {
+        self.root.join("wal")
     }
 
     /// Path of the dedup index.
@@ -205,10 +216,9 @@ impl DataDir {
         }
     }
 
-    /// Removes the partial versions of a tile (or, with `entries`, of an entry
-    /// bundle) that has become full and whose full file is committed. Best
-    /// effort: a leftover partial file is still correct.
-    pub fn prune_partials(&self, level: u8, index: u64, entries: bool) {
+    /// The directory of the partial versions of a tile (or, with `entries`, of
+    /// an entry bundle): `<tile path>.p/`.
+    pub fn partials_dir(&self, level: u8, index: u64, entries: bool) -> PathBuf {
         let full = TileId {
             level,
             index,
@@ -219,7 +229,14 @@ impl DataDir {
         } else {
             full.path()
         };
-        let _ = fs::remove_dir_all(self.file(&format!("{path}.p")));
+        self.file(&format!("{path}.p"))
+    }
+
+    /// Removes the partial versions of a tile (or, with `entries`, of an entry
+    /// bundle) that has become full and whose full file is durable. Best
+    /// effort: a leftover partial file is still correct.
+    pub fn prune_partials(&self, level: u8, index: u64, entries: bool) {
+        let _ = fs::remove_dir_all(self.partials_dir(level, index, entries));
     }
 
     /// Reads entry `index` of a tree of `size` leaves.
@@ -317,6 +334,33 @@ pub fn write_all_durably(files: &[(PathBuf, Vec<u8>)]) -> Result<(), StorageErro
         fs::rename(tmp_path(path), path).map_err(|e| StorageError::io(path, e))?;
     }
     in_parallel(dirs.into_iter().map(|dir| move || sync_dir(dir)))
+}
+
+/// Writes a file of a committed batch in place, creating its directories,
+/// without syncing. Readers never see it half written: they read only files of
+/// the published tree, which this batch publishes after writing them.
+pub(crate) fn write_unsynced(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
+    let write =
+        |p: &Path| fs::File::create(p).and_then(|mut f| io::Write::write_all(&mut f, bytes));
+    match write(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let parent = path.parent().unwrap_or(Path::new("."));
+            fs::create_dir_all(parent).map_err(|e| StorageError::io(parent, e))?;
+            write(path)
+        }
+        other => other,
+    }
+    .map_err(|e| StorageError::io(path, e))
+}
+
+/// Replaces a file atomically (temporary file, rename) without syncing: the
+/// checkpoint, which readers of the directory may read at any time.
+pub(crate) fn write_replaced(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
+    fs::write(&tmp, bytes).map_err(|e| StorageError::io(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| StorageError::io(path, e))
 }
 
 /// Runs each job on its own thread and returns the first error.
