@@ -1,7 +1,8 @@
 //! Benchmarks of the chain node, each next to a physical limit measured in the same run:
 //! raw double SHA-256 of an 80-byte header, raw SHA-256 of a whole transaction, raw
 //! Ed25519 verification (the ZIP-215 single check and `ed25519-zebra`'s batch of 2,000),
-//! and fsync.
+//! and fsync. The `chain/*` connects go through the coins cache; its flushes are measured
+//! on their own and amortized over several blocks.
 #![allow(
     missing_docs,
     clippy::unwrap_used,
@@ -20,10 +21,10 @@ use chain_node::miner::HeaderHasher;
 use chain_node::signature::{SigCheck, SigMode, verify_all, verify_batch};
 use chain_node::validation::{Coin, check_inputs, connect_block};
 use chain_node::{
-    Address, Amount, Block, BlockHash, Height, MAX_TX_SIZE, Network, Node, NodeConfig, OutPoint,
-    Transaction, TxIn, TxInputs, TxOut, TxSighash, sha256d,
+    Address, Amount, Block, BlockHash, CacheConfig, ChainState, Height, MAX_TX_SIZE, Network, Node,
+    NodeConfig, OutPoint, Transaction, TxIn, TxInputs, TxOut, TxSighash, sha256d,
 };
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use rand_core::{TryCryptoRng, TryRng};
 
@@ -51,9 +52,19 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// The coins cache of the benchmarks: the default memory and block bounds, and no time
+/// bound inside a run, so that no flush lands in a timed part unannounced.
+fn bench_cache() -> CacheConfig {
+    CacheConfig {
+        max_age: Duration::from_secs(24 * 3600),
+        ..CacheConfig::default()
+    }
+}
+
 fn node(name: &str) -> Arc<Node> {
     let mut cfg = NodeConfig::new(Network::Regtest, temp_dir(name));
     cfg.mining_threads = 1;
+    cfg.cache = bench_cache();
     Node::open(cfg).unwrap()
 }
 
@@ -85,32 +96,90 @@ fn sign_spend(
 
 /// Mines 101 blocks to `k` and fans the first coinbase out into `n` outputs, confirmed.
 fn fan_out(node: &Node, k: &SigningKey, n: usize) -> Vec<(OutPoint, Amount)> {
-    node.generate(101, address(k)).unwrap();
-    let (op, coin) = {
-        let st = node.lock();
-        let b = st
-            .chain
-            .block(&st.chain.hash_at(Height(1)).unwrap())
-            .unwrap()
-            .unwrap();
-        let op = OutPoint {
-            txid: b.txs[0].txid(),
-            vout: 0,
+    fan_out_many(node, k, 1, n).remove(0)
+}
+
+/// Mines 100 + `sets` blocks to `k` and fans each of the first `sets` coinbases out into
+/// `n` outputs, confirmed in one block.
+fn fan_out_many(
+    node: &Node,
+    k: &SigningKey,
+    sets: usize,
+    n: usize,
+) -> Vec<Vec<(OutPoint, Amount)>> {
+    node.generate(100 + sets as u32, address(k)).unwrap();
+    let mut out = Vec::new();
+    for h in 1..=sets as u32 {
+        let (op, coin) = {
+            let st = node.lock();
+            let b = st
+                .chain
+                .block(&st.chain.hash_at(Height(h)).unwrap())
+                .unwrap()
+                .unwrap();
+            let op = OutPoint {
+                txid: b.txs[0].txid(),
+                vout: 0,
+            };
+            let coin: Coin = st.chain.coin(&op).unwrap().unwrap();
+            (op, coin)
         };
-        let coin: Coin = st.chain.coin(&op).unwrap().unwrap();
-        (op, coin)
-    };
-    let each = (coin.amount.units() - 1_000_000) / n as u64;
-    let outs = (0..n)
-        .map(|_| TxOut::pay(Amount::from_units(each), address(k)))
-        .collect();
-    let tx = sign_spend(node, &[(op, coin.amount)], k, outs);
-    let txid = tx.txid();
-    node.submit_transaction(tx).unwrap();
+        let each = (coin.amount.units() - 1_000_000) / n as u64;
+        let outs = (0..n)
+            .map(|_| TxOut::pay(Amount::from_units(each), address(k)))
+            .collect();
+        let tx = sign_spend(node, &[(op, coin.amount)], k, outs);
+        let txid = tx.txid();
+        node.submit_transaction(tx).unwrap();
+        out.push(
+            (0..n as u32)
+                .map(|vout| (OutPoint { txid, vout }, Amount::from_units(each)))
+                .collect(),
+        );
+    }
     node.generate(1, address(k)).unwrap();
-    (0..n as u32)
-        .map(|vout| (OutPoint { txid, vout }, Amount::from_units(each)))
-        .collect()
+    out
+}
+
+/// Submits one payment per coin of `k` to `to` to the mempool and mines them into one
+/// block; returns it and the coins it created.
+fn mine_spends(
+    node: &Node,
+    k: &SigningKey,
+    coins: &[(OutPoint, Amount)],
+    to: &SigningKey,
+) -> (BlockHash, Vec<(OutPoint, Amount)>) {
+    let mut created = Vec::with_capacity(coins.len());
+    for (op, amount) in coins {
+        let pays = Amount::from_units(amount.units() - 10_000);
+        let tx = sign_spend(
+            node,
+            &[(*op, *amount)],
+            k,
+            vec![TxOut::pay(pays, address(to))],
+        );
+        created.push((
+            OutPoint {
+                txid: tx.txid(),
+                vout: 0,
+            },
+            pays,
+        ));
+        node.submit_transaction(tx).unwrap();
+    }
+    let hash = node.generate(1, address(k)).unwrap()[0];
+    assert_eq!(
+        node.lock().chain.block(&hash).unwrap().unwrap().txs.len(),
+        coins.len() + 1
+    );
+    (hash, created)
+}
+
+/// Disconnects `first` and everything above it, then writes the cache, untimed.
+fn disconnect_and_flush(node: &Node, first: &BlockHash) {
+    let mut st = node.lock();
+    st.chain.invalidate_block(first).unwrap();
+    st.chain.flush().unwrap();
 }
 
 /// SplitMix64: not a secure source, only the cheapest coefficients a batch can be fed, so
@@ -325,9 +394,14 @@ fn mining(c: &mut Criterion) {
     g.finish();
 }
 
+/// Blocks in a row for the amortized connect-and-flush benchmarks.
+const ROW: usize = 5;
+
 fn chain(c: &mut Criterion) {
     let mut g = c.benchmark_group("chain");
     g.sample_size(10);
+    // Each iteration is long and needs an untimed setup: the same number per sample.
+    g.sampling_mode(SamplingMode::Flat);
     g.measurement_time(Duration::from_secs(20));
 
     let miner = key(500);
@@ -344,23 +418,12 @@ fn chain(c: &mut Criterion) {
         })
     });
 
-    // A block of 2,000 one-input transactions, connected (signatures, UTXO batch, fsync),
-    // with the node's default signature mode (batches on every core).
+    // A block of 2,000 one-input transactions, connected through the coins cache
+    // (signatures, coins read from sled, the cache updated), with the node's default
+    // signature mode (batches on every core).
     let n = node("connect");
     let coins = fan_out(&n, &miner, SIGS);
-    for (op, amount) in &coins {
-        let tx = sign_spend(
-            &n,
-            &[(*op, *amount)],
-            &miner,
-            vec![TxOut::pay(
-                Amount::from_units(amount.units() - 10_000),
-                address(&key(501)),
-            )],
-        );
-        n.submit_transaction(tx).unwrap();
-    }
-    let big: BlockHash = n.generate(1, address(&miner)).unwrap()[0];
+    let (big, _) = mine_spends(&n, &miner, &coins, &key(501));
     let block: Block = n.lock().chain.block(&big).unwrap().unwrap();
     assert_eq!(block.txs.len(), SIGS + 1);
     // The batch floor again, right next to the connects, for a ratio under the same load.
@@ -368,16 +431,58 @@ fn chain(c: &mut Criterion) {
     g.bench_function("raw_zebra_batch_2000", |b| {
         b.iter(|| assert!(raw_zebra_batch(&checks)))
     });
+    // Coins on disk: before each connect the block is disconnected and the cache written,
+    // so every spent coin is read from sled (the cold case).
     g.bench_function("connect_block_2000_tx", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                n.lock().chain.invalidate_block(&big).unwrap();
+                disconnect_and_flush(&n, &big);
                 let mut st = n.lock();
                 let started = Instant::now();
                 st.chain.reconsider_block(&big).unwrap();
                 total += started.elapsed();
                 assert_eq!(st.chain.tip().1, big);
+                assert_eq!(
+                    st.chain.cache_usage().blocks,
+                    1,
+                    "no flush in the timed part"
+                );
+            }
+            total
+        })
+    });
+    // Coins in the cache: the disconnect restored them there and nothing was written.
+    g.bench_function("connect_block_2000_tx_coins_cached", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                disconnect_and_flush(&n, &big);
+                let mut st = n.lock();
+                st.chain.reconsider_block(&big).unwrap();
+                st.chain.invalidate_block(&big).unwrap();
+                let started = Instant::now();
+                st.chain.reconsider_block(&big).unwrap();
+                total += started.elapsed();
+                assert_eq!(st.chain.tip().1, big);
+            }
+            total
+        })
+    });
+    // The flush of that block's changes on its own: one sled batch (2,000 coins spent,
+    // 2,001 created, each with its address-index key; 2,000 saved-mempool removals; undo
+    // data; height; tip marker), then sled's flush.
+    g.bench_function("flush_block_2000_tx", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                disconnect_and_flush(&n, &big);
+                let mut st = n.lock();
+                st.chain.reconsider_block(&big).unwrap();
+                let started = Instant::now();
+                st.chain.flush().unwrap();
+                total += started.elapsed();
+                assert_eq!(st.chain.cache_usage().blocks, 0);
             }
             total
         })
@@ -402,6 +507,56 @@ fn chain(c: &mut Criterion) {
     g.bench_function("connect_block_2000_tx_rules_only", |b| {
         b.iter(|| connect_block(&block, height, &view, &params, SigMode::default()).unwrap())
     });
+
+    // Five 2,000-transaction blocks connected in a row, with one flush for all five or a
+    // flush after each (what writing every block's changes durably at once costs). In
+    // `independent` each block spends coins of its own that are on disk; in `chained`
+    // each block spends the coins the previous one created, which the single flush
+    // never writes (created and spent between two flushes).
+    let m = node("connect-row");
+    let sets = fan_out_many(&m, &miner, ROW, SIGS);
+    let independent: Vec<BlockHash> = sets
+        .iter()
+        .zip(601..)
+        .map(|(coins, to)| mine_spends(&m, &miner, coins, &key(to)).0)
+        .collect();
+    let m2 = node("connect-chained");
+    let mut coins = fan_out(&m2, &miner, SIGS);
+    let mut owner = miner.clone();
+    let mut chained = Vec::new();
+    for to in 611..611 + ROW as u64 {
+        let (hash, created) = mine_spends(&m2, &owner, &coins, &key(to));
+        chained.push(hash);
+        (coins, owner) = (created, key(to));
+    }
+    for (shape, m, row) in [
+        ("independent", &m, &independent),
+        ("chained", &m2, &chained),
+    ] {
+        for (flushes, config) in [
+            ("flush_once", bench_cache()),
+            ("flush_each", CacheConfig::flush_every_block()),
+        ] {
+            let name = format!("connect_5x2000_tx_{shape}_{flushes}_per_block");
+            g.bench_function(name, |b| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        disconnect_and_flush(m, &row[0]);
+                        let mut st = m.lock();
+                        st.chain.set_cache_config(config);
+                        let started = Instant::now();
+                        st.chain.reconsider_block(&row[0]).unwrap();
+                        st.chain.flush().unwrap();
+                        total += started.elapsed();
+                        st.chain.set_cache_config(bench_cache());
+                        assert_eq!(st.chain.tip().1, row[ROW - 1]);
+                    }
+                    total / ROW as u32
+                })
+            });
+        }
+    }
 
     // A 10-block reorg each way, with 200 transactions returning to the mempool.
     let r = node("reorg");
@@ -439,5 +594,109 @@ fn chain(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, physical, signatures, sighash, mining, chain);
+/// Empty blocks, per block: connected through the cache, and submitted.
+fn empty_blocks(c: &mut Criterion) {
+    let mut g = c.benchmark_group("chain_empty");
+    g.sample_size(10);
+    g.sampling_mode(SamplingMode::Flat);
+    g.throughput(Throughput::Elements(1_000));
+    // Empty blocks: the connect rate through the cache (stored blocks, as at the end of a
+    // headers-first download; `reconsider_block` writes one status record with a flush
+    // first), with and without the one flush that follows them, or with a flush after
+    // each block; the replay at open; and the rate of submitting new ones, each stored
+    // durably (one fsync per block) first.
+    const EMPTY: u32 = 1_000;
+    let e = node("connect-empty");
+    let empty = e.generate(EMPTY, address(&key(700))).unwrap();
+    let empty_blocks: Vec<Block> = {
+        let st = e.lock();
+        empty
+            .iter()
+            .map(|h| st.chain.block(h).unwrap().unwrap())
+            .collect()
+    };
+    for (name, config, flush) in [
+        ("connect_1000", bench_cache(), false),
+        ("connect_1000_and_flush", bench_cache(), true),
+        // A batch and a flush per block, as before the cache.
+        (
+            "connect_1000_flush_each",
+            CacheConfig::flush_every_block(),
+            false,
+        ),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    disconnect_and_flush(&e, &empty[0]);
+                    let mut st = e.lock();
+                    st.chain.set_cache_config(config);
+                    let started = Instant::now();
+                    st.chain.reconsider_block(&empty[0]).unwrap();
+                    if flush {
+                        st.chain.flush().unwrap();
+                    }
+                    total += started.elapsed();
+                    st.chain.set_cache_config(bench_cache());
+                    assert_eq!(st.chain.tip().0, Height(EMPTY));
+                }
+                total
+            })
+        });
+    }
+    // Opening a store whose UTXO set is at genesis while its 1,000 blocks are stored:
+    // the replay at open after a crash (no write: the state is dropped unflushed).
+    let replay = temp_dir("replay-empty");
+    {
+        let mut state = ChainState::open(&replay, Network::Regtest.params()).unwrap();
+        for block in &empty_blocks {
+            state.submit_block(block, chain_node::unix_now()).unwrap();
+        }
+        state.drop_unflushed();
+    }
+    g.bench_function("replay_1000_at_open", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let started = Instant::now();
+                let state =
+                    ChainState::open_with(&replay, Network::Regtest.params(), bench_cache())
+                        .unwrap();
+                total += started.elapsed();
+                assert_eq!(state.tip().0, Height(EMPTY));
+                state.drop_unflushed();
+            }
+            total
+        })
+    });
+    g.bench_function("submit_1000", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for i in 0..iters {
+                let dir = temp_dir(&format!("submit-empty-{i}"));
+                let mut state =
+                    ChainState::open_with(&dir, Network::Regtest.params(), bench_cache()).unwrap();
+                let started = Instant::now();
+                for block in &empty_blocks {
+                    state.submit_block(block, chain_node::unix_now()).unwrap();
+                }
+                total += started.elapsed();
+                assert_eq!(state.tip().0, Height(EMPTY));
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    physical,
+    signatures,
+    sighash,
+    mining,
+    chain,
+    empty_blocks
+);
 criterion_main!(benches);

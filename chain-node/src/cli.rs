@@ -72,6 +72,18 @@ pub(crate) struct RunArgs {
     /// Nonce-search threads for generatetoaddress [default: all cores].
     #[arg(long, value_name = "N")]
     pub(crate) mining_threads: Option<usize>,
+
+    /// Memory for the coins cache in MiB: connected blocks change the UTXO set in memory,
+    /// written to disk in one batch when the cache passes this size, every
+    /// --flush-interval seconds, and at a clean stop. 0 writes after every block
+    /// [default: 450].
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u32).range(0..=1 << 20))]
+    pub(crate) dbcache: Option<u32>,
+
+    /// Longest time in seconds a change of the UTXO set stays in the coins cache only
+    /// [default: 600].
+    #[arg(long, value_name = "SECS")]
+    pub(crate) flush_interval: Option<u64>,
 }
 
 impl RunArgs {
@@ -82,10 +94,27 @@ impl RunArgs {
             ("--rpc-allow-remote", self.rpc_allow_remote),
             ("--rpc-threads", self.rpc_threads.is_some()),
             ("--mining-threads", self.mining_threads.is_some()),
+            ("--dbcache", self.dbcache.is_some()),
+            ("--flush-interval", self.flush_interval.is_some()),
         ]
         .into_iter()
         .filter_map(|(flag, given)| given.then_some(flag))
         .collect()
+    }
+
+    /// When the coins cache is written, from --dbcache and --flush-interval.
+    pub(crate) fn cache(&self) -> chain_node::CacheConfig {
+        chain_node::CacheConfig {
+            max_bytes: self
+                .dbcache
+                .map_or(chain_node::DEFAULT_DBCACHE_MIB, |m| m as usize)
+                .saturating_mul(1 << 20),
+            max_age: self.flush_interval.map_or(
+                chain_node::DEFAULT_FLUSH_INTERVAL,
+                std::time::Duration::from_secs,
+            ),
+            ..chain_node::CacheConfig::default()
+        }
     }
 
     /// The RPC address, defaulting by network.

@@ -39,7 +39,10 @@ pub mod validation;
 
 pub use address::Address;
 pub use block::{Block, HEADER_SIZE, Header, merkle_root};
-pub use chain::{Activation, ChainEvent, ChainState, ChainTip, TipStatus};
+pub use chain::{
+    Activation, CacheConfig, CacheUsage, ChainEvent, ChainState, ChainTip, DEFAULT_DBCACHE_MIB,
+    DEFAULT_FLUSH_BLOCKS, DEFAULT_FLUSH_INTERVAL, TipStatus,
+};
 pub use hash::{BlockHash, TxId, WtxId, sha256d};
 pub use node::{Node, NodeConfig, NodeEvent, NodeState, unix_now};
 pub use params::{

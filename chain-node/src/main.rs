@@ -130,6 +130,7 @@ fn run_node(cli: &Cli) -> anyhow::Result<()> {
     if let Some(t) = cli.run.mining_threads {
         config.mining_threads = t.max(1);
     }
+    config.cache = cli.run.cache();
     let node = Node::open(config)
         .with_context(|| format!("cannot open the chain state in {}", data.display()))?;
     let rpc = RpcConfig {
@@ -152,17 +153,22 @@ fn run_node(cli: &Cli) -> anyhow::Result<()> {
             "chain-node {network} listening on {local} (cookie {cookie}, height {height}, tip {tip})"
         ),
     )?;
-    let reason = server.wait_reason()?;
+    let flusher = spawn_flusher(node.clone());
+    let reason = server.wait_reason();
+    node.shutdown();
+    flusher.thread().unpark();
+    let _ = flusher.join();
+    let reason = reason?;
     if let Some(failure) = node.failure() {
         bail!(
             "stopped after a storage failure: {failure}; restart to reload the chain state from {}",
             data.display()
         );
     }
-    let mut state = node.lock();
-    state.chain.flush()?;
-    let (height, tip) = state.chain.tip();
-    drop(state);
+    node.flush().context(
+        "cannot write the coins cache at shutdown; the next start connects its blocks again",
+    )?;
+    let (height, tip) = node.lock().chain.tip();
     let why = match reason {
         StopReason::Signal(s) => s.name().to_owned(),
         other => other.to_string(),
@@ -174,6 +180,19 @@ fn run_node(cli: &Cli) -> anyhow::Result<()> {
             "chain-node stopped ({why}) at height {height}, tip {tip}: chain state flushed, cookie removed"
         ),
     )
+}
+
+/// Writes the coins cache once its time bound passes while no block arrives; ends at
+/// shutdown. A failure stops the node (as a failed flush after a block does).
+fn spawn_flusher(node: std::sync::Arc<Node>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        while !node.is_shutting_down() {
+            std::thread::park_timeout(std::time::Duration::from_secs(1));
+            if node.is_shutting_down() || node.flush_if_due().is_err() {
+                return;
+            }
+        }
+    })
 }
 
 /// `chain-node reindex`: rebuild the derived chain state with a progress bar on stderr.

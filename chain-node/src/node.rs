@@ -19,7 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::address::Address;
 use crate::block::Block;
-use crate::chain::{Activation, ChainEvent, ChainState};
+use crate::chain::{Activation, CacheConfig, ChainEvent, ChainState};
 use crate::error::{ChainError, MempoolError, NodeError};
 use crate::hash::{BlockHash, TxId};
 use crate::mempool::{Mempool, MempoolConfig};
@@ -42,6 +42,8 @@ pub struct NodeConfig {
     pub mempool: MempoolConfig,
     /// How signatures are checked.
     pub sig_mode: SigMode,
+    /// When the coins cache is written to disk.
+    pub cache: CacheConfig,
 }
 
 impl NodeConfig {
@@ -53,6 +55,7 @@ impl NodeConfig {
             mining_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             mempool: MempoolConfig::default(),
             sig_mode: SigMode::default(),
+            cache: CacheConfig::default(),
         }
     }
 }
@@ -142,7 +145,8 @@ impl Node {
     /// [`ChainError`] from opening the store or from saving the rebuilt mempool.
     pub fn open(config: NodeConfig) -> Result<Arc<Node>, ChainError> {
         let params = config.params.clone();
-        let mut chain = ChainState::open(&config.data_dir.join("chain"), params.clone())?;
+        let mut chain =
+            ChainState::open_with(&config.data_dir.join("chain"), params.clone(), config.cache)?;
         chain.set_sig_mode(config.sig_mode);
         // Nothing listens yet; the transactions of blocks disconnected while opening are
         // among the saved ones (a disconnect saves them in its own batch).
@@ -151,7 +155,7 @@ impl Node {
         let saved: HashSet<TxId> = txs.iter().map(Transaction::txid).collect();
         let mut mempool = Mempool::new(config.mempool);
         {
-            let view = crate::store::SledUtxo::new(chain.tree());
+            let view = chain.utxo_view();
             // Refused transactions are an outcome: they no longer fit the chain.
             mempool.restore(
                 txs,
@@ -348,8 +352,9 @@ impl Node {
         st: &mut NodeState,
         events: &[ChainEvent],
     ) -> Result<Vec<TxId>, ChainError> {
-        // The chain's batches already saved the transactions of disconnected blocks and
-        // dropped those of connected ones: keep the record of what is on disk exact.
+        // The chain's connects and disconnects already dropped the saved records of the
+        // transactions they confirmed and saved those of disconnected blocks (in its coins
+        // cache, which its next flush writes): keep the record of what is saved exact.
         for e in events {
             match e {
                 ChainEvent::Connected { block, .. } => {
@@ -372,7 +377,7 @@ impl Node {
         let mut admitted = Vec::new();
         {
             let NodeState { chain, mempool, .. } = &mut *st;
-            let view = crate::store::SledUtxo::new(chain.tree());
+            let view = chain.utxo_view();
             let (next, chain_id, mode) = (
                 next_height(chain),
                 self.params.genesis_hash(),
@@ -424,7 +429,7 @@ impl Node {
         let mut st = self.lock();
         let accepted = {
             let NodeState { chain, mempool, .. } = &mut *st;
-            let view = crate::store::SledUtxo::new(chain.tree());
+            let view = chain.utxo_view();
             let result = mempool.accept(
                 tx,
                 &view,
@@ -452,10 +457,12 @@ impl Node {
             for id in &accepted.added {
                 st.mempool.remove_with_descendants(id);
             }
-            if let Some(reason) = st.chain.poisoned() {
-                self.fail(reason.to_owned());
+            // The storage engine's own message, rather than the bare "storage error".
+            let reason = st.chain.poisoned().map(str::to_owned);
+            if let Some(reason) = &reason {
+                self.fail(reason.clone());
             }
-            return Err(not_saved(e.to_string()));
+            return Err(not_saved(reason.unwrap_or_else(|| e.to_string())));
         }
         drop(st);
         self.publish(
@@ -474,7 +481,7 @@ impl Node {
     /// [`MempoolError`].
     pub fn test_transaction(&self, tx: &Transaction) -> Result<Amount, MempoolError> {
         let st = self.lock();
-        let view = crate::store::SledUtxo::new(st.chain.tree());
+        let view = st.chain.utxo_view();
         let result = st.mempool.check(
             tx,
             &view,
@@ -489,6 +496,35 @@ impl Node {
             }),
             None => result,
         }
+    }
+
+    /// Flushes the chain state's coins cache if a bound of its configuration is reached
+    /// (see [`ChainState::flush_if_due`]); a failure stops the node.
+    ///
+    /// # Errors
+    /// [`ChainError`] from the flush.
+    pub fn flush_if_due(&self) -> Result<bool, ChainError> {
+        self.check_alive()?;
+        let mut st = self.lock();
+        let result = st.chain.flush_if_due();
+        if let Some(reason) = st.chain.poisoned() {
+            self.fail(reason.to_owned());
+        }
+        result
+    }
+
+    /// Writes the chain state's coins cache to disk (at a clean shutdown); a failure
+    /// stops the node.
+    ///
+    /// # Errors
+    /// [`ChainError`] from the flush.
+    pub fn flush(&self) -> Result<(), ChainError> {
+        let mut st = self.lock();
+        let result = st.chain.flush();
+        if let Some(reason) = st.chain.poisoned() {
+            self.fail(reason.to_owned());
+        }
+        result
     }
 
     /// `invalidateblock`.

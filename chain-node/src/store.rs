@@ -1,7 +1,9 @@
 //! The sled key layout of the chain state and reads through it.
 //!
-//! One sled tree holds everything, keyed by a one-byte prefix, so that a block connect or
-//! disconnect is a single atomic `apply_batch`. See `docs/storage.md`.
+//! One sled tree holds everything, keyed by a one-byte prefix, so that a flush of the
+//! coins cache (every change of the UTXO set, address index, undo data and active chain
+//! since the last flush, with the tip marker) is a single atomic `apply_batch`. See
+//! `docs/storage.md`.
 
 use crate::address::Address;
 use crate::encoding::{Decode, Encode, decode_exact, encode_to_vec};
@@ -9,7 +11,7 @@ use crate::error::{ChainError, DecodeError};
 use crate::hash::{BlockHash, TxId};
 use crate::transaction::OutPoint;
 use crate::units::Height;
-use crate::validation::{Coin, UtxoView};
+use crate::validation::Coin;
 
 /// Storage format version, written under the key `v` (see `docs/storage.md`). Version 2:
 /// blocks whose Merkle leaves are wtxids and whose signatures use the v2 digest; stores
@@ -19,7 +21,8 @@ pub const FORMAT_VERSION: u32 = 2;
 
 /// Key of the format version.
 pub(crate) const KEY_VERSION: &[u8] = b"v";
-/// Key of the active tip hash.
+/// Key of the flushed tip hash: the tip the stored UTXO set, undo data and active-chain
+/// records describe.
 pub(crate) const KEY_TIP: &[u8] = b"t";
 /// Prefix of full blocks by hash.
 pub(crate) const P_BLOCK: u8 = b'b';
@@ -103,40 +106,4 @@ pub(crate) fn put_coin(batch: &mut sled::Batch, outpoint: &OutPoint, coin: &Coin
 pub(crate) fn delete_coin(batch: &mut sled::Batch, outpoint: &OutPoint, coin: &Coin) {
     batch.remove(coin_key(outpoint));
     batch.remove(addr_key(&coin.address, outpoint));
-}
-
-/// The UTXO set as stored in sled.
-///
-/// A read error makes the coin look missing, which would fail validation; the error is
-/// kept so that the caller reports a storage failure instead of an invalid block.
-#[derive(Debug)]
-pub(crate) struct SledUtxo<'a> {
-    pub(crate) tree: &'a sled::Tree,
-    pub(crate) error: std::cell::RefCell<Option<ChainError>>,
-}
-
-impl<'a> SledUtxo<'a> {
-    pub(crate) fn new(tree: &'a sled::Tree) -> Self {
-        SledUtxo {
-            tree,
-            error: std::cell::RefCell::new(None),
-        }
-    }
-
-    /// The first read error seen, if any.
-    pub(crate) fn take_error(&self) -> Option<ChainError> {
-        self.error.borrow_mut().take()
-    }
-}
-
-impl UtxoView for SledUtxo<'_> {
-    fn coin(&self, outpoint: &OutPoint) -> Option<Coin> {
-        match get(self.tree, &coin_key(outpoint)) {
-            Ok(coin) => coin,
-            Err(e) => {
-                self.error.borrow_mut().get_or_insert(e);
-                None
-            }
-        }
-    }
 }

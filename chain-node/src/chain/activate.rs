@@ -1,29 +1,27 @@
 //! Changing the active chain: block submission, activation of the most-work chain with
-//! reorgs and fallback, connect and disconnect as single atomic batches, invalidation,
+//! reorgs and fallback, connect and disconnect through the coins cache, invalidation,
 //! reconsideration, rewind at open and reindex.
 //!
 //! Chain selection follows Bitcoin Core: the valid chain with the most work wins, and
 //! between chains of equal work the one whose tip's data arrived first
 //! ([`IndexEntry::sequence`]). Every connect and disconnect is journaled the moment it is
-//! durable, whatever the call that caused it returns.
+//! applied, whatever the call that caused it returns; the cache is flushed after a block
+//! when a bound of its configuration is reached.
 
 use std::collections::HashSet;
 
-use super::{Activation, ChainEvent, ChainState};
+use super::{Activation, ChainEvent, ChainState, CoinsView};
 use crate::block::Block;
 use crate::encoding::{BlockStatus, IndexEntry, encode_to_vec};
 use crate::error::{BlockError, ChainError};
 use crate::hash::BlockHash;
 use crate::pow::Target;
-use crate::store::{
-    KEY_TIP, P_ADDR, P_BLOCK, P_COIN, P_HEIGHT, P_INDEX, P_UNDO, SledUtxo, delete_coin, get,
-    hash_key, height_key, mempool_key, put_coin,
-};
+use crate::store::{P_ADDR, P_BLOCK, P_COIN, P_HEIGHT, P_INDEX, P_UNDO, get, hash_key};
 use crate::transaction::OutPoint;
 use crate::u256::U256;
 use crate::units::Height;
 use crate::validation::{
-    BlockUndo, check_block, check_header_context, connect_block, created_coins,
+    BlockUndo, Coin, check_block, check_header_context, connect_block, created_coins,
 };
 
 impl ChainState {
@@ -134,9 +132,10 @@ impl ChainState {
         })
     }
 
-    /// Connects stored block `hash` on the tip and journals it: `Ok(Err(_))` if it breaks
-    /// a rule.
+    /// Connects stored block `hash` on the tip through the coins cache and journals it:
+    /// `Ok(Err(_))` if it breaks a rule.
     fn connect_tip(&mut self, hash: &BlockHash) -> Result<Result<Height, BlockError>, ChainError> {
+        self.usable()?;
         let entry = self
             .index
             .get(hash)
@@ -144,7 +143,7 @@ impl ChainState {
             .ok_or(ChainError::UnknownBlock { hash: *hash })?;
         let block = self.load_block(hash)?;
         let height = entry.height;
-        let view = SledUtxo::new(&self.db);
+        let view = CoinsView::new(&self.cache, &self.db);
         let result = connect_block(&block, height, &view, &self.params, self.sig_mode);
         if let Some(e) = view.take_error() {
             return Err(e);
@@ -153,71 +152,98 @@ impl ChainState {
             Ok(undo) => undo,
             Err(e) => return Ok(Err(e)),
         };
+        let created: Vec<(OutPoint, Coin)> = block
+            .txs
+            .iter()
+            .flat_map(|tx| created_coins(tx, height))
+            .collect();
+        // Coins created and spent inside the block never join the UTXO set.
         let spent: HashSet<OutPoint> = undo.spent.iter().map(|(o, _)| *o).collect();
-        let mut batch = sled::Batch::default();
+        let inner: HashSet<OutPoint> = created
+            .iter()
+            .map(|(o, _)| *o)
+            .filter(|o| spent.contains(o))
+            .collect();
         for (outpoint, coin) in &undo.spent {
-            delete_coin(&mut batch, outpoint, coin);
-        }
-        for tx in &block.txs {
-            for (outpoint, coin) in created_coins(tx, height) {
-                if !spent.contains(&outpoint) {
-                    put_coin(&mut batch, &outpoint, &coin);
-                }
+            if !inner.contains(outpoint) {
+                self.cache.spend_coin(*outpoint, *coin);
             }
-            // Confirmed: no longer a saved mempool transaction.
-            batch.remove(mempool_key(&tx.txid()));
         }
-        batch.insert(hash_key(P_UNDO, hash), encode_to_vec(&undo));
-        batch.insert(height_key(height), hash.as_bytes());
-        batch.insert(KEY_TIP, hash.as_bytes());
-        self.commit(batch)?;
+        for (outpoint, coin) in created {
+            if !inner.contains(&outpoint) {
+                self.cache.add_coin(outpoint, coin);
+            }
+        }
+        // Confirmed: no longer a saved mempool transaction (a coinbase never is one).
+        for tx in block.txs.iter().skip(1) {
+            self.cache.confirm_tx(tx.txid());
+        }
+        self.cache.put_undo(*hash, undo);
+        self.cache.set_height(height, Some(*hash));
+        self.cache.block_changed();
         self.active.push(*hash);
         if self.journal_events {
             self.journal
                 .events
                 .push(ChainEvent::Connected { block, height });
         }
+        self.flush_after_block()?;
         Ok(Ok(height))
     }
 
-    /// Disconnects the tip block, restoring the coins it spent, and journals it.
+    /// Disconnects the tip block through the coins cache, restoring the coins it spent
+    /// (from the cached undo data, or the stored one), and journals it.
     pub(super) fn disconnect_tip(&mut self) -> Result<(), ChainError> {
+        self.usable()?;
         let (height, hash) = self.tip();
         if height.0 == 0 {
             return Err(ChainError::Genesis);
         }
         let block = self.load_block(&hash)?;
-        let undo: BlockUndo =
-            get(&self.db, &hash_key(P_UNDO, &hash))?.ok_or_else(|| ChainError::Missing {
-                what: format!("undo data of {hash}"),
-            })?;
+        let missing = || ChainError::Missing {
+            what: format!("undo data of {hash}"),
+        };
+        // Read before anything changes: a failed read leaves the block connected.
+        let undo: BlockUndo = match self.cache.undo(&hash) {
+            Some(cached) => cached.cloned().ok_or_else(missing)?,
+            None => get(&self.db, &hash_key(P_UNDO, &hash))?.ok_or_else(missing)?,
+        };
+        let spent: HashSet<OutPoint> = undo.spent.iter().map(|(o, _)| *o).collect();
         let mut created = HashSet::new();
-        let mut batch = sled::Batch::default();
         for tx in &block.txs {
             for (outpoint, coin) in created_coins(tx, height) {
-                delete_coin(&mut batch, &outpoint, &coin);
+                if !spent.contains(&outpoint) {
+                    self.cache.spend_coin(outpoint, coin);
+                }
                 created.insert(outpoint);
             }
-            // Back to the saved mempool in the same batch, so that a crash before the
+            // Back to the saved mempool with the same flush, so that a crash before the
             // node saves its pool cannot lose it; the next start re-validates it.
             if !tx.is_coinbase() {
-                batch.insert(mempool_key(&tx.txid()), tx.to_bytes());
+                self.cache.unconfirm_tx(tx.txid(), tx.to_bytes());
             }
         }
         for (outpoint, coin) in &undo.spent {
             if !created.contains(outpoint) {
-                put_coin(&mut batch, outpoint, coin);
+                self.cache.add_coin(*outpoint, *coin);
             }
         }
-        batch.remove(hash_key(P_UNDO, &hash));
-        batch.remove(height_key(height));
-        batch.insert(KEY_TIP, block.header.prev.as_bytes());
-        self.commit(batch)?;
+        self.cache.remove_undo(hash);
+        self.cache.set_height(height, None);
+        self.cache.block_changed();
         self.active.pop();
         if self.journal_events {
             self.journal
                 .events
                 .push(ChainEvent::Disconnected { block, height });
+        }
+        self.flush_after_block()
+    }
+
+    /// Flushes the coins cache if a bound of its configuration is reached.
+    fn flush_after_block(&mut self) -> Result<(), ChainError> {
+        if self.cache.due(&self.cache_config) {
+            self.flush()?;
         }
         Ok(())
     }
@@ -388,7 +414,9 @@ impl ChainState {
         &mut self,
         mut progress: impl FnMut(Height, Height),
     ) -> Result<Activation, ChainError> {
-        self.usable()?;
+        // What the cache holds reaches the disk first (the saved mempool records among
+        // it); the derived records are then rebuilt from nothing.
+        self.flush()?;
         let mut batch = sled::Batch::default();
         for prefix in [P_COIN, P_ADDR, P_UNDO, P_HEIGHT] {
             for item in self.db.scan_prefix([prefix]) {
@@ -404,6 +432,7 @@ impl ChainState {
         let result = self.activate(&mut progress);
         self.journal_events = true;
         result?;
+        self.flush()?;
         Ok(self.take_activation())
     }
 }

@@ -1,9 +1,13 @@
 //! The chain state: block store, block index with forks, UTXO set, undo data, address
 //! index, all in one sled tree; most-work chain selection with reorgs.
 //!
-//! Every connect and disconnect is one atomic `apply_batch` followed by a flush, and the
-//! tip pointer is written in the same batch as the UTXO changes, so after a crash the
-//! store is always at a fully connected tip. On open, an interrupted reorg resumes.
+//! Blocks, index entries, validity marks and the saved mempool are written at once (one
+//! `apply_batch` and a flush each). Connects and disconnects change the coins cache
+//! (`cache.rs`), which every read goes through; the cache is written as one atomic batch
+//! together with the flushed tip marker when it passes a bound of its [`CacheConfig`],
+//! and on [`ChainState::flush`]. The stored UTXO set therefore always describes a fully
+//! connected tip that the stored blocks and index support, and may lag the active tip:
+//! on open, the best valid chain above it is connected again from the stored blocks.
 //!
 //! Every change of the active chain is written to a journal as it happens, so that no
 //! caller loses one because the call that caused it failed later (see
@@ -11,8 +15,16 @@
 //! then disagree, so it refuses every further change until it is reopened from disk.
 
 mod activate;
+mod cache;
 
-use std::collections::{HashMap, HashSet};
+pub(crate) use cache::CoinsView;
+pub use cache::{
+    CacheConfig, CacheUsage, DEFAULT_DBCACHE_MIB, DEFAULT_FLUSH_BLOCKS, DEFAULT_FLUSH_INTERVAL,
+};
+
+use cache::CoinsCache;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use crate::address::Address;
@@ -106,6 +118,22 @@ pub struct ChainState {
     poisoned: Option<String>,
     /// Storage fault injection for tests: flushes left before every flush fails.
     flush_fault: Option<u32>,
+    /// Changes of connects and disconnects not yet written to sled.
+    cache: CoinsCache,
+    /// When the cache is written.
+    cache_config: CacheConfig,
+}
+
+/// Writes the coins cache as [`ChainState::flush`] does. A failure here loses nothing
+/// acknowledged: the blocks and index are durable, and the next open connects again what
+/// the stored UTXO set lacks. [`ChainState::flush`] is the way to learn of a failure.
+impl Drop for ChainState {
+    fn drop(&mut self) {
+        if self.poisoned.is_none() && !self.cache.is_empty() {
+            // No caller to tell; the next open replays what did not reach the disk.
+            self.flush().ok();
+        }
+    }
 }
 
 impl ChainState {
@@ -114,8 +142,20 @@ impl ChainState {
     /// # Errors
     /// [`ChainError::WrongStore`] for another network or format, storage errors.
     pub fn open(path: &Path, params: Params) -> Result<Self, ChainError> {
+        Self::open_with(path, params, CacheConfig::default())
+    }
+
+    /// Opens (or creates) the chain state in directory `path` with the coins cache
+    /// bounded by `cache` (which already applies to the blocks connected again at open).
+    ///
+    /// # Errors
+    /// As [`ChainState::open`].
+    pub fn open_with(path: &Path, params: Params, cache: CacheConfig) -> Result<Self, ChainError> {
         let db = Self::open_db(path)?;
-        Self::from_db(db, params)
+        let mut state = Self::bare(db, params);
+        state.cache_config = cache;
+        state.start()?;
+        Ok(state)
     }
 
     /// Opens the store for [`ChainState::reindex`] only: checks the format and network
@@ -158,7 +198,9 @@ impl ChainState {
     /// Storage errors.
     pub fn open_temporary(params: Params) -> Result<Self, ChainError> {
         let db = sled::Config::new().temporary(true).open()?;
-        Self::from_db(db, params)
+        let mut state = Self::bare(db, params);
+        state.start()?;
+        Ok(state)
     }
 
     fn bare(db: sled::Db, params: Params) -> Self {
@@ -173,17 +215,20 @@ impl ChainState {
             next_sequence: 1,
             poisoned: None,
             flush_fault: None,
+            cache: CoinsCache::default(),
+            cache_config: CacheConfig::default(),
         }
     }
 
-    fn from_db(db: sled::Db, params: Params) -> Result<Self, ChainError> {
-        let mut state = Self::bare(db, params);
-        state.check_or_init()?;
-        state.load()?;
-        state.rewind_invalid()?;
+    /// Loads the flushed state, undoes invalid blocks on it and connects the best valid
+    /// chain from there: blocks connected before a crash that the stored UTXO set lacks
+    /// are connected again from the stored blocks, as is an interrupted reorg.
+    fn start(&mut self) -> Result<(), ChainError> {
+        self.check_or_init()?;
+        self.load()?;
+        self.rewind_invalid()?;
         // The changes stay journaled for whoever follows the chain (see `take_activation`).
-        state.activate(&mut |_, _| {})?;
-        Ok(state)
+        self.activate(&mut |_, _| {})
     }
 
     /// Creates genesis in an empty store, or checks the format and network of an old one.
@@ -237,6 +282,78 @@ impl ChainState {
         batch.insert(hash_key(P_INDEX, &hash), encode_to_vec(&entry));
         self.genesis_tip_batch(&mut batch);
         self.commit(batch)
+    }
+
+    /// Sets when the coins cache is written (see [`CacheConfig`]); a cache already past
+    /// a new bound is written at the next block.
+    pub fn set_cache_config(&mut self, config: CacheConfig) {
+        self.cache_config = config;
+    }
+
+    /// When the coins cache is written.
+    pub fn cache_config(&self) -> CacheConfig {
+        self.cache_config
+    }
+
+    /// What the coins cache holds now.
+    pub fn cache_usage(&self) -> CacheUsage {
+        self.cache.usage()
+    }
+
+    /// Writes the coins cache to disk: every change of the UTXO set, address index, undo
+    /// data, active chain and saved mempool made by connects and disconnects since the
+    /// last flush, with the tip marker, in one atomic batch, then flushes (fsync). With an
+    /// empty cache it only flushes.
+    ///
+    /// # Errors
+    /// [`ChainError::Poisoned`] after a failed write; storage errors, which poison the
+    /// state (the cache is kept, so reads still answer from memory).
+    pub fn flush(&mut self) -> Result<(), ChainError> {
+        self.usable()?;
+        let mut batch = sled::Batch::default();
+        if !self.cache.is_empty() {
+            self.cache.write_to(&mut batch);
+            batch.insert(KEY_TIP, self.tip().1.as_bytes());
+        }
+        self.commit(batch)?;
+        self.cache.clear();
+        Ok(())
+    }
+
+    /// Flushes the coins cache if a bound of its [`CacheConfig`] is reached (the time
+    /// bound can pass while no block arrives); returns whether it flushed.
+    ///
+    /// # Errors
+    /// As [`ChainState::flush`].
+    pub fn flush_if_due(&mut self) -> Result<bool, ChainError> {
+        self.usable()?;
+        if !self.cache.due(&self.cache_config) {
+            return Ok(false);
+        }
+        self.flush()?;
+        Ok(true)
+    }
+
+    /// The tip that the stored UTXO set describes (the flushed tip marker); the active
+    /// tip may be ahead of it until the next flush.
+    ///
+    /// # Errors
+    /// Storage errors, [`ChainError::Missing`] if the marker is absent.
+    pub fn flushed_tip(&self) -> Result<BlockHash, ChainError> {
+        self.db
+            .get(KEY_TIP)?
+            .and_then(|t| <[u8; 32]>::try_from(t.as_ref()).ok())
+            .map(BlockHash)
+            .ok_or_else(|| ChainError::Missing {
+                what: "the flushed tip marker".into(),
+            })
+    }
+
+    /// Storage fault injection for tests: drops the chain state as a crash would, without
+    /// writing the coins cache.
+    #[doc(hidden)]
+    pub fn drop_unflushed(mut self) {
+        self.cache.clear();
     }
 
     /// Applies `batch` and flushes it. Any failure poisons the state: the batch may be
@@ -406,7 +523,15 @@ impl ChainState {
     /// # Errors
     /// Storage or decoding errors.
     pub fn coin(&self, outpoint: &OutPoint) -> Result<Option<Coin>, ChainError> {
-        get(&self.db, &coin_key(outpoint))
+        match self.cache.coin(outpoint) {
+            Some(cached) => Ok(cached),
+            None => get(&self.db, &coin_key(outpoint)),
+        }
+    }
+
+    /// The UTXO set of the active tip for validation (the cache over sled).
+    pub(crate) fn utxo_view(&self) -> CoinsView<'_> {
+        CoinsView::new(&self.cache, &self.db)
     }
 
     /// All unspent outputs paying `address`, from the address index.
@@ -415,7 +540,8 @@ impl ChainState {
     /// Storage or decoding errors.
     pub fn address_utxos(&self, address: &Address) -> Result<Vec<(OutPoint, Coin)>, ChainError> {
         let prefix = addr_prefix(address);
-        let mut out = Vec::new();
+        // Keyed by the stored key's outpoint bytes, so the order is the index's.
+        let mut out: BTreeMap<Vec<u8>, (OutPoint, Coin)> = BTreeMap::new();
         for item in self.db.scan_prefix(&prefix) {
             let (key, value) = item?;
             let rest = key.get(prefix.len()..).unwrap_or_default();
@@ -423,9 +549,16 @@ impl ChainState {
                 crate::encoding::decode_exact(rest).map_err(|e| crate::store::corrupt(&key, e))?;
             let coin: Coin = crate::encoding::decode_exact(&value)
                 .map_err(|e| crate::store::corrupt(&key, e))?;
-            out.push((outpoint, coin));
+            out.insert(rest.to_vec(), (outpoint, coin));
         }
-        Ok(out)
+        for (outpoint, cached) in self.cache.address_coins(address) {
+            let key = encode_to_vec(&outpoint);
+            match cached {
+                Some(coin) => out.insert(key, (outpoint, coin)),
+                None => out.remove(&key),
+            };
+        }
+        Ok(out.into_values().collect())
     }
 
     /// The whole UTXO set (for checks and tests; linear in its size).
@@ -442,6 +575,12 @@ impl ChainState {
             let coin: Coin = crate::encoding::decode_exact(&value)
                 .map_err(|e| crate::store::corrupt(&key, e))?;
             out.insert(outpoint, coin);
+        }
+        for (outpoint, cached) in self.cache.coins() {
+            match cached {
+                Some(coin) => out.insert(outpoint, coin),
+                None => out.remove(&outpoint),
+            };
         }
         Ok(out)
     }
@@ -555,31 +694,33 @@ impl ChainState {
         tips
     }
 
-    /// Flushes the database (a no-op after each committed batch, which already flushed).
-    ///
-    /// # Errors
-    /// [`ChainError::Poisoned`] after a failed write, storage errors.
-    pub fn flush(&mut self) -> Result<(), ChainError> {
-        self.commit(sled::Batch::default())
-    }
-
-    /// The saved mempool transactions (undecodable records are skipped: they are
-    /// re-validated anyway and rewritten by the next save).
+    /// The saved mempool transactions: the stored records with the cached changes of
+    /// connects and disconnects over them, in txid order (undecodable records are
+    /// skipped: they are re-validated anyway and rewritten by the next save).
     ///
     /// # Errors
     /// Storage errors.
     pub(crate) fn saved_mempool(&self) -> Result<Vec<crate::transaction::Transaction>, ChainError> {
-        let mut out = Vec::new();
+        let mut records: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         for item in self.db.scan_prefix([crate::store::P_MEMPOOL]) {
-            let (_, value) = item?;
-            if let Ok(tx) = crate::encoding::decode_exact(&value) {
-                out.push(tx);
-            }
+            let (key, value) = item?;
+            records.insert(key.to_vec(), value.to_vec());
         }
-        Ok(out)
+        for (txid, record) in self.cache.mempool_records() {
+            let key = crate::store::mempool_key(txid);
+            match record {
+                Some(bytes) => records.insert(key, bytes.to_vec()),
+                None => records.remove(&key),
+            };
+        }
+        Ok(records
+            .values()
+            .filter_map(|value| crate::encoding::decode_exact(value).ok())
+            .collect())
     }
 
-    /// Adds and removes saved mempool transactions in one batch, then flushes.
+    /// Adds and removes saved mempool transactions in one batch, then flushes. What it
+    /// writes supersedes the cached records of the same transactions.
     ///
     /// # Errors
     /// Storage errors.
@@ -589,18 +730,19 @@ impl ChainState {
         remove: &[crate::hash::TxId],
     ) -> Result<(), ChainError> {
         let mut batch = sled::Batch::default();
+        let mut written = Vec::with_capacity(add.len() + remove.len());
         for txid in remove {
             batch.remove(crate::store::mempool_key(txid));
+            written.push(*txid);
         }
         for tx in add {
-            batch.insert(crate::store::mempool_key(&tx.txid()), tx.to_bytes());
+            let txid = tx.txid();
+            batch.insert(crate::store::mempool_key(&txid), tx.to_bytes());
+            written.push(txid);
         }
-        self.commit(batch)
-    }
-
-    /// The sled tree (for read-only views such as the mempool's UTXO lookups).
-    pub(crate) fn tree(&self) -> &sled::Tree {
-        &self.db
+        self.commit(batch)?;
+        self.cache.forget_mempool(written);
+        Ok(())
     }
 
     /// Compact bits of the active tip.

@@ -492,8 +492,11 @@ fn address_utxos(node: &Node, addrs: &[(String, Address)]) -> Result<Value, RpcE
     let next = tip.next().unwrap_or(tip);
     let mut out = Vec::new();
     for (s, a) in addrs {
-        // Confirmed coins, then coins that mempool transactions create (unconfirmed).
-        let confirmed = st.chain.address_utxos(a)?.into_iter().map(|c| (c, true));
+        // Confirmed coins by height (as the address index of Core's forks sorts them),
+        // then coins that mempool transactions create (unconfirmed).
+        let mut confirmed = st.chain.address_utxos(a)?;
+        confirmed.sort_by_key(|(op, coin)| (coin.height, op.txid, op.vout));
+        let confirmed = confirmed.into_iter().map(|c| (c, true));
         let pending = st
             .mempool
             .created(next)

@@ -40,6 +40,12 @@ fn mine_101_mature_spend_and_restart_with_state_intact() {
     let utxos = node.ok("getaddressutxos", json!([[miner]]));
     let utxos = utxos.as_array().unwrap();
     assert_eq!(utxos.len(), 101);
+    // One coinbase per block, listed by height.
+    let heights: Vec<u64> = utxos
+        .iter()
+        .map(|u| u["height"].as_u64().unwrap())
+        .collect();
+    assert_eq!(heights, (1..=101).collect::<Vec<u64>>());
     let first = utxos.iter().find(|u| u["height"] == json!(1)).unwrap();
     assert_eq!(first["confirmations"], json!(101));
     assert_eq!(first["amount"], json!(5_000_000_000u64));

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use chain_node::error::{BlockError, ChainError, TxError};
 use chain_node::validation::Coin;
 use chain_node::{
-    Amount, Block, ChainEvent, ChainState, Height, Network, OutPoint, Params, TipStatus, TxInputs,
-    TxOut,
+    Amount, Block, CacheConfig, ChainEvent, ChainState, Height, Network, OutPoint, Params,
+    TipStatus, TxInputs, TxOut,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
@@ -23,7 +23,7 @@ fn open_temp() -> ChainState {
 }
 
 /// Builds `n` blocks on `mem` (advancing it) and returns them.
-fn extend(mem: &mut MemChain, n: usize, tag: u32) -> Vec<Block> {
+pub(crate) fn extend(mem: &mut MemChain, n: usize, tag: u32) -> Vec<Block> {
     (0..n)
         .map(|_| {
             let mut b = mem.block_with(vec![], 0);
@@ -36,7 +36,7 @@ fn extend(mem: &mut MemChain, n: usize, tag: u32) -> Vec<Block> {
         .collect()
 }
 
-fn submit_all(state: &mut ChainState, blocks: &[Block]) {
+pub(crate) fn submit_all(state: &mut ChainState, blocks: &[Block]) {
     for b in blocks {
         state.submit_block(b, NOW).unwrap();
     }
@@ -281,7 +281,7 @@ fn invalidate_and_reconsider() {
 }
 
 /// A random chain: each block spends some random mature or same-block coins.
-fn random_chain(
+pub(crate) fn random_chain(
     params: &Params,
     plan: &[Vec<(u8, u8)>],
 ) -> (Vec<Block>, Vec<HashMap<OutPoint, Coin>>) {
@@ -491,7 +491,7 @@ fn reindex_repairs_damaged_derived_records() {
 }
 
 /// The raw sled database, waiting for the previous handle's lock like the node does.
-fn open_raw(dir: &std::path::Path) -> sled::Db {
+pub(crate) fn open_raw(dir: &std::path::Path) -> sled::Db {
     for _ in 0..100 {
         if let Ok(db) = sled::open(dir) {
             return db;
@@ -533,7 +533,7 @@ fn invalid_mark_without_disconnect_is_rewound_at_open() {
 }
 
 /// (connected?, height, hash) of each event, in order.
-fn event_list(events: &[ChainEvent]) -> Vec<(bool, u32, chain_node::BlockHash)> {
+pub(crate) fn event_list(events: &[ChainEvent]) -> Vec<(bool, u32, chain_node::BlockHash)> {
     events
         .iter()
         .map(|e| match e {
@@ -544,7 +544,12 @@ fn event_list(events: &[ChainEvent]) -> Vec<(bool, u32, chain_node::BlockHash)> 
 }
 
 /// A chain that shares `base` and then grows `n` blocks of its own (times offset by `tag`).
-fn branch(params: &Params, base: &[Block], n: usize, tag: u32) -> (MemChain, Vec<Block>) {
+pub(crate) fn branch(
+    params: &Params,
+    base: &[Block],
+    n: usize,
+    tag: u32,
+) -> (MemChain, Vec<Block>) {
     let mut mem = MemChain::new(params.clone());
     for b in base {
         mem.connect(b).unwrap();
@@ -655,23 +660,27 @@ fn a_failed_flush_poisons_the_state_and_reopening_recovers_from_disk() {
     let o_blocks = extend(&mut o, 5, 0);
     let (n, n_blocks) = branch(&params, &o_blocks[..2], 4, 3);
     {
-        let mut state = ChainState::open(&dir, params.clone()).unwrap();
+        // Every block's changes written at once, so that the third flush is a disconnect.
+        let mut state =
+            ChainState::open_with(&dir, params.clone(), CacheConfig::flush_every_block()).unwrap();
         submit_all(&mut state, &o_blocks);
         submit_all(&mut state, &n_blocks[..3]);
         assert_eq!(state.tip().1, o_blocks[4].hash());
         // N6 makes N the best chain. Flushes: storing N6, disconnecting O5, O4, then the
-        // disconnect of O3 fails after its batch was applied.
+        // flush after the disconnect of O3 fails after its batch was applied.
         state.fail_flushes_after(3);
         let err = state.submit_block(&n_blocks[3], NOW).unwrap_err();
         assert!(matches!(err, ChainError::Storage(_)), "{err:?}");
         assert!(state.poisoned().is_some());
-        // The two disconnects that completed are kept for whoever follows the chain.
+        // The three disconnects made (the last one in memory, its flush failed) are kept
+        // for whoever follows the chain.
         let act = state.take_activation();
         assert_eq!(
             event_list(&act.events),
             vec![
                 (false, 5, o_blocks[4].hash()),
-                (false, 4, o_blocks[3].hash())
+                (false, 4, o_blocks[3].hash()),
+                (false, 3, o_blocks[2].hash())
             ]
         );
         // Every further change is refused.

@@ -1,6 +1,7 @@
 //! Integration tests of the chain node: consensus rules, chain state, the binary.
 
 mod binary;
+mod cache;
 mod chain;
 mod commitment;
 mod consensus;

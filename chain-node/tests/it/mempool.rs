@@ -549,7 +549,11 @@ fn a_block_failing_after_a_reorg_is_announced_and_leaves_the_pool_as_it_was() {
 
 #[test]
 fn a_storage_failure_mid_reorg_is_announced_stops_the_node_and_a_restart_recovers() {
-    let n = node("mp-poison", MempoolConfig::default());
+    // Every block's changes written at once, so that the second flush is a disconnect.
+    let n = TestNode::open(Network::Regtest, "mp-poison", |cfg| {
+        cfg.mining_threads = 1;
+        cfg.cache = chain_node::CacheConfig::flush_every_block();
+    });
     let miner = key(21);
     n.generate(103, address(&miner)).unwrap();
     // O104 confirms `confirmed`, which nothing on the other branch touches.
@@ -569,13 +573,15 @@ fn a_storage_failure_mid_reorg_is_announced_stops_the_node_and_a_restart_recover
     let n105 = block_on(&n, &n104.hash(), vec![], 0, 5);
     let events = n.subscribe();
     let search = n.tip_change_flag();
-    // Flushes: storing N105, disconnecting O104; disconnecting O103 fails.
+    // Flushes: storing N105, disconnecting O104; the flush after disconnecting O103
+    // fails.
     n.lock().chain.fail_flushes_after(2);
     let err = n.submit_block(&n105).unwrap_err();
     assert!(err.is_storage(), "{err:?}");
+    // Both disconnects happened (the second in memory only) and are announced.
     assert_eq!(
         events.try_iter().collect::<Vec<_>>(),
-        vec![disconnected(o104, 104)]
+        vec![disconnected(o104, 104), disconnected(o103, 103)]
     );
     assert!(search.load(std::sync::atomic::Ordering::Relaxed));
     assert!(n.failure().is_some() && n.is_shutting_down());

@@ -19,6 +19,11 @@ pub(crate) struct NodeProcess {
 
 impl NodeProcess {
     pub(crate) fn start(dir: &Path) -> Self {
+        Self::start_with(dir, &[])
+    }
+
+    /// Starts the node with `extra` arguments after the usual ones.
+    pub(crate) fn start_with(dir: &Path, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_chain-node"))
             .args(["--network", "regtest", "--data"])
             .arg(dir)
@@ -29,6 +34,7 @@ impl NodeProcess {
                 "--mining-threads",
                 "1",
             ])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -14,32 +14,9 @@ use crate::common::wallet_with;
 /// The regtest subsidy before the first halving (50 coins, docs/consensus.md).
 const SUBSIDY: u64 = 50 * 100_000_000;
 
-/// The `chain-node` binary next to `wallet`, brought up to date once per test run
-/// (a no-op after `cargo test --workspace`, which builds it for chain-node's own
-/// tests; cargo runs tests after releasing its build lock).
+/// The `chain-node` binary next to `wallet`, brought up to date once per test run.
 fn chain_node_binary() -> PathBuf {
-    static BUILD: std::sync::Once = std::sync::Once::new();
-    let wallet = PathBuf::from(env!("CARGO_BIN_EXE_wallet"));
-    let bin = wallet.with_file_name("chain-node");
-    BUILD.call_once(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut build = Command::new(cargo);
-        build.args([
-            "build",
-            "--quiet",
-            "-p",
-            "chain-node",
-            "--bin",
-            "chain-node",
-        ]);
-        if wallet.parent().and_then(Path::file_name) == Some("release".as_ref()) {
-            build.arg("--release");
-        }
-        let status = build.status().unwrap();
-        assert!(status.success(), "building chain-node failed");
-    });
-    assert!(bin.exists(), "{} is missing", bin.display());
-    bin
+    crate::common::sibling_binary("chain-node", "chain-node")
 }
 
 struct Node {
