@@ -24,7 +24,7 @@ use crate::dedup::{DedupIndex, RebuildStage};
 use crate::error::{LogError, StorageError};
 use crate::hash::Hash;
 use crate::log_edge::{EdgeSink, EdgeTiles, check_edge, load_edge};
-use crate::log_index::{RebuildReason, open_index, rebuild_index, record_in_index};
+use crate::log_index::{RebuildReason, open_index, rebuild_index, recheck_index, record_in_index};
 use crate::note::NoteSigner;
 use crate::receipt::Receipt;
 use crate::storage::{
@@ -45,6 +45,11 @@ pub struct LogConfig {
     /// fills are made durable together when it is full. A longer segment means
     /// fewer flushes and a longer replay at start.
     pub wal_segment_bytes: u64,
+    /// For crash tests only: the sequencer stops for good right after the
+    /// write-ahead log append of its first batch, before any file of that batch
+    /// is written, so that a kill lands between the commit point and the files.
+    /// The binary sets it from `MERKLE_LOG_STOP_AFTER_WAL_APPEND=1`.
+    pub stop_after_wal_append: bool,
 }
 
 impl Default for LogConfig {
@@ -52,6 +57,7 @@ impl Default for LogConfig {
         LogConfig {
             max_batch: 1 << 16,
             wal_segment_bytes: wal::DEFAULT_SEGMENT_BYTES,
+            stop_after_wal_append: false,
         }
     }
 }
@@ -256,6 +262,19 @@ impl Log {
             log.replay(s)?;
         } else {
             log.check_checkpoint_file(&HashMap::new())?;
+        }
+        let size = log.range.size();
+        if log.recovery.batches > 0 {
+            // The replayed batches are durable in the files now: the index is
+            // checked at the tree they lead to, as at the open of a log whose
+            // write-ahead log held nothing.
+            if let Some(reason) = recheck_index(&log.dir, &log.dedup, size, progress)? {
+                log.last_rebuild.get_or_insert(reason);
+            }
+        }
+        if size == 0 {
+            // The empty table of a new log is no rebuild.
+            log.last_rebuild = None;
         }
         Ok(log)
     }
@@ -641,6 +660,9 @@ impl Log {
             self.flush()?;
         }
         self.wal.append(size, &new_root, &bytes)?;
+        while self.config.stop_after_wal_append {
+            std::thread::park();
+        }
         let published = sign(&self.signer, size, new_root)?;
         self.materialise(ext, old.size(), false)?;
         write_replaced(&self.dir.checkpoint_path(), published.note.as_bytes())?;
@@ -718,6 +740,17 @@ impl Log {
         self.receipts(&[index])
             .pop()
             .unwrap_or(Err(LogError::Internal("no receipt")))
+    }
+}
+
+impl Drop for Log {
+    /// A log closed in order (not killed) makes everything durable and starts a
+    /// new segment, so that its next open has nothing to replay. Best effort: a
+    /// failure leaves the segment, which the next open replays.
+    fn drop(&mut self) {
+        if !self.halted && !self.wal.is_empty() {
+            let _ = self.flush();
+        }
     }
 }
 

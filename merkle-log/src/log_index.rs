@@ -46,7 +46,8 @@ impl std::fmt::Display for RebuildReason {
 
 /// Opens the dedup index of a tree of `size` leaves whose right edge has been
 /// checked, or rebuilds it when it cannot be trusted. Returns why it was
-/// rebuilt (`None` also for the empty table of a new log).
+/// rebuilt (also for a tree of size 0, whose replayed batches may follow: the
+/// caller drops the reason of a log that stays empty).
 pub(crate) fn open_index(
     dir: &DataDir,
     size: u64,
@@ -62,7 +63,26 @@ pub(crate) fn open_index(
         Err(e) => return Err(e.into()),
     };
     let index = rebuild_index(dir, size, progress)?;
-    Ok((index, (size > 0).then_some(reason)))
+    Ok((index, Some(reason)))
+}
+
+/// Checks the tail of the tree of `size` leaves in an index already open (after
+/// the write-ahead log was replayed into it), and rebuilds it from the tiles,
+/// which must be durable, when the check fails. Returns why it was rebuilt.
+pub(crate) fn recheck_index(
+    dir: &DataDir,
+    dedup: &RwLock<DedupIndex>,
+    size: u64,
+    progress: &mut dyn FnMut(RebuildStage),
+) -> Result<Option<RebuildReason>, LogError> {
+    let mut index = dedup
+        .write()
+        .map_err(|_| LogError::Internal("dedup lock poisoned"))?;
+    let Some(reason) = check_tail(&index, dir, size)? else {
+        return Ok(None);
+    };
+    *index = rebuild_index(dir, size, progress)?;
+    Ok(Some(reason))
 }
 
 /// Checks that every entry of the last full level-0 tile and of the partial

@@ -69,7 +69,12 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 .transpose()?;
             let vkey = signer.verifier().to_string();
             let mut bar: Option<indicatif::ProgressBar> = None;
-            let opened = Log::open_with_progress(&data, signer, LogConfig::default(), &mut |s| {
+            let config = LogConfig {
+                stop_after_wal_append: std::env::var_os("MERKLE_LOG_STOP_AFTER_WAL_APPEND")
+                    .is_some_and(|v| v == "1"),
+                ..LogConfig::default()
+            };
+            let opened = Log::open_with_progress(&data, signer, config, &mut |s| {
                 if let RebuildStage::Indexed { done, total } = s
                     && total > 0
                 {

@@ -11,11 +11,15 @@
 //!
 //! | bytes | field |
 //! |---|---|
-//! | 0-15 | `merkle-log-wal\0\0` |
-//! | 16-19 | version 1 (u32 big-endian) |
-//! | 20-27 | base tree size (u64 big-endian) |
-//! | 28-59 | base root hash |
+//! | 0-7 | `mlog-wal` |
+//! | 8-11 | version 1 (u32 big-endian) |
+//! | 12-19 | base tree size (u64 big-endian) |
+//! | 20-51 | base root hash |
+//! | 52-59 | length the segment was made with (u64 big-endian) |
 //! | 60-63 | CRC-32 (IEEE) of bytes 0-59 |
+//!
+//! A segment never shrinks: a file shorter than the length in its header was
+//! truncated, which is damage, unlike a torn record at the tail.
 //!
 //! Records follow, one per batch: the body length (u64 big-endian), the CRC-32
 //! of the record's file offset (u64 big-endian) followed by the body, and the
@@ -36,7 +40,7 @@ use crate::storage::{create_dirs_synced, sync_dir};
 use crate::tiles::MAX_ENTRY_LEN;
 
 /// First bytes of a segment.
-const MAGIC: &[u8; 16] = b"merkle-log-wal\0\0";
+const MAGIC: &[u8; 8] = b"mlog-wal";
 /// Version of the segment layout.
 const VERSION: u32 = 1;
 /// Length of a segment's header.
@@ -104,7 +108,7 @@ fn segment_path(dir: &Path, base_size: u64) -> PathBuf {
     dir.join(base_size.to_string())
 }
 
-fn header(base_size: u64, base_root: &Hash) -> [u8; HEADER as usize] {
+fn header(base_size: u64, base_root: &Hash, len: u64) -> [u8; HEADER as usize] {
     let mut h = [0u8; HEADER as usize];
     let mut at = 0;
     for field in [
@@ -112,6 +116,7 @@ fn header(base_size: u64, base_root: &Hash) -> [u8; HEADER as usize] {
         &VERSION.to_be_bytes(),
         &base_size.to_be_bytes(),
         base_root.as_bytes(),
+        &len.to_be_bytes(),
     ] {
         if let Some(dst) = h.get_mut(at..at + field.len()) {
             dst.copy_from_slice(field);
@@ -247,10 +252,10 @@ pub fn read_segment(path: &Path) -> Result<SegmentContents, StorageError> {
     if head.get(60..64) != Some(&sum.to_be_bytes()[..]) {
         return Err(damaged(path, "the header fails its checksum"));
     }
-    if head.get(..16) != Some(&MAGIC[..]) {
+    if head.get(..8) != Some(&MAGIC[..]) {
         return Err(damaged(path, "not a write-ahead log segment (bad magic)"));
     }
-    if head.get(16..20) != Some(&VERSION.to_be_bytes()[..]) {
+    if head.get(8..12) != Some(&VERSION.to_be_bytes()[..]) {
         return Err(damaged(
             path,
             "write-ahead log segment of an unknown version",
@@ -261,9 +266,19 @@ pub fn read_segment(path: &Path) -> Result<SegmentContents, StorageError> {
             .and_then(|b| <[u8; 8]>::try_from(b).ok())
             .map_or(0, u64::from_be_bytes)
     };
-    let base_size = word(20);
+    let base_size = word(12);
+    let made = word(52);
+    if (bytes.len() as u64) < made {
+        return Err(damaged(
+            path,
+            format!(
+                "truncated: {} bytes, the segment was made with {made}",
+                bytes.len()
+            ),
+        ));
+    }
     let mut root = [0u8; 32];
-    root.copy_from_slice(head.get(28..60).unwrap_or(&[0; 32]));
+    root.copy_from_slice(head.get(20..52).unwrap_or(&[0; 32]));
     let base_root = Hash(root);
     let mut records = Vec::new();
     let mut at = HEADER;
@@ -362,7 +377,7 @@ impl Wal {
         {
             let io = |e| StorageError::io(&tmp, e);
             let mut f = File::create(&tmp).map_err(io)?;
-            f.write_all(&header(base_size, base_root)).map_err(io)?;
+            f.write_all(&header(base_size, base_root, len)).map_err(io)?;
             let zeros = vec![0u8; 1 << 16];
             let mut left = len - HEADER;
             while left > 0 {
