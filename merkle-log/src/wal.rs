@@ -377,7 +377,8 @@ impl Wal {
         {
             let io = |e| StorageError::io(&tmp, e);
             let mut f = File::create(&tmp).map_err(io)?;
-            f.write_all(&header(base_size, base_root, len)).map_err(io)?;
+            f.write_all(&header(base_size, base_root, len))
+                .map_err(io)?;
             let zeros = vec![0u8; 1 << 16];
             let mut left = len - HEADER;
             while left > 0 {
