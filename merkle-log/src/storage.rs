@@ -353,6 +353,22 @@ pub(crate) fn write_unsynced(path: &Path, bytes: &[u8]) -> Result<(), StorageErr
     .map_err(|e| StorageError::io(path, e))
 }
 
+/// Overwrites the checkpoint file with a note at least as long, in one
+/// `pwrite` at offset 0 without syncing: no new file (and no freed one) per
+/// batch. A kill lands before or after that one call; only a power loss can
+/// tear it, and a torn checkpoint is rewritten from the write-ahead log at
+/// open. A shorter note (which a growing tree of one key never signs) falls
+/// back to [`write_replaced`].
+pub(crate) fn write_over(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
+    use std::os::unix::fs::FileExt as _;
+    let io = |e| StorageError::io(path, e);
+    let f = fs::OpenOptions::new().write(true).open(path).map_err(io)?;
+    if f.metadata().map_err(io)?.len() > bytes.len() as u64 {
+        return write_replaced(path, bytes);
+    }
+    f.write_all_at(bytes, 0).map_err(io)
+}
+
 /// Replaces a file atomically (temporary file, rename) without syncing: the
 /// checkpoint, which readers of the directory may read at any time.
 pub(crate) fn write_replaced(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
