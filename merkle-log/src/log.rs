@@ -27,7 +27,7 @@ use crate::log_edge::{EdgeSink, EdgeTiles, check_edge, load_edge};
 use crate::log_index::{RebuildReason, open_index, rebuild_index, recheck_index, record_in_index};
 use crate::note::NoteSigner;
 use crate::receipt::Receipt;
-use crate::storage::{DataDir, write_atomic, write_over, write_unsynced};
+use crate::storage::{DataDir, grow_unsynced, write_atomic, write_over, write_unsynced};
 use crate::tile_store::{CachedTiles, TileNodeStore};
 use crate::tiles::{self, TILE_HEIGHT, TILE_WIDTH, TileId};
 use crate::tree::{CompactRange, Tree};
@@ -131,7 +131,11 @@ pub struct Log {
     // and its records take it to `published`.
     wal: Wal,
     // Files written since the segment began, made durable at the next flush.
-    unsynced: Vec<PathBuf>,
+    unsynced: BTreeSet<PathBuf>,
+    // The partial file of each `<tile>.p/` directory written since the segment
+    // began: the next width renames it and grows it in place. Files of the
+    // segment's base are never in it.
+    grown: HashMap<PathBuf, PathBuf>,
     // Tiles that filled since the segment began: their partial files are
     // removed once the full ones are durable.
     filled: Vec<(u8, u64, bool)>,
@@ -252,7 +256,8 @@ impl Log {
             published,
             config,
             wal,
-            unsynced: Vec::new(),
+            unsynced: BTreeSet::new(),
+            grown: HashMap::new(),
             filled: Vec::new(),
             halted: false,
             last_rebuild,
@@ -442,10 +447,23 @@ impl Log {
         published: u64,
         replaying: bool,
     ) -> Result<(), LogError> {
-        for (path, bytes) in &ext.files {
-            write_unsynced(path, bytes)?;
+        for (path, bytes) in ext.files {
+            let partials = path
+                .parent()
+                .filter(|d| d.extension().is_some_and(|x| x == "p"))
+                .map(Path::to_path_buf);
+            match partials.as_ref().and_then(|d| self.grown.get(d)) {
+                Some(previous) if *previous != path => {
+                    grow_unsynced(previous, &path, &bytes)?;
+                    self.unsynced.remove(previous);
+                }
+                _ => write_unsynced(&path, &bytes)?,
+            }
+            if let Some(d) = partials {
+                self.grown.insert(d, path.clone());
+            }
+            self.unsynced.insert(path);
         }
-        self.unsynced.extend(ext.files.into_iter().map(|(p, _)| p));
         self.filled.extend(ext.filled);
         if let Some(reason) = record_in_index(
             &self.dir,

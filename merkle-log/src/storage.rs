@@ -152,7 +152,7 @@ impl DataDir {
         if stored.width < tile.width {
             return Err(StorageError::NotYetInLog { path: tile.path() });
         }
-        let (path, bytes, width) = self.read_stored(stored, TileId::path)?;
+        let (path, bytes, width) = self.read_stored(stored, TileId::path, hash_tile_prefix)?;
         let mut hashes =
             tiles::decode_hash_tile(&bytes, width).map_err(|e| StorageError::Damaged {
                 path: path.clone(),
@@ -171,7 +171,7 @@ impl DataDir {
         let stored = TileId::at_size(0, index, size).ok_or(StorageError::NotYetInLog {
             path: format!("tile/entries/{}", tiles::index_path(index)),
         })?;
-        let (path, bytes, width) = self.read_stored(stored, TileId::entries_path)?;
+        let (path, bytes, width) = self.read_stored(stored, TileId::entries_path, bundle_prefix)?;
         if width == stored.width {
             return Ok((bytes, width));
         }
@@ -193,15 +193,24 @@ impl DataDir {
     /// Reads the file of `stored` (named by `name`), falling back to the full
     /// tile when a partial one was removed because the tile has since filled
     /// (C2SP allows that). Returns the path read, its bytes and its width.
+    ///
+    /// Within a segment of the write-ahead log, a partial file grows in place
+    /// under its new width's name (see `Log`), so the file of a width between
+    /// two flushes may be gone while a wider one holds it as a prefix, which
+    /// `prefix` (the length of the first `width` items of a file) cuts out.
     fn read_stored(
         &self,
         stored: TileId,
         name: fn(&TileId) -> String,
+        prefix: fn(&[u8], u16) -> Option<usize>,
     ) -> Result<(PathBuf, Vec<u8>, u16), StorageError> {
         let path = self.file(&name(&stored));
         match fs::read(&path) {
             Ok(bytes) => Ok((path, bytes, stored.width)),
             Err(e) if e.kind() == io::ErrorKind::NotFound && !stored.is_full() => {
+                if let Some(found) = self.read_wider_partial(stored, name, prefix) {
+                    return Ok(found);
+                }
                 let full = TileId {
                     width: 256,
                     ..stored
@@ -214,6 +223,39 @@ impl DataDir {
             }
             Err(e) => Err(StorageError::io(&path, e)),
         }
+    }
+
+    /// The first `stored.width` items of the narrowest partial file wider than
+    /// `stored` that holds them, if there is one: its path, those bytes and
+    /// `stored.width`. A file renamed away meanwhile is looked for again, a few
+    /// times.
+    fn read_wider_partial(
+        &self,
+        stored: TileId,
+        name: fn(&TileId) -> String,
+        prefix: fn(&[u8], u16) -> Option<usize>,
+    ) -> Option<(PathBuf, Vec<u8>, u16)> {
+        let own = self.file(&name(&stored));
+        let dir = own.parent()?;
+        for _ in 0..4 {
+            let mut widths: Vec<u16> = fs::read_dir(dir)
+                .ok()?
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .filter(|&w: &u16| w > stored.width && w < 256)
+                .collect();
+            widths.sort_unstable();
+            for w in widths {
+                let path = dir.join(w.to_string());
+                let Ok(mut bytes) = fs::read(&path) else {
+                    continue;
+                };
+                if let Some(len) = prefix(&bytes, stored.width) {
+                    bytes.truncate(len);
+                    return Some((path, bytes, stored.width));
+                }
+            }
+        }
+        None
     }
 
     /// The directory of the partial versions of a tile (or, with `entries`, of
@@ -334,6 +376,42 @@ pub fn write_all_durably(files: &[(PathBuf, Vec<u8>)]) -> Result<(), StorageErro
         fs::rename(tmp_path(path), path).map_err(|e| StorageError::io(path, e))?;
     }
     in_parallel(dirs.into_iter().map(|dir| move || sync_dir(dir)))
+}
+
+/// Length of the first `width` hashes of a hash tile's bytes, if it has them.
+fn hash_tile_prefix(bytes: &[u8], width: u16) -> Option<usize> {
+    let len = usize::from(width) * 32;
+    (bytes.len() >= len).then_some(len)
+}
+
+/// Length of the first `width` entries of an entry bundle's bytes, if it has
+/// them (each entry a big-endian u16 length and its bytes).
+fn bundle_prefix(bytes: &[u8], width: u16) -> Option<usize> {
+    let mut at = 0usize;
+    for _ in 0..width {
+        let len = bytes.get(at..at.checked_add(2)?)?;
+        let len = usize::from(u16::from_be_bytes([*len.first()?, *len.get(1)?]));
+        at = at.checked_add(2)?.checked_add(len)?;
+        if at > bytes.len() {
+            return None;
+        }
+    }
+    Some(at)
+}
+
+/// Grows a partial file of a committed batch in place: renames the file of the
+/// previous width (written since the last flush, never a file of the durable
+/// base) to `path`, then writes `bytes`, of which its contents are a prefix, at
+/// offset 0, without syncing. No new file: creating one per batch is what a
+/// batch cost most once its fsyncs were gone.
+pub(crate) fn grow_unsynced(from: &Path, path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
+    use std::os::unix::fs::FileExt as _;
+    fs::rename(from, path).map_err(|e| StorageError::io(path, e))?;
+    fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.write_all_at(bytes, 0))
+        .map_err(|e| StorageError::io(path, e))
 }
 
 /// Writes a file of a committed batch in place, creating its directories,

@@ -165,6 +165,8 @@ impl Log {
             dir.prune_partials(level, index, entries);
         }
         self.unsynced.clear();
+        // Those files are durable now: the segment's base, never renamed.
+        self.grown.clear();
         Ok(())
     }
 }

@@ -310,3 +310,46 @@ fn a_damaged_record_before_a_sound_one_or_a_truncated_segment_is_refused() {
     check_reopened(addr, 20, &[]);
     kill(child);
 }
+
+#[test]
+fn a_partial_file_grown_in_place_still_answers_every_narrower_width() {
+    use merkle_log::{Log, LogConfig, TileId};
+    let dir = crate::common::Scratch::new("wal-grow");
+    let data = dir.path();
+    let mut log = Log::open(data, test_signer(), LogConfig::default()).unwrap();
+    for k in 0..3u64 {
+        let batch: Vec<Vec<u8>> = (k * 10..k * 10 + 10).map(entry).collect();
+        log.integrate(&batch).unwrap();
+    }
+    // One file per partial tile, at the latest width: the narrower ones were
+    // renamed to it and grown.
+    assert!(!data.join("tile/0/000.p/10").exists());
+    assert!(!data.join("tile/0/000.p/20").exists());
+    assert!(data.join("tile/0/000.p/30").exists());
+    assert!(!data.join("tile/entries/000.p/20").exists());
+    let leaves: Vec<[u8; 32]> = (0..30).map(|i| oracle::leaf(&entry(i))).collect();
+    let check = |dir: &merkle_log::storage::DataDir| {
+        for size in [10u64, 20, 30] {
+            let tile = TileId {
+                level: 0,
+                index: 0,
+                width: size as u16,
+            };
+            let hashes = dir.read_hash_tile(tile, size).unwrap();
+            let got: Vec<[u8; 32]> = hashes.iter().map(|h| h.0).collect();
+            assert_eq!(got, leaves[..size as usize], "size {size}");
+            let (bytes, width) = dir.read_bundle(0, size).unwrap();
+            assert_eq!(width, size as u16);
+            let entries = merkle_log::tiles::decode_bundle(&bytes, width).unwrap();
+            let want: Vec<Vec<u8>> = (0..size).map(entry).collect();
+            assert_eq!(entries, want, "size {size}");
+        }
+    };
+    check(log.dir());
+    // Closed in order (a flush), reopened: the same answers, fsck clean.
+    drop(log);
+    let report = merkle_log::fsck::fsck(data, &mut |_, _| {}).unwrap();
+    assert!(report.is_clean(), "{:?}", report.damage);
+    let log = Log::open(data, test_signer(), LogConfig::default()).unwrap();
+    check(log.dir());
+}
