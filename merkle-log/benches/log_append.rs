@@ -7,6 +7,8 @@
 //! `cargo bench -p merkle-log --bench log_append` (env: `BENCH_CLIENTS` (64),
 //! `BENCH_PER_CLIENT` (400), `BENCH_SIZES` (comma list, default `1000000,10000000`),
 //! `BENCH_DIR` (a directory on the disk to measure, default the system temp dir)).
+//! The HTTP phase prints its batches (one checkpoint each) and its wall-clock
+//! window, so that a trace of the fsync calls can be cut to it.
 #![allow(
     clippy::print_stdout,
     clippy::unwrap_used,
@@ -134,6 +136,13 @@ impl Client {
     }
 }
 
+/// The size of the checkpoint a receipt ends with (the line after the origin).
+fn checkpoint_size(receipt: &[u8]) -> u64 {
+    let text = std::str::from_utf8(receipt).unwrap();
+    let mut lines = text.lines().skip_while(|l| *l != "bench.example/log");
+    lines.nth(1).unwrap().parse().unwrap()
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -155,8 +164,15 @@ fn http_appends(base: &Path, sha: f64, fsync: f64) {
     let log = Log::open(&dir, signer(), LogConfig::default()).unwrap();
     let srv = server::start(log, "127.0.0.1:0".parse().unwrap(), ServerConfig::default()).unwrap();
     let addr = srv.addr;
+    let unix = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+    };
+    let start_unix = unix();
     let start = Instant::now();
-    let mut latencies: Vec<Duration> = std::thread::scope(|s| {
+    let results: Vec<(Duration, u64)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..clients)
             .map(|c| {
                 s.spawn(move || {
@@ -165,8 +181,8 @@ fn http_appends(base: &Path, sha: f64, fsync: f64) {
                     for i in 0..per_client {
                         let entry = format!("bench client {c} entry {i} {:0>64}", i);
                         let t = Instant::now();
-                        let (status, _) = client.add(entry.as_bytes());
-                        lat.push(t.elapsed());
+                        let (status, body) = client.add(entry.as_bytes());
+                        lat.push((t.elapsed(), checkpoint_size(&body)));
                         assert_eq!(status, 200);
                     }
                     lat
@@ -179,12 +195,23 @@ fn http_appends(base: &Path, sha: f64, fsync: f64) {
             .collect()
     });
     let elapsed = start.elapsed().as_secs_f64();
+    let end_unix = unix();
     srv.stop().unwrap();
+    // Each batch publishes one checkpoint, of a size of its own.
+    let mut sizes: Vec<u64> = results.iter().map(|&(_, size)| size).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let batches = sizes.len();
+    let mut latencies: Vec<Duration> = results.into_iter().map(|(d, _)| d).collect();
     latencies.sort();
     let n = latencies.len();
     let rate = n as f64 / elapsed;
     println!(
         "http appends: {n} entries from {clients} clients in {elapsed:.2} s = {rate:.0} appends/s"
+    );
+    println!(
+        "  {batches} batches ({:.1} entries per batch), unix time {start_unix:.3} to {end_unix:.3}",
+        n as f64 / batches as f64
     );
     println!(
         "  submit-to-receipt p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",

@@ -363,7 +363,7 @@ pub enum StorageError {
         source: std::io::Error,
     },
     /// The directory holds another format (or something else entirely).
-    #[error("data directory format is {found:?}, this program reads {:?} and upgrades {:?}", crate::storage::FORMAT_V2.trim_end(), crate::storage::FORMAT_V1.trim_end())]
+    #[error("data directory format is {found:?}, this program reads {:?} and upgrades {:?} and {:?}; a directory of a newer format needs the newer merkle-log that wrote it", crate::storage::FORMAT_V3.trim_end(), crate::storage::FORMAT_V2.trim_end(), crate::storage::FORMAT_V1.trim_end())]
     Format {
         /// What was found.
         found: String,

@@ -46,6 +46,13 @@ pub struct FsckReport {
     pub tiles_checked: u64,
     /// Damaged files; empty when the directory is clean.
     pub damage: Vec<Damage>,
+    /// The tree size the write-ahead log takes the log to, when that is past
+    /// the checkpoint's: batches committed but not yet in the files (a crash
+    /// came between the two), which `merkle-log serve` replays at start.
+    pub wal_pending: Option<u64>,
+    /// Offset of a torn record at the tail of the write-ahead log (an append
+    /// cut short, never acknowledged), which the next start drops.
+    pub wal_torn_at: Option<u64>,
 }
 
 impl FsckReport {
@@ -147,6 +154,7 @@ pub fn fsck(data: &Path, progress: &mut dyn FnMut(u64, u64)) -> Result<FsckRepor
     let size = checkpoint.size();
     report.size = size;
     report.root = Some(checkpoint.root());
+    check_wal(&dir, &checkpoint, &mut report, &mut bad);
 
     // The dedup index: its header and length, then the checksum of every page.
     let dedup = match crate::dedup::DedupIndex::open_read_only(&dir.dedup_path()) {
@@ -341,6 +349,68 @@ pub fn fsck(data: &Path, progress: &mut dyn FnMut(u64, u64)) -> Result<FsckRepor
     }
     report.damage = bad.blame();
     Ok(report)
+}
+
+/// Checks the newest segment of the write-ahead log against the checkpoint:
+/// it must start at or below it, and, where a record ends at the checkpoint's
+/// size, give its root. Records past the checkpoint are reported as pending.
+fn check_wal(
+    dir: &DataDir,
+    checkpoint: &Checkpoint,
+    report: &mut FsckReport,
+    bad: &mut Disagreements,
+) {
+    let segments = match crate::wal::list_segments(&dir.wal_path()) {
+        Ok(s) => s,
+        Err(e) => {
+            bad.file("wal".into(), e.to_string());
+            return;
+        }
+    };
+    let Some((_, path)) = segments.last() else {
+        return;
+    };
+    let name = rel(dir, path);
+    let segment = match crate::wal::read_segment(path) {
+        Ok(s) => s,
+        Err(StorageError::Damaged { what, .. }) => {
+            bad.file(name, what);
+            return;
+        }
+        Err(e) => {
+            bad.file(name, format!("unreadable: {e}"));
+            return;
+        }
+    };
+    report.wal_torn_at = segment.torn_at;
+    let size = checkpoint.size();
+    if segment.base_size > size {
+        bad.file(
+            name,
+            format!(
+                "the write-ahead log starts at size {}, past the checkpoint's size {size}",
+                segment.base_size
+            ),
+        );
+        return;
+    }
+    let mut ends = std::iter::once((segment.base_size, segment.base_root))
+        .chain(segment.records.iter().map(|r| (r.size, r.root)));
+    if let Some((_, root)) = ends.find(|&(s, _)| s == size)
+        && !root.ct_eq(&checkpoint.root())
+    {
+        bad.file(
+            "checkpoint".into(),
+            format!(
+                "the write-ahead log gives root {root} at size {size}, the checkpoint says {}",
+                checkpoint.root()
+            ),
+        );
+    }
+    let end = segment.records.last().map_or(segment.base_size, |r| r.size);
+    if end > size {
+        report.wal_pending = Some(end);
+    }
 }
 
 fn read_tile(dir: &DataDir, tile: TileId, size: u64, bad: &mut Disagreements) -> Option<Vec<Hash>> {

@@ -96,6 +96,8 @@ pub mod keyfile;
 #[cfg(feature = "server")]
 mod log;
 #[cfg(feature = "server")]
+mod log_edge;
+#[cfg(feature = "server")]
 mod log_index;
 pub mod note;
 pub mod policy;
@@ -110,6 +112,8 @@ pub mod tiles;
 pub mod tlog_witness;
 mod tree;
 pub mod tree_math;
+#[cfg(feature = "server")]
+pub mod wal;
 #[cfg(feature = "server")]
 pub mod witness;
 #[cfg(feature = "server")]
@@ -132,7 +136,7 @@ pub use error::{
 pub use hash::{Hash, LEAF_PREFIX, NODE_PREFIX};
 pub use inclusion::{MAX_PROOF_LEN, root_from_inclusion_proof, verify_inclusion};
 #[cfg(feature = "server")]
-pub use log::{Log, LogConfig, Published, Sequenced, find_committed};
+pub use log::{Log, LogConfig, Published, Recovery, Sequenced, find_committed};
 #[cfg(feature = "server")]
 pub use log_index::RebuildReason;
 pub use note::{NoteSigner, VerifierKey, verify_note};

@@ -2,13 +2,17 @@
 //! checkpoints over them. Blocking I/O; one value per data directory.
 //!
 //! Integration of a batch, in order: hash and deduplicate; append to the compact
-//! range, collecting completed hashes into the right-edge tiles; write every new
-//! or grown tile and entry bundle durably; record leaf hashes in the dedup index
-//! and flush it; check that the new tree is consistent with the last published
-//! checkpoint; sign the new checkpoint and replace the checkpoint file durably.
-//! Only then are receipts handed out. The checkpoint file is the commit point: a
-//! crash before its rename leaves the previous checkpoint, whose tiles are never
-//! rewritten (a new partial tile gets a new name), so recovery is reading it.
+//! range, collecting completed hashes into the right-edge tiles; check that the
+//! new tree is consistent with the last published checkpoint; append the batch's
+//! new entries to the write-ahead log and `fdatasync` it (**the commit point**);
+//! sign the new checkpoint; write the new and grown tiles and bundles, the dedup
+//! slots and the checkpoint file without waiting for the disk. Only then are
+//! receipts handed out. When a segment of the write-ahead log is full, every
+//! file written since it began is fsynced, the checkpoint is written durably,
+//! and a new segment starts from that tree (a flush). At open, the records of
+//! the segment are replayed over the tree it starts from, whose files are
+//! durable: a crash loses no batch whose record was synced, and the files of
+//! the previous tree are never rewritten (a new partial tile gets a new name).
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -19,15 +23,17 @@ use crate::consistency::verify_consistency;
 use crate::dedup::{DedupIndex, RebuildStage};
 use crate::error::{LogError, StorageError};
 use crate::hash::Hash;
-use crate::log_index::{RebuildReason, open_index, rebuild_index, record_in_index};
+use crate::log_edge::{EdgeSink, EdgeTiles, check_edge, load_edge};
+use crate::log_index::{RebuildReason, open_index, rebuild_index, recheck_index, record_in_index};
 use crate::note::NoteSigner;
 use crate::receipt::Receipt;
-use crate::storage::{DataDir, write_all_durably, write_atomic};
-use crate::store::NodeSink;
-use crate::tile_store::{CachedTiles, TileNodeStore, TileSource};
+use crate::storage::{DataDir, grow_unsynced, write_atomic, write_over, write_unsynced};
+use crate::tile_store::{CachedTiles, TileNodeStore};
 use crate::tiles::{self, TILE_HEIGHT, TILE_WIDTH, TileId};
 use crate::tree::{CompactRange, Tree};
-use crate::tree_math::NodeId;
+use crate::wal::{self, Wal};
+
+mod recovery;
 
 /// Tuning of the log.
 #[derive(Clone, Copy, Debug)]
@@ -35,11 +41,24 @@ pub struct LogConfig {
     /// Most entries integrated under one checkpoint: [`Log::integrate`] splits a
     /// longer slice into several batches, bounding the memory of one batch.
     pub max_batch: usize,
+    /// Length of a write-ahead log segment: the files written while a segment
+    /// fills are made durable together when it is full. A longer segment means
+    /// fewer flushes and a longer replay at start.
+    pub wal_segment_bytes: u64,
+    /// For crash tests only: the sequencer stops for good right after the
+    /// write-ahead log append of its first batch, before any file of that batch
+    /// is written, so that a kill lands between the commit point and the files.
+    /// The binary sets it from `MERKLE_LOG_STOP_AFTER_WAL_APPEND=1`.
+    pub stop_after_wal_append: bool,
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { max_batch: 1 << 16 }
+        LogConfig {
+            max_batch: 1 << 16,
+            wal_segment_bytes: wal::DEFAULT_SEGMENT_BYTES,
+            stop_after_wal_append: false,
+        }
     }
 }
 
@@ -70,6 +89,30 @@ impl Sequenced {
     }
 }
 
+/// What happened at open.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Batches replayed from the write-ahead log.
+    pub batches: u64,
+    /// Entries those batches added.
+    pub entries: u64,
+    /// Offset of a torn record dropped from the tail of the write-ahead log
+    /// (an append cut short, never acknowledged), if there was one.
+    pub torn_at: Option<u64>,
+}
+
+/// The files one batch writes, and what it changed in memory.
+struct Extension {
+    /// Full tiles and bundles completed, and the grown partial ones.
+    files: Vec<(PathBuf, Vec<u8>)>,
+    /// Tiles completed by the batch, by (level, index).
+    recent: HashMap<(u8, u64), Vec<Hash>>,
+    /// Tiles (level, index, is an entry bundle) that became full.
+    filled: Vec<(u8, u64, bool)>,
+    /// Leaf hashes of the added entries, with their indices.
+    new_hashes: Vec<(Hash, u64)>,
+}
+
 /// The log's sequencer state: O(log n) in memory.
 #[derive(Debug)]
 pub struct Log {
@@ -84,18 +127,41 @@ pub struct Log {
     bundle: Vec<Vec<u8>>,
     published: Published,
     config: LogConfig,
+    // INVARIANT: the segment starts from a tree whose files are all durable,
+    // and its records take it to `published`.
+    wal: Wal,
+    // Files written since the segment began, made durable at the next flush.
+    unsynced: BTreeSet<PathBuf>,
+    // The partial file of each `<tile>.p/` directory written since the segment
+    // began: the next width renames it and grows it in place. Files of the
+    // segment's base are never in it.
+    grown: HashMap<PathBuf, PathBuf>,
+    // Tiles that filled since the segment began: their partial files are
+    // removed once the full ones are durable.
+    filled: Vec<(u8, u64, bool)>,
     // Set when an integration failed: memory may be ahead of the disk.
     halted: bool,
     last_rebuild: Option<RebuildReason>,
+    recovery: Recovery,
+}
+
+fn damaged_storage(e: StorageError) -> LogError {
+    match e {
+        StorageError::Damaged { path, what } => LogError::Damaged { path, what },
+        e => e.into(),
+    }
 }
 
 impl Log {
     /// Opens (or creates) the log in `data`, signing with `signer`. Reads the
-    /// latest checkpoint and the right edge of the tree, and checks them against
-    /// each other: a damaged edge is refused rather than signed over. The dedup
-    /// index is checked too (its header, and that every entry of the checked
-    /// edge is in it) and rebuilt from the tiles when it is missing, unfinished,
-    /// of format v1, damaged or behind the log; see [`Log::last_rebuild`].
+    /// tree that the write-ahead log starts from (or, in a directory written
+    /// before it, the latest checkpoint) and the right edge of the tree, and
+    /// checks them against each other: a damaged edge is refused rather than
+    /// signed over. Then the batches of the write-ahead log are replayed (see
+    /// [`Log::recovery`]). The dedup index is checked too (its header, and
+    /// that every entry of the checked edge is in it) and rebuilt from the
+    /// tiles when it is missing, unfinished, of format v1, damaged or behind
+    /// the log; see [`Log::last_rebuild`].
     ///
     /// # Errors
     /// [`LogError`] naming what is wrong and where.
@@ -130,39 +196,24 @@ impl Log {
             }
             Err(e) => return Err(StorageError::io(&vkey_path, e).into()),
         }
-        let cp_path = dir.checkpoint_path();
-        let published = match std::fs::read_to_string(&cp_path) {
-            Ok(note) => {
-                let (checkpoint, _) =
-                    Checkpoint::from_signed_note(&note, std::slice::from_ref(signer.verifier()))
-                        .map_err(|e| LogError::Damaged {
-                            path: cp_path.clone(),
-                            what: e.to_string(),
-                        })?;
-                if checkpoint.origin() != signer.name().as_str() {
-                    return Err(LogError::Damaged {
-                        path: cp_path,
-                        what: format!("origin {:?} is not the key name", checkpoint.origin()),
-                    });
-                }
-                Published { checkpoint, note }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if dir.file("tile").exists() {
-                    return Err(LogError::Damaged {
-                        path: cp_path,
-                        what: "tiles exist but the checkpoint is missing".to_owned(),
-                    });
-                }
-                let checkpoint = Checkpoint::new(signer.name().as_str(), 0, Hash::empty_root())
-                    .map_err(|_| LogError::Origin)?;
-                let note = signer
-                    .sign(&checkpoint.to_text())
-                    .map_err(|_| LogError::Origin)?;
-                write_atomic(&cp_path, note.as_bytes())?;
-                Published { checkpoint, note }
-            }
-            Err(e) => return Err(StorageError::io(&cp_path, e).into()),
+        let segment = match wal::list_segments(&dir.wal_path())
+            .map_err(damaged_storage)?
+            .last()
+        {
+            Some((_, path)) => Some(wal::read_segment(path).map_err(damaged_storage)?),
+            None => None,
+        };
+        let (published, base_of) = match &segment {
+            // The segment's base is durable; the checkpoint file may be ahead
+            // of it, or torn by a power loss: it is checked after the replay.
+            Some(s) => (
+                sign(&signer, s.base_size, s.base_root)?,
+                "the write-ahead log starts from",
+            ),
+            None => (
+                read_or_create_checkpoint(&dir, &signer)?,
+                "the checkpoint says",
+            ),
         };
         let size = published.checkpoint.size();
         let (edge, bundle) = load_edge(&dir, size)?;
@@ -175,7 +226,7 @@ impl Log {
             return Err(LogError::Damaged {
                 path: dir.file("tile"),
                 what: format!(
-                    "the tiles give root {} for size {size}, the checkpoint says {}",
+                    "the tiles give root {} for size {size}, {base_of} {}",
                     range.root(),
                     published.checkpoint.root()
                 ),
@@ -186,7 +237,16 @@ impl Log {
         // checked against it (and rebuilt before anything is accepted, so that
         // no committed entry can be added twice).
         let (index, last_rebuild) = open_index(&dir, size, progress)?;
-        Ok(Log {
+        let wal = match &segment {
+            Some(s) => Wal::open_existing(s)?,
+            None => Wal::create(
+                &dir.wal_path(),
+                size,
+                &published.checkpoint.root(),
+                config.wal_segment_bytes,
+            )?,
+        };
+        let mut log = Log {
             dir: Arc::new(dir),
             signer,
             dedup: Arc::new(RwLock::new(index)),
@@ -195,15 +255,44 @@ impl Log {
             bundle,
             published,
             config,
+            wal,
+            unsynced: BTreeSet::new(),
+            grown: HashMap::new(),
+            filled: Vec::new(),
             halted: false,
             last_rebuild,
-        })
+            recovery: Recovery::default(),
+        };
+        if let Some(s) = segment {
+            log.replay(s)?;
+        } else {
+            log.check_checkpoint_file(&HashMap::new())?;
+        }
+        let size = log.range.size();
+        if log.recovery.batches > 0 {
+            // The replayed batches are durable in the files now: the index is
+            // checked at the tree they lead to, as at the open of a log whose
+            // write-ahead log held nothing.
+            if let Some(reason) = recheck_index(&log.dir, &log.dedup, size, progress)? {
+                log.last_rebuild.get_or_insert(reason);
+            }
+        }
+        if size == 0 {
+            // The empty table of a new log is no rebuild.
+            log.last_rebuild = None;
+        }
+        Ok(log)
     }
 
     /// Why the dedup index was last rebuilt by this value (at open or when a
     /// batch met a damaged page), if it was.
     pub fn last_rebuild(&self) -> Option<&RebuildReason> {
         self.last_rebuild.as_ref()
+    }
+
+    /// What the write-ahead log held at open.
+    pub fn recovery(&self) -> &Recovery {
+        &self.recovery
     }
 
     /// The latest signed checkpoint.
@@ -245,13 +334,15 @@ impl Log {
         find_committed(&self.dedup, &self.dir, self.range.size(), leaf_hash)
     }
 
-    /// Sequences a batch: deduplicates, writes new entries and tiles durably,
-    /// signs and stores a new checkpoint. Returns one outcome per entry, in order.
+    /// Sequences a batch: deduplicates, makes the new entries durable in the
+    /// write-ahead log, signs, writes the tiles and the checkpoint. Returns one
+    /// outcome per entry, in order.
     ///
     /// # Errors
     /// [`LogError`] when anything fails. The log then refuses further batches
     /// ([`LogError::Halted`]) until it is reopened, since its in-memory state may
-    /// be ahead of the disk; entries of the failed batch were not acknowledged.
+    /// be ahead of the disk; entries of the failed batch were not acknowledged
+    /// (those whose record was synced are replayed at the next open).
     pub fn integrate(&mut self, entries: &[Vec<u8>]) -> Result<Vec<Sequenced>, LogError> {
         if self.halted {
             return Err(LogError::Halted);
@@ -273,30 +364,22 @@ impl Log {
         Ok(outcomes)
     }
 
-    fn integrate_batch(&mut self, entries: &[Vec<u8>]) -> Result<Vec<Sequenced>, LogError> {
-        let old = self.published.checkpoint.clone();
-        // Every entry is classified before anything changes, so that a damaged
-        // index met on the way can be rebuilt and the lookups redone.
-        let hashes: Vec<Hash> = entries.iter().map(|e| Hash::leaf(e)).collect();
-        let outcomes = self.classify(&hashes, old.size())?;
+    /// Appends entries (each with its leaf hash) to the in-memory tree, and
+    /// returns the files that describe the grown tree.
+    fn extend(&mut self, added: &[(&[u8], Hash)]) -> Result<Extension, LogError> {
         let mut sink = EdgeSink {
             edge: &mut self.edge,
             full: Vec::new(),
             changed: BTreeSet::new(),
         };
         let mut full_bundles: Vec<(TileId, Vec<u8>)> = Vec::new();
-        let mut new_hashes: Vec<(Hash, u64)> = Vec::new();
-        let mut bundle_changed = false;
-        for ((entry, &h), outcome) in entries.iter().zip(&hashes).zip(&outcomes) {
-            let Sequenced::Added(index) = *outcome else {
-                continue;
-            };
-            if self.range.append(h, &mut sink) != Some(index) {
+        let mut new_hashes: Vec<(Hash, u64)> = Vec::with_capacity(added.len());
+        for &(entry, h) in added {
+            let Some(index) = self.range.append(h, &mut sink) else {
                 return Err(LogError::Internal("the tree grew out of step"));
-            }
+            };
             new_hashes.push((h, index));
-            self.bundle.push(entry.clone());
-            bundle_changed = true;
+            self.bundle.push(entry.to_vec());
             if self.bundle.len() as u64 == TILE_WIDTH {
                 let mut bytes = Vec::new();
                 for e in self.bundle.drain(..) {
@@ -311,19 +394,17 @@ impl Log {
                 full_bundles.push((tile, bytes));
             }
         }
-        if new_hashes.is_empty() {
-            return Ok(outcomes);
-        }
         let size = self.range.size();
         let EdgeSink { full, changed, .. } = sink;
-        // Files: full tiles and bundles completed by this batch, the grown partials.
         let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+        let mut filled: Vec<(u8, u64, bool)> = Vec::new();
         for (tile, hashes) in &full {
             files.push((self.dir.file(&tile.path()), tiles::encode_hash_tile(hashes)));
+            filled.push((tile.level, tile.index, false));
         }
-        let filled_bundles: Vec<u64> = full_bundles.iter().map(|(t, _)| t.index).collect();
         for (tile, bytes) in full_bundles {
             files.push((self.dir.file(&tile.entries_path()), bytes));
+            filled.push((0, tile.index, true));
         }
         for level in changed {
             let nodes = size >> (u32::from(level) * u32::from(TILE_HEIGHT));
@@ -334,7 +415,7 @@ impl Log {
                 files.push((self.dir.file(&tile.path()), tiles::encode_hash_tile(hashes)));
             }
         }
-        if bundle_changed && !self.bundle.is_empty() {
+        if !added.is_empty() && !self.bundle.is_empty() {
             let mut bytes = Vec::new();
             for e in &self.bundle {
                 tiles::push_bundle_entry(&mut bytes, e)
@@ -344,36 +425,91 @@ impl Log {
                 files.push((self.dir.file(&tile.entries_path()), bytes));
             }
         }
-        // Tiles and the dedup table are independent: make them durable together.
-        let (dir, dedup) = (&*self.dir, &*self.dedup);
-        let index_job = || record_in_index(dir, dedup, old.size(), &new_hashes);
-        let (tiles_done, index_done) = std::thread::scope(|s| {
-            let tiles = s.spawn(|| write_all_durably(&files));
-            let index = index_job();
-            (tiles.join(), index)
-        });
-        tiles_done.unwrap_or_else(|_| {
-            Err(StorageError::io(
-                Path::new("tile"),
-                std::io::Error::other("a writer thread panicked"),
-            ))
-        })?;
-        if let Some(reason) = index_done? {
-            self.last_rebuild = Some(reason);
-        }
-
-        // Never sign a tree that does not extend the published one.
-        let recent: HashMap<(u8, u64), Vec<Hash>> = full
+        let recent = full
             .into_iter()
             .map(|(t, h)| ((t.level, t.index), h))
             .collect();
+        Ok(Extension {
+            files,
+            recent,
+            filled,
+            new_hashes,
+        })
+    }
+
+    /// Writes a committed batch's files and dedup slots, without waiting for
+    /// the disk: the write-ahead log holds the batch, and the next flush makes
+    /// them durable. `published` is the size before the batch; `replaying`
+    /// skips slots already recorded.
+    fn materialise(
+        &mut self,
+        ext: Extension,
+        published: u64,
+        replaying: bool,
+    ) -> Result<(), LogError> {
+        for (path, bytes) in ext.files {
+            let partials = path
+                .parent()
+                .filter(|d| d.extension().is_some_and(|x| x == "p"))
+                .map(Path::to_path_buf);
+            match partials.as_ref().and_then(|d| self.grown.get(d)) {
+                Some(previous) if *previous != path => {
+                    grow_unsynced(previous, &path, &bytes)?;
+                    self.unsynced.remove(previous);
+                }
+                _ => write_unsynced(&path, &bytes)?,
+            }
+            if let Some(d) = partials {
+                self.grown.insert(d, path.clone());
+            }
+            self.unsynced.insert(path);
+        }
+        self.filled.extend(ext.filled);
+        if let Some(reason) = record_in_index(
+            &self.dir,
+            &self.dedup,
+            published,
+            &ext.new_hashes,
+            replaying,
+        )? {
+            self.last_rebuild = Some(reason);
+        }
+        Ok(())
+    }
+
+    fn integrate_batch(&mut self, entries: &[Vec<u8>]) -> Result<Vec<Sequenced>, LogError> {
+        let old = self.published.checkpoint.clone();
+        // Every entry is classified before anything changes, so that a damaged
+        // index met on the way can be rebuilt and the lookups redone.
+        let hashes: Vec<Hash> = entries.iter().map(|e| Hash::leaf(e)).collect();
+        let outcomes = self.classify(&hashes, old.size())?;
+        let added: Vec<(&[u8], Hash)> = entries
+            .iter()
+            .zip(&hashes)
+            .zip(&outcomes)
+            .filter(|(_, o)| matches!(o, Sequenced::Added(_)))
+            .map(|((e, &h), _)| (e.as_slice(), h))
+            .collect();
+        if added.is_empty() {
+            return Ok(outcomes);
+        }
+        let ext = self.extend(&added)?;
+        let size = self.range.size();
+        if outcomes.iter().rev().find_map(|o| match o {
+            Sequenced::Added(i) => Some(*i),
+            Sequenced::Duplicate(_) => None,
+        }) != size.checked_sub(1)
+        {
+            return Err(LogError::Internal("the tree grew out of step"));
+        }
+        // Never sign a tree that does not extend the published one.
         let new_root = self.range.root();
         {
             let source = EdgeTiles {
                 dir: &self.dir,
                 size,
                 edge: &self.edge,
-                recent: Some(&recent),
+                recent: Some(&ext.recent),
             };
             let tree = Tree::from_parts(self.range.clone(), TileNodeStore::new(size, source));
             let proof = tree
@@ -382,21 +518,22 @@ impl Log {
             verify_consistency(old.size(), size, &old.root(), &new_root, &proof)
                 .map_err(|e| LogError::Inconsistent(e.to_string()))?;
         }
-        let checkpoint = Checkpoint::new(self.signer.name().as_str(), size, new_root)
-            .map_err(|_| LogError::Origin)?;
-        let note = self
-            .signer
-            .sign(&checkpoint.to_text())
-            .map_err(|_| LogError::Origin)?;
-        write_atomic(&self.dir.checkpoint_path(), note.as_bytes())?;
-        self.published = Published { checkpoint, note };
-        // Tiles that filled are now published in full: their partials may go.
-        for &(level, index) in recent.keys() {
-            self.dir.prune_partials(level, index, false);
+        // The commit point: the batch's entries are durable in one append.
+        let bytes: Vec<&[u8]> = added.iter().map(|&(e, _)| e).collect();
+        if !self.wal.is_empty() && !self.wal.fits(&bytes) {
+            self.flush()?;
         }
-        for index in filled_bundles {
-            self.dir.prune_partials(0, index, true);
+        self.wal.append(size, &new_root, &bytes)?;
+        if self.config.stop_after_wal_append {
+            // Parked for good: a spurious wake-up parks again.
+            loop {
+                std::thread::park();
+            }
         }
+        let published = sign(&self.signer, size, new_root)?;
+        self.materialise(ext, old.size(), false)?;
+        write_over(&self.dir.checkpoint_path(), published.note.as_bytes())?;
+        self.published = published;
         Ok(outcomes)
     }
 
@@ -473,6 +610,17 @@ impl Log {
     }
 }
 
+impl Drop for Log {
+    /// A log closed in order (not killed) makes everything durable and starts a
+    /// new segment, so that its next open has nothing to replay. Best effort: a
+    /// failure leaves the segment, which the next open replays.
+    fn drop(&mut self) {
+        if !self.halted && !self.wal.is_empty() {
+            let _ = self.flush();
+        }
+    }
+}
+
 /// Looks `leaf_hash` up in `dedup`, trusting the answer only when the level-0
 /// tile of the tree of `size` holds that hash at that index.
 ///
@@ -505,154 +653,47 @@ pub fn find_committed(
     Ok(None)
 }
 
-/// Checks the right edge against what is above it: the partial bundle hashes
-/// to the partial level-0 tile, and the last full tile of each level folds to
-/// its hash in the level above.
-fn check_edge(
-    dir: &DataDir,
-    size: u64,
-    edge: &[Vec<Hash>],
-    bundle: &[Vec<u8>],
-) -> Result<(), LogError> {
-    let bundle_hashes: Vec<Hash> = bundle.iter().map(|e| Hash::leaf(e)).collect();
-    if edge.first().map_or(&[][..], |e| &e[..]) != bundle_hashes.as_slice() {
-        return Err(LogError::Damaged {
-            path: dir.file(
-                &TileId::at_size(0, size / TILE_WIDTH, size)
-                    .map(|t| t.entries_path())
-                    .unwrap_or_default(),
-            ),
-            what: "entries do not hash to the level-0 tile".to_owned(),
-        });
-    }
-    let source = EdgeTiles {
-        dir,
-        size,
-        edge,
-        recent: None,
-    };
-    for (level, full, _) in tiles::tiles_for_size(size) {
-        let Some(last) = full.checked_sub(1) else {
-            continue;
-        };
-        let tile = TileId {
-            level,
-            index: last,
-            width: 256,
-        };
-        let hashes = dir.read_hash_tile(tile, size)?;
-        let parent = NodeId {
-            level: (level + 1) * TILE_HEIGHT,
-            index: last,
-        };
-        let mut want = Vec::new();
-        let store = TileNodeStore::new(size, source);
-        if crate::store::NodeStore::get_nodes(&store, &[parent], &mut want).is_err() {
-            // The parent is not complete yet only when `full` is 0; skip.
-            continue;
-        }
-        if tiles::perfect_root(&hashes).as_ref() != want.first() {
-            return Err(LogError::Damaged {
-                path: dir.file(&tile.path()),
-                what: "tile does not hash to its parent in the level above".to_owned(),
-            });
-        }
-    }
-    Ok(())
+/// The signed checkpoint of the tree of `size` leaves and `root`.
+fn sign(signer: &NoteSigner, size: u64, root: Hash) -> Result<Published, LogError> {
+    let checkpoint =
+        Checkpoint::new(signer.name().as_str(), size, root).map_err(|_| LogError::Origin)?;
+    let note = signer
+        .sign(&checkpoint.to_text())
+        .map_err(|_| LogError::Origin)?;
+    Ok(Published { checkpoint, note })
 }
 
-/// Reads the partial tiles and the partial entry bundle of a tree of `size`.
-/// The partial tiles (one per level) and the entries of the partial bundle.
-type Edge = (Vec<Vec<Hash>>, Vec<Vec<u8>>);
-
-fn load_edge(dir: &DataDir, size: u64) -> Result<Edge, LogError> {
-    let mut edge = Vec::new();
-    for (level, full, partial) in tiles::tiles_for_size(size) {
-        let mut hashes = Vec::new();
-        if partial > 0 {
-            let tile = TileId {
-                level,
-                index: full,
-                width: partial,
-            };
-            hashes = dir.read_hash_tile(tile, size)?;
+/// The checkpoint of a directory that has no write-ahead log (new, or written
+/// by a version without one, where the checkpoint was the commit point).
+fn read_or_create_checkpoint(dir: &DataDir, signer: &NoteSigner) -> Result<Published, LogError> {
+    let cp_path = dir.checkpoint_path();
+    match std::fs::read_to_string(&cp_path) {
+        Ok(note) => {
+            let (checkpoint, _) =
+                Checkpoint::from_signed_note(&note, std::slice::from_ref(signer.verifier()))
+                    .map_err(|e| LogError::Damaged {
+                        path: cp_path.clone(),
+                        what: e.to_string(),
+                    })?;
+            if checkpoint.origin() != signer.name().as_str() {
+                return Err(LogError::Damaged {
+                    path: cp_path,
+                    what: format!("origin {:?} is not the key name", checkpoint.origin()),
+                });
+            }
+            Ok(Published { checkpoint, note })
         }
-        edge.push(hashes);
-    }
-    let mut bundle = Vec::new();
-    if !size.is_multiple_of(TILE_WIDTH) {
-        let (bytes, width) = dir.read_bundle(size / TILE_WIDTH, size)?;
-        let entries = tiles::decode_bundle(&bytes, width).map_err(|e| LogError::Damaged {
-            path: dir.file(&format!(
-                "tile/entries/{}.p/{width}",
-                tiles::index_path(size / TILE_WIDTH)
-            )),
-            what: e.to_string(),
-        })?;
-        bundle = entries.into_iter().map(<[u8]>::to_vec).collect();
-    }
-    Ok((edge, bundle))
-}
-
-/// Collects hashes at tile levels (tree levels that are multiples of 8).
-struct EdgeSink<'a> {
-    edge: &'a mut Vec<Vec<Hash>>,
-    full: Vec<(TileId, Vec<Hash>)>,
-    changed: BTreeSet<u8>,
-}
-
-impl NodeSink for EdgeSink<'_> {
-    fn put_node(&mut self, id: NodeId, hash: Hash) {
-        if !id.level.is_multiple_of(TILE_HEIGHT) {
-            return;
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if dir.file("tile").exists() {
+                return Err(LogError::Damaged {
+                    path: cp_path,
+                    what: "tiles exist but the checkpoint is missing".to_owned(),
+                });
+            }
+            let published = sign(signer, 0, Hash::empty_root())?;
+            write_atomic(&cp_path, published.note.as_bytes())?;
+            Ok(published)
         }
-        let level = id.level / TILE_HEIGHT;
-        let l = usize::from(level);
-        if self.edge.len() <= l {
-            self.edge.resize_with(l + 1, Vec::new);
-        }
-        let Some(tile) = self.edge.get_mut(l) else {
-            return;
-        };
-        tile.push(hash);
-        self.changed.insert(level);
-        if tile.len() as u64 == TILE_WIDTH {
-            let hashes = std::mem::take(tile);
-            self.full.push((
-                TileId {
-                    level,
-                    index: id.index / TILE_WIDTH,
-                    width: 256,
-                },
-                hashes,
-            ));
-        }
-    }
-}
-
-/// Tiles of the live log: the partial tiles from memory, tiles completed by the
-/// batch in flight from memory, everything else from disk.
-#[derive(Clone, Copy)]
-struct EdgeTiles<'a> {
-    dir: &'a DataDir,
-    size: u64,
-    edge: &'a [Vec<Hash>],
-    recent: Option<&'a HashMap<(u8, u64), Vec<Hash>>>,
-}
-
-impl TileSource for EdgeTiles<'_> {
-    type Error = StorageError;
-
-    fn read_tile(&self, tile: TileId) -> Result<Vec<Hash>, StorageError> {
-        if !tile.is_full()
-            && let Some(e) = self.edge.get(usize::from(tile.level))
-            && e.len() >= usize::from(tile.width)
-        {
-            return Ok(e.clone());
-        }
-        if let Some(h) = self.recent.and_then(|r| r.get(&(tile.level, tile.index))) {
-            return Ok(h.clone());
-        }
-        self.dir.read_hash_tile(tile, self.size)
+        Err(e) => Err(StorageError::io(&cp_path, e).into()),
     }
 }

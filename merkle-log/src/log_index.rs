@@ -46,7 +46,8 @@ impl std::fmt::Display for RebuildReason {
 
 /// Opens the dedup index of a tree of `size` leaves whose right edge has been
 /// checked, or rebuilds it when it cannot be trusted. Returns why it was
-/// rebuilt (`None` also for the empty table of a new log).
+/// rebuilt (also for a tree of size 0, whose replayed batches may follow: the
+/// caller drops the reason of a log that stays empty).
 pub(crate) fn open_index(
     dir: &DataDir,
     size: u64,
@@ -62,7 +63,26 @@ pub(crate) fn open_index(
         Err(e) => return Err(e.into()),
     };
     let index = rebuild_index(dir, size, progress)?;
-    Ok((index, (size > 0).then_some(reason)))
+    Ok((index, Some(reason)))
+}
+
+/// Checks the tail of the tree of `size` leaves in an index already open (after
+/// the write-ahead log was replayed into it), and rebuilds it from the tiles,
+/// which must be durable, when the check fails. Returns why it was rebuilt.
+pub(crate) fn recheck_index(
+    dir: &DataDir,
+    dedup: &RwLock<DedupIndex>,
+    size: u64,
+    progress: &mut dyn FnMut(RebuildStage),
+) -> Result<Option<RebuildReason>, LogError> {
+    let mut index = dedup
+        .write()
+        .map_err(|_| LogError::Internal("dedup lock poisoned"))?;
+    let Some(reason) = check_tail(&index, dir, size)? else {
+        return Ok(None);
+    };
+    *index = rebuild_index(dir, size, progress)?;
+    Ok(Some(reason))
 }
 
 /// Checks that every entry of the last full level-0 tile and of the partial
@@ -109,15 +129,19 @@ pub(crate) fn rebuild_index(
     DedupIndex::rebuild(&dir.dedup_path(), size, chunks, progress)
 }
 
-/// Records a batch's leaf hashes in the index durably. When the index turns
-/// out damaged on the way, it is rebuilt from the tiles of the published tree
-/// of `published` leaves (which the batch in flight does not change) and the
+/// Records a batch's leaf hashes in the index, without syncing it (the
+/// write-ahead log holds the batch; the next flush syncs the index). With
+/// `replaying`, pairs already in the index are left out, so that a batch
+/// replayed over slots it had written takes no second slot. When the index
+/// turns out damaged on the way, it is rebuilt from the tiles of the tree of
+/// `published` leaves (which the batch in flight does not change) and the
 /// batch recorded in the new one; returns why, then.
 pub(crate) fn record_in_index(
     dir: &DataDir,
     dedup: &RwLock<DedupIndex>,
     published: u64,
     records: &[(Hash, u64)],
+    replaying: bool,
 ) -> Result<Option<RebuildReason>, StorageError> {
     let poisoned = || {
         StorageError::io(
@@ -126,12 +150,23 @@ pub(crate) fn record_in_index(
         )
     };
     let mut index = dedup.write().map_err(|_| poisoned())?;
-    match index.insert(records).and_then(|()| index.sync()) {
+    let missing = |index: &DedupIndex| -> Result<Vec<(Hash, u64)>, StorageError> {
+        if !replaying {
+            return Ok(records.to_vec());
+        }
+        let mut out = Vec::new();
+        for &(h, i) in records {
+            if !index.candidates(&h)?.contains(&i) {
+                out.push((h, i));
+            }
+        }
+        Ok(out)
+    };
+    match missing(&index).and_then(|m| index.insert(&m)) {
         Ok(()) => Ok(None),
         Err(e @ StorageError::IndexDamaged { .. }) => {
             let mut fresh = rebuild_index(dir, published, &mut |_| {})?;
             fresh.insert(records)?;
-            fresh.sync()?;
             *index = fresh;
             Ok(Some(RebuildReason::Damaged(e.to_string())))
         }

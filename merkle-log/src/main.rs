@@ -69,7 +69,12 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 .transpose()?;
             let vkey = signer.verifier().to_string();
             let mut bar: Option<indicatif::ProgressBar> = None;
-            let opened = Log::open_with_progress(&data, signer, LogConfig::default(), &mut |s| {
+            let config = LogConfig {
+                stop_after_wal_append: std::env::var_os("MERKLE_LOG_STOP_AFTER_WAL_APPEND")
+                    .is_some_and(|v| v == "1"),
+                ..LogConfig::default()
+            };
+            let opened = Log::open_with_progress(&data, signer, config, &mut |s| {
                 if let RebuildStage::Indexed { done, total } = s
                     && total > 0
                 {
@@ -125,6 +130,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                     "entries_checked": report.entries_checked,
                     "tiles_checked": report.tiles_checked,
                     "damage": damage,
+                    "wal_pending": report.wal_pending,
+                    "wal_torn_at": report.wal_torn_at,
                 }));
             } else if report.is_clean() {
                 say(format_args!(
@@ -134,6 +141,18 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                     count(report.tiles_checked, "tile", "tiles"),
                     report.root.map(|r| r.to_hex()).unwrap_or_default()
                 ));
+                if let Some(end) = report.wal_pending {
+                    say(format_args!(
+                        "the write-ahead log holds committed entries up to size {end}, past the \
+                         checkpoint: `merkle-log serve` replays them into the files at start"
+                    ));
+                }
+                if let Some(at) = report.wal_torn_at {
+                    say(format_args!(
+                        "the write-ahead log ends in a torn record at offset {at} (an append cut \
+                         short by a crash, never acknowledged): `merkle-log serve` drops it at start"
+                    ));
+                }
             } else {
                 for d in &report.damage {
                     say(format_args!("damaged: {}: {}", d.path, d.what));

@@ -170,8 +170,14 @@ fn a_flipped_byte_is_named_by_fsck_and_refused_by_the_server() {
         assert!(out.contains(&format!("damaged: {file}:")), "{file}: {out}");
         std::fs::write(&path, &original).unwrap();
     }
-    // Damage on the right edge, which the next checkpoint builds on: the server
-    // refuses to start rather than sign.
+    // The kill left the batches in the write-ahead log: a start replays them
+    // (rewriting the files they describe) and flushes, so that the right edge is
+    // now the durable base the next checkpoint builds on.
+    let (mut child, _) = serve(&data, &key);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(fsck(&data).0, 0);
+    // Damage on that edge: the server refuses to start rather than sign.
     let path = data.join("tile/0/001.p/44");
     let mut bytes = std::fs::read(&path).unwrap();
     bytes[20] ^= 0x80;

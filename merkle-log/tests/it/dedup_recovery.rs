@@ -469,7 +469,7 @@ fn a_format_v1_directory_is_upgraded_and_its_index_never_trusted() {
     let mut log = open(data);
     assert_eq!(
         std::fs::read_to_string(data.join("FORMAT")).unwrap(),
-        "merkle-log data v2\n"
+        "merkle-log data v3\n"
     );
     assert!(
         matches!(log.last_rebuild(), Some(RebuildReason::Damaged(w)) if w.contains("format v1")),
@@ -482,11 +482,11 @@ fn a_format_v1_directory_is_upgraded_and_its_index_never_trusted() {
     assert!(!data.join("dedup/secret").exists());
 
     // A format this program does not know is refused, naming what it reads.
-    std::fs::write(data.join("FORMAT"), "merkle-log data v3\n").unwrap();
+    std::fs::write(data.join("FORMAT"), "merkle-log data v4\n").unwrap();
     let err = Log::open(data, test_signer(), LogConfig::default()).unwrap_err();
     let msg = err.to_string();
     assert!(
-        msg.contains("merkle-log data v3") && msg.contains("merkle-log data v2"),
+        msg.contains("merkle-log data v4") && msg.contains("merkle-log data v3"),
         "{msg}"
     );
 }

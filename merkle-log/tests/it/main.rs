@@ -26,6 +26,8 @@ mod properties;
 mod server;
 mod totality;
 #[cfg(feature = "server")]
+mod wal;
+#[cfg(feature = "server")]
 mod witness;
 #[cfg(feature = "server")]
 mod witnessed;
