@@ -54,11 +54,19 @@ pub(crate) fn spawn_listening_with(
     args: &[&std::ffi::OsStr],
     stderr: std::process::Stdio,
 ) -> (std::process::Child, SocketAddr) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_merkle-log"));
+    command.args(args).stderr(stderr);
+    spawn_command(command)
+}
+
+/// Spawns a prepared `merkle-log` command line (its standard output is taken) and
+/// returns the child and the address it prints first (`listening on ADDR`).
+pub(crate) fn spawn_command(
+    mut command: std::process::Command,
+) -> (std::process::Child, SocketAddr) {
     use std::io::BufRead as _;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_merkle-log"))
-        .args(args)
+    let mut child = command
         .stdout(std::process::Stdio::piped())
-        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut line = String::new();

@@ -24,28 +24,15 @@ fn serve_env(data: &Path, key: &Path, stop_after_append: bool) -> (Child, Socket
     if !stop_after_append {
         return serve_log(data, key, &[]);
     }
-    use std::io::BufRead as _;
-    let mut child = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    command
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
         .arg("--key")
         .arg(key)
         .env("MERKLE_LOG_STOP_AFTER_WAL_APPEND", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .parse()
-        .unwrap();
-    (child, addr)
+        .stderr(Stdio::null());
+    crate::common::spawn_command(command)
 }
 
 fn kill(mut child: Child) {
