@@ -51,6 +51,21 @@ pub(crate) fn wait_for(what: &str, secs: u64, mut check: impl FnMut() -> bool) -
     start.elapsed()
 }
 
+/// Three nodes peered in a triangle, each with both others in its gossip mesh; the
+/// scratch directories live as long as the nodes must.
+fn triangle(name: &str) -> (Vec<crate::helpers::Scratch>, [NodeProcess; 3]) {
+    let dirs: Vec<_> = (0..3).map(|i| temp_dir(&format!("{name}-{i}"))).collect();
+    let a = start(dirs[0].as_ref(), &[]);
+    let a_addr = p2p_addr(&a);
+    let b = start(dirs[1].as_ref(), std::slice::from_ref(&a_addr));
+    let b_addr = p2p_addr(&b);
+    let c = start(dirs[2].as_ref(), &[a_addr, b_addr]);
+    for n in [&a, &b, &c] {
+        wait_peers(n, 2);
+    }
+    (dirs, [a, b, c])
+}
+
 /// Waits until `node` has `n` peers, each in its gossip mesh for blocks and
 /// transactions (so that a publication reaches them).
 fn wait_peers(node: &NodeProcess, n: usize) {
@@ -125,16 +140,8 @@ fn spend_coinbase(node: &NodeProcess, height: u32, seed: u8, fee: u64) -> Transa
 /// sent to one reaches the others' mempools and is mined by another.
 #[test]
 fn three_nodes_share_blocks_and_transactions() {
-    let dirs: Vec<_> = (0..3).map(|i| temp_dir(&format!("net3-{i}"))).collect();
-    let a = start(dirs[0].as_ref(), &[]);
-    let a_addr = p2p_addr(&a);
-    let b = start(dirs[1].as_ref(), std::slice::from_ref(&a_addr));
-    let b_addr = p2p_addr(&b);
-    let c = start(dirs[2].as_ref(), &[a_addr, b_addr]);
+    let (_dirs, [a, b, c]) = triangle("net3");
     let nodes = [&a, &b, &c];
-    for n in nodes {
-        wait_peers(n, 2);
-    }
 
     // One block, then enough for a coinbase to mature.
     let first = mine(&a, 1, 1);
@@ -288,16 +295,8 @@ fn wait_connections(node: &NodeProcess, n: usize) {
 /// transaction returns to the mempools and is mined again.
 #[test]
 fn partition_heals_onto_the_most_work_branch() {
-    let dirs: Vec<_> = (0..3).map(|i| temp_dir(&format!("part-{i}"))).collect();
-    let a = start(dirs[0].as_ref(), &[]);
-    let a_addr = p2p_addr(&a);
-    let b = start(dirs[1].as_ref(), std::slice::from_ref(&a_addr));
-    let b_addr = p2p_addr(&b);
-    let c = start(dirs[2].as_ref(), &[a_addr, b_addr]);
+    let (_dirs, [a, b, c]) = triangle("part");
     let nodes = [&a, &b, &c];
-    for n in nodes {
-        wait_peers(n, 2);
-    }
     let mined = mine(&a, 101, 1);
     let common = mined.last().unwrap().clone();
     wait_for("101 blocks everywhere", 60, || {

@@ -235,3 +235,31 @@ pub(crate) fn serve_bin(
     ];
     spawn_listening_with(&args, stderr)
 }
+
+/// Asks the server at `addr` for the consistency proof from (`old_size`, `old_root`) to
+/// `new` and verifies it (RFC 9162), panicking with the reason when it fails.
+pub(crate) fn assert_consistent_over_http(
+    addr: SocketAddr,
+    old_size: u64,
+    old_root: &merkle_log::Hash,
+    new: &merkle_log::Checkpoint,
+) {
+    let v = http(
+        addr,
+        "GET",
+        &format!(
+            "/ct/v1/get-sth-consistency?first={old_size}&second={}",
+            new.size()
+        ),
+        b"",
+    )
+    .unwrap()
+    .json();
+    let proof: Vec<merkle_log::Hash> = v["consistency"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap().parse().unwrap())
+        .collect();
+    merkle_log::verify_consistency(old_size, new.size(), old_root, &new.root(), &proof).unwrap();
+}

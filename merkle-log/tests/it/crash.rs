@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use merkle_log::{Checkpoint, Hash, verify_consistency, verify_receipt};
+use merkle_log::{Checkpoint, Hash, verify_receipt};
 
-use crate::common::{Scratch, http, serve_log, test_signer};
+use crate::common::{Scratch, assert_consistent_over_http, http, serve_log, test_signer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_merkle-log");
 
@@ -119,24 +119,7 @@ fn sigkill_during_concurrent_submissions_loses_nothing_receipted() {
     heads.sort();
     heads.dedup();
     for (size, root) in heads {
-        let v = http(
-            addr,
-            "GET",
-            &format!(
-                "/ct/v1/get-sth-consistency?first={size}&second={}",
-                head.size()
-            ),
-            b"",
-        )
-        .unwrap()
-        .json();
-        let proof: Vec<Hash> = v["consistency"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| h.as_str().unwrap().parse().unwrap())
-            .collect();
-        verify_consistency(size, head.size(), &root, &head.root(), &proof).unwrap();
+        assert_consistent_over_http(addr, size, &root, &head);
     }
     child.kill().unwrap();
     child.wait().unwrap();

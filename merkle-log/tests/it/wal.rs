@@ -8,9 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use merkle_log::{Checkpoint, Hash, verify_consistency, verify_receipt};
+use merkle_log::{Checkpoint, verify_receipt};
 
-use crate::common::{http, http_within, serve_log, setup, test_signer};
+use crate::common::{
+    assert_consistent_over_http, http, http_within, serve_log, setup, test_signer,
+};
 use crate::oracle;
 
 const BIN: &str = env!("CARGO_BIN_EXE_merkle-log");
@@ -115,21 +117,7 @@ fn check_reopened(addr: SocketAddr, n: u64, seen: &[Checkpoint]) {
     let leaves: Vec<[u8; 32]> = (0..n).map(|i| oracle::leaf(&entry(i))).collect();
     assert_eq!(head.root().0, oracle::mth(&leaves));
     for cp in seen {
-        let v = http(
-            addr,
-            "GET",
-            &format!("/ct/v1/get-sth-consistency?first={}&second={n}", cp.size()),
-            b"",
-        )
-        .unwrap()
-        .json();
-        let proof: Vec<Hash> = v["consistency"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| h.as_str().unwrap().parse().unwrap())
-            .collect();
-        verify_consistency(cp.size(), n, &cp.root(), &head.root(), &proof).unwrap();
+        assert_consistent_over_http(addr, cp.size(), &cp.root(), &head);
     }
 }
 
