@@ -30,9 +30,20 @@ use crate::{
     wire::{FrameCodec, Protocol},
 };
 
-/// Bytes allowed in a gossipsub RPC frame beyond the largest message: the protobuf
-/// envelope, the topic and piggybacked control messages.
+/// Bytes allowed in a gossipsub RPC frame beyond its messages: the protobuf envelope
+/// and piggybacked control messages.
 pub const TRANSMIT_OVERHEAD_BYTES: usize = 64 * 1024;
+
+/// The largest gossipsub frame read: room for a message of twice the limit, so that an
+/// oversized message reaches the event loop and gets its sender banned, instead of only
+/// closing the stream (a frame beyond this is dropped unread; after five such streams
+/// gossipsub stops reading the connection's gossip).
+pub fn max_frame_bytes(limits: &Limits) -> usize {
+    limits
+        .max_message_bytes
+        .saturating_mul(2)
+        .saturating_add(TRANSMIT_OVERHEAD_BYTES)
+}
 
 /// The delay before gossipsub's first heartbeat (a new node builds its mesh quickly).
 const FIRST_HEARTBEAT: Duration = Duration::from_millis(100);
@@ -158,7 +169,7 @@ pub(crate) fn gossipsub_config(limits: &Limits) -> Result<gossipsub::Config, Sta
     gossipsub::ConfigBuilder::default()
         .validation_mode(ValidationMode::Anonymous)
         .message_id_fn(|message: &gossipsub::Message| message_id(&message.data))
-        .max_transmit_size(limits.max_message_bytes + TRANSMIT_OVERHEAD_BYTES)
+        .max_transmit_size(max_frame_bytes(limits))
         .validate_messages()
         .heartbeat_interval(limits.heartbeat)
         .heartbeat_initial_delay(FIRST_HEARTBEAT)

@@ -66,7 +66,8 @@ mod wire;
 
 pub use behaviour::{
     GOSSIP_THRESHOLD, GRAYLIST_THRESHOLD, INVALID_MESSAGE_WEIGHT, PUBLISH_THRESHOLD,
-    TRANSMIT_OVERHEAD_BYTES, identify_version, message_id, request_protocol, status_protocol,
+    TRANSMIT_OVERHEAD_BYTES, identify_version, max_frame_bytes, message_id, request_protocol,
+    status_protocol,
 };
 pub use config::{BLOCK_LIMIT_BYTES, Config, Limits, MAX_TOPIC_BYTES};
 pub use error::{

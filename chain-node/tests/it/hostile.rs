@@ -10,10 +10,10 @@ use chain_node::p2p::{ChainProtocol, ChainStatus, SyncRequest, SyncResponse, blo
 use chain_node::pow::Target;
 use chain_node::u256::U256;
 use chain_node::{Amount, Block, Header, Height, Network};
-use gossip::{Config, Event, Events, Keypair, Network as Gossip, Reply};
+use gossip::{Config, Event, Events, Keypair, Limits, Network as Gossip, Reply};
 use serde_json::json;
 
-use crate::helpers::{address, coinbase, key, make_block, temp_dir};
+use crate::helpers::{Scratch, address, coinbase, key, make_block, temp_dir};
 use crate::network::{block, p2p_addr, start, tip, wait_for};
 use crate::process::NodeProcess;
 
@@ -52,8 +52,14 @@ struct Hostile {
 
 impl Hostile {
     fn dial(target: &str, status: ChainStatus) -> Self {
+        Self::dial_with(target, status, Limits::default())
+    }
+
+    /// Dials with limits of its own choosing (looser than the honest nodes').
+    fn dial_with(target: &str, status: ChainStatus, limits: Limits) -> Self {
         let rt = tokio::runtime::Runtime::new().unwrap();
         let mut config = Config::new(Keypair::generate_ed25519(), "regtest");
+        config.limits = limits;
         config.static_peers = vec![target.parse().unwrap()];
         config.topics = vec![blocks_topic("regtest")];
         let (net, events) = rt.block_on(Gossip::start(config, status)).unwrap();
@@ -127,16 +133,42 @@ fn connected(node: &NodeProcess, peer: &str) -> bool {
         .any(|p| p["peerid"] == json!(peer))
 }
 
+/// Two honest nodes, B peered to A, agreeing on `blocks` blocks mined on A; returns
+/// their directories, A, A's address and B.
+fn two_nodes(tag: &str, blocks: u32) -> ([Scratch; 2], NodeProcess, String, NodeProcess) {
+    let dirs = [temp_dir(&format!("{tag}-a")), temp_dir(&format!("{tag}-b"))];
+    let a = start(dirs[0].as_ref(), &[]);
+    let a_addr = p2p_addr(&a);
+    let b = start(dirs[1].as_ref(), std::slice::from_ref(&a_addr));
+    let to = address(&key(1)).encode(Network::Regtest);
+    a.ok("generatetoaddress", json!([blocks, to]));
+    let top = tip(&a);
+    wait_for("B at A's tip", 60, || tip(&b) == top);
+    (dirs, a, a_addr, b)
+}
+
+/// A block mined on `miner` reaches `follower`, and each has only the other as a peer.
+fn still_agree(miner: &NodeProcess, follower: &NodeProcess) {
+    let to = address(&key(2)).encode(Network::Regtest);
+    let next = miner.ok("generatetoaddress", json!([1, to]))[0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    wait_for("the follower at the miner's new tip", 60, || {
+        tip(follower) == next
+    });
+    for node in [miner, follower] {
+        assert_eq!(
+            node.ok("getpeerinfo", json!([])).as_array().unwrap().len(),
+            1
+        );
+    }
+}
+
 #[test]
 fn hostile_peers_are_banned_and_honest_nodes_keep_agreeing() {
-    let (da, db) = (temp_dir("hostile-a"), temp_dir("hostile-b"));
-    let a = start(da.as_ref(), &[]);
-    let a_addr = p2p_addr(&a);
-    let b = start(db.as_ref(), std::slice::from_ref(&a_addr));
-    let to = address(&key(1)).encode(Network::Regtest);
-    let mined = a.ok("generatetoaddress", json!([5, to]));
-    let five = mined[4].as_str().unwrap().to_owned();
-    wait_for("B at A's tip", 60, || tip(&b) == five);
+    let (_dirs, a, a_addr, b) = two_nodes("hostile", 5);
+    let five = tip(&a);
 
     // Garbage on the block topic.
     let mut garbage = Hostile::dial(&a_addr, status(U256::ZERO));
@@ -236,15 +268,69 @@ fn hostile_peers_are_banned_and_honest_nodes_keep_agreeing() {
     });
 
     // The honest nodes keep agreeing.
-    let to = address(&key(2)).encode(Network::Regtest);
-    let next = a.ok("generatetoaddress", json!([1, to]))[0]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    wait_for("B at A's new tip", 60, || tip(&b) == next);
+    still_agree(&a, &b);
     assert_eq!(b.ok("getblockcount", json!([])), json!(7));
-    assert_eq!(a.ok("getpeerinfo", json!([])).as_array().unwrap().len(), 1);
     drop((garbage, liar, mutant, greedy));
+    a.stop();
+    b.stop();
+}
+
+/// A peer that floods the node with requests, and one that gossips blocks over the size
+/// limit: each is banned, and the honest nodes keep agreeing.
+#[test]
+fn a_flood_of_requests_and_oversized_gossip_get_their_senders_banned() {
+    let (_dirs, a, a_addr, b) = two_nodes("flood", 3);
+
+    // A thousand header requests at once: far over the rate and the concurrency a peer
+    // is allowed.
+    let loose = Limits {
+        max_outbound_requests_per_peer: 2_000,
+        ..Limits::default()
+    };
+    let flooder = Hostile::dial_with(&a_addr, status(U256::ZERO), loose);
+    let id = flooder.peer_id();
+    let a_peer: gossip::PeerId = a_addr.rsplit('/').next().unwrap().parse().unwrap();
+    let genesis = Network::Regtest.params().genesis_hash();
+    flooder.rt.block_on(async {
+        let mut requests = tokio::task::JoinSet::new();
+        for _ in 0..1_000 {
+            let net = flooder.net.clone();
+            requests.spawn(async move {
+                let ask = SyncRequest::GetHeaders {
+                    locator: vec![genesis],
+                    stop: None,
+                };
+                net.request(a_peer, ask).await.is_ok()
+            });
+        }
+        let answered = requests.join_all().await.iter().filter(|ok| **ok).count();
+        assert!(answered < 1_000, "every request of the flood was answered");
+    });
+    wait_for("the flooder banned", 60, || banned(&a, &id).is_some());
+    let reason = banned(&a, &id).unwrap();
+    assert!(reason.contains("request flood"), "{reason}");
+    assert!(!connected(&a, &id));
+
+    // Blocks over the limit, in gossip frames large enough to be read: never validated,
+    // and their sender is banned.
+    let loose = Limits {
+        max_message_bytes: Limits::default().max_message_bytes * 3 / 2,
+        ..Limits::default()
+    };
+    let big = Hostile::dial_with(&a_addr, status(U256::ZERO), loose);
+    let id = big.peer_id();
+    let over = Limits::default().max_message_bytes + 1;
+    big.publish(vec![7; over]);
+    wait_for("the oversized sender banned", 60, || {
+        banned(&a, &id).is_some()
+    });
+    let reason = banned(&a, &id).unwrap();
+    assert!(reason.contains("oversized gossip message"), "{reason}");
+    assert!(!connected(&a, &id));
+
+    // The honest nodes keep agreeing, in both directions.
+    still_agree(&b, &a);
+    drop((flooder, big));
     a.stop();
     b.stop();
 }

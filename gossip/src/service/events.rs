@@ -158,6 +158,12 @@ impl<P: Protocol> EventLoop<P> {
         };
         if message.data.len() > self.limits.max_message_bytes {
             verdict(self, MessageAcceptance::Reject);
+            let reason = format!(
+                "oversized gossip message: {} bytes, the limit is {}",
+                message.data.len(),
+                self.limits.max_message_bytes
+            );
+            self.penalize(propagation_source, Severity::Fatal, reason);
             return;
         }
         if self.validations.is_full() {

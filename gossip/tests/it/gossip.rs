@@ -1,9 +1,12 @@
 //! Gossip: delivery exactly once, validation before forwarding, content-addressed ids.
 
-use gossip::{Event, MessageId, Network, PeerId, Verdict};
+use gossip::{Event, Limits, MessageId, Network, PeerId, Verdict};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{Honest, Node, TOPIC, start, wait_for, wait_mesh, wait_ready};
+use crate::helpers::{
+    Height, Honest, Node, TOPIC, start, start_with, test_limits, wait_for, wait_mesh, wait_ready,
+    wait_until,
+};
 
 /// Receives the next gossip message; returns (id, source, data) without a verdict.
 async fn next_message(node: &mut Node<Honest>) -> (MessageId, PeerId, Vec<u8>) {
@@ -167,4 +170,46 @@ async fn unanswered_messages_are_ignored_after_the_timeout() {
     b.net.validate(id, Verdict::Accept).await.expect("running");
     let seen = accept_until(&mut c, b"sentinel").await;
     assert_eq!(seen, vec![b"sentinel".to_vec()]);
+}
+
+#[tokio::test]
+async fn oversized_messages_are_never_delivered_and_cost_their_sender_a_ban() {
+    let mut b = start(2, vec![]).await;
+    // A sender whose own limit is half as large again as b's.
+    let mut loose = test_limits();
+    loose.max_message_bytes = Limits::default().max_message_bytes * 3 / 2;
+    let mut h = start_with::<Honest>(Height(1), vec![b.addr.clone()], loose).await;
+    let c = start(3, vec![b.addr.clone()]).await;
+    wait_ready(&mut b.events, h.id).await;
+    wait_ready(&mut b.events, c.id).await;
+    wait_mesh(&h.net, b.id).await;
+    wait_mesh(&c.net, b.id).await;
+    let _ = &mut h.events;
+
+    // Over b's limit but inside the frame it reads: h is banned at once.
+    let over = Limits::default().max_message_bytes + 1;
+    publish(&h.net, &vec![7; over]).await;
+    let reason = wait_for(&mut b.events, "h banned", |e| match e {
+        Event::Message { data, .. } => {
+            panic!("an oversized message of {} bytes was delivered", data.len())
+        }
+        Event::PeerBanned { peer, reason, .. } if peer == h.id => Some(reason),
+        _ => None,
+    })
+    .await;
+    assert!(reason.contains("oversized gossip message"), "{reason}");
+    wait_until("h disconnected from b", || async {
+        b.net
+            .peers()
+            .await
+            .expect("running")
+            .iter()
+            .all(|p| p.peer != h.id)
+    })
+    .await;
+
+    // b still hears its honest peer.
+    publish(&c.net, b"after").await;
+    let seen = accept_until(&mut b, b"after").await;
+    assert_eq!(seen, vec![b"after".to_vec()]);
 }
