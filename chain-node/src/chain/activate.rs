@@ -25,6 +25,15 @@ use crate::validation::{
     BlockUndo, Coin, check_block, check_header_context, connect_block, created_coins,
 };
 
+/// When a stored block is made durable.
+#[derive(Clone, Copy)]
+enum Durability {
+    /// Flushed before the call returns.
+    Flush,
+    /// Flushed by the caller's next flush (written in order before it).
+    Deferred,
+}
+
 impl ChainState {
     /// Disconnects active blocks at and above the lowest active block marked invalid.
     ///
@@ -256,6 +265,45 @@ impl ChainState {
     /// [`ChainError::Duplicate`], [`ChainError::UnknownParent`],
     /// [`ChainError::InvalidAncestor`], storage errors, [`ChainError::Poisoned`].
     pub fn submit_block(&mut self, block: &Block, now: u64) -> Result<Activation, ChainError> {
+        self.store_block(block, now, Durability::Flush)?;
+        Ok(self.take_activation())
+    }
+
+    /// Submits blocks a peer sent in one answer, as [`ChainState::submit_block`] each,
+    /// with one flush of the store for all of them instead of one per block: nobody was
+    /// promised these blocks, and the flush comes before anyone hears of them (the
+    /// activation is taken after it). Each block's outcome is returned in order; a block
+    /// that fails does not stop the others.
+    ///
+    /// # Errors
+    /// A storage error of the final flush, or [`ChainError::Poisoned`] (after which the
+    /// outcomes do not matter: the state refuses every change until reopened); changes
+    /// made before an error stay for [`ChainState::take_activation`].
+    pub fn submit_downloaded_blocks(
+        &mut self,
+        blocks: &[Block],
+        now: u64,
+    ) -> Result<(Vec<Result<(), ChainError>>, Activation), ChainError> {
+        self.usable()?;
+        let outcomes = blocks
+            .iter()
+            .map(|block| self.store_block(block, now, Durability::Deferred))
+            .collect();
+        self.usable()?;
+        if let Err(e) = self.flush_db() {
+            self.poisoned = Some(e.to_string());
+            return Err(e.into());
+        }
+        Ok((outcomes, self.take_activation()))
+    }
+
+    /// [`ChainState::submit_block`] without taking the activation.
+    fn store_block(
+        &mut self,
+        block: &Block,
+        now: u64,
+        durability: Durability,
+    ) -> Result<(), ChainError> {
         self.usable()?;
         let hash = block.hash();
         let known = self.index.get(&hash).copied();
@@ -336,7 +384,10 @@ impl ChainState {
         for (h, e) in &updates {
             batch.insert(hash_key(P_INDEX, h), encode_to_vec(e));
         }
-        self.commit(batch)?;
+        match durability {
+            Durability::Flush => self.commit(batch)?,
+            Durability::Deferred => self.stage(batch)?,
+        }
         self.next_sequence += linked.len() as u64;
         for (h, e) in updates {
             self.index.insert(h, e);
@@ -353,7 +404,7 @@ impl ChainState {
                 source: e.clone(),
             });
         }
-        Ok(self.take_activation())
+        Ok(())
     }
 
     /// Marks a block invalid (as `invalidateblock`), disconnecting it and its descendants

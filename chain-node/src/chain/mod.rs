@@ -2,7 +2,8 @@
 //! index, all in one sled tree; most-work chain selection with reorgs.
 //!
 //! Blocks, index entries, validity marks and the saved mempool are written at once (one
-//! `apply_batch` and a flush each). Connects and disconnects change the coins cache
+//! `apply_batch` and a flush each; the blocks of one download answer share one flush,
+//! taken before anyone hears of them). Connects and disconnects change the coins cache
 //! (`cache.rs`), which every read goes through; the cache is written as one atomic batch
 //! together with the flushed tip marker when it passes a bound of its [`CacheConfig`],
 //! and on [`ChainState::flush`]. The stored UTXO set therefore always describes a fully
@@ -371,6 +372,16 @@ impl ChainState {
         self.usable()?;
         let result = self.db.apply_batch(batch).and_then(|()| self.flush_db());
         if let Err(e) = result {
+            self.poisoned = Some(e.to_string());
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Writes `batch` without flushing it: the next flush (of any write) makes it durable.
+    pub(super) fn stage(&mut self, batch: sled::Batch) -> Result<(), ChainError> {
+        self.usable()?;
+        if let Err(e) = self.db.apply_batch(batch) {
             self.poisoned = Some(e.to_string());
             return Err(e.into());
         }

@@ -331,6 +331,20 @@ impl Node {
         Ok(self.call(move |o| o.submit_block(&block))??)
     }
 
+    /// Submits the blocks of one download answer with one flush for all, as
+    /// [`ChainState::submit_downloaded_blocks`]: the outcome of each, in order. Changes of
+    /// the active chain are announced after the flush.
+    ///
+    /// # Errors
+    /// A storage failure (which stops the node, see [`Node::failure`]);
+    /// [`NodeError::ShuttingDown`].
+    pub fn submit_downloaded_blocks(
+        &self,
+        blocks: Vec<Block>,
+    ) -> Result<Vec<Result<(), ChainError>>, NodeError> {
+        Ok(self.call(move |o| o.submit_downloaded_blocks(&blocks))??)
+    }
+
     /// Submits a block nobody asked for (a peer's announcement): stored only if its
     /// chain has at least the tip's work (see [`ChainState::submit_unrequested_block`]).
     ///

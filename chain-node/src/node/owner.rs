@@ -364,6 +364,21 @@ impl Owner {
         self.change_chain(|chain| chain.submit_block(block, unix_now()))
     }
 
+    /// Blocks of one download answer, as [`ChainState::submit_downloaded_blocks`]; the
+    /// outcome of each in order.
+    pub(super) fn submit_downloaded_blocks(
+        &mut self,
+        blocks: &[Block],
+    ) -> Result<Vec<Result<(), ChainError>>, ChainError> {
+        let mut outcomes = Vec::new();
+        self.change_chain(|chain| {
+            let (each, act) = chain.submit_downloaded_blocks(blocks, unix_now())?;
+            outcomes = each;
+            Ok(act)
+        })?;
+        Ok(outcomes)
+    }
+
     /// A block nobody asked for (a gossip announcement), as
     /// [`ChainState::submit_unrequested_block`].
     pub(super) fn submit_unrequested_block(

@@ -20,8 +20,8 @@ use gossip::{Direction, Multiaddr, Network as GossipNetwork, PeerId};
 use tokio::sync::watch;
 
 pub use sync::{
-    BLOCKS_TIMEOUT, BanRecord, HEADERS_POLL, HEADERS_TIMEOUT, MAX_BAN_RECORDS,
-    MAX_BLOCKS_IN_FLIGHT_PER_PEER, STALL_BACKOFF,
+    BLOCK_REQUESTS_PER_SECOND, BLOCKS_TIMEOUT, BanRecord, HEADERS_POLL, HEADERS_TIMEOUT,
+    MAX_BAN_RECORDS, MAX_BLOCKS_IN_FLIGHT_PER_PEER, STALL_BACKOFF,
 };
 pub use wire::{
     ChainProtocol, ChainStatus, MAX_BLOCKS_RESPONSE_BYTES, MAX_GET_BLOCKS, MAX_NETWORK_NAME,
@@ -64,6 +64,10 @@ pub struct P2pConfig {
     pub limits: gossip::Limits,
     /// The download window ([`DOWNLOAD_WINDOW`]).
     pub window: usize,
+    /// Block requests to one peer per second, at most ([`BLOCK_REQUESTS_PER_SECOND`]):
+    /// keep it under the peers' `Limits::requests_per_second`, or they refuse the
+    /// excess as a flood.
+    pub block_requests_per_second: u32,
 }
 
 impl P2pConfig {
@@ -76,6 +80,7 @@ impl P2pConfig {
             peers: Vec::new(),
             limits: gossip::Limits::default(),
             window: DOWNLOAD_WINDOW,
+            block_requests_per_second: BLOCK_REQUESTS_PER_SECOND,
         }
     }
 }
@@ -212,6 +217,7 @@ impl P2p {
             name,
             genesis,
             config.window.max(1),
+            config.block_requests_per_second,
             Arc::clone(&shared),
             progress_tx,
         );

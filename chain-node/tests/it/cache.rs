@@ -11,13 +11,14 @@ use std::time::Duration;
 use chain_node::error::ChainError;
 use chain_node::validation::Coin;
 use chain_node::{
-    Address, Amount, Block, CacheConfig, ChainState, Height, Network, OutPoint, Params, TxOut,
+    Address, Amount, Block, CacheConfig, ChainEvent, ChainState, Height, Network, OutPoint, Params,
+    TxOut,
 };
 use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 
 use crate::chain::{NOW, event_list, extend, open_raw, random_chain, submit_all};
-use crate::helpers::{MemChain, address, key, make_block, spend, temp_dir};
+use crate::helpers::{MemChain, address, coinbase, key, make_block, spend, temp_dir};
 use crate::process::NodeProcess;
 
 /// The oracle after `blocks`.
@@ -572,4 +573,60 @@ fn a_disconnect_whose_undo_data_cannot_be_read_changes_nothing() {
     assert_eq!(state.tip(), (Height(6), blocks[5].hash()));
     assert_eq!(state.cache_usage(), before);
     assert_reads_match(&state, &mem, &HashMap::new());
+}
+
+/// The blocks of one download answer share one flush: each gets its own outcome in
+/// order (a mutated copy and an orphan fail without stopping the rest), the tip moves
+/// through them in order, and what the call returned is on disk after a crash.
+#[test]
+fn downloaded_blocks_share_one_flush_and_each_gets_its_outcome() {
+    let dir = temp_dir("downloaded");
+    let params = Network::Regtest.params();
+    let mut mem = MemChain::new(params.clone());
+    let blocks = extend(&mut mem, 4, 0);
+    let utxo_at_four = mem.utxo.clone();
+    let mut mutated = blocks[2].clone();
+    mutated.txs[0] = coinbase(3, address(&key(9)), Amount::from_units(1));
+    assert_eq!(mutated.hash(), blocks[2].hash());
+    let orphan = extend(&mut mem, 2, 0).pop().unwrap();
+
+    let mut state = ChainState::open(dir.as_ref(), params.clone()).unwrap();
+    let answer = [
+        blocks[0].clone(),
+        blocks[1].clone(),
+        mutated,
+        blocks[2].clone(),
+        orphan,
+        blocks[3].clone(),
+    ];
+    let (outcomes, activation) = state.submit_downloaded_blocks(&answer, NOW).unwrap();
+    let kinds: Vec<&str> = outcomes
+        .iter()
+        .map(|o| match o {
+            Ok(()) => "ok",
+            Err(ChainError::Mutated { .. }) => "mutated",
+            Err(ChainError::UnknownParent { .. }) => "orphan",
+            Err(e) => panic!("unexpected {e}"),
+        })
+        .collect();
+    assert_eq!(kinds, ["ok", "ok", "mutated", "ok", "orphan", "ok"]);
+    let connected: Vec<_> = activation
+        .events
+        .iter()
+        .map(|e| match e {
+            ChainEvent::Connected { block, height } => (block.hash(), *height),
+            ChainEvent::Disconnected { .. } => panic!("nothing to disconnect"),
+        })
+        .collect();
+    let expected: Vec<_> = (0..4u32)
+        .map(|i| (blocks[i as usize].hash(), Height(i + 1)))
+        .collect();
+    assert_eq!(connected, expected);
+    assert_eq!(state.tip(), (Height(4), blocks[3].hash()));
+
+    // A crash before any coins flush: the four blocks are stored, and connected again.
+    state.drop_unflushed();
+    let state = ChainState::open(dir.as_ref(), params).unwrap();
+    assert_eq!(state.tip(), (Height(4), blocks[3].hash()));
+    assert_eq!(state.utxo_set().unwrap(), utxo_at_four);
 }

@@ -17,6 +17,7 @@ mod mempool;
 mod mutation;
 mod network;
 mod oracle;
+mod pacing;
 mod pool;
 mod process;
 mod rpc;

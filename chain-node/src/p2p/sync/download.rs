@@ -3,15 +3,13 @@
 //! answers submitted to the node as they arrive.
 
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use gossip::{PeerId, Severity};
 
-use super::{
-    BLOCKS_TIMEOUT, Done, MAX_BLOCK_REQUESTS_PER_SECOND, MAX_BLOCKS_IN_FLIGHT_PER_PEER,
-    STALL_BACKOFF, Sync, blocking,
-};
-use crate::error::{ChainError, NodeError};
+use super::{BLOCKS_TIMEOUT, Done, MAX_BLOCKS_IN_FLIGHT_PER_PEER, STALL_BACKOFF, Sync, blocking};
+use crate::block::Block;
+use crate::error::ChainError;
 use crate::hash::BlockHash;
 use crate::p2p::wire::{MAX_GET_BLOCKS, SyncRequest, SyncResponse};
 use crate::units::Height;
@@ -134,7 +132,7 @@ impl Sync {
             return;
         }
         self.wake_armed = true;
-        let pace = Duration::from_secs(1) / MAX_BLOCK_REQUESTS_PER_SECOND;
+        let pace = self.block_request_interval;
         self.tasks.spawn(async move {
             tokio::time::sleep(pace).await;
             Done::Wake
@@ -147,7 +145,7 @@ impl Sync {
         };
         p.blocks_in_flight += blocks.len();
         let now = Instant::now();
-        p.next_block_request = Some(now + Duration::from_secs(1) / MAX_BLOCK_REQUESTS_PER_SECOND);
+        p.next_block_request = Some(now + self.block_request_interval);
         for (hash, height) in blocks {
             self.in_flight.insert(*hash, (peer, *height, now));
         }
@@ -212,24 +210,21 @@ impl Sync {
             return;
         }
         let node = self.node.clone();
-        let outcomes = blocking(move || {
-            blocks
-                .iter()
-                .map(|b| (b.hash(), node.submit_block(b)))
-                .collect::<Vec<_>>()
-        })
-        .await
-        .unwrap_or_default();
+        let hashes_sent: Vec<BlockHash> = blocks.iter().map(Block::hash).collect();
+        let outcomes = blocking(move || node.submit_downloaded_blocks(blocks))
+            .await
+            .and_then(Result::ok)
+            .unwrap_or_default();
         let mut delivered = HashSet::new();
         let mut fault = None;
         let mut best_height = None;
-        for (hash, outcome) in outcomes {
+        for (hash, outcome) in hashes_sent.into_iter().zip(outcomes) {
             delivered.insert(hash);
             match outcome {
-                Ok(_) | Err(NodeError::Chain(ChainError::Duplicate { .. })) => {
+                Ok(()) | Err(ChainError::Duplicate { .. }) => {
                     best_height = best_height.max(heights.get(&hash).copied());
                 }
-                Err(NodeError::Chain(e)) if e.is_peer_fault() || is_mutated(&e) => {
+                Err(e) if e.is_peer_fault() || is_mutated(&e) => {
                     fault.get_or_insert(format!("sent a bad block: {e}"));
                 }
                 Err(_) => {}

@@ -40,10 +40,11 @@ pub const MAX_BLOCKS_IN_FLIGHT_PER_PEER: usize = 32;
 pub const BLOCKS_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a peer that let a `GetBlocks` time out is asked for no block.
 pub const STALL_BACKOFF: Duration = Duration::from_secs(60);
-/// Block requests to one peer per second, at most: 2,400 blocks a second in requests
+/// Block requests to one peer per second, at most, by default
+/// ([`super::P2pConfig::block_requests_per_second`]): 2,400 blocks a second in requests
 /// of 16, under the 200 requests a second the gossip layer accepts from a peer by
 /// default (`Limits::requests_per_second`), with room left for headers requests.
-pub(super) const MAX_BLOCK_REQUESTS_PER_SECOND: u32 = 150;
+pub const BLOCK_REQUESTS_PER_SECOND: u32 = 150;
 /// Time for a peer to answer a `GetHeaders`.
 pub const HEADERS_TIMEOUT: Duration = Duration::from_secs(15);
 /// How often the task looks for work it has not been woken for.
@@ -69,8 +70,8 @@ struct Peer {
     blocks_in_flight: usize,
     /// No block is asked of it before then (it let a request time out).
     stalled_until: Option<Instant>,
-    /// No block request goes to it before then: requests are paced at
-    /// [`MAX_BLOCK_REQUESTS_PER_SECOND`], under the rate its gossip layer accepts.
+    /// No block request goes to it before then: requests are paced (by default at
+    /// [`BLOCK_REQUESTS_PER_SECOND`]) under the rate its gossip layer accepts.
     next_block_request: Option<Instant>,
     /// Blocks it did not deliver when asked (not asked again until it announces more).
     lacks: HashSet<BlockHash>,
@@ -102,6 +103,8 @@ pub(super) struct Sync {
     pub(super) blocks_topic: String,
     pub(super) txs_topic: String,
     pub(super) window: usize,
+    /// The least time between two block requests to one peer.
+    pub(super) block_request_interval: Duration,
     pub(super) shared: Arc<Shared>,
     pub(super) progress: watch::Sender<SyncProgress>,
     peers: HashMap<PeerId, Peer>,
@@ -136,6 +139,7 @@ impl Sync {
         network_name: String,
         genesis: BlockHash,
         window: usize,
+        block_requests_per_second: u32,
         shared: Arc<Shared>,
         progress: watch::Sender<SyncProgress>,
     ) -> Self {
@@ -147,6 +151,7 @@ impl Sync {
             network_name,
             genesis,
             window,
+            block_request_interval: Duration::from_secs(1) / block_requests_per_second.max(1),
             shared,
             progress,
             peers: HashMap::new(),
