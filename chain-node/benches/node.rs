@@ -19,30 +19,23 @@ use chain_node::miner::HeaderHasher;
 use chain_node::signature::{SigCheck, SigMode, verify_all, verify_batch};
 use chain_node::validation::{Coin, check_inputs, connect_block};
 use chain_node::{
-    Address, Amount, Block, BlockHash, CacheConfig, ChainState, Height, MAX_TX_SIZE, Network, Node,
-    NodeConfig, OutPoint, Transaction, TxIn, TxInputs, TxOut, TxSighash,
+    Amount, Block, BlockHash, CacheConfig, ChainState, Height, MAX_TX_SIZE, Network, Node,
+    NodeConfig, OutPoint, Transaction, TxOut, TxSighash,
 };
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, VerifyingKey};
 use rand_core::{TryCryptoRng, TryRng};
 
+#[path = "common/blocks.rs"]
+mod blocks;
 #[path = "../tests/it/largest_tx.rs"]
 mod largest_tx;
 #[path = "common/probes.rs"]
 mod probes;
 
+use blocks::{address, block, fan_out, fan_out_many, key, mine_spends, sign_spend};
+
 const SIGS: usize = 2_000;
-
-fn key(seed: u64) -> SigningKey {
-    let mut b = [0u8; 32];
-    b[..8].copy_from_slice(&seed.to_le_bytes());
-    b[8] = 1;
-    SigningKey::from_bytes(&b)
-}
-
-fn address(k: &SigningKey) -> Address {
-    Address::from_pubkey(&k.verifying_key().to_bytes())
-}
 
 /// A fixed directory per benchmark, emptied first (benchmarks do not run concurrently).
 fn temp_dir(name: &str) -> PathBuf {
@@ -77,120 +70,8 @@ fn chain_of(node: Node) -> ChainState {
     ChainState::open_with(&dir, Network::Regtest.params(), bench_cache()).unwrap()
 }
 
-/// A stored block, read through the node.
-fn block(node: &Node, hash: &BlockHash) -> Block {
-    let hash = *hash;
-    node.read(move |v| v.chain().block(&hash).unwrap().unwrap())
-        .unwrap()
-}
-
 fn pool_len(node: &Node) -> usize {
     node.read(|v| v.mempool().len()).unwrap()
-}
-
-fn sign_spend(
-    node: &Node,
-    inputs: &[(OutPoint, Amount)],
-    k: &SigningKey,
-    outputs: Vec<TxOut>,
-) -> Transaction {
-    let mut tx = Transaction {
-        version: 1,
-        inputs: TxInputs::Spend(
-            inputs
-                .iter()
-                .map(|(prevout, _)| TxIn {
-                    prevout: *prevout,
-                    pubkey: [0; 32],
-                    signature: [0; 64],
-                })
-                .collect(),
-        ),
-        outputs,
-    };
-    let keys = vec![k.clone(); inputs.len()];
-    let amounts: Vec<Amount> = inputs.iter().map(|(_, a)| *a).collect();
-    tx.sign(&node.params().genesis_hash(), &keys, &amounts);
-    tx
-}
-
-/// Mines 101 blocks to `k` and fans the first coinbase out into `n` outputs, confirmed.
-fn fan_out(node: &Node, k: &SigningKey, n: usize) -> Vec<(OutPoint, Amount)> {
-    fan_out_many(node, k, 1, n).remove(0)
-}
-
-/// Mines 100 + `sets` blocks to `k` and fans each of the first `sets` coinbases out into
-/// `n` outputs, confirmed in one block.
-fn fan_out_many(
-    node: &Node,
-    k: &SigningKey,
-    sets: usize,
-    n: usize,
-) -> Vec<Vec<(OutPoint, Amount)>> {
-    node.generate(100 + sets as u32, address(k)).unwrap();
-    let mut out = Vec::new();
-    for h in 1..=sets as u32 {
-        let (op, coin) = node
-            .read(move |v| {
-                let chain = v.chain();
-                let b = chain
-                    .block(&chain.hash_at(Height(h)).unwrap())
-                    .unwrap()
-                    .unwrap();
-                let op = OutPoint {
-                    txid: b.txs[0].txid(),
-                    vout: 0,
-                };
-                let coin: Coin = chain.coin(&op).unwrap().unwrap();
-                (op, coin)
-            })
-            .unwrap();
-        let each = (coin.amount.units() - 1_000_000) / n as u64;
-        let outs = (0..n)
-            .map(|_| TxOut::pay(Amount::from_units(each), address(k)))
-            .collect();
-        let tx = sign_spend(node, &[(op, coin.amount)], k, outs);
-        let txid = tx.txid();
-        node.submit_transaction(tx).unwrap();
-        out.push(
-            (0..n as u32)
-                .map(|vout| (OutPoint { txid, vout }, Amount::from_units(each)))
-                .collect(),
-        );
-    }
-    node.generate(1, address(k)).unwrap();
-    out
-}
-
-/// Submits one payment per coin of `k` to `to` to the mempool and mines them into one
-/// block; returns it and the coins it created.
-fn mine_spends(
-    node: &Node,
-    k: &SigningKey,
-    coins: &[(OutPoint, Amount)],
-    to: &SigningKey,
-) -> (BlockHash, Vec<(OutPoint, Amount)>) {
-    let mut created = Vec::with_capacity(coins.len());
-    for (op, amount) in coins {
-        let pays = Amount::from_units(amount.units() - 10_000);
-        let tx = sign_spend(
-            node,
-            &[(*op, *amount)],
-            k,
-            vec![TxOut::pay(pays, address(to))],
-        );
-        created.push((
-            OutPoint {
-                txid: tx.txid(),
-                vout: 0,
-            },
-            pays,
-        ));
-        node.submit_transaction(tx).unwrap();
-    }
-    let hash = node.generate(1, address(k)).unwrap()[0];
-    assert_eq!(block(node, &hash).txs.len(), coins.len() + 1);
-    (hash, created)
 }
 
 /// Disconnects `first` and everything above it, then writes the cache, untimed.

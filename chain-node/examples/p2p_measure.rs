@@ -3,12 +3,16 @@
 //! the first node, timed from its own `BlockConnected` event to the last node's), and
 //! the rate at which a fresh node syncs a chain headers first from one peer.
 //!
+//! Then the same sync of blocks of 2,000 transactions each, set against the rate at which
+//! one node alone connects the same blocks (`submit_block`, no network).
+//!
 //! ```text
-//! cargo run --release -p chain-node --example p2p_measure -- [NODES] [BLOCKS] [SYNC_BLOCKS]
+//! cargo run --release -p chain-node --example p2p_measure -- [NODES] [BLOCKS] [SYNC_BLOCKS] [FULL_BLOCKS]
 //! ```
 //!
-//! Defaults: 5 nodes, 100 blocks, 5,000 blocks to sync (from one peer, then from two). Numbers depend on the machine
-//! and on whatever else runs on it.
+//! Defaults: 5 nodes, 100 blocks, 5,000 blocks to sync (from one peer, then from two),
+//! 20 blocks of 2,000 transactions. Numbers depend on the machine and on whatever else
+//! runs on it.
 #![allow(
     clippy::print_stdout,
     clippy::unwrap_used,
@@ -19,7 +23,13 @@
 use std::time::{Duration, Instant};
 
 use chain_node::p2p::{P2p, P2pConfig};
-use chain_node::{Address, Network, Node, NodeConfig, NodeEvent, Subscription};
+use chain_node::{Address, Block, Network, Node, NodeConfig, NodeEvent, Subscription};
+
+#[path = "../benches/common/blocks.rs"]
+mod blocks;
+
+/// Transactions in each block of the full-block sync.
+const FULL_TXS: usize = 2_000;
 
 fn arg(n: usize, default: u32) -> u32 {
     std::env::args()
@@ -35,10 +45,16 @@ struct Peer {
 }
 
 fn start(peers: &[String]) -> Peer {
+    start_with(peers, &[])
+}
+
+/// A node that holds `blocks` (submitted directly) before it joins the network.
+fn start_with(peers: &[String], blocks: &[Block]) -> Peer {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = NodeConfig::new(Network::Regtest, dir.path().to_owned());
-    config.mining_threads = 1;
-    let node = Node::open(config).unwrap();
+    let node = open(dir.path());
+    for b in blocks {
+        node.submit_block(b).unwrap();
+    }
     let mut p2p = P2pConfig::new(Network::Regtest, dir.path());
     p2p.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
     p2p.peers = peers.iter().map(|p| p.parse().unwrap()).collect();
@@ -48,6 +64,27 @@ fn start(peers: &[String]) -> Peer {
         p2p,
         _dir: dir,
     }
+}
+
+fn open(dir: &std::path::Path) -> Node {
+    let mut config = NodeConfig::new(Network::Regtest, dir.to_owned());
+    config.mining_threads = 1;
+    Node::open(config).unwrap()
+}
+
+/// The active chain's blocks above genesis.
+fn active_blocks(node: &Node) -> Vec<Block> {
+    node.read(|v| {
+        let chain = v.chain();
+        let (tip, _) = chain.tip();
+        (1..=tip.0)
+            .map(|h| {
+                let hash = chain.hash_at(chain_node::Height(h)).unwrap();
+                chain.block(&hash).unwrap().unwrap()
+            })
+            .collect()
+    })
+    .unwrap()
 }
 
 fn addr(p: &Peer) -> String {
@@ -127,7 +164,12 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn main() {
-    let (nodes, blocks, sync) = (arg(1, 5).max(2), arg(2, 100).max(1), arg(3, 5000));
+    let (nodes, blocks, sync, full) = (
+        arg(1, 5).max(2),
+        arg(2, 100).max(1),
+        arg(3, 5000),
+        arg(4, 20),
+    );
     let to = Address([7; 32]);
     let (fsync, rtt) = (fsync_latency(), loopback_round_trip());
     println!(
@@ -212,5 +254,60 @@ fn main() {
             p.p2p.shutdown();
             p.node.shutdown().unwrap();
         }
+    }
+    if full > 0 {
+        full_blocks(full, fsync);
+    }
+}
+
+/// Blocks of [`FULL_TXS`] one-input transactions, each spending the coins the previous
+/// one created: connected by one node alone, then synced by a node that holds the
+/// blocks before them.
+fn full_blocks(full: u32, fsync: Duration) {
+    let a = start(&[]);
+    let k = blocks::key(1);
+    let mut coins = blocks::fan_out(&a.node, &k, FULL_TXS);
+    let base = active_blocks(&a.node);
+    for _ in 0..full {
+        coins = blocks::mine_spends(&a.node, &k, &coins, &k).1;
+    }
+    let all = active_blocks(&a.node);
+    let (before, heavy) = all.split_at(base.len());
+    let bytes: usize = heavy.iter().map(|b| b.to_bytes().len()).sum();
+    let last = heavy.last().unwrap().hash();
+
+    // One node alone, no network: the same blocks through `submit_block`.
+    let dir = tempfile::tempdir().unwrap();
+    let alone = open(dir.path());
+    for b in before {
+        alone.submit_block(b).unwrap();
+    }
+    let started = Instant::now();
+    for b in heavy {
+        alone.submit_block(b).unwrap();
+    }
+    let connect = started.elapsed();
+    alone.shutdown().unwrap();
+
+    // A node holding the blocks below them syncs them from `a`.
+    let b = start_with(&[addr(&a)], before);
+    let started = Instant::now();
+    wait("the node at the tip of the full blocks", || {
+        b.node.tip().is_ok_and(|t| t.1 == last)
+    });
+    let took = started.elapsed();
+    let per = |d: Duration| f64::from(full) / d.as_secs_f64();
+    println!(
+        "{full} blocks of {FULL_TXS} transactions ({:.0} kB each): one node alone connects them at {:.1} blocks/s ({:.0} tx/s); synced from one peer at {:.1} blocks/s ({:.0} tx/s, start-up and connection included): {:.2} of the single-node rate; fsync p50 {fsync:?}",
+        bytes as f64 / f64::from(full) / 1000.0,
+        per(connect),
+        per(connect) * FULL_TXS as f64,
+        per(took),
+        per(took) * FULL_TXS as f64,
+        connect.as_secs_f64() / took.as_secs_f64(),
+    );
+    for p in [a, b] {
+        p.p2p.shutdown();
+        p.node.shutdown().unwrap();
     }
 }

@@ -1,0 +1,115 @@
+//! Memory of a node syncing a long chain: a `chain-node` process holding N empty blocks
+//! (mined over RPC), and a fresh `chain-node` process that syncs them from it headers
+//! first. The syncing process's resident memory (`VmRSS` in `/proc/PID/status`) is
+//! sampled as it goes and reported at every tenth of the chain; the figure of interest is
+//! how much it still grows after the first 10^4 blocks.
+//!
+//! ```text
+//! cargo bench -p chain-node --bench sync_memory -- [BLOCKS]
+//! ```
+//!
+//! Default: 100,000 blocks (a few minutes on two cores). Linux only (`/proc`).
+#![allow(
+    missing_docs,
+    clippy::print_stdout,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
+
+use std::time::{Duration, Instant};
+
+use chain_node::{Address, Network};
+use serde_json::json;
+
+#[allow(dead_code)]
+#[path = "../tests/it/process.rs"]
+mod process;
+
+use process::NodeProcess;
+
+const LISTEN: &str = "/ip4/127.0.0.1/tcp/0";
+/// Blocks mined per `generatetoaddress` call.
+const CHUNK: u32 = 5_000;
+
+/// Resident memory of `pid`, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+fn count(node: &NodeProcess) -> u64 {
+    node.ok("getblockcount", json!([])).as_u64().unwrap()
+}
+
+fn main() {
+    let blocks: u32 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(100_000);
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = NodeProcess::start_with(da.path(), &["--p2p-listen", LISTEN]);
+    let to = Address([7; 32]).encode(Network::Regtest);
+    let mined = Instant::now();
+    let mut left = blocks;
+    while left > 0 {
+        let n = left.min(CHUNK);
+        a.ok("generatetoaddress", json!([n, to]));
+        left -= n;
+    }
+    println!(
+        "mined {blocks} empty blocks in {:.1} s",
+        mined.elapsed().as_secs_f64()
+    );
+    let info = a.ok("getnetworkinfo", json!([]));
+    let a_addr = info["localaddresses"][0]["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let started = Instant::now();
+    let b = NodeProcess::start_with(db.path(), &["--p2p-listen", LISTEN, "--peer", &a_addr]);
+    let pid = b.child.id();
+    let step = (blocks / 10).max(1);
+    let mut next = step;
+    let mut rows = Vec::new();
+    let deadline = started + Duration::from_secs(3_600);
+    loop {
+        let (have, rss) = (count(&b), rss_kib(pid));
+        while u64::from(next) <= have && next <= blocks {
+            rows.push((next, rss, started.elapsed()));
+            println!(
+                "{next:>7} blocks synced: RSS {:>6.1} MiB at {:>6.1} s",
+                rss as f64 / 1024.0,
+                started.elapsed().as_secs_f64()
+            );
+            next += step;
+        }
+        if have >= u64::from(blocks) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the sync did not finish");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let took = started.elapsed();
+    let first = rows.first().map(|r| r.1).unwrap_or(1).max(1);
+    let peak = rows.iter().map(|r| r.1).max().unwrap_or(0);
+    let last = rows.last().map(|r| r.1).unwrap_or(0);
+    println!(
+        "synced {blocks} blocks in {:.1} s ({:.0} blocks/s, start-up included); RSS after the first tenth {:.1} MiB, highest sample after it {:.1} MiB ({:.2} x), at the end {:.1} MiB ({:.2} x)",
+        took.as_secs_f64(),
+        f64::from(blocks) / took.as_secs_f64(),
+        first as f64 / 1024.0,
+        peak as f64 / 1024.0,
+        peak as f64 / first as f64,
+        last as f64 / 1024.0,
+        last as f64 / first as f64,
+    );
+    b.stop();
+    a.stop();
+}
