@@ -133,3 +133,44 @@ pub(crate) fn mine_spends(
     assert_eq!(block(node, &hash).txs.len(), coins.len() + 1);
     (hash, created)
 }
+
+/// `n` empty blocks on the regtest genesis paying `to`, one second apart and ending an
+/// hour before now (a history, as a real chain's, rather than blocks mined faster than
+/// the clock, whose times would run more than two hours ahead).
+pub(crate) fn empty_history(n: u32, to: Address) -> Vec<Block> {
+    let params = chain_node::Network::Regtest.params();
+    let target = chain_node::pow::Target::from_compact(params.pow_limit).unwrap();
+    let now = chain_node::unix_now();
+    let first = u32::try_from(now).unwrap() - 3_600 - n;
+    let mut prev = params.genesis.header;
+    (1..=n)
+        .map(|h| {
+            let txs = vec![Transaction::coinbase(
+                Height(h),
+                Vec::new(),
+                vec![TxOut::pay(
+                    chain_node::block_subsidy(Height(h), &params),
+                    to,
+                )],
+            )];
+            let mut header = chain_node::Header {
+                version: 1,
+                prev: prev.hash(),
+                merkle_root: [0; 32],
+                time: first + h,
+                bits: params.pow_limit,
+                nonce: 0,
+            };
+            let block = Block { header, txs };
+            header.merkle_root = block.compute_merkle_root();
+            while !target.is_met_by(&header.hash()) {
+                header.nonce += 1;
+            }
+            prev = header;
+            Block {
+                header,
+                txs: block.txs,
+            }
+        })
+        .collect()
+}
