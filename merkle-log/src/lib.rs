@@ -77,6 +77,7 @@
 //! database. The `http` feature (part of `server`) alone brings the bounded HTTP
 //! serving (module `http`) that the chain node's RPC shares.
 
+pub mod anchor;
 #[cfg(feature = "server")]
 mod background;
 mod checkpoint;
@@ -119,6 +120,7 @@ pub mod witness;
 #[cfg(feature = "server")]
 pub mod witnessing;
 
+pub use anchor::{Anchor, AnchorList};
 pub use checkpoint::{Checkpoint, MAX_CHECKPOINT_LEN};
 pub use consistency::verify_consistency;
 pub use cosignature::Cosigner;
@@ -130,8 +132,8 @@ pub use error::{
     WitnessingError,
 };
 pub use error::{
-    BoundsError, CheckpointError, CosignError, HashParseError, KeyError, NoteError, PolicyError,
-    ProofError, QuorumError, ReceiptError, TileError, VerifyError, WitnessWireError,
+    AnchorError, BoundsError, CheckpointError, CosignError, HashParseError, KeyError, NoteError,
+    PolicyError, ProofError, QuorumError, ReceiptError, TileError, VerifyError, WitnessWireError,
 };
 pub use hash::{Hash, LEAF_PREFIX, NODE_PREFIX};
 pub use inclusion::{MAX_PROOF_LEN, root_from_inclusion_proof, verify_inclusion};
