@@ -661,6 +661,29 @@ pub enum WitnessingError {
     Proof(String),
 }
 
+/// The anchoring options cannot work.
+#[cfg(feature = "server")]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnchoringError {
+    /// `--anchor-every 0`.
+    #[error("--anchor-every must be at least 1 block")]
+    Every,
+    /// The chain node's URL is not HTTP.
+    #[error("--anchor-rpc {url:?} is not an http:// or https:// URL")]
+    Url {
+        /// The URL given.
+        url: String,
+    },
+    /// No `wallet` binary to pay with.
+    #[error(
+        "no wallet binary at {path} (anchoring pays with `wallet publish`: put `wallet` next to merkle-log or on PATH)"
+    )]
+    WalletBinary {
+        /// Where it was looked for.
+        path: std::path::PathBuf,
+    },
+}
+
 /// An HTTP server stopped serving.
 #[cfg(feature = "http")]
 #[derive(Debug, thiserror::Error)]

@@ -79,6 +79,8 @@
 
 pub mod anchor;
 #[cfg(feature = "server")]
+pub mod anchoring;
+#[cfg(feature = "server")]
 mod background;
 mod checkpoint;
 mod consistency;
@@ -128,8 +130,8 @@ pub use cosignature::Cosigner;
 pub use error::ServeError;
 #[cfg(feature = "server")]
 pub use error::{
-    AddCheckpointError, KeyFileError, LogError, ServerError, StorageError, WitnessError,
-    WitnessingError,
+    AddCheckpointError, AnchoringError, KeyFileError, LogError, ServerError, StorageError,
+    WitnessError, WitnessingError,
 };
 pub use error::{
     AnchorError, BoundsError, CheckpointError, CosignError, HashParseError, KeyError, NoteError,
