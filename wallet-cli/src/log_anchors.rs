@@ -304,10 +304,10 @@ pub(crate) fn fields(scan: &Scan) -> Value {
 pub(crate) fn text(scan: &Scan) -> String {
     let mut s = match scan.anchors.last() {
         Some(newest) => format!(
-            "; consistent with {} on the chain (newest: size {} in {})",
+            "; consistent with {} on the chain (newest: size {} in block {})",
             crate::output::count(scan.anchors.len() as u64, "anchor", "anchors"),
             newest.size,
-            newest.block_text()
+            newest.block
         ),
         None => format!(
             "; no anchor of this log on the chain up to height {}",
