@@ -240,8 +240,8 @@ impl AnchorList {
         }
         let origin = lines
             .next()
-            .filter(|o| !o.is_empty())
-            .ok_or(bad("no origin line"))?;
+            .filter(|o| !o.is_empty() && !o.chars().any(|c| c < ' '))
+            .ok_or(bad("no origin line, or one with a control character"))?;
         let mut records = Vec::new();
         for line in lines {
             if records.len() == MAX_ANCHOR_RECORDS {

@@ -167,6 +167,7 @@ fn the_anchor_list_round_trips_and_refuses_what_it_cannot_read() {
     let bad_lines = [
         "open-trust.org/anchors/v2\nLog\n".to_owned(),
         "open-trust.org/anchors/v1\n".to_owned(),
+        "open-trust.org/anchors/v1\nexample.o\u{2}g/log\n".to_owned(),
         format!("open-trust.org/anchors/v1\nLog\n{first} extra\n"),
         format!(
             "open-trust.org/anchors/v1\nLog\n{}\n",
