@@ -336,7 +336,11 @@ impl Anchoring {
             return;
         }
         let last = self.list.records.last();
-        let due = last.is_none_or(|r| height >= r.height.saturating_add(self.config.every));
+        // A chain lower than the last anchor's block is not the chain the list was
+        // made on (or it reorganised): anchor now rather than wait for that height.
+        let due = last.is_none_or(|r| {
+            height >= r.height.saturating_add(self.config.every) || height < r.height
+        });
         if !due || height < self.not_before {
             return;
         }
