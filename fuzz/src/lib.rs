@@ -137,6 +137,18 @@ pub const TARGETS: &[Target] = &[
         bounded_cases: 1500,
     },
     Target {
+        name: "anchor",
+        check: log::anchor,
+        generated: log::anchor_seeds,
+        bounded_cases: 1500,
+    },
+    Target {
+        name: "anchor_list",
+        check: log::anchor_list,
+        generated: log::anchor_list_seeds,
+        bounded_cases: 1500,
+    },
+    Target {
         name: "tile_path",
         check: log::tile_path,
         generated: log::tile_path_seeds,

@@ -1,5 +1,6 @@
 //! Targets for `merkle-log`'s formats: signed notes, verifier and signer keys,
-//! checkpoints, tile paths, hash tiles, entry bundles and receipts.
+//! checkpoints, tile paths, hash tiles, entry bundles, receipts, chain anchors and
+//! anchor lists.
 //!
 //! Property of every target: parsing never panics, and whatever parses is written
 //! back by the crate's own encoder to exactly the input (the text formats are
@@ -8,14 +9,15 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use merkle_log::anchor::AnchorRecord;
 use merkle_log::note::{KeyName, Note, Rfc6962Key};
 use merkle_log::tiles::{
     TileRequest, decode_bundle, decode_hash_tile, encode_hash_tile, index_path, parse_index_path,
     parse_tile_path, push_bundle_entry,
 };
 use merkle_log::{
-    Checkpoint, Cosigner, Hash, MemoryStore, NoteSigner, Receipt, TileId, Tree, VerifierKey,
-    verify_receipt,
+    Anchor, AnchorList, Checkpoint, Cosigner, Hash, MemoryStore, NoteSigner, Receipt, TileId, Tree,
+    VerifierKey, verify_receipt,
 };
 
 /// The keys notes and receipts are verified against: published test keys, one of
@@ -380,4 +382,64 @@ pub fn receipt_seeds() -> Vec<Vec<u8>> {
             Some(r.encode().into_bytes())
         })
         .collect()
+}
+
+/// Chain anchors (data-output payloads): what decodes is encoded back byte for
+/// byte, and checking it against a log key never panics.
+pub fn anchor(data: &[u8]) -> bool {
+    let Ok(a) = Anchor::decode(data) else {
+        return false;
+    };
+    assert_eq!(a.encode(), data);
+    let _ = a.verify(signer().verifier());
+    true
+}
+
+/// Seeds of [`anchor`]: the anchors of the seed checkpoints signed by the seed key.
+pub fn anchor_seeds() -> Vec<Vec<u8>> {
+    let signer = signer();
+    checkpoints()
+        .iter()
+        .filter(|cp| cp.origin() == signer.name().as_str())
+        .filter_map(|cp| signer.sign(&cp.to_text()).ok())
+        .filter_map(|note| Anchor::from_signed_checkpoint(&note, signer.verifier()).ok())
+        .map(|a| a.encode())
+        .collect()
+}
+
+/// Anchor list texts: canonical, so what parses is written back byte for byte.
+pub fn anchor_list(data: &[u8]) -> bool {
+    let Some(s) = text(data) else {
+        return false;
+    };
+    let Ok(list) = AnchorList::parse(s) else {
+        return false;
+    };
+    assert_eq!(list.to_text().ok().as_deref(), Some(s));
+    true
+}
+
+/// Seeds of [`anchor_list`]: an empty list and one with records at the edges.
+pub fn anchor_list_seeds() -> Vec<Vec<u8>> {
+    let record = |height: u64, size: u64| AnchorRecord {
+        height,
+        block: format!("{height:064x}"),
+        txid: format!("{:064x}", u64::MAX - height),
+        size,
+        root: Hash([0xab; 32]),
+    };
+    [
+        AnchorList {
+            origin: "Log".into(),
+            records: vec![],
+        },
+        AnchorList {
+            origin: "example.org/log".into(),
+            records: vec![record(0, 0), record(101, 5), record(u64::MAX, u64::MAX)],
+        },
+    ]
+    .iter()
+    .filter_map(|l| l.to_text().ok())
+    .map(String::into_bytes)
+    .collect()
 }

@@ -65,6 +65,11 @@ pub fn rpc_params_seeds() -> Vec<Vec<u8>> {
         Call::GetBlockCount,
         Call::GetBestBlockHash,
         Call::GetBlockHash { height: 7 },
+        Call::ListDataOutputs {
+            prefix: b"OTLA".to_vec(),
+            from: 0,
+            max_blocks: 10,
+        },
         Call::GetBlock {
             hash: genesis,
             verbosity: 2,

@@ -51,6 +51,25 @@ pub(crate) enum Command {
             requires = "witness_policy"
         )]
         receipt_wait: u64,
+        /// Anchor the published checkpoint in a chain: the chain node's JSON-RPC
+        /// URL. Needs the three other --anchor options and `wallet` next to
+        /// merkle-log or on PATH.
+        #[arg(
+            long,
+            value_name = "URL",
+            requires_all = ["anchor_cookie", "anchor_wallet", "anchor_every"]
+        )]
+        anchor_rpc: Option<String>,
+        /// The chain node's cookie file.
+        #[arg(long, value_name = "FILE", requires = "anchor_rpc")]
+        anchor_cookie: Option<PathBuf>,
+        /// The wallet directory that pays for the anchors (its passphrase from
+        /// WALLET_PASSPHRASE, or none for a development wallet).
+        #[arg(long, value_name = "DIR", requires = "anchor_rpc")]
+        anchor_wallet: Option<PathBuf>,
+        /// Anchor at most once every BLOCKS blocks of the chain.
+        #[arg(long, value_name = "BLOCKS", requires = "anchor_rpc")]
+        anchor_every: Option<u64>,
     },
     /// Run a witness (C2SP tlog-witness): cosign logs' checkpoints after checking
     /// that each extends the last one cosigned.

@@ -180,6 +180,50 @@ pub enum NoteError {
     Rfc6962Encoding,
 }
 
+/// An anchor or an anchor list could not be made or read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnchorError {
+    /// The bytes do not start with the anchor magic `OTLA`.
+    #[error("not an anchor: the data does not start with OTLA")]
+    Magic,
+    /// An anchor of a version this crate does not read.
+    #[error("anchor version {version} is not known (this reader knows version 1)")]
+    Version {
+        /// The version byte.
+        version: u8,
+    },
+    /// A version-1 anchor of the wrong length.
+    #[error("anchor is {len} bytes; a version-1 anchor is 113")]
+    Length {
+        /// The length of the data.
+        len: usize,
+    },
+    /// The anchor names another key.
+    #[error("anchor is by key ID {anchored}, not this log's")]
+    OtherKey {
+        /// The key ID in the anchor.
+        anchored: crate::note::KeyId,
+    },
+    /// The checkpoint has extension lines, which an anchor does not carry.
+    #[error("a checkpoint with extension lines cannot be anchored")]
+    Extensions,
+    /// The log key's signature on the checkpoint is not a 64-byte Ed25519 one.
+    #[error("the checkpoint carries no Ed25519 signature by the log key")]
+    NotEd25519,
+    /// The checkpoint could not be read or rebuilt.
+    #[error("anchored checkpoint: {0}")]
+    Checkpoint(#[source] CheckpointError),
+    /// The log's signature does not verify.
+    #[error("anchor signature: {0}")]
+    Signature(#[source] NoteError),
+    /// An anchor list is malformed.
+    #[error("malformed anchor list: {why}")]
+    List {
+        /// What is wrong.
+        why: &'static str,
+    },
+}
+
 /// A checkpoint body could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CheckpointError {
@@ -615,6 +659,29 @@ pub enum WitnessingError {
     /// A proof could not be built from the tiles.
     #[error("building a proof: {0}")]
     Proof(String),
+}
+
+/// The anchoring options cannot work.
+#[cfg(feature = "server")]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnchoringError {
+    /// `--anchor-every 0`.
+    #[error("--anchor-every must be at least 1 block")]
+    Every,
+    /// The chain node's URL is not HTTP.
+    #[error("--anchor-rpc {url:?} is not an http:// or https:// URL")]
+    Url {
+        /// The URL given.
+        url: String,
+    },
+    /// No `wallet` binary to pay with.
+    #[error(
+        "no wallet binary at {path} (anchoring pays with `wallet publish`: put `wallet` next to merkle-log or on PATH)"
+    )]
+    WalletBinary {
+        /// Where it was looked for.
+        path: std::path::PathBuf,
+    },
 }
 
 /// An HTTP server stopped serving.

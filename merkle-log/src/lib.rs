@@ -77,6 +77,9 @@
 //! database. The `http` feature (part of `server`) alone brings the bounded HTTP
 //! serving (module `http`) that the chain node's RPC shares.
 
+pub mod anchor;
+#[cfg(feature = "server")]
+pub mod anchoring;
 #[cfg(feature = "server")]
 mod background;
 mod checkpoint;
@@ -119,6 +122,7 @@ pub mod witness;
 #[cfg(feature = "server")]
 pub mod witnessing;
 
+pub use anchor::{Anchor, AnchorList};
 pub use checkpoint::{Checkpoint, MAX_CHECKPOINT_LEN};
 pub use consistency::verify_consistency;
 pub use cosignature::Cosigner;
@@ -126,12 +130,12 @@ pub use cosignature::Cosigner;
 pub use error::ServeError;
 #[cfg(feature = "server")]
 pub use error::{
-    AddCheckpointError, KeyFileError, LogError, ServerError, StorageError, WitnessError,
-    WitnessingError,
+    AddCheckpointError, AnchoringError, KeyFileError, LogError, ServerError, StorageError,
+    WitnessError, WitnessingError,
 };
 pub use error::{
-    BoundsError, CheckpointError, CosignError, HashParseError, KeyError, NoteError, PolicyError,
-    ProofError, QuorumError, ReceiptError, TileError, VerifyError, WitnessWireError,
+    AnchorError, BoundsError, CheckpointError, CosignError, HashParseError, KeyError, NoteError,
+    PolicyError, ProofError, QuorumError, ReceiptError, TileError, VerifyError, WitnessWireError,
 };
 pub use hash::{Hash, LEAF_PREFIX, NODE_PREFIX};
 pub use inclusion::{MAX_PROOF_LEN, root_from_inclusion_proof, verify_inclusion};

@@ -59,6 +59,10 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             max_batch,
             witness_policy,
             receipt_wait,
+            anchor_rpc,
+            anchor_cookie,
+            anchor_wallet,
+            anchor_every,
         } => {
             let signer = keyfile::read_private_key(&key)?;
             // The port before the directory: a start that cannot serve creates and
@@ -67,6 +71,18 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             let witnessing = witness_policy
                 .map(|path| witness_cmd::witnessing(&path, signer.verifier(), receipt_wait))
                 .transpose()?;
+            let anchoring = match (anchor_rpc, anchor_cookie, anchor_wallet, anchor_every) {
+                (Some(url), Some(cookie), Some(wallet), Some(every)) => {
+                    let mut a =
+                        server::AnchoringConfig::new(&url, cookie, wallet, wallet_binary(), every);
+                    a.notify = std::sync::Arc::new(|event| {
+                        err(format_args!("merkle-log: anchoring: {event}"));
+                    });
+                    a.check()?;
+                    Some(a)
+                }
+                _ => None,
+            };
             let vkey = signer.verifier().to_string();
             let mut bar: Option<indicatif::ProgressBar> = None;
             let config = LogConfig {
@@ -96,6 +112,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             let config = server::ServerConfig {
                 max_batch,
                 witnessing,
+                anchoring,
                 ..server::ServerConfig::default()
             };
             serve_on(
@@ -194,6 +211,24 @@ pub(crate) fn save_key(
         say(vkey);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `wallet` binary that pays for anchors: next to this one, else on PATH.
+fn wallet_binary() -> std::path::PathBuf {
+    let name = format!("wallet{}", std::env::consts::EXE_SUFFIX);
+    let beside = std::env::current_exe()
+        .ok()
+        .map(|exe| exe.with_file_name(&name))
+        .filter(|p| p.is_file());
+    beside
+        .or_else(|| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|dir| dir.join(&name))
+                    .find(|p| p.is_file())
+            })
+        })
+        .unwrap_or_else(|| std::path::PathBuf::from(name))
 }
 
 /// Binds `listen`, before anything else of a start is done.

@@ -387,6 +387,7 @@ impl PrivateKey {
 }
 
 /// An Ed25519 note signer: the private half of a log key.
+#[derive(Clone)]
 pub struct NoteSigner {
     name: KeyName,
     key: ed25519_dalek::SigningKey,

@@ -22,6 +22,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
+pub use crate::anchoring::AnchoringConfig;
 pub use crate::background::ServerHandle;
 use crate::background::spawn_server;
 use crate::checkpoint::parse_decimal;
@@ -61,6 +62,8 @@ pub struct ServerConfig {
     /// Publish only checkpoints cosigned by a quorum of witnesses
     /// ([`crate::witnessing`]); `None` publishes each checkpoint as it is signed.
     pub witnessing: Option<WitnessingConfig>,
+    /// Anchor the published checkpoint in a chain ([`crate::anchoring`]).
+    pub anchoring: Option<AnchoringConfig>,
 }
 
 impl Default for ServerConfig {
@@ -70,6 +73,7 @@ impl Default for ServerConfig {
             queue: 65_536,
             http: Limits::default(),
             witnessing: None,
+            anchoring: None,
         }
     }
 }
@@ -97,6 +101,8 @@ struct Shared {
     submit: mpsc::Sender<(Vec<u8>, Reply)>,
     // Bytes of entries sent to the sequencer and not yet answered.
     queued: Arc<AtomicUsize>,
+    // The signed anchor list, once there is one.
+    anchors: crate::anchoring::Served,
 }
 
 type AppState = Arc<Shared>;
@@ -234,12 +240,30 @@ async fn serve(
         None => None,
     };
     let (handle, witnessing) = publisher.unzip();
+    let anchors: crate::anchoring::Served = Arc::new(RwLock::new(None));
+    let anchoring = match config.anchoring {
+        Some(a) => Some(
+            crate::anchoring::start(
+                a,
+                Arc::clone(log.dir()),
+                log.signer().clone(),
+                Arc::clone(&published),
+                Arc::clone(&anchors),
+            )
+            .map_err(|source| ServerError::Start {
+                what: "spawning the anchoring thread",
+                source,
+            })?,
+        ),
+        None => None,
+    };
     let shared = Arc::new(Shared {
         dir: Arc::clone(log.dir()),
         dedup: Arc::clone(log.dedup()),
         published,
         submit,
         queued: Arc::new(AtomicUsize::new(0)),
+        anchors,
     });
     // The sequencer holds no sender: when the server stops, the channel closes.
     let seq_published = Arc::clone(&shared.published);
@@ -273,6 +297,9 @@ async fn serve(
     if let Some(task) = witnessing {
         let _ = task.await;
     }
+    if let Some(running) = anchoring {
+        let _ = tokio::task::spawn_blocking(move || running.stop()).await;
+    }
     // A halted log matters more than a failed listener: report it first.
     sequenced.map_err(|source| ServerError::Halted { source })?;
     served.map_err(ServerError::from)
@@ -282,6 +309,7 @@ fn router(state: AppState) -> Router {
     Router::new()
         .route("/add", post(add).layer(DefaultBodyLimit::max(MAX_ENTRY)))
         .route("/checkpoint", get(checkpoint))
+        .route("/anchors", get(anchors))
         .route("/tile/{*path}", get(tile))
         .route("/ct/v1/get-proof-by-hash", get(proof_by_hash))
         .route("/ct/v1/get-sth-consistency", get(sth_consistency))
@@ -432,6 +460,26 @@ async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError>
             (header::CACHE_CONTROL, "no-store"),
         ],
         p.note,
+    )
+        .into_response())
+}
+
+/// The signed list of the log's anchors in a chain (404 before the first).
+async fn anchors(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let note = state
+        .anchors
+        .read()
+        .map_err(|_| ApiError::unavailable("anchor list poisoned"))?
+        .clone()
+        .ok_or_else(|| {
+            ApiError::not_found("no checkpoint of this log is anchored in a chain yet")
+        })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        note,
     )
         .into_response())
 }

@@ -1,9 +1,9 @@
 //! The commands that talk to the node: balance, mine and send.
 
-use chain_node::{Address, Amount, BlockHash, COIN, MAX_MONEY};
+use chain_node::{Address, Amount, BlockHash, COIN, MAX_BURN_DATA, MAX_MONEY};
 use serde_json::json;
 
-use crate::cli::{MineArgs, SendArgs};
+use crate::cli::{MineArgs, PublishArgs, SendArgs};
 use crate::coins;
 use crate::output::{Failure, failed};
 use crate::output::{Report, bad};
@@ -158,20 +158,13 @@ pub(crate) fn mine(cfg: &Config, args: &MineArgs) -> Result<Report, Failure> {
     ))
 }
 
-/// `wallet send`: builds, signs and broadcasts a payment.
-pub(crate) fn send(cfg: &Config, args: &SendArgs) -> Result<Report, Failure> {
-    // Everything that can be checked offline is checked first.
-    let to = Address::parse(args.to.trim(), cfg.network).map_err(|e| {
-        // The prefix is named only to someone who did not type it.
-        let prefix = format!("{}1", cfg.network.address_prefix());
-        let hint = if args.to.trim().starts_with(&prefix) {
-            String::new()
-        } else {
-            format!(" (a {} address starts with {prefix})", cfg.network.name())
-        };
-        bad(format!("--to {:?}: {e}{hint}", args.to))
-    })?;
-    let amount = parse_coins(&args.amount).map_err(bad)?;
+/// Unlocks the wallet, plans a transaction over its spendable coins with `plan`
+/// (given the coins and a fresh change address), signs it and broadcasts it;
+/// returns the plan and the txid.
+fn pay(
+    cfg: &Config,
+    plan: impl FnOnce(&[spend::Coin], Address) -> Result<spend::Payment, Failure>,
+) -> Result<(spend::Payment, String), Failure> {
     let rpc = rpc(cfg)?;
     let mut unlocked = unlock(cfg)?;
     let addrs = coins::addresses(&unlocked);
@@ -182,9 +175,7 @@ pub(crate) fn send(cfg: &Config, args: &SendArgs) -> Result<Report, Failure> {
         .collect();
 
     let change_key = unlocked.next_key().map_err(failed)?;
-    let change_to = change_key.address();
-    let payment = spend::plan(&spendable, to, amount, change_to, args.fee_rate)
-        .map_err(|e| spend_failure(&e, &args.amount))?;
+    let payment = plan(&spendable, change_key.address())?;
     let chain_id = cfg.network.params().genesis_hash();
     let tx = spend::sign(&payment, &chain_id, |i| unlocked.signing_key(i));
     crate::keys::scrub_stack();
@@ -201,7 +192,9 @@ pub(crate) fn send(cfg: &Config, args: &SendArgs) -> Result<Report, Failure> {
                 Ok(()) => String::new(),
                 Err(f) => format!(" (and the unused change key stays recorded: {f})"),
             };
-            return Err(failed(format!("the node refused the payment: {e}{forgot}")));
+            return Err(failed(format!(
+                "the node refused the transaction: {e}{forgot}"
+            )));
         }
     };
     if txid != tx.txid().to_hex() {
@@ -210,6 +203,65 @@ pub(crate) fn send(cfg: &Config, args: &SendArgs) -> Result<Report, Failure> {
             tx.txid()
         )));
     }
+    Ok((payment, txid))
+}
+
+/// `wallet publish`: a transaction whose data output carries the given bytes
+/// (amount zero: only the fee is paid), for anchoring and other public records.
+pub(crate) fn publish(cfg: &Config, args: &PublishArgs) -> Result<Report, Failure> {
+    let data = hex::decode(args.data_hex.trim())
+        .map_err(|_| bad(format!("--data-hex {:?} is not hex", args.data_hex)))?;
+    if data.is_empty() || data.len() > MAX_BURN_DATA {
+        return Err(bad(format!(
+            "--data-hex holds {} bytes; a data output carries 1 to {MAX_BURN_DATA}",
+            data.len()
+        )));
+    }
+    let (payment, txid) = pay(cfg, |coins, change_to| {
+        spend::plan_data(coins, data.clone(), change_to, args.fee_rate).map_err(|e| match e {
+            spend::SpendError::InsufficientFunds { needed, available } => failed(format!(
+                "insufficient funds: the fee needs {} coins; {} coins are spendable",
+                format_coins_wide(needed),
+                format_coins(available)
+            )),
+            spend::SpendError::FeeRate(_) => bad(e.to_string()),
+            e => failed(e),
+        })
+    })?;
+    let fee = payment.fee.units();
+    Ok(Report::ok(
+        format!(
+            "published {} bytes (fee {}); txid {txid}",
+            data.len(),
+            format_coins(fee)
+        ),
+        json!({
+            "txid": txid,
+            "fee": fee,
+            "data": hex::encode(&data),
+            "change": payment.change.map(Amount::units),
+        }),
+    ))
+}
+
+/// `wallet send`: builds, signs and broadcasts a payment.
+pub(crate) fn send(cfg: &Config, args: &SendArgs) -> Result<Report, Failure> {
+    // Everything that can be checked offline is checked first.
+    let to = Address::parse(args.to.trim(), cfg.network).map_err(|e| {
+        // The prefix is named only to someone who did not type it.
+        let prefix = format!("{}1", cfg.network.address_prefix());
+        let hint = if args.to.trim().starts_with(&prefix) {
+            String::new()
+        } else {
+            format!(" (a {} address starts with {prefix})", cfg.network.name())
+        };
+        bad(format!("--to {:?}: {e}{hint}", args.to))
+    })?;
+    let amount = parse_coins(&args.amount).map_err(bad)?;
+    let (payment, txid) = pay(cfg, |coins, change_to| {
+        spend::plan(coins, to, amount, change_to, args.fee_rate)
+            .map_err(|e| spend_failure(&e, &args.amount))
+    })?;
     let fee = payment.fee.units();
     Ok(Report::ok(
         format!(

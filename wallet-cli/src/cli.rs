@@ -125,6 +125,9 @@ pub enum Command {
     Balance(WalletArgs),
     /// Pay an address: build, sign and broadcast; prints the txid.
     Send(SendArgs),
+    /// Publish up to 256 bytes on the chain in a data output (nothing burnt but the
+    /// fee); prints the txid.
+    Publish(PublishArgs),
     /// The wallet's transactions, newest first (amounts exclude the fee, which is
     /// shown apart).
     History(WalletArgs),
@@ -186,6 +189,20 @@ pub struct SendArgs {
     /// The amount in coins, such as 1.5 (at most 8 decimals).
     #[arg(long, value_name = "COINS", allow_hyphen_values = true)]
     pub amount: String,
+    /// Fee rate in base units per byte.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub fee_rate: u64,
+}
+
+/// Arguments of `wallet publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Which wallet, which node.
+    #[command(flatten)]
+    pub wallet: WalletArgs,
+    /// The bytes to publish, in hex (1 to 256 bytes).
+    #[arg(long, value_name = "HEX")]
+    pub data_hex: String,
     /// Fee rate in base units per byte.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub fee_rate: u64,
@@ -303,6 +320,13 @@ pub struct AuditArgs {
     /// Also download every tile and entry bundle and recompute the root.
     #[arg(long)]
     pub full: bool,
+    /// A chain node's JSON-RPC URL: also check the log against every anchor of its
+    /// checkpoints on that chain (exit 3 for a split view or a rollback).
+    #[arg(long, value_name = "URL", requires = "chain_cookie")]
+    pub chain_rpc: Option<String>,
+    /// The cookie file of the node at --chain-rpc (its data directory's .cookie).
+    #[arg(long, value_name = "FILE", requires = "chain_rpc")]
+    pub chain_cookie: Option<PathBuf>,
 }
 
 /// Arguments of `wallet log verify-receipt`.

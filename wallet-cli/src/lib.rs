@@ -20,6 +20,7 @@ pub mod http;
 pub mod keys;
 pub mod keystore;
 mod log;
+mod log_anchors;
 mod log_audit;
 pub mod log_client;
 pub mod output;
@@ -71,6 +72,9 @@ pub fn run(cli: Cli) -> std::process::ExitCode {
         Command::Balance(w) => with_config(&w, before, chain_cmds::balance),
         Command::Send(args) => {
             with_config(&args.wallet, before, |cfg| chain_cmds::send(cfg, &args))
+        }
+        Command::Publish(args) => {
+            with_config(&args.wallet, before, |cfg| chain_cmds::publish(cfg, &args))
         }
         Command::History(w) => with_config(&w, before, history::history),
         Command::Mine(args) => {

@@ -23,6 +23,7 @@ use crate::cli::{
     AuditArgs, ProveArgs, RemoteLogArgs, VerifyNoteArgs, VerifyReceiptArgs, VerifySthArgs,
 };
 use crate::fsutil::write_atomic;
+use crate::log_anchors;
 use crate::log_client::{
     Cosigned, FetchError, LogClient, Trust, VerifiedCheckpoint, verify_checkpoint,
 };
@@ -287,6 +288,19 @@ pub(crate) fn audit(args: &AuditArgs) -> Result<Report, Failure> {
     } else {
         None
     };
+    let anchored = match (&args.chain_rpc, &args.chain_cookie) {
+        (Some(url), Some(cookie)) => {
+            let keys: Vec<_> = trust
+                .log_keys()
+                .into_iter()
+                .filter(|k| k.name().as_str() == cp.origin())
+                .collect();
+            let scan = log_anchors::scan(url, cookie, &keys)?;
+            log_anchors::check(&client, cp.origin(), new_size, &new_root, &scan.anchors)?;
+            Some(scan)
+        }
+        _ => None,
+    };
     state.record(
         cp.origin(),
         StoredHead {
@@ -340,6 +354,10 @@ pub(crate) fn audit(args: &AuditArgs) -> Result<Report, Failure> {
         ));
     }
     line.push_str(&cosigned);
+    if let Some(scan) = &anchored {
+        line.push_str(&log_anchors::text(scan));
+        fields.insert("chain".into(), log_anchors::fields(scan));
+    }
     Ok(Report::ok(line, fields.into()))
 }
 

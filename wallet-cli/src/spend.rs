@@ -12,7 +12,9 @@
 //! Coins come from the node, so their amounts are not trusted: coins that add up
 //! to more than the money supply are refused, and every sum is checked.
 
-use chain_node::{Address, Amount, BlockHash, OutPoint, Transaction, TxIn, TxInputs, TxOut};
+use chain_node::{
+    Address, Amount, BlockHash, OutPoint, OutputKind, Transaction, TxIn, TxInputs, TxOut,
+};
 use ed25519_dalek::SigningKey;
 
 /// Bytes one more input adds to a transaction (outpoint, public key, signature).
@@ -134,9 +136,41 @@ pub fn plan(
     change_to: Address,
     fee_rate: u64,
 ) -> Result<Payment, SpendError> {
+    plan_output(coins, TxOut::pay(amount, to), change_to, fee_rate)
+}
+
+/// Chooses coins for a transaction whose one output carries `data` in a data output
+/// of amount zero (nothing is burnt but the fee), with change to `change_to`.
+///
+/// # Errors
+/// [`SpendError`] when the coins do not pay the fee, the fee rate is out of range
+/// or the coins exceed the money supply. The data's length is the caller's to
+/// check (consensus allows 256 bytes).
+pub fn plan_data(
+    coins: &[Coin],
+    data: Vec<u8>,
+    change_to: Address,
+    fee_rate: u64,
+) -> Result<Payment, SpendError> {
+    let out = TxOut {
+        amount: Amount::ZERO,
+        kind: OutputKind::Burn(data),
+    };
+    plan_output(coins, out, change_to, fee_rate)
+}
+
+/// Chooses coins for a transaction with the output `pay`, then change. A payment
+/// (not a data output) must be at least the dust limit.
+fn plan_output(
+    coins: &[Coin],
+    pay: TxOut,
+    change_to: Address,
+    fee_rate: u64,
+) -> Result<Payment, SpendError> {
     if fee_rate == 0 || fee_rate > 100_000 {
         return Err(SpendError::FeeRate(fee_rate));
     }
+    let amount = pay.amount;
     if !amount.is_in_range() {
         return Err(SpendError::TooMuchMoney { what: "the amount" });
     }
@@ -145,7 +179,7 @@ pub fn plan(
         .try_fold(Amount::ZERO, |sum, c| add_money(sum, c.amount))
         .ok_or(SpendError::TooMuchMoney { what: "the coins" })?;
     let dust = dust_limit(fee_rate);
-    if amount.units() < dust {
+    if pay.address().is_some() && amount.units() < dust {
         return Err(SpendError::Dust {
             amount: amount.units(),
             dust,
@@ -153,7 +187,6 @@ pub fn plan(
     }
     let mut sorted = coins.to_vec();
     sorted.sort_by(|a, b| b.amount.cmp(&a.amount).then(a.outpoint.cmp(&b.outpoint)));
-    let pay = TxOut::pay(amount, to);
     // Every sum below is of amounts whose total is at most MAX_MONEY, and fees
     // are u128: nothing here can overflow.
     let target = u128::from(amount.units());

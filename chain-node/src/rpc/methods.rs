@@ -2,6 +2,7 @@
 //! integers in base units.
 
 mod call;
+mod data;
 mod network;
 
 pub use call::{Call, parse_call};
@@ -30,6 +31,14 @@ pub const MAX_GENERATE_BLOCKS: u64 = 100_000;
 pub const MAX_TEST_TRANSACTIONS: usize = 25;
 /// Most addresses one `getaddressutxos` call looks up.
 pub const MAX_ADDRESSES: usize = 10_000;
+/// Most blocks one `listdataoutputs` call scans.
+pub const MAX_LIST_BLOCKS: u64 = 1_000;
+/// A `listdataoutputs` call stops after the block in which it has listed this many
+/// outputs (one block adds at most what fits in its 1,000,000 bytes).
+pub const MAX_LIST_OUTPUTS: usize = 1_000;
+/// A `listdataoutputs` call stops after the block that brings the bytes it has read
+/// to this many.
+pub const MAX_LIST_BYTES: usize = 16 << 20;
 
 /// A JSON-RPC error object.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -182,6 +191,11 @@ pub fn dispatch_with(
     match call {
         Call::GetBlockchainInfo => node.read(move |v| blockchain_info(v, network))?,
         Call::GetBlockCount => Ok(json!(node.tip()?.0.0)),
+        Call::ListDataOutputs {
+            prefix,
+            from,
+            max_blocks,
+        } => node.read(move |v| data::list_data_outputs(v, &prefix, from, max_blocks))?,
         Call::GetBestBlockHash => Ok(json!(node.tip()?.1.to_hex())),
         Call::GetBlockHash { height: h } => node
             .read(move |v| u32::try_from(h).ok().and_then(|h| v.chain().hash_at(Height(h))))?

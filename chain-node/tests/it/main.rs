@@ -7,6 +7,7 @@ mod chain;
 mod commitment;
 mod consensus;
 mod core_client;
+mod data_outputs;
 mod handle;
 mod headers;
 mod helpers;

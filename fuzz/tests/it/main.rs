@@ -92,6 +92,8 @@ targets!(
     note,
     verifier_key,
     checkpoint,
+    anchor,
+    anchor_list,
     tile_path,
     hash_tile,
     entry_bundle,

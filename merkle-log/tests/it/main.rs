@@ -4,6 +4,7 @@
 // Test code: a panic is a failed test, and no untrusted input reaches it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod anchor;
 #[cfg(feature = "server")]
 mod common;
 mod cosign;

@@ -55,3 +55,14 @@ pub(crate) fn sibling_binary(package: &str, bin: &str) -> PathBuf {
     assert!(path.exists(), "{} is missing", path.display());
     path
 }
+
+/// The first line a child process writes on its piped standard output (its start-up
+/// line), without the newline.
+pub(crate) fn first_line(child: &mut std::process::Child) -> String {
+    use std::io::BufRead as _;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    line.trim_end().to_owned()
+}

@@ -46,8 +46,8 @@ impl Server {
     }
 }
 
-/// RFC 6962 MTH over entries, written from the RFC for this test.
-fn mth(entries: &[Vec<u8>]) -> String {
+/// RFC 6962 MTH over entries, written from the RFC for the tests.
+pub(crate) fn mth(entries: &[Vec<u8>]) -> String {
     fn leaf(d: &[u8]) -> [u8; 32] {
         Sha256::new()
             .chain_update([0u8])
@@ -84,7 +84,7 @@ fn entries(prefix: &str, n: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn run(args: &[&str]) -> (i32, Value, String) {
+pub(crate) fn run(args: &[&str]) -> (i32, Value, String) {
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
     let o: Output = wallet(&all);

@@ -3,6 +3,7 @@
 // Test code: a panic is a failed test, and no untrusted input reaches it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod anchoring;
 mod common;
 mod docs;
 mod keys;

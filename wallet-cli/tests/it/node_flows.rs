@@ -3,7 +3,6 @@
 //! the words, and failures that change nothing.
 
 use std::ffi::OsStr;
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
@@ -19,14 +18,14 @@ fn chain_node_binary() -> PathBuf {
     crate::common::sibling_binary("chain-node", "chain-node")
 }
 
-struct Node {
-    child: Child,
-    url: String,
-    data: PathBuf,
+pub(crate) struct Node {
+    pub(crate) child: Child,
+    pub(crate) url: String,
+    pub(crate) data: PathBuf,
 }
 
 impl Node {
-    fn start(data: &Path) -> Node {
+    pub(crate) fn start(data: &Path) -> Node {
         let mut child = Command::new(chain_node_binary())
             .args(["--network", "regtest", "--data"])
             .arg(data)
@@ -41,10 +40,7 @@ impl Node {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let line = crate::common::first_line(&mut child);
         let info: Value = serde_json::from_str(&line).expect("chain-node start-up line");
         let addr = info["rpc"].as_str().unwrap();
         let url = if addr.starts_with("http") {

@@ -3,14 +3,14 @@
 
 use serde_json::{Value, json};
 
-use super::{MAX_ADDRESSES, MAX_GENERATE_BLOCKS, MAX_TEST_TRANSACTIONS, RpcError};
+use super::{MAX_ADDRESSES, MAX_GENERATE_BLOCKS, MAX_LIST_BLOCKS, MAX_TEST_TRANSACTIONS, RpcError};
 use crate::address::Address;
 use crate::block::Block;
 use crate::encoding::{Decode, decode_exact};
 use crate::hash::{BlockHash, TxId};
 use crate::p2p::{AddNode, PeerTarget};
 use crate::params::{MAX_BLOCK_SIZE, MAX_TX_SIZE, Network};
-use crate::transaction::{OutPoint, Transaction};
+use crate::transaction::{MAX_BURN_DATA, OutPoint, Transaction};
 use gossip::Multiaddr;
 
 /// One RPC call with its parameters as typed values.
@@ -18,6 +18,16 @@ use gossip::Multiaddr;
 pub enum Call {
     /// `getblockchaininfo`.
     GetBlockchainInfo,
+    /// `listdataoutputs prefix fromheight (maxblocks)`: data outputs of the active
+    /// chain whose bytes start with `prefix`, by a bounded scan.
+    ListDataOutputs {
+        /// 1 to [`MAX_BURN_DATA`] bytes.
+        prefix: Vec<u8>,
+        /// The first height scanned.
+        from: u64,
+        /// Most blocks scanned, 1 to [`MAX_LIST_BLOCKS`].
+        max_blocks: u64,
+    },
     /// `getblockcount`.
     GetBlockCount,
     /// `getbestblockhash`.
@@ -418,6 +428,34 @@ pub fn parse_call(method: &str, params: &Value, network: Network) -> Result<Call
                 .as_bool()
                 .ok_or_else(|| RpcError::type_error("parameter state must be true or false"))?,
         },
+        "listdataoutputs" => {
+            let text = p.str(0, "prefix")?;
+            let prefix = if text.len() / 2 > MAX_BURN_DATA {
+                None
+            } else {
+                hex::decode(text).ok().filter(|p| !p.is_empty())
+            }
+            .ok_or_else(|| {
+                RpcError::invalid_parameter(format!(
+                    "prefix must be 1 to {MAX_BURN_DATA} bytes in hex"
+                ))
+            })?;
+            let max_blocks = match p.get(2, "maxblocks") {
+                None => MAX_LIST_BLOCKS,
+                Some(_) => p.u64(2, "maxblocks")?,
+            };
+            if max_blocks == 0 || max_blocks > MAX_LIST_BLOCKS {
+                return Err(RpcError::invalid_parameter(format!(
+                    "maxblocks {max_blocks} is out of range: one call scans 1 to \
+                     {MAX_LIST_BLOCKS} blocks; call again from the next height"
+                )));
+            }
+            Call::ListDataOutputs {
+                prefix,
+                from: p.u64(1, "fromheight")?,
+                max_blocks,
+            }
+        }
         "stop" => Call::Stop,
         other => {
             return Err(RpcError::new(
@@ -433,6 +471,7 @@ impl Call {
     pub fn method(&self) -> &'static str {
         match self {
             Call::GetBlockchainInfo => "getblockchaininfo",
+            Call::ListDataOutputs { .. } => "listdataoutputs",
             Call::GetBlockCount => "getblockcount",
             Call::GetBestBlockHash => "getbestblockhash",
             Call::GetBlockHash { .. } => "getblockhash",
@@ -515,6 +554,11 @@ impl Call {
                 json!([nblocks, address.encode(network)])
             }
             Call::ValidateAddress { address } => json!([address]),
+            Call::ListDataOutputs {
+                prefix,
+                from,
+                max_blocks,
+            } => json!([hex::encode(prefix), from, max_blocks]),
             Call::SubmitBlock { block } => json!([hex::encode(block.to_bytes())]),
             Call::InvalidateBlock { hash } | Call::ReconsiderBlock { hash } => {
                 json!([hash.to_hex()])
