@@ -7,7 +7,7 @@ use maud::{Markup, html};
 const WIDTH: f64 = 600.0;
 const HEIGHT: f64 = 160.0;
 /// Room for the labels.
-const PAD_LEFT: f64 = 70.0;
+const PAD_LEFT: f64 = 95.0;
 const PAD: f64 = 12.0;
 
 /// A series to draw.

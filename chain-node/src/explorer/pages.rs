@@ -216,7 +216,7 @@ pub(crate) fn home(site: Site, s: &Summary, samples: &[Sample]) -> Markup {
                 h1 { "Latest blocks" }
                 p {
                     "Tip: height " span id="tip-height" { (s.height.0) } " "
-                    (block_link(&s.tip))
+                    span id="tip-link" { (block_link(&s.tip)) }
                     " · mempool " a href="/mempool" { (s.mempool_txs) " transactions, " (s.mempool_bytes) " bytes" }
                 }
                 p.muted id="live-status" { "New blocks appear here as the node connects them." }

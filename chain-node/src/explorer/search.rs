@@ -77,6 +77,12 @@ pub(crate) fn parse(text: &str, network: Network) -> Result<Query, QueryError> {
     if text.is_empty() {
         return Err(QueryError::Empty);
     }
+    if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let lower = text.to_ascii_lowercase();
+        if let Ok(hash) = BlockHash::from_str(&lower) {
+            return Ok(Query::Hash(hash));
+        }
+    }
     if text.bytes().all(|b| b.is_ascii_digit()) {
         return text
             .parse::<u32>()
@@ -84,12 +90,6 @@ pub(crate) fn parse(text: &str, network: Network) -> Result<Query, QueryError> {
             .map_err(|_| QueryError::BadHeight {
                 text: text.to_owned(),
             });
-    }
-    if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        let lower = text.to_ascii_lowercase();
-        if let Ok(hash) = BlockHash::from_str(&lower) {
-            return Ok(Query::Hash(hash));
-        }
     }
     let prefix = format!("{}1", network.address_prefix());
     if text.to_ascii_lowercase().starts_with(&prefix) {
@@ -131,6 +131,9 @@ mod tests {
         ));
         assert_eq!(parse("alice.id", net), Ok(Query::Name("alice.id".into())));
         assert_eq!(parse("  ", net), Err(QueryError::Empty));
+        // 64 digits are a hash, not a height.
+        let digits = "0".repeat(64);
+        assert_eq!(parse(&digits, net), Ok(Query::Hash(BlockHash([0; 32]))));
         assert_eq!(parse("<script>", net), Err(QueryError::Unrecognised));
         assert!(matches!(
             parse(&"a".repeat(MAX_QUERY + 1), net),

@@ -7,6 +7,8 @@ mod chain;
 mod commitment;
 mod consensus;
 mod core_client;
+mod explorer;
+mod explorer_browser;
 mod handle;
 mod headers;
 mod helpers;

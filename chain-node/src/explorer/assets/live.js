@@ -21,6 +21,9 @@
       if (first) { first.className = "fresh"; }
       shown = String(tip.height);
       if (tipHeight) { tipHeight.textContent = shown; }
+      var tipLink = document.querySelector("#tip-link a");
+      var newest = latest.querySelector("tbody tr a.hash");
+      if (tipLink && newest) { tipLink.replaceWith(newest.cloneNode(true)); }
       if (status) { status.textContent = "Updated live: tip at height " + shown + "."; }
     }).catch(function () {});
   });
