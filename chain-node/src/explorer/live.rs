@@ -125,9 +125,7 @@ impl Live {
                         s.open_reorg = true;
                     }
                 }
-                drop(s);
-                self.tip
-                    .send_replace((Height(height.0.saturating_sub(1)), hash));
+                // The follower reads the tip after it from the node.
             }
             NodeEvent::BlockConnected { hash, height } => {
                 let mut s = self.state();
@@ -170,7 +168,16 @@ pub(crate) fn spawn_follower(
                     .saturating_duration_since(Instant::now())
                     .min(Duration::from_millis(250));
                 match events.recv_timeout(wait) {
-                    Ok(e) => live.event(&e),
+                    Ok(e) => {
+                        live.event(&e);
+                        // A disconnect does not say which block is the tip now.
+                        if matches!(e, NodeEvent::BlockDisconnected { .. })
+                            && events.pending() == 0
+                            && let Ok(tip) = node.tip()
+                        {
+                            live.tip.send_replace(tip);
+                        }
+                    }
                     Err(EventError::Lagged { missed }) => {
                         live.state().missed += missed;
                         if let Ok(tip) = node.tip() {

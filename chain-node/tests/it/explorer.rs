@@ -425,6 +425,11 @@ fn the_tips_page_shows_a_reorganisation_seen_while_serving() {
     let first = node.generate(2, address(&key(5))).unwrap();
     let old_tip = first[1];
     node.invalidate_block(&old_tip).unwrap();
+    // With no block connected after it, live pages hear of the tip it left: block 1.
+    let mut stream = open_stream(served.addr());
+    let seen = stream_until(&mut stream, &first[0].to_hex(), Duration::from_secs(10));
+    assert!(seen.contains("\"height\":1"), "{seen}");
+    drop(stream);
     let new = node.generate(2, address(&key(6))).unwrap();
     assert!(eventually(Duration::from_secs(10), || {
         let page = served.get("/tips");
