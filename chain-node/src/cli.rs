@@ -91,6 +91,17 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "MULTIADDR")]
     pub(crate) p2p_listen: Vec<gossip::Multiaddr>,
 
+    /// Serve a read-only block explorer in the browser on this address (e.g.
+    /// 127.0.0.1:3002; port 0 picks a free port): the latest blocks live, blocks,
+    /// transactions, addresses, the mempool, chain tips and peers. No credentials;
+    /// rate-limited per client.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) explorer_listen: Option<SocketAddr>,
+
+    /// Allow --explorer-listen on an address other than loopback.
+    #[arg(long)]
+    pub(crate) explorer_allow_remote: bool,
+
     /// A peer to dial at start and redial whenever it is not connected, as a multiaddr
     /// (/ip4/127.0.0.1/tcp/18444/p2p/12D3KooW...); repeat for more. Needs --p2p-listen.
     #[arg(long, value_name = "MULTIADDR")]
@@ -109,6 +120,8 @@ impl RunArgs {
             ("--flush-interval", self.flush_interval.is_some()),
             ("--p2p-listen", !self.p2p_listen.is_empty()),
             ("--peer", !self.peer.is_empty()),
+            ("--explorer-listen", self.explorer_listen.is_some()),
+            ("--explorer-allow-remote", self.explorer_allow_remote),
         ]
         .into_iter()
         .filter_map(|(flag, given)| given.then_some(flag))

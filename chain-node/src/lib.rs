@@ -8,7 +8,7 @@
 //!
 //! The node side (the sled chain state, the mempool, the `Node` handle and its owner
 //! thread, the miner, the peer-to-peer network in `p2p` on the `gossip` crate, JSON-RPC
-//! over HTTP and the binary) sits behind the default feature `node`. Without it the crate is the consensus types, rules and encoding
+//! over HTTP, the block explorer in `explorer` and the binary) sits behind the default feature `node`. Without it the crate is the consensus types, rules and encoding
 //! alone, which is what a wallet links.
 //!
 //! ```
@@ -28,6 +28,8 @@ mod chain;
 pub mod datadir;
 pub mod encoding;
 pub mod error;
+#[cfg(feature = "node")]
+pub mod explorer;
 mod hash;
 #[cfg(feature = "node")]
 pub mod keyfile;

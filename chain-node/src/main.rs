@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use chain_node::datadir::DataDirLock;
+use chain_node::explorer::{Explorer, ExplorerConfig};
 use chain_node::p2p::{P2p, P2pConfig};
 use chain_node::rpc::{RpcConfig, RpcServer, StopReason};
 use chain_node::{ChainState, Network, Node, NodeConfig};
@@ -111,6 +112,14 @@ fn run_node(cli: &Cli) -> anyhow::Result<()> {
             "refusing to serve RPC on {addr}, which is not a loopback address; pass --rpc-allow-remote to allow it"
         );
     }
+    if let Some(e) = cli.run.explorer_listen
+        && !e.ip().is_loopback()
+        && !cli.run.explorer_allow_remote
+    {
+        bail!(
+            "refusing to serve the explorer on {e}, which is not a loopback address; pass --explorer-allow-remote to allow it"
+        );
+    }
     // An existing directory is locked before the port is taken: a second node on the
     // same directory (and so, by default, the same port) hears about the directory.
     let early = if data.is_dir() {
@@ -119,6 +128,7 @@ fn run_node(cli: &Cli) -> anyhow::Result<()> {
         None
     };
     let listener = RpcServer::bind(addr)?;
+    let explorer_listener = cli.run.explorer_listen.map(Explorer::bind).transpose()?;
     let _lock = match early {
         Some(lock) => lock,
         None => {
@@ -145,6 +155,15 @@ fn run_node(cli: &Cli) -> anyhow::Result<()> {
     };
     let p2p = start_p2p(cli, &node, network, &data)?;
     let server = RpcServer::start_on_network(node.clone(), p2p.clone(), listener, rpc)?;
+    let explorer = match explorer_listener {
+        Some(l) => Some(Explorer::start(
+            node.clone(),
+            p2p.clone(),
+            l,
+            ExplorerConfig::default(),
+        )?),
+        None => None,
+    };
     let (height, tip) = node.tip()?;
     let cookie = server.cookie_path().display().to_string();
     let local = server.local_addr();
@@ -160,11 +179,17 @@ fn run_node(cli: &Cli) -> anyhow::Result<()> {
         [] => String::new(),
         addrs => format!(", p2p {}", addrs.join(" ")),
     };
+    let mut started = json!({"rpc": local.to_string(), "cookie": cookie, "network": network.name(), "height": height.0, "bestblockhash": tip.to_hex(), "p2p": p2p_addrs});
+    let mut explorer_text = String::new();
+    if let (Some(e), Some(map)) = (&explorer, started.as_object_mut()) {
+        map.insert("explorer".into(), json!(e.url()));
+        explorer_text = format!(", explorer {}", e.url());
+    }
     say(
         cli.json,
-        json!({"rpc": local.to_string(), "cookie": cookie, "network": network.name(), "height": height.0, "bestblockhash": tip.to_hex(), "p2p": p2p_addrs}),
+        started,
         format!(
-            "chain-node {network} listening on {local} (cookie {cookie}, height {height}, tip {tip}{p2p_text})"
+            "chain-node {network} listening on {local} (cookie {cookie}, height {height}, tip {tip}{p2p_text}{explorer_text})"
         ),
     )?;
     let flusher = spawn_flusher(node.clone());
@@ -172,6 +197,10 @@ fn run_node(cli: &Cli) -> anyhow::Result<()> {
         spawn_progress(p2p, node.clone());
     }
     let reason = server.wait_reason();
+    // The explorer stops with the RPC server: nobody reads a node that is flushing.
+    if let Some(e) = explorer {
+        let _ = e.stop();
+    }
     // The network stops first: no peer message reaches a node that is flushing.
     if let Some(p2p) = &p2p {
         p2p.shutdown();

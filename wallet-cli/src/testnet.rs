@@ -55,6 +55,8 @@ struct Node {
     cookie_file: PathBuf,
     p2p_addr: String,
     data_dir: PathBuf,
+    /// The explorer's URL, on the node that serves one.
+    explorer_url: Option<String>,
 }
 
 impl Node {
@@ -174,7 +176,14 @@ fn log_tail(path: &Path) -> String {
 }
 
 /// Starts node `index` (1-based) in `dir`, peered with `peers`.
-fn start_node(binary: &Path, dir: &Path, index: usize, peers: &[String]) -> Result<Node, Failure> {
+/// Node 1 also serves the block explorer (`explorer`).
+fn start_node(
+    binary: &Path,
+    dir: &Path,
+    index: usize,
+    peers: &[String],
+    explorer: bool,
+) -> Result<Node, Failure> {
     let data_dir = dir.join(format!("node{index}"));
     let log_path = dir.join("logs").join(format!("node{index}.log"));
     let log = fs::File::create(&log_path)
@@ -186,6 +195,9 @@ fn start_node(binary: &Path, dir: &Path, index: usize, peers: &[String]) -> Resu
         .args(["--rpc-listen", "127.0.0.1:0"])
         .args(["--p2p-listen", "/ip4/127.0.0.1/tcp/0"])
         .args(["--mining-threads", "1", "--json"]);
+    if explorer {
+        command.args(["--explorer-listen", "127.0.0.1:0"]);
+    }
     for peer in peers {
         command.args(["--peer", peer]);
     }
@@ -229,12 +241,27 @@ fn start_node(binary: &Path, dir: &Path, index: usize, peers: &[String]) -> Resu
     } else {
         format!("http://{rpc}")
     };
+    let explorer_url = info
+        .as_ref()
+        .and_then(|i| i["explorer"].as_str())
+        .map(str::to_owned);
+    if explorer && explorer_url.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(failed(format!(
+            "node {index} does not say where its explorer listens: is {} a chain-node with \
+             --explorer-listen? It said: {}",
+            binary.display(),
+            log_tail(&log_path)
+        )));
+    }
     let mut node = Node {
         child,
         rpc_url,
         cookie_file: data_dir.join(".cookie"),
         p2p_addr: String::new(),
         data_dir,
+        explorer_url,
     };
     let info = node.call("getnetworkinfo", json!([]));
     match info.as_ref().ok().and_then(find_p2p_addr) {
@@ -402,7 +429,7 @@ fn run(
     let mut network = Running::default();
     for index in 1..=args.nodes as usize {
         let peers: Vec<String> = network.nodes.iter().map(|n| n.p2p_addr.clone()).collect();
-        let node = start_node(binary, dir, index, &peers)?;
+        let node = start_node(binary, dir, index, &peers, index == 1)?;
         network.nodes.push(node);
         if stop.load(Ordering::Relaxed) {
             network.stop();
@@ -435,7 +462,9 @@ fn run(
     let (height, tip) = await_agreement(&network.nodes)?;
 
     let nodes: Vec<Value> = network.nodes.iter().map(Node::describe).collect();
-    let description = json!({ "nodes": nodes.clone(), "wallet_dir": wallet_dir });
+    let explorer_url = first.explorer_url.clone();
+    let description =
+        json!({ "nodes": nodes.clone(), "wallet_dir": wallet_dir, "explorer_url": explorer_url });
     let mut bytes = serde_json::to_vec_pretty(&description).map_err(failed)?;
     bytes.push(b'\n');
     let description_path = dir.join(DESCRIPTION_FILE);
@@ -471,6 +500,9 @@ fn run(
             node.p2p_addr
         ));
     }
+    if let Some(url) = &explorer_url {
+        text.push_str(&format!("\nexplorer {url} (node 1, read-only)\n"));
+    }
     text.push_str(&format!(
         "\nmining: {mining}\nfor scripts: {}\ntry: wallet balance --wallet {}\nCtrl-C stops the network",
         description_path.display(),
@@ -484,6 +516,7 @@ fn run(
         "height": height,
         "tip": tip,
         "testnet_json": description_path,
+        "explorer_url": explorer_url,
     });
     if let (Some(w), Some(map)) = (&words, fields.as_object_mut()) {
         map.insert("mnemonic".into(), json!(w.as_str()));

@@ -17,7 +17,7 @@ use crate::encoding::{BlockStatus, IndexEntry, Validity, encode_to_vec};
 use crate::error::{BlockError, ChainError};
 use crate::hash::BlockHash;
 use crate::pow::Target;
-use crate::store::{P_ADDR, P_BLOCK, P_COIN, P_HEIGHT, P_INDEX, P_UNDO, get, hash_key};
+use crate::store::{P_ADDR, P_BLOCK, P_COIN, P_HEIGHT, P_INDEX, P_UNDO, hash_key};
 use crate::transaction::OutPoint;
 use crate::u256::U256;
 use crate::units::Height;
@@ -201,10 +201,7 @@ impl ChainState {
             what: format!("undo data of {hash}"),
         };
         // Read before anything changes: a failed read leaves the block connected.
-        let undo: BlockUndo = match self.cache.undo(&hash) {
-            Some(cached) => cached.cloned().ok_or_else(missing)?,
-            None => get(&self.db, &hash_key(P_UNDO, &hash))?.ok_or_else(missing)?,
-        };
+        let undo: BlockUndo = self.block_undo(&hash)?.ok_or_else(missing)?;
         let spent: HashSet<OutPoint> = undo.spent.iter().map(|(o, _)| *o).collect();
         let mut created = HashSet::new();
         for tx in &block.txs {

@@ -115,6 +115,19 @@ pub enum TipStatus {
     ValidHeaders,
 }
 
+impl TipStatus {
+    /// Bitcoin Core's name for it in `getchaintips`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TipStatus::Active => "active",
+            TipStatus::ValidFork => "valid-fork",
+            TipStatus::Invalid => "invalid",
+            TipStatus::HeadersOnly => "headers-only",
+            TipStatus::ValidHeaders => "valid-headers",
+        }
+    }
+}
+
 /// One chain tip.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChainTip {
@@ -547,6 +560,18 @@ impl ChainState {
     /// Storage or decoding errors.
     pub fn block(&self, hash: &BlockHash) -> Result<Option<Block>, ChainError> {
         get(&self.db, &hash_key(P_BLOCK, hash))
+    }
+
+    /// The coins a connected block spent (its undo data), through the coins cache;
+    /// `None` for a block that is not connected (or genesis).
+    ///
+    /// # Errors
+    /// Storage or decoding errors.
+    pub fn block_undo(&self, hash: &BlockHash) -> Result<Option<BlockUndo>, ChainError> {
+        match self.cache.undo(hash) {
+            Some(cached) => Ok(cached.cloned()),
+            None => get(&self.db, &hash_key(P_UNDO, hash)),
+        }
     }
 
     /// An unspent output of the active chain.

@@ -222,13 +222,7 @@ pub fn dispatch_with(
                         "height": t.height.0,
                         "hash": t.hash.to_hex(),
                         "branchlen": t.branch_len,
-                        "status": match t.status {
-                            crate::chain::TipStatus::Active => "active",
-                            crate::chain::TipStatus::ValidFork => "valid-fork",
-                            crate::chain::TipStatus::Invalid => "invalid",
-                            crate::chain::TipStatus::HeadersOnly => "headers-only",
-                            crate::chain::TipStatus::ValidHeaders => "valid-headers",
-                        },
+                        "status": t.status.name(),
                     })
                 })
                 .collect()

@@ -415,7 +415,7 @@ async fn next_signal(signals: Option<&mut Terminations>) -> Termination {
 }
 
 /// Resolves once the node is shutting down, whatever asked it to.
-async fn node_stopped(node: &Node) {
+pub(crate) async fn node_stopped(node: &Node) {
     while !node.is_shutting_down() {
         tokio::time::sleep(NODE_STOP_POLL).await;
     }

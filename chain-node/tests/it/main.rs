@@ -8,6 +8,8 @@ mod commitment;
 mod consensus;
 mod core_client;
 mod data_outputs;
+mod explorer;
+mod explorer_browser;
 mod handle;
 mod headers;
 mod helpers;

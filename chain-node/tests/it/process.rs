@@ -15,6 +15,8 @@ pub(crate) struct NodeProcess {
     pub(crate) child: Child,
     pub(crate) port: u16,
     pub(crate) dir: PathBuf,
+    /// The start line the node printed (`--json`).
+    pub(crate) info: Value,
 }
 
 impl NodeProcess {
@@ -66,6 +68,7 @@ impl NodeProcess {
             child,
             port,
             dir: dir.to_owned(),
+            info,
         }
     }
 

@@ -130,7 +130,7 @@ fn body_of(response: &str) -> &str {
 }
 
 /// Checks `f` every 20 ms until it holds or `limit` passes; returns whether it held.
-fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+pub(crate) fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + limit;
     while !f() {
         if Instant::now() >= end {

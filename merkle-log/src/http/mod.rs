@@ -307,7 +307,7 @@ impl HttpServer {
                 accepted = listener.accept() => accepted,
             };
             match accepted {
-                Ok((stream, _)) => {
+                Ok((stream, peer)) => {
                     let (conn, shed) = shared
                         .table
                         .admit(Instant::now() + shared.limits.header_timeout);
@@ -317,6 +317,7 @@ impl HttpServer {
                     }
                     tasks.spawn(serve_connection(
                         stream,
+                        peer,
                         conn,
                         Arc::clone(&shared),
                         app.clone(),
@@ -363,6 +364,7 @@ fn is_transient(e: &std::io::Error) -> bool {
 
 async fn serve_connection(
     stream: TcpStream,
+    peer: std::net::SocketAddr,
     conn: Arc<Conn>,
     shared: Arc<Shared>,
     app: Router,
@@ -381,7 +383,13 @@ async fn serve_connection(
         let conn = Arc::clone(&conn);
         let shared = Arc::clone(&shared);
         hyper::service::service_fn(move |request| {
-            handle(request, Arc::clone(&conn), Arc::clone(&shared), app.clone())
+            handle(
+                request,
+                peer,
+                Arc::clone(&conn),
+                Arc::clone(&shared),
+                app.clone(),
+            )
         })
     };
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -425,8 +433,10 @@ async fn serve_connection(
 }
 
 /// One request: track its phases, run the application, reserve the response's bytes.
+/// The client's address is in the request's extensions as axum's `ConnectInfo`.
 async fn handle(
     request: Request<Incoming>,
+    peer: std::net::SocketAddr,
     conn: Arc<Conn>,
     shared: Arc<Shared>,
     mut app: Router,
@@ -439,6 +449,9 @@ async fn handle(
     request.extensions_mut().insert(ResponseBudget {
         shared: Arc::clone(&shared),
     });
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(peer));
     let mut response = match tower_service::Service::call(&mut app, request).await {
         Ok(r) => r,
         Err(never) => match never {},

@@ -103,6 +103,25 @@ fn wallet(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// A GET of `url` (`http://127.0.0.1:PORT/...`): the status and the body.
+fn get(url: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = text.split_once("\r\n\r\n").unwrap().1.to_owned();
+    (status, body)
+}
+
 fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !f() {
@@ -122,6 +141,17 @@ fn testnet_up_starts_a_funded_peered_network_that_mines_on_demand_and_stops_on_s
         serde_json::from_str(&std::fs::read_to_string(dir.join("testnet.json")).unwrap()).unwrap();
     let nodes = description["nodes"].as_array().unwrap().clone();
     assert_eq!(nodes.len(), 3);
+    let mut top: Vec<&str> = description
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    top.sort_unstable();
+    assert_eq!(top, ["explorer_url", "nodes", "wallet_dir"]);
+    let explorer = description["explorer_url"].as_str().unwrap().to_owned();
+    assert!(explorer.starts_with("http://127.0.0.1:"), "{explorer}");
+    assert_eq!(net.ready["explorer_url"], description["explorer_url"]);
     for node in &nodes {
         let mut keys: Vec<&str> = node
             .as_object()
@@ -194,6 +224,22 @@ fn testnet_up_starts_a_funded_peered_network_that_mines_on_demand_and_stops_on_s
     let hash = rpc(&nodes[2], "getblockhash", json!([102]));
     let block = rpc(&nodes[2], "getblock", json!([hash, 1]));
     assert!(block["tx"].as_array().unwrap().contains(&txid), "{block}");
+
+    // The explorer on node 1 shows that block, the payment in it, and node 1's peers.
+    let hash = hash.as_str().unwrap();
+    eventually("block 102 on the explorer's front page", || {
+        get(&explorer).1.contains(hash)
+    });
+    let (status, page) = get(&format!("{explorer}block/{hash}"));
+    assert_eq!(status, 200);
+    assert!(page.contains(txid.as_str().unwrap()), "{page}");
+    let (status, page) = get(&format!("{explorer}peers"));
+    assert_eq!(status, 200);
+    assert_eq!(
+        page.matches("<td>outbound</td>").count() + page.matches("<td>inbound</td>").count(),
+        2,
+        "{page}"
+    );
 
     // SIGTERM stops every node cleanly.
     let (last, exit) = net.stop();
