@@ -275,8 +275,9 @@ pub enum Rejection {
         /// The name.
         name: Name,
     },
-    /// A transfer to bytes that are not an Ed25519 public key.
-    #[error("name {name} cannot be transferred to a key that is not an Ed25519 point")]
+    /// A transfer to bytes that are not a key that can sign: not the canonical encoding
+    /// of an Ed25519 point, or a point of small order.
+    #[error("name {name} cannot be transferred to a key that cannot sign")]
     BadNewOwner {
         /// The name.
         name: Name,

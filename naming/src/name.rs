@@ -41,108 +41,78 @@ fn check(bytes: &[u8], part: NamePart, max: usize) -> Result<(), NameError> {
     Ok(())
 }
 
-/// A namespace id such as `id`.
-///
-/// INVARIANT: 1 to [`MAX_NAMESPACE_LEN`] characters, each [`is_name_char`].
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct NamespaceId(String);
+/// Defines a validated string type of the name alphabet.
+macro_rules! name_string {
+    ($(#[$doc:meta])* $type:ident, $part:expr, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $type(String);
 
-impl NamespaceId {
-    /// Checks and wraps `bytes`.
+        impl $type {
+            /// Checks and wraps `bytes`.
+            ///
+            /// # Errors
+            /// [`NameError`] naming the first broken rule: empty, too long, or a byte
+            /// outside the alphabet (with its position).
+            pub fn from_bytes(bytes: &[u8]) -> Result<Self, NameError> {
+                check(bytes, $part, $max)?;
+                Ok($type(bytes.iter().map(|&b| char::from(b)).collect()))
+            }
+
+            /// The string.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// Its length in characters (bytes: the alphabet is ASCII).
+            pub fn len(&self) -> usize {
+                self.0.len()
+            }
+
+            /// Always false (at least one character); for clippy's `len` convention.
+            pub fn is_empty(&self) -> bool {
+                self.0.is_empty()
+            }
+        }
+
+        impl FromStr for $type {
+            type Err = NameError;
+            fn from_str(s: &str) -> Result<Self, NameError> {
+                $type::from_bytes(s.as_bytes())
+            }
+        }
+
+        impl fmt::Display for $type {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $type {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($type), self.0)
+            }
+        }
+    };
+}
+
+name_string!(
+    /// A namespace id such as `id`.
     ///
-    /// # Errors
-    /// [`NameError`] naming the first broken rule: empty, too long, or a byte outside
-    /// the alphabet (with its position).
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, NameError> {
-        check(bytes, NamePart::Namespace, MAX_NAMESPACE_LEN)?;
-        Ok(NamespaceId(bytes.iter().map(|&b| char::from(b)).collect()))
-    }
+    /// INVARIANT: 1 to [`MAX_NAMESPACE_LEN`] characters, each [`is_name_char`].
+    NamespaceId,
+    NamePart::Namespace,
+    MAX_NAMESPACE_LEN
+);
 
-    /// The id.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Its length in characters (bytes: the alphabet is ASCII).
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Always false (an id has at least one character); for clippy's `len` convention.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl FromStr for NamespaceId {
-    type Err = NameError;
-    fn from_str(s: &str) -> Result<Self, NameError> {
-        NamespaceId::from_bytes(s.as_bytes())
-    }
-}
-
-impl fmt::Display for NamespaceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for NamespaceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "NamespaceId({})", self.0)
-    }
-}
-
-/// The part of a name before the dot, such as `alice` in `alice.id`; what is priced.
-///
-/// INVARIANT: 1 to [`MAX_LABEL_LEN`] characters, each [`is_name_char`].
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Label(String);
-
-impl Label {
-    /// Checks and wraps `bytes`.
+name_string!(
+    /// The part of a name before the dot, such as `alice` in `alice.id`; what is priced.
     ///
-    /// # Errors
-    /// [`NameError`] naming the first broken rule.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, NameError> {
-        check(bytes, NamePart::Label, MAX_LABEL_LEN)?;
-        Ok(Label(bytes.iter().map(|&b| char::from(b)).collect()))
-    }
-
-    /// The label.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Its length in characters.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Always false (a label has at least one character).
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl FromStr for Label {
-    type Err = NameError;
-    fn from_str(s: &str) -> Result<Self, NameError> {
-        Label::from_bytes(s.as_bytes())
-    }
-}
-
-impl fmt::Display for Label {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for Label {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Label({})", self.0)
-    }
-}
+    /// INVARIANT: 1 to [`MAX_LABEL_LEN`] characters, each [`is_name_char`].
+    Label,
+    NamePart::Label,
+    MAX_LABEL_LEN
+);
 
 /// A full name, `label.namespace`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

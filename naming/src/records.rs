@@ -19,16 +19,35 @@ fn version(r: &mut Reader<'_>) -> Result<(), DecodeError> {
     }
 }
 
-/// Decodes a whole record with `f`, refusing trailing bytes.
-fn decode_all<T>(
-    bytes: &[u8],
-    f: impl FnOnce(&mut Reader<'_>) -> Result<T, DecodeError>,
-) -> Result<T, DecodeError> {
-    let mut r = Reader::new(bytes);
-    let value = f(&mut r)?;
-    r.finish()?;
-    Ok(value)
+/// Gives a record type with `write` and `read` its public `encode` and `decode`.
+macro_rules! record_codec {
+    ($type:ident) => {
+        impl $type {
+            /// The canonical bytes.
+            pub fn encode(&self) -> Vec<u8> {
+                let mut w = Writer::default();
+                self.write(&mut w);
+                w.0
+            }
+
+            /// Parses the canonical bytes.
+            ///
+            /// # Errors
+            /// [`DecodeError`] for another version, a flag or kind byte out of range, an
+            /// invalid price function, too few bytes or bytes left over.
+            pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+                let mut r = Reader::new(bytes);
+                let value = $type::read(&mut r)?;
+                r.finish()?;
+                Ok(value)
+            }
+        }
+    };
 }
+
+record_codec!(NameRecord);
+record_codec!(NamespaceRecord);
+record_codec!(PreorderRecord);
 
 /// Where a name stands at a height.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -106,21 +125,6 @@ impl NameRecord {
             last_txid: TxId(r.array("last txid")?),
         })
     }
-
-    /// The canonical bytes.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::default();
-        self.write(&mut w);
-        w.0
-    }
-
-    /// Parses the canonical bytes.
-    ///
-    /// # Errors
-    /// [`DecodeError`] for another version, a flag not 0 or 1, too few or too many bytes.
-    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        decode_all(bytes, NameRecord::read)
-    }
 }
 
 /// Where a namespace stands at a height.
@@ -195,21 +199,6 @@ impl NamespaceRecord {
             reveal_txid: TxId(r.array("reveal txid")?),
         })
     }
-
-    /// The canonical bytes.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::default();
-        self.write(&mut w);
-        w.0
-    }
-
-    /// Parses the canonical bytes.
-    ///
-    /// # Errors
-    /// [`DecodeError`] as for [`NameRecord::decode`], and for an invalid price function.
-    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        decode_all(bytes, NamespaceRecord::read)
-    }
 }
 
 /// What a preorder is for.
@@ -267,20 +256,5 @@ impl PreorderRecord {
             burned: Amount(r.u64("burned")?),
             output: r.outpoint()?,
         })
-    }
-
-    /// The canonical bytes.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::default();
-        self.write(&mut w);
-        w.0
-    }
-
-    /// Parses the canonical bytes.
-    ///
-    /// # Errors
-    /// [`DecodeError`] as for [`NameRecord::decode`], and for an unknown kind byte.
-    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        decode_all(bytes, PreorderRecord::read)
     }
 }

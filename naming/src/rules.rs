@@ -104,7 +104,7 @@ pub fn apply<V: NameView + ?Sized>(
             new_owner,
             keep_zone_file,
         } => {
-            if VerifyingKey::from_bytes(new_owner.as_bytes()).is_err() {
+            if !is_usable_key(new_owner) {
                 return Err(Rejection::BadNewOwner { name: name.clone() });
             }
             rules.change_name(name, false, |record| {
@@ -138,6 +138,14 @@ pub fn check_relay<V: NameView + ?Sized>(
     payload: &[u8],
 ) -> Result<(), Rejection> {
     apply_payload(params, view, ctx, payload).map(|_| ())
+}
+
+/// Whether `key` can ever sign an operation that verifies: the canonical encoding of a
+/// point that is not of small order (what strict verification asks of a signer).
+fn is_usable_key(key: &OwnerKey) -> bool {
+    VerifyingKey::from_bytes(key.as_bytes()).is_ok_and(|k| {
+        !k.is_weak() && VerifyingKey::from(k.to_edwards()).to_bytes() == *key.as_bytes()
+    })
 }
 
 /// The state of one check.
