@@ -1,0 +1,123 @@
+//! Plain values the rules work over: heights, amounts, transaction ids, outpoints, keys
+//! and hashes. The node converts its own types into these; nothing here knows the chain.
+
+use std::fmt;
+
+/// A block height; the genesis block has height 0.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Height(pub u32);
+
+impl Height {
+    /// `self + blocks`, stopping at `u32::MAX` (a height no chain reaches, so "never").
+    pub fn saturating_add(self, blocks: u32) -> Height {
+        Height(self.0.saturating_add(blocks))
+    }
+
+    /// The number of blocks from `earlier` to `self`, zero if `earlier` is not earlier.
+    pub fn blocks_since(self, earlier: Height) -> u32 {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
+impl fmt::Display for Height {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// An amount of base units (one coin is 10^8 of them).
+///
+/// INVARIANT: none beyond `u64`; the chain checks money ranges, the rules only compare.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Amount(pub u64);
+
+impl Amount {
+    /// Zero.
+    pub const ZERO: Amount = Amount(0);
+
+    /// The number of base units.
+    pub const fn units(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} units", self.0)
+    }
+}
+
+/// Defines a 32-byte value type shown in hex.
+macro_rules! bytes32 {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+        pub struct $name(pub [u8; 32]);
+
+        impl $name {
+            /// The 32 bytes.
+            pub fn as_bytes(&self) -> &[u8; 32] {
+                &self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), hex::encode(self.0))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&hex::encode(self.0))
+            }
+        }
+    };
+}
+
+bytes32!(
+    /// A transaction id, in the byte order the chain hashes it in.
+    TxId
+);
+bytes32!(
+    /// The chain id: the genesis block hash of the network. Every signature commits to it.
+    ChainId
+);
+bytes32!(
+    /// An Ed25519 public key (compressed point) that owns a name or a namespace.
+    OwnerKey
+);
+bytes32!(
+    /// The SHA-256 of a zone file; the chain holds the hash, nodes hold the file.
+    ZoneFileHash
+);
+bytes32!(
+    /// A preorder commitment: `H(kind, id, salt, owner key)`, see
+    /// [`crate::Commitment::for_name`].
+    Commitment
+);
+
+/// A reference to an output of a transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct OutPoint {
+    /// The transaction that created the output.
+    pub txid: TxId,
+    /// Its index among that transaction's outputs.
+    pub vout: u32,
+}
+
+impl fmt::Display for OutPoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.txid, self.vout)
+    }
+}
+
+/// The secret that hides a preorder's name until the reveal; 128 bits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Salt(pub [u8; 16]);
+
+impl fmt::Debug for Salt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Salt({})", hex::encode(self.0))
+    }
+}
