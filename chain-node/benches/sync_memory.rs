@@ -9,6 +9,7 @@
 //! ```
 //!
 //! Default: 100,000 blocks (a few minutes on two cores). Linux only (`/proc`).
+//! `SYNC_NODE_ARGS` adds options to the syncing node's command line.
 #![allow(
     missing_docs,
     clippy::print_stdout,
@@ -85,7 +86,11 @@ fn main() {
         .to_owned();
 
     let started = Instant::now();
-    let b = NodeProcess::start_with(db.path(), &["--p2p-listen", LISTEN, "--peer", &a_addr]);
+    // Extra options for the syncing node, e.g. `SYNC_NODE_ARGS="--dbcache 8"`.
+    let extra = std::env::var("SYNC_NODE_ARGS").unwrap_or_default();
+    let mut args = vec!["--p2p-listen", LISTEN, "--peer", &a_addr];
+    args.extend(extra.split_whitespace());
+    let b = NodeProcess::start_with(db.path(), &args);
     let pid = b.child.id();
     let step = (blocks / 10).max(1);
     let mut next = step;

@@ -39,14 +39,6 @@ pub use headers::{
 };
 use tree::Tree;
 
-/// Bytes of sled's page cache: pages read or written stay in memory up to this (sled's
-/// default of 1 GiB let a syncing node's memory grow with the store).
-const SLED_CACHE_BYTES: u64 = 64 * 1024 * 1024;
-
-fn sled_config() -> sled::Config {
-    sled::Config::new().cache_capacity(SLED_CACHE_BYTES)
-}
-
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
@@ -225,7 +217,7 @@ impl ChainState {
         // handle is dropped; wait briefly for it instead of failing a quick reopen.
         let started = std::time::Instant::now();
         let db = loop {
-            match sled_config().path(path).open() {
+            match sled::Config::new().path(path).open() {
                 // sled reports a held lock as a custom I/O error ("could not acquire
                 // lock") whose kind is `Other`, wrapping the `WouldBlock` of flock.
                 Err(sled::Error::Io(e))
@@ -246,7 +238,7 @@ impl ChainState {
     /// # Errors
     /// Storage errors.
     pub fn open_temporary(params: Params) -> Result<Self, ChainError> {
-        let db = sled_config().temporary(true).open()?;
+        let db = sled::Config::new().temporary(true).open()?;
         let mut state = Self::bare(db, params);
         state.start()?;
         Ok(state)
