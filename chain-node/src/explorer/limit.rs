@@ -74,12 +74,34 @@ impl Limiter {
         }
     }
 
+    /// Charges `client` for work beyond what its request paid for: `tokens` more, which
+    /// may leave its bucket in debt (at most a minute of its rate), so that its next
+    /// requests wait until the debt is refilled. A client the table no longer holds is
+    /// not charged (it is in no debt worth a slot).
+    pub(crate) fn charge(&self, client: IpAddr, tokens: f64, now: Instant) {
+        if tokens <= 0.0 || !tokens.is_finite() {
+            return;
+        }
+        let rate = self.rate;
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(bucket) = buckets.get_mut(&client) {
+            let floor = -(rate.per_second * MAX_DEBT_SECONDS);
+            *bucket = Bucket {
+                tokens: (refilled(bucket, rate, now) - tokens).max(floor),
+                at: now,
+            };
+        }
+    }
+
     /// Clients tracked now.
     #[cfg(test)]
     fn clients(&self) -> usize {
         self.buckets.lock().map_or(0, |b| b.len())
     }
 }
+
+/// The longest a client's debt for expensive pages can make it wait, in seconds.
+const MAX_DEBT_SECONDS: f64 = 60.0;
 
 /// The bucket's tokens at `now`, capped at the burst.
 fn refilled(b: &Bucket, rate: Rate, now: Instant) -> f64 {
@@ -118,5 +140,31 @@ mod tests {
         // A third client fits by forgetting one: the table stays at its bound.
         assert_eq!(limiter.take(c, t0 + Duration::from_secs(5)), Ok(()));
         assert!(limiter.clients() <= 2);
+    }
+
+    #[test]
+    fn an_expensive_request_is_paid_for_by_the_next_ones() {
+        let limiter = Limiter::new(
+            Rate {
+                per_second: 2.0,
+                burst: 3.0,
+            },
+            4,
+        );
+        let (a, b): (IpAddr, IpAddr) = ([10, 0, 0, 1].into(), [10, 0, 0, 2].into());
+        let t0 = Instant::now();
+        assert_eq!(limiter.take(a, t0), Ok(()));
+        // Work worth 4 more requests: 2 tokens left, then 2 in debt.
+        limiter.charge(a, 4.0, t0);
+        let wait = limiter.take(a, t0).unwrap_err();
+        // From -2 to 1 at 2 a second: 1.5 s.
+        assert!(wait > Duration::from_millis(1400) && wait <= Duration::from_millis(1500));
+        assert_eq!(limiter.take(a, t0 + Duration::from_millis(1500)), Ok(()));
+        // The debt is bounded by a minute of the rate, whatever the charge.
+        limiter.charge(a, 1e12, t0 + Duration::from_secs(2));
+        let wait = limiter.take(a, t0 + Duration::from_secs(2)).unwrap_err();
+        assert!(wait <= Duration::from_secs_f64(60.5), "{wait:?}");
+        // Another client pays nothing for it.
+        assert_eq!(limiter.take(b, t0), Ok(()));
     }
 }

@@ -57,6 +57,9 @@ use search::Query;
 const STOP_GRACE: Duration = Duration::from_secs(5);
 /// Longest path the explorer looks at, in bytes.
 const MAX_PATH: usize = 256;
+/// The page work one request pays for; a page that takes longer costs its client one
+/// more request of its allowance for each further share.
+const WORK_PER_REQUEST: Duration = Duration::from_millis(20);
 
 /// How the explorer runs.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -434,7 +437,18 @@ async fn serve_page(State(state): State<AppState>, request: Request) -> Response
     let path = path.to_owned();
     let params = query_params(uri.query());
     let site = state.site;
+    let limiter = Arc::clone(&state.limiter);
+    let started = Instant::now();
     let answered = tokio::task::spawn_blocking(move || route(&state, &path, &params)).await;
+    // A page that took longer than a request's share of work (a scan for a txid or an
+    // address's history) is charged for the rest, so that expensive pages cannot keep
+    // the node's reads busy at the cheap pages' rate.
+    let spent = started.elapsed();
+    limiter.charge(
+        client,
+        spent.as_secs_f64() / WORK_PER_REQUEST.as_secs_f64() - 1.0,
+        Instant::now(),
+    );
     match answered {
         Ok(a) => a.into_response(),
         Err(e) => Answer::page(
