@@ -14,6 +14,7 @@ use crate::changes::Change;
 use crate::encoding::{Reader, Writer};
 use crate::error::{DecodeError, SmtError};
 use crate::name::{Name, NamespaceId};
+use crate::records::{NameRecord, NamespaceRecord, PreorderRecord};
 use crate::values::{Commitment, NodeHash, StateKey, StateRoot};
 
 /// Number of levels: the bits of a [`StateKey`].
@@ -395,33 +396,42 @@ impl Change {
     /// This record change as a change of its leaf: the key of its record and the hashes
     /// of the canonical bytes before and after.
     pub fn leaf_change(&self) -> LeafChange {
-        fn hashed<T>(record: &Option<T>, encode: impl Fn(&T) -> Vec<u8>) -> Option<NodeHash> {
-            record.as_ref().map(|r| value_hash(&encode(r)))
+        /// The leaf change of `key` from the records before and after.
+        fn of<T>(
+            key: StateKey,
+            before: &Option<T>,
+            after: &Option<T>,
+            encode: fn(&T) -> Vec<u8>,
+        ) -> LeafChange {
+            let hashed = |r: &Option<T>| r.as_ref().map(|r| value_hash(&encode(r)));
+            LeafChange {
+                key,
+                before: hashed(before),
+                after: hashed(after),
+            }
         }
         match self {
-            Change::Namespace { id, before, after } => LeafChange {
-                key: StateKey::namespace(id),
-                before: hashed(before, |r| r.encode()),
-                after: hashed(after, |r| r.encode()),
-            },
+            Change::Namespace { id, before, after } => of(
+                StateKey::namespace(id),
+                before,
+                after,
+                NamespaceRecord::encode,
+            ),
             Change::Name {
                 name,
                 before,
                 after,
-            } => LeafChange {
-                key: StateKey::name(name),
-                before: hashed(before, |r| r.encode()),
-                after: hashed(after, |r| r.encode()),
-            },
+            } => of(StateKey::name(name), before, after, NameRecord::encode),
             Change::Preorder {
                 commitment,
                 before,
                 after,
-            } => LeafChange {
-                key: StateKey::preorder(commitment),
-                before: hashed(before, |r| r.encode()),
-                after: hashed(after, |r| r.encode()),
-            },
+            } => of(
+                StateKey::preorder(commitment),
+                before,
+                after,
+                PreorderRecord::encode,
+            ),
         }
     }
 }
