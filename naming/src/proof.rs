@@ -51,7 +51,7 @@ pub struct Proof {
 }
 
 impl Proof {
-    /// A proof from its parts (for tests and tools; [`verify`] refuses more than
+    /// A proof from its parts (for tests and other programs; [`verify`] refuses more than
     /// [`KEY_BITS`] siblings).
     pub fn new(siblings: Vec<NodeHash>, terminal: Terminal) -> Proof {
         Proof { siblings, terminal }
