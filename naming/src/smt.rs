@@ -301,7 +301,7 @@ impl Node {
     }
 }
 
-/// Where the tree's nodes live, by path. The node backs it with its database; tests and
+/// Where the tree's nodes live, by path. The node backs it with its database; tests
 /// use [`MemoryStore`]. Reads only: an update returns its writes as a
 /// [`StateUpdate`] for the caller to write in the same batch as the rest of a block.
 pub trait SmtStore {
