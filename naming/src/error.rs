@@ -1,13 +1,15 @@
 //! Errors: invalid names, payloads and records that do not decode, price functions out
 //! of range, operations the rules reject (each variant names one rule), and changes that
-//! do not fit the state they are applied to.
+//! do not fit the state they are applied to; name-state tree updates that fail and
+//! lookup proofs that do not verify.
 
 use thiserror::Error;
 
 use crate::name::Name;
 use crate::name::NamespaceId;
 use crate::records::NameStatus;
-use crate::values::{Amount, Commitment, OutPoint};
+use crate::smt::NodePath;
+use crate::values::{Amount, Commitment, NodeHash, OutPoint, StateKey};
 
 /// Which part of a name a [`NameError`] is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,6 +131,12 @@ pub enum DecodeError {
         what: &'static str,
         /// The byte.
         value: u8,
+    },
+    /// A second encoding of a value that has a shorter or canonical one.
+    #[error("non-canonical {what}")]
+    NonCanonical {
+        /// What is not canonical.
+        what: &'static str,
     },
     /// An invalid name or namespace id.
     #[error("invalid name")]
@@ -298,4 +306,61 @@ impl Rejection {
 pub struct ChangeConflict {
     /// Which record.
     pub key: String,
+}
+
+/// A name-state tree update or read that fails.
+#[derive(Debug, Error)]
+pub enum SmtError<E> {
+    /// The store failed.
+    #[error("name-state store failed")]
+    Store(#[source] E),
+    /// The store holds something that is not a tree this code writes: an inner node's
+    /// child missing or with another hash, a leaf off its key's path.
+    #[error("the name-state store holds no valid tree at node {path}")]
+    Corrupt {
+        /// Where.
+        path: NodePath,
+    },
+    /// A change's value before is not the one it replaces.
+    #[error("the change of state key {key} expects {expected:?}, the tree holds {found:?}")]
+    Conflict {
+        /// The key.
+        key: StateKey,
+        /// The change's value hash before.
+        expected: Option<NodeHash>,
+        /// What the tree holds (after the batch's earlier changes).
+        found: Option<NodeHash>,
+    },
+}
+
+/// A lookup proof that does not verify.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum ProofError {
+    /// The proof shows the key holds a record, but no record was given.
+    #[error("the proof is of a record, but no record was given")]
+    MissingRecord,
+    /// A record was given, but the proof shows the key holds none.
+    #[error("a record was given, but the proof is of absence")]
+    UnexpectedRecord,
+    /// An absence proof whose neighbour leaf is the key itself.
+    #[error("the absence proof's neighbour leaf is the key itself")]
+    NeighbourIsKey,
+    /// An absence proof whose neighbour leaf is not on the key's path.
+    #[error("the absence proof's neighbour leaf is off the key's path at depth {depth}")]
+    NeighbourOffPath {
+        /// The proof's depth.
+        depth: u16,
+    },
+    /// More siblings than the tree has levels.
+    #[error("proof of depth {depth}, more than 256")]
+    TooDeep {
+        /// The number of siblings.
+        depth: usize,
+    },
+    /// The proof does not lead to the root.
+    #[error("the proof does not lead to the root")]
+    RootMismatch,
+    /// The proven record bytes are not a record of the kind looked up.
+    #[error("the proven record does not decode")]
+    Record(#[source] DecodeError),
 }

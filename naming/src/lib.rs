@@ -14,6 +14,12 @@
 //! - [`NameRecord`], [`NamespaceRecord`], [`PreorderRecord`]: the state, with canonical
 //!   bytes; [`NameRecord::status`] says whether a name is active, in grace or expired.
 //! - [`PriceFunction`]: Blockstack's name prices.
+//! - The state commitment: a sparse Merkle tree of every record, keyed by [`StateKey`],
+//!   over any [`SmtStore`] ([`MemoryStore`] in memory). [`update`] turns a block's
+//!   [`LeafChange`]s ([`Change::leaf_change`]) into the new [`StateRoot`] and the node
+//!   writes; [`prove`] and [`verify`] / [`verify_name`] are lookups a light client checks
+//!   with the root alone, including absence; [`Proof::encode`] / [`Proof::decode`] are
+//!   their bytes.
 //!
 //! ```
 //! use ed25519_dalek::SigningKey;
@@ -50,25 +56,38 @@ mod name;
 mod operation;
 mod params;
 mod price;
+mod proof;
 mod records;
 mod rules;
+mod smt;
+mod smt_update;
 mod values;
 mod view;
 
 pub use changes::{Change, Changes, MAX_CHANGES};
-pub use error::{ChangeConflict, DecodeError, NameError, NamePart, PriceFunctionError, Rejection};
+pub use error::{
+    ChangeConflict, DecodeError, NameError, NamePart, PriceFunctionError, ProofError, Rejection,
+    SmtError,
+};
 pub use name::{Label, MAX_LABEL_LEN, MAX_NAMESPACE_LEN, Name, NamespaceId, is_name_char};
 pub use operation::{
     MAGIC, MAX_PAYLOAD, NamespaceTerms, Operation, SignedOperation, VERSION, is_naming_payload,
 };
 pub use params::NamingParams;
 pub use price::{BUCKETS, MAX_NIBBLE, NAME_COST_UNIT, NamespacePrices, PriceFunction};
+pub use proof::{MAX_PROOF_LEN, PROOF_VERSION, Proof, Terminal, prove, verify, verify_name};
 pub use records::{
     NameRecord, NameStatus, NamespaceRecord, NamespaceStatus, PreorderKind, PreorderRecord,
     RECORD_VERSION,
 };
 pub use rules::{TxContext, apply, apply_payload, check_relay};
+pub use smt::{
+    EMPTY_SUBTREE, KEY_BITS, KeyKind, LeafChange, MemoryStore, NODE_LEN, NODE_PATH_LEN, Node,
+    NodePath, SmtStore, StateUpdate, leaf_hash, lookup, node_hash, root, value_hash,
+};
+pub use smt_update::update;
 pub use values::{
-    Amount, ChainId, Commitment, Height, OutPoint, OwnerKey, Salt, TxId, ZoneFileHash,
+    Amount, ChainId, Commitment, Height, NodeHash, OutPoint, OwnerKey, Salt, StateKey, StateRoot,
+    TxId, ZoneFileHash,
 };
 pub use view::{MemoryNames, NameView};

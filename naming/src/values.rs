@@ -97,6 +97,22 @@ bytes32!(
     Commitment
 );
 
+bytes32!(
+    /// A node of the name-state tree: SHA-256 of a leaf or inner node preimage, or
+    /// [`crate::EMPTY_SUBTREE`] for an empty subtree; also the hash of a record's bytes.
+    NodeHash
+);
+bytes32!(
+    /// Where a record sits in the name-state tree: SHA-256 of a domain tag, the record's
+    /// kind and its canonical key bytes (see [`crate::StateKey::name`]). Its bits, most
+    /// significant first, are the path from the root (0 left, 1 right).
+    StateKey
+);
+bytes32!(
+    /// The commitment to the whole name state: the root of its tree.
+    StateRoot
+);
+
 /// A reference to an output of a transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct OutPoint {

@@ -64,6 +64,8 @@ pub(crate) struct World {
     pub(crate) state: MemoryNames,
     /// The chain id every operation is signed for.
     pub(crate) chain_id: ChainId,
+    /// The changes of every accepted operation, in order.
+    pub(crate) journal: Vec<Changes>,
     counter: u64,
 }
 
@@ -78,6 +80,7 @@ impl World {
             params,
             state: MemoryNames::new(),
             chain_id: ChainId([0xc1; 32]),
+            journal: Vec::new(),
             counter: 0,
         }
     }
@@ -128,6 +131,7 @@ impl World {
     ) -> Result<Changes, Rejection> {
         let changes = apply(&self.params, &self.state, ctx, op)?;
         self.state.apply(&changes).unwrap();
+        self.journal.push(changes.clone());
         Ok(changes)
     }
 

@@ -1,6 +1,7 @@
 //! Integration tests of the naming rules: every rule with an operation that breaks it,
 //! the payload and record encodings byte by byte, and property tests against naive
-//! oracles written here.
+//! oracles written here, and the name-state tree and its proofs against a naive
+//! recursive definition.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::expect_used)]
 
 mod codec;
@@ -8,3 +9,4 @@ mod fields;
 mod helpers;
 mod props;
 mod rules;
+mod smt;
