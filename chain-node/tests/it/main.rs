@@ -18,6 +18,7 @@ mod largest_tx;
 mod manners;
 mod mempool;
 mod mutation;
+mod names;
 mod network;
 mod oracle;
 mod pacing;
