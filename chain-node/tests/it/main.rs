@@ -19,6 +19,7 @@ mod manners;
 mod mempool;
 mod mutation;
 mod names;
+mod names_node;
 mod network;
 mod oracle;
 mod pacing;

@@ -31,8 +31,8 @@ use crate::helpers::{MemChain, address, key, spend, temp_dir};
 /// Fee each test transaction pays.
 const FEE: u64 = 10_000;
 /// The test namespace's lifetime and grace period, short enough to see names expire.
-const LIFETIME: u32 = 8;
-const GRACE: u32 = 4;
+pub(crate) const LIFETIME: u32 = 8;
+pub(crate) const GRACE: u32 = 4;
 
 /// The namespace every test name lives in.
 pub(crate) fn test_terms() -> NamespaceTerms {
@@ -608,6 +608,27 @@ impl Harness {
         }
     }
 
+    /// Preorders `alice.id` for owner 1 with salt byte `salt` in one block and
+    /// registers it in the next; returns the preorder's commitment.
+    fn register_alice(&mut self, salt: u8) -> Commitment {
+        let preorder = self.op(&Op::Preorder {
+            owner: 1,
+            name: 0,
+            salt,
+            burn: 1,
+        });
+        self.connect(vec![preorder]);
+        let commitment = Commitment::for_name(
+            &NAMES[0].parse().unwrap(),
+            &Salt([salt; 16]),
+            &owner_key(&self.owners[1]),
+        );
+        assert!(self.state().preorder_record(&commitment).unwrap().is_some());
+        let register = self.op(&Op::Register { pick: 0, tamper: 0 });
+        self.connect(vec![register]);
+        commitment
+    }
+
     /// Disconnects the top `depth` blocks (invalidating the lowest) and checks that the
     /// indexes are the oracle's snapshot at the height below.
     fn reorg(&mut self, depth: usize) {
@@ -722,18 +743,7 @@ fn a_reorg_that_removes_a_registration_removes_the_name() {
     h.launch_namespace();
     let alice = h.owners[1].clone();
     let name: naming::Name = "alice.id".parse().unwrap();
-    let salt = Salt([5; 16]);
-    let commitment = Commitment::for_name(&name, &salt, &owner_key(&alice));
-    let preorder = h.op(&Op::Preorder {
-        owner: 1,
-        name: 0,
-        salt: 5,
-        burn: 1,
-    });
-    h.connect(vec![preorder]);
-    assert!(h.state().preorder_record(&commitment).unwrap().is_some());
-    let register = h.op(&Op::Register { pick: 0, tamper: 0 });
-    h.connect(vec![register]);
+    let commitment = h.register_alice(5);
     let record = h.state().name_record(&name).unwrap().unwrap();
     assert_eq!(record.owner, owner_key(&alice));
     assert!(h.state().preorder_record(&commitment).unwrap().is_none());
@@ -746,4 +756,49 @@ fn a_reorg_that_removes_a_registration_removes_the_name() {
     h.state().flush().unwrap();
     h.reindex();
     assert_eq!(h.state().name_record(&name).unwrap(), None);
+}
+
+/// A store of format 3 (no index undo records, no name index) is refused with advice,
+/// and a reindex upgrades it to the records a store of this format holds.
+#[test]
+fn a_format_3_store_is_refused_and_a_reindex_builds_its_name_index() {
+    let mut h = Harness::new("names-format3", CacheConfig::default());
+    h.launch_namespace();
+    h.register_alice(1);
+    let want = h.state().index_records().unwrap();
+    assert!(
+        want.keys().any(|k| k.first() == Some(&b'n')),
+        "a name is stored"
+    );
+    drop(h.state.take());
+    // What format 3 had on disk: version 3, no `x`, `s`, `n` or `p` records.
+    {
+        let db = crate::chain::open_raw(&h.dir);
+        for prefix in [b'x', b's', b'n', b'p'] {
+            let keys: Vec<sled::IVec> = db
+                .scan_prefix([prefix])
+                .keys()
+                .map(Result::unwrap)
+                .collect();
+            for k in keys {
+                db.remove(k).unwrap();
+            }
+        }
+        db.insert(b"v", &3u32.to_le_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    let err = ChainState::open(&h.dir, h.params.clone()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            chain_node::error::ChainError::OldFormat {
+                found: 3,
+                expected: 4
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("chain-node reindex"));
+    h.reindex();
+    assert_eq!(h.state().index_records().unwrap(), want);
 }
