@@ -119,7 +119,7 @@ fn a_name_life_cycle_mined_by_the_node_is_visible_over_rpc_and_an_early_reveal_i
     assert_eq!(price["available"], json!(true));
     let salt = Salt([8; 16]);
     let (o, c) = fund();
-    let preorder = mine(op_tx(
+    let preorder_tx = op_tx(
         &params,
         &[(o, c, &payer)],
         &alice,
@@ -127,10 +127,22 @@ fn a_name_life_cycle_mined_by_the_node_is_visible_over_rpc_and_an_early_reveal_i
             commitment: Commitment::for_name(&name, &salt, &owner_key(&alice)),
         },
         2_000,
-    ));
-    let (o, c) = fund();
-    let (po, pc) = out0(preorder);
+    );
+    let preorder = preorder_tx.txid();
     let zone = ZoneFileHash([0x11; 32]);
+    let (o, c) = fund();
+    // The reveal, spending the preorder's output (output 0, 2,000 burned and the fee
+    // taken from the funding coin).
+    let (fo, fc) = crate::helpers::coinbase_coin(&node, next_coin.get() - 2);
+    let po = OutPoint {
+        txid: preorder,
+        vout: 0,
+    };
+    let pc = chain_node::validation::Coin {
+        amount: chain_node::Amount::from_units(fc.amount.units() - 2_000 - 10_000),
+        ..fc
+    };
+    assert_eq!(fo, preorder_tx.spends()[0].prevout);
     let register = op_tx(
         &params,
         &[(o, c, &payer), (po, pc, &payer)],
@@ -142,6 +154,22 @@ fn a_name_life_cycle_mined_by_the_node_is_visible_over_rpc_and_an_early_reveal_i
         },
         0,
     );
+    // With its preorder only in the mempool, the reveal is refused: not confirmed.
+    node.submit_transaction(preorder_tx).unwrap();
+    let (code, message) = rpc(
+        &node,
+        "sendrawtransaction",
+        json!([hex::encode(register.to_bytes())]),
+    )
+    .unwrap_err();
+    assert_eq!(code, -26);
+    assert!(
+        message.contains("early reveal") && message.contains("no preorder with commitment"),
+        "{message}"
+    );
+    node.generate(1, address(&payer)).unwrap();
+    assert_eq!(node.coin(&po).map(|c| c.amount), Some(pc.amount));
+    // One block deep, with two required: still early.
     let (code, message) = rpc(
         &node,
         "sendrawtransaction",
