@@ -474,8 +474,9 @@ impl ChainState {
         Ok(self.take_activation())
     }
 
-    /// Rebuilds the UTXO set, undo data, address index and active chain from the stored
-    /// blocks, keeping invalid marks and arrival numbers. `progress(height, target)` is
+    /// Rebuilds the UTXO set, undo data, every derived index of the registry (addresses,
+    /// names) and the active chain from the stored blocks, keeping invalid marks and
+    /// arrival numbers. `progress(height, target)` is
     /// called after each connected block.
     ///
     /// The result lists the blocks found invalid but no connect events: a reindex
