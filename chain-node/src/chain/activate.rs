@@ -153,6 +153,7 @@ impl ChainState {
         };
         // The derived indexes see the state before the block; their writes join the
         // cache with the coins, so one flush writes both.
+        let net = CoinChanges::of(&block, height, &undo.spent);
         let index_writes = {
             let store = StoreView::new(&self.cache, &self.db);
             let at = IndexBlock {
@@ -160,6 +161,7 @@ impl ChainState {
                 hash: *hash,
                 height,
                 spent: &undo.spent,
+                coins: &net,
                 params: &self.params,
             };
             let mut writes: Writes = Vec::new();
@@ -170,7 +172,6 @@ impl ChainState {
             }
             writes
         };
-        let net = CoinChanges::of(&block, height, &undo.spent);
         for (outpoint, coin) in net.spent {
             self.cache.spend_coin(outpoint, coin);
         }
@@ -216,6 +217,7 @@ impl ChainState {
         };
         // Read before anything changes: a failed read leaves the block connected.
         let undo: BlockUndo = self.block_undo(&hash)?.ok_or_else(missing)?;
+        let net = CoinChanges::of(&block, height, &undo.spent);
         let index_writes = {
             let store = StoreView::new(&self.cache, &self.db);
             let at = IndexBlock {
@@ -223,6 +225,7 @@ impl ChainState {
                 hash,
                 height,
                 spent: &undo.spent,
+                coins: &net,
                 params: &self.params,
             };
             let mut writes: Writes = Vec::new();
@@ -238,7 +241,6 @@ impl ChainState {
             }
             writes
         };
-        let net = CoinChanges::of(&block, height, &undo.spent);
         for (outpoint, coin) in net.created {
             self.cache.spend_coin(outpoint, coin);
         }

@@ -2,7 +2,7 @@
 //! `getaddressutxos` and the explorer. Records `a` ‖ address ‖ outpoint → coin; no undo
 //! record is needed, since a block's undo data holds the coins it spent.
 
-use super::{CoinChanges, Connected, DerivedIndex, IndexBlock, IndexRead, Writes};
+use super::{Connected, DerivedIndex, IndexBlock, IndexRead, Writes};
 use crate::address::Address;
 use crate::encoding::{Encode, decode_exact, encode_to_vec};
 use crate::error::ChainError;
@@ -83,9 +83,8 @@ impl DerivedIndex for AddressIndex {
         block: &IndexBlock<'_>,
         _store: &dyn IndexRead,
     ) -> Result<Connected, ChainError> {
-        let net = CoinChanges::of(block.block, block.height, block.spent);
         Ok(Connected {
-            writes: writes(&net.created, &net.spent),
+            writes: writes(&block.coins.created, &block.coins.spent),
             undo: Vec::new(),
         })
     }
@@ -96,7 +95,6 @@ impl DerivedIndex for AddressIndex {
         _undo: &[u8],
         _store: &dyn IndexRead,
     ) -> Result<Writes, ChainError> {
-        let net = CoinChanges::of(block.block, block.height, block.spent);
-        Ok(writes(&net.spent, &net.created))
+        Ok(writes(&block.coins.spent, &block.coins.created))
     }
 }

@@ -66,6 +66,8 @@ pub struct IndexBlock<'a> {
     pub height: Height,
     /// The coins it spent, in order (its undo data).
     pub spent: &'a [(OutPoint, Coin)],
+    /// Its net change of the UTXO set.
+    pub coins: &'a CoinChanges,
     /// The network parameters.
     pub params: &'a Params,
 }
@@ -135,16 +137,16 @@ pub(crate) fn undo_key(index: u8, hash: &BlockHash) -> Vec<u8> {
 /// removes (coins created and spent inside the block are in neither). Disconnecting it
 /// removes the first and adds back the second.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct CoinChanges {
+pub struct CoinChanges {
     /// Coins the block creates that outlive it.
-    pub(crate) created: Vec<(OutPoint, Coin)>,
+    pub created: Vec<(OutPoint, Coin)>,
     /// Coins from before the block that it spends.
-    pub(crate) spent: Vec<(OutPoint, Coin)>,
+    pub spent: Vec<(OutPoint, Coin)>,
 }
 
 impl CoinChanges {
     /// The net change of `block` at `height`, which spent `spent` (its undo data).
-    pub(crate) fn of(block: &Block, height: Height, spent: &[(OutPoint, Coin)]) -> Self {
+    pub fn of(block: &Block, height: Height, spent: &[(OutPoint, Coin)]) -> Self {
         let created: Vec<(OutPoint, Coin)> = block
             .txs
             .iter()

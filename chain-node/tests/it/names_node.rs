@@ -269,6 +269,24 @@ fn a_name_life_cycle_mined_by_the_node_is_visible_over_rpc_and_an_early_reveal_i
     let (code, _) = rpc(&node, "getnameprice", json!(["x.nope"])).unwrap_err();
     assert_eq!(code, -5);
 
+    // A reorganisation that removes the registration's block removes the name (the
+    // namespace stays); reconsidering the block brings back the name as it was.
+    let register_block = node.hash_at(registered_at).unwrap().to_hex();
+    rpc(&node, "invalidateblock", json!([register_block])).unwrap();
+    let (code, _) = rpc(&node, "getnameinfo", json!(["alice.id"])).unwrap_err();
+    assert_eq!(code, -5);
+    assert_eq!(
+        rpc(&node, "getnamespaceinfo", json!(["id"])).unwrap()["status"],
+        json!("ready")
+    );
+    assert_eq!(
+        rpc(&node, "getnameprice", json!(["alice.id"])).unwrap()["available"],
+        json!(true)
+    );
+    rpc(&node, "reconsiderblock", json!([register_block])).unwrap();
+    let back = rpc(&node, "getnameinfo", json!(["alice.id"])).unwrap();
+    assert_eq!(back, info);
+
     // The same answer over HTTP on a real port.
     let server =
         chain_node::rpc::RpcServer::start((*node).clone(), "127.0.0.1:0".parse().unwrap(), 2)
