@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use chain_node::mempool::{Mempool, MempoolConfig};
 use chain_node::signature::SigMode;
-use chain_node::validation::Coin;
+use chain_node::validation::{ChainContext, Coin};
 use chain_node::{
     Address, Amount, Height, Network, OutPoint, Params, Transaction, TxId, TxIn, TxInputs, TxOut,
 };
@@ -104,14 +104,16 @@ fn workload(chain_len: usize) -> Workload {
 fn admit_all(w: &Workload, config: MempoolConfig) -> Mempool {
     let mut pool = Mempool::new(config);
     for tx in &w.txs {
-        pool.accept(
-            tx.clone(),
-            &w.view,
-            NEXT,
-            &w.params.genesis_hash(),
-            SigMode::Strict { threads: 1 },
-        )
-        .unwrap();
+        let names = naming::MemoryNames::new();
+        let ctx = ChainContext {
+            height: NEXT,
+            time: 0,
+            params: &w.params,
+            sig_mode: SigMode::Strict { threads: 1 },
+            coins: &w.view,
+            names: &names,
+        };
+        pool.accept(tx.clone(), &ctx).unwrap();
     }
     pool
 }

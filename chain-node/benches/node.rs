@@ -379,8 +379,17 @@ fn chain(c: &mut Criterion) {
         (height, view)
     };
     let params = st.params().clone();
+    let names = naming::MemoryNames::new();
+    let ctx = chain_node::validation::ChainContext {
+        height,
+        time: 0,
+        params: &params,
+        sig_mode: SigMode::default(),
+        coins: &view,
+        names: &names,
+    };
     g.bench_function("connect_block_2000_tx_rules_only", |b| {
-        b.iter(|| connect_block(&block, height, &view, &params, SigMode::default()).unwrap())
+        b.iter(|| connect_block(&block, &ctx).unwrap())
     });
 
     // Five 2,000-transaction blocks connected in a row, with one flush for all five or a

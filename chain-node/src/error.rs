@@ -466,6 +466,18 @@ pub enum ChainError {
         #[source]
         source: DecodeError,
     },
+    /// A stored record of a derived index does not decode, or does not match what its
+    /// undo record says it is.
+    #[error("stored record {key} of the {index} index is corrupt; run `chain-node reindex`")]
+    IndexCorrupt {
+        /// The index.
+        index: &'static str,
+        /// The key, in hex.
+        key: String,
+        /// What is wrong with it.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A record the chain state needs is missing.
     #[error("stored record {what} is missing; run `chain-node reindex`")]
     Missing {
@@ -516,6 +528,7 @@ impl ChainError {
             ChainError::Storage(_)
                 | ChainError::Poisoned { .. }
                 | ChainError::Corrupt { .. }
+                | ChainError::IndexCorrupt { .. }
                 | ChainError::Missing { .. }
         )
     }
@@ -533,6 +546,16 @@ pub enum MempoolError {
     /// A coinbase cannot be relayed.
     #[error("coinbase transactions are only valid in blocks")]
     Coinbase,
+    /// A name reveal whose preorder is not confirmed deep enough yet: relaying it would
+    /// show the name to anyone who could preorder it first.
+    #[error("transaction {txid} is an early reveal, not relayed: {reason}")]
+    EarlyReveal {
+        /// Its txid.
+        txid: TxId,
+        /// The rule it breaks now.
+        #[source]
+        reason: naming::Rejection,
+    },
     /// It breaks a consensus rule.
     #[error("transaction {txid} is invalid")]
     Invalid {
@@ -668,6 +691,14 @@ pub enum TemplateError {
         subsidy: Amount,
         /// The selected transactions' fees.
         fees: Amount,
+    },
+    /// The coinbase's extra outputs take more than the reward.
+    #[error("the coinbase's extra outputs ({extra:?}) take more than the block reward {reward:?}")]
+    ExtraOutputsOverReward {
+        /// Subsidy plus fees.
+        reward: Amount,
+        /// What the extra outputs add up to, or `None` when the sum overflows.
+        extra: Option<Amount>,
     },
 }
 

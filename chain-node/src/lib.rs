@@ -32,6 +32,8 @@ pub mod error;
 pub mod explorer;
 mod hash;
 #[cfg(feature = "node")]
+pub mod index;
+#[cfg(feature = "node")]
 pub mod keyfile;
 #[cfg(feature = "node")]
 pub mod mempool;

@@ -2,8 +2,9 @@
 //! ancestor and descendant limits, block templates by ancestor-package fee rate, a size
 //! cap that evicts only to admit, and a bounded orphan pool.
 //!
-//! The pool holds no reference to storage: every operation takes the confirmed UTXO view
-//! and the height of the next block as values. Every entry keeps the totals of its pool
+//! The pool holds no reference to storage: every operation takes a
+//! [`ChainContext`] of the next block (its height, the confirmed UTXO view and name
+//! state, the parameters) as a value. Every entry keeps the totals of its pool
 //! ancestors and descendants, which the limits keep at 25 transactions and 101,000
 //! bytes each way (Bitcoin Core's defaults), so that every walk of the pool's graph, and
 //! with it admission, removal, eviction and `select`, costs a bounded amount per
@@ -17,12 +18,11 @@ use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use crate::error::{MempoolError, TxError};
-use crate::hash::{BlockHash, TxId};
-use crate::signature::SigMode;
+use crate::hash::TxId;
 use crate::transaction::{OutPoint, Transaction};
 use crate::units::{Amount, Height};
 use crate::validation::{
-    Coin, UtxoView, check_spends, check_transaction, created_coins, sig_checks,
+    ChainContext, Coin, UtxoView, check_spends, check_transaction, created_coins, sig_checks,
     verify_tx_signatures,
 };
 use orphans::Orphans;
@@ -155,13 +155,13 @@ pub struct Mempool {
 }
 
 /// The confirmed view plus the outputs of pool transactions.
-struct PoolView<'a, V> {
+struct PoolView<'a, V: ?Sized> {
     base: &'a V,
     pool: &'a Mempool,
     height: Height,
 }
 
-impl<V: UtxoView> UtxoView for PoolView<'_, V> {
+impl<V: UtxoView + ?Sized> UtxoView for PoolView<'_, V> {
     fn coin(&self, outpoint: &OutPoint) -> Option<Coin> {
         if let Some(coin) = self.base.coin(outpoint) {
             return Some(coin);
@@ -243,14 +243,7 @@ impl Mempool {
     ///
     /// # Errors
     /// [`MempoolError`].
-    pub fn check(
-        &self,
-        tx: &Transaction,
-        view: &impl UtxoView,
-        next_height: Height,
-        chain_id: &BlockHash,
-        mode: SigMode,
-    ) -> Result<Amount, MempoolError> {
+    pub fn check(&self, tx: &Transaction, ctx: &ChainContext<'_>) -> Result<Amount, MempoolError> {
         let txid = tx.txid();
         if tx.is_coinbase() {
             return Err(MempoolError::Coinbase);
@@ -270,11 +263,11 @@ impl Mempool {
             }
         }
         let pv = PoolView {
-            base: view,
+            base: ctx.coins,
             pool: self,
-            height: next_height,
+            height: ctx.height,
         };
-        let checked = match check_spends(tx, &pv, next_height) {
+        let checked = match check_spends(tx, &pv, ctx.height) {
             Ok(c) => c,
             Err(TxError::MissingInput { .. }) => return Err(MempoolError::MissingInputs { txid }),
             Err(e) => return Err(invalid(e)),
@@ -287,7 +280,12 @@ impl Mempool {
             });
         }
         // Only now, with the fee known to pay, hash the transaction for its signatures.
-        verify_tx_signatures(&sig_checks(tx, chain_id, &checked.spent), mode).map_err(invalid)?;
+        verify_tx_signatures(
+            &sig_checks(tx, &ctx.chain_id(), &checked.spent),
+            ctx.sig_mode,
+        )
+        .map_err(invalid)?;
+        check_name_relay(tx, ctx)?;
         Ok(checked.fee)
     }
 
@@ -305,13 +303,10 @@ impl Mempool {
     pub fn accept(
         &mut self,
         tx: Transaction,
-        view: &impl UtxoView,
-        next_height: Height,
-        chain_id: &BlockHash,
-        mode: SigMode,
+        ctx: &ChainContext<'_>,
     ) -> Result<Accepted, MempoolError> {
         let mut accepted = Accepted::default();
-        match self.accept_one(&tx, view, next_height, chain_id, mode, &mut accepted) {
+        match self.accept_one(&tx, ctx, &mut accepted) {
             Err(MempoolError::MissingInputs { txid }) => {
                 let size = tx.size();
                 let c = self.config;
@@ -327,7 +322,7 @@ impl Mempool {
             Err(e) => return Err(e),
             Ok(()) => {}
         }
-        self.retry_orphans(tx.txid(), view, next_height, chain_id, mode, &mut accepted);
+        self.retry_orphans(tx.txid(), ctx, &mut accepted);
         Ok(accepted)
     }
 
@@ -335,13 +330,10 @@ impl Mempool {
     fn accept_one(
         &mut self,
         tx: &Transaction,
-        view: &impl UtxoView,
-        next_height: Height,
-        chain_id: &BlockHash,
-        mode: SigMode,
+        ctx: &ChainContext<'_>,
         accepted: &mut Accepted,
     ) -> Result<(), MempoolError> {
-        let fee = self.check(tx, view, next_height, chain_id, mode)?;
+        let fee = self.check(tx, ctx)?;
         let txid = tx.txid();
         let size = tx.size();
         let (parents, ancestors) = self.check_limits(tx, txid, size)?;
@@ -584,20 +576,12 @@ impl Mempool {
     /// oldest first. An orphan still missing a parent stays; one that is refused for
     /// another reason (a copy with bad signatures, a double spend) is dropped and
     /// reported in [`Accepted::dropped`].
-    fn retry_orphans(
-        &mut self,
-        first: TxId,
-        view: &impl UtxoView,
-        next_height: Height,
-        chain_id: &BlockHash,
-        mode: SigMode,
-        accepted: &mut Accepted,
-    ) {
+    fn retry_orphans(&mut self, first: TxId, ctx: &ChainContext<'_>, accepted: &mut Accepted) {
         let mut queue = VecDeque::from([first]);
         while let Some(parent) = queue.pop_front() {
             for (id, tx) in self.orphans.waiting_on(&parent) {
                 let txid = tx.txid();
-                match self.accept_one(&tx, view, next_height, chain_id, mode, accepted) {
+                match self.accept_one(&tx, ctx, accepted) {
                     Ok(()) => {
                         self.orphans.remove(&id);
                         queue.push_back(txid);
@@ -650,17 +634,10 @@ impl Mempool {
 
     /// Tries the orphans waiting for transactions of a newly connected block (their
     /// outputs are now confirmed coins in `view`), and what those unlock in turn.
-    pub fn block_orphans(
-        &mut self,
-        txs: &[Transaction],
-        view: &impl UtxoView,
-        next_height: Height,
-        chain_id: &BlockHash,
-        mode: SigMode,
-    ) -> Accepted {
+    pub fn block_orphans(&mut self, txs: &[Transaction], ctx: &ChainContext<'_>) -> Accepted {
         let mut outcome = Accepted::default();
         for tx in txs {
-            self.retry_orphans(tx.txid(), view, next_height, chain_id, mode, &mut outcome);
+            self.retry_orphans(tx.txid(), ctx, &mut outcome);
         }
         outcome
     }
@@ -669,14 +646,7 @@ impl Mempool {
     /// oldest first) and then the old pool in arrival order are re-validated against the
     /// new chain, each once, parents before children. Whatever no longer fits the rules
     /// is dropped and listed in [`Accepted::dropped`]: that is an outcome, not an error.
-    pub fn resync(
-        &mut self,
-        returned: Vec<Transaction>,
-        view: &impl UtxoView,
-        next_height: Height,
-        chain_id: &BlockHash,
-        mode: SigMode,
-    ) -> Accepted {
+    pub fn resync(&mut self, returned: Vec<Transaction>, ctx: &ChainContext<'_>) -> Accepted {
         let mut old: Vec<MempoolEntry> = self.entries.drain().map(|(_, e)| e).collect();
         old.sort_by_key(|e| e.seq);
         self.spenders.clear();
@@ -688,7 +658,7 @@ impl Mempool {
             .filter(|tx| !tx.is_coinbase())
             .chain(old.into_iter().map(|e| e.tx));
         for tx in candidates {
-            if let Err(e) = self.accept_one(&tx, view, next_height, chain_id, mode, &mut outcome) {
+            if let Err(e) = self.accept_one(&tx, ctx, &mut outcome) {
                 outcome.dropped.push((tx.txid(), e));
             }
         }
@@ -698,17 +668,10 @@ impl Mempool {
     /// Re-admits saved transactions after a restart, each once, in an order where
     /// parents come before their children (saved records come in key order). Whatever
     /// no longer fits the rules is dropped and listed in [`Accepted::dropped`].
-    pub fn restore(
-        &mut self,
-        txs: Vec<Transaction>,
-        view: &impl UtxoView,
-        next_height: Height,
-        chain_id: &BlockHash,
-        mode: SigMode,
-    ) -> Accepted {
+    pub fn restore(&mut self, txs: Vec<Transaction>, ctx: &ChainContext<'_>) -> Accepted {
         let mut outcome = Accepted::default();
         for tx in topological(txs) {
-            if let Err(e) = self.accept_one(&tx, view, next_height, chain_id, mode, &mut outcome) {
+            if let Err(e) = self.accept_one(&tx, ctx, &mut outcome) {
                 outcome.dropped.push((tx.txid(), e));
             }
         }
@@ -722,6 +685,31 @@ impl Mempool {
             .flat_map(|e| created_coins(&e.tx, next_height))
             .collect()
     }
+}
+
+/// Refuses to relay a reveal that comes early: a namespace reveal or name register
+/// whose preorder is not yet confirmed deep enough ([`naming::check_relay`],
+/// [`naming::Rejection::is_premature`]), or not confirmed at all (a preorder still in
+/// the pool is not in the name state). Anyone who saw it could preorder the name
+/// first. Other rejections are left to the block: the transaction stays valid and its
+/// burn is lost.
+fn check_name_relay(tx: &Transaction, ctx: &ChainContext<'_>) -> Result<(), MempoolError> {
+    let chain_id = ctx.chain_id();
+    let Some((op_ctx, payload)) = crate::index::names::operation(tx, &chain_id, ctx.height) else {
+        return Ok(());
+    };
+    match naming::check_relay(&ctx.params.naming, ctx.names, &op_ctx, payload) {
+        Err(reason) if is_early_reveal(&reason) => Err(MempoolError::EarlyReveal {
+            txid: tx.txid(),
+            reason,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `reason` says a reveal came before its preorder was confirmed deep enough.
+fn is_early_reveal(reason: &naming::Rejection) -> bool {
+    reason.is_premature() || matches!(reason, naming::Rejection::NoPreorder { .. })
 }
 
 /// `txs` without repeated txids, ordered so that each comes after the others it spends

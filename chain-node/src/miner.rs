@@ -8,7 +8,7 @@ use crate::address::Address;
 use crate::block::{Block, HEADER_SIZE, Header, merkle_root};
 use crate::error::TemplateError;
 use crate::hash::BlockHash;
-use crate::params::MAX_BLOCK_SIZE;
+use crate::params::{MAX_BLOCK_SIZE, Params};
 use crate::pow::Target;
 use crate::subsidy::block_subsidy;
 use crate::transaction::{Transaction, TxOut};
@@ -27,31 +27,62 @@ pub struct Template {
     pub fees: Amount,
 }
 
-/// Builds a template on `prev` from already selected transactions (see
-/// `Mempool::select`), paying subsidy plus fees to `payout`.
+/// What a block template is built in: the block's header context on its parent, the
+/// network, and what its coinbase carries besides the reward.
+#[derive(Clone, Debug)]
+pub struct TemplateContext<'a> {
+    /// The parent.
+    pub prev: BlockHash,
+    /// Height, bits, median time past and clock for the new block.
+    pub header: HeaderContext,
+    /// The network parameters.
+    pub params: &'a Params,
+    /// Who the reward (subsidy plus fees, less the extra outputs) is paid to.
+    pub payout: Address,
+    /// Outputs the coinbase carries after the reward, in order (a commitment the
+    /// consensus rules ask for, for example); their amounts come out of the reward.
+    pub extra_outputs: Vec<TxOut>,
+    /// Free data for the coinbase (extra nonce).
+    pub extra: Vec<u8>,
+}
+
+/// Builds a template in `ctx` from already selected transactions (see
+/// `Mempool::select`): the coinbase pays subsidy plus fees, less the extra outputs, to
+/// the payout address, then carries the extra outputs.
 ///
-/// The time is the later of `now` and one second past the median time past; `extra` goes
-/// into the coinbase (extra nonce).
+/// The time is the later of `now` and one second past the median time past.
 ///
 /// # Errors
 /// [`TemplateError::RewardOutOfRange`] when subsidy plus fees exceed the money supply:
 /// no coinbase could pay them (the pool's fees come from real coins, so only fees that
-/// were not checked against the UTXO set get here).
+/// were not checked against the UTXO set get here), or when the extra outputs take more
+/// than the reward.
 pub fn build_template(
-    prev: BlockHash,
-    ctx: &HeaderContext,
-    params: &crate::params::Params,
+    ctx: &TemplateContext<'_>,
     txs: Vec<Transaction>,
     fees: Amount,
-    payout: Address,
-    extra: Vec<u8>,
 ) -> Result<Template, TemplateError> {
-    let subsidy = block_subsidy(ctx.height, params);
-    let reward = subsidy
+    let subsidy = block_subsidy(ctx.header.height, ctx.params);
+    let total = subsidy
         .checked_add(fees)
         .filter(|r| r.is_in_range())
         .ok_or(TemplateError::RewardOutOfRange { subsidy, fees })?;
-    let coinbase = Transaction::coinbase(ctx.height, extra, vec![TxOut::pay(reward, payout)]);
+    let extra = ctx
+        .extra_outputs
+        .iter()
+        .try_fold(Amount::ZERO, |sum, out| sum.checked_add(out.amount));
+    let reward =
+        extra
+            .and_then(|e| total.checked_sub(e))
+            .ok_or(TemplateError::ExtraOutputsOverReward {
+                reward: total,
+                extra,
+            })?;
+    let mut outputs = Vec::with_capacity(1 + ctx.extra_outputs.len());
+    outputs.push(TxOut::pay(reward, ctx.payout));
+    outputs.extend(ctx.extra_outputs.iter().cloned());
+    let coinbase = Transaction::coinbase(ctx.header.height, ctx.extra.clone(), outputs);
+    let (prev, ctx) = (ctx.prev, &ctx.header);
     let mut all = Vec::with_capacity(txs.len() + 1);
     all.push(coinbase);
     all.extend(txs);
@@ -213,17 +244,15 @@ mod tests {
             now: 0,
         };
         let subsidy = block_subsidy(crate::units::Height(1), &p);
-        let build = |fees| {
-            build_template(
-                p.genesis_hash(),
-                &ctx,
-                &p,
-                vec![],
-                fees,
-                Address([1; 32]),
-                vec![],
-            )
+        let mut template = TemplateContext {
+            prev: p.genesis_hash(),
+            header: ctx,
+            params: &p,
+            payout: Address([1; 32]),
+            extra_outputs: vec![],
+            extra: vec![],
         };
+        let build = |fees| build_template(&template, vec![], fees);
         // Fees that leave exactly the money supply are paid in full.
         let fees = Amount::from_units(crate::units::MAX_MONEY.units() - subsidy.units());
         let t = build(fees).unwrap();
@@ -238,6 +267,29 @@ mod tests {
                 Err(TemplateError::RewardOutOfRange { subsidy, fees })
             );
         }
+        // Extra outputs follow the reward and are paid out of it; more than the
+        // reward is refused.
+        let burn = TxOut {
+            amount: Amount::from_units(7),
+            kind: crate::transaction::OutputKind::Burn(b"commitment".to_vec()),
+        };
+        template.extra_outputs = vec![burn.clone()];
+        let t = build_template(&template, vec![], Amount::ZERO).unwrap();
+        let outs = &t.block.txs[0].outputs;
+        assert_eq!(outs.len(), 2);
+        assert_eq!(outs[0].amount.units(), subsidy.units() - 7);
+        assert_eq!(outs[1], burn);
+        template.extra_outputs = vec![TxOut {
+            amount: Amount::from_units(subsidy.units() + 1),
+            ..burn
+        }];
+        assert_eq!(
+            build_template(&template, vec![], Amount::ZERO),
+            Err(TemplateError::ExtraOutputsOverReward {
+                reward: subsidy,
+                extra: Some(Amount::from_units(subsidy.units() + 1))
+            })
+        );
     }
 
     #[test]

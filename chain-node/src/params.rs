@@ -119,6 +119,9 @@ pub struct Params {
     /// `nMinimumChainWork` (ADR 0023): regtest 0, testnet the work of
     /// [`TESTNET_MINIMUM_BLOCKS`] blocks at the easiest target.
     pub minimum_chain_work: U256,
+    /// The naming rules' parameters: [`naming::NamingParams::regtest`] on regtest,
+    /// [`naming::NamingParams::standard`] elsewhere.
+    pub naming: naming::NamingParams,
 }
 
 impl Params {
@@ -165,6 +168,10 @@ impl Params {
                 txs: vec![coinbase],
             },
             minimum_chain_work: U256::ZERO,
+            naming: match network {
+                Network::Regtest => naming::NamingParams::regtest(),
+                Network::Testnet => naming::NamingParams::standard(),
+            },
         }
     }
 

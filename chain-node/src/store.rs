@@ -1,11 +1,10 @@
 //! The sled key layout of the chain state and reads through it.
 //!
 //! One sled tree holds everything, keyed by a one-byte prefix, so that a flush of the
-//! coins cache (every change of the UTXO set, address index, undo data and active chain
-//! since the last flush, with the tip marker) is a single atomic `apply_batch`. See
-//! `docs/storage.md`.
+//! coins cache (every change of the UTXO set, derived indexes, undo data and active chain
+//! since the last flush, with the tip marker) is a single atomic `apply_batch`. The
+//! derived indexes' prefixes are theirs (`crate::index`). See `docs/storage.md`.
 
-use crate::address::Address;
 use crate::encoding::{Decode, Encode, decode_exact, encode_to_vec};
 use crate::error::{ChainError, DecodeError};
 use crate::hash::{BlockHash, TxId};
@@ -13,12 +12,13 @@ use crate::transaction::OutPoint;
 use crate::units::Height;
 use crate::validation::Coin;
 
-/// Storage format version, written under the key `v` (see `docs/storage.md`). Version 3:
+/// Storage format version, written under the key `v` (see `docs/storage.md`). Version 4:
+/// the derived indexes' undo records (`x`) and the name index (`s`, `n`, `p`). Version 3:
 /// index entries for headers without data, with a status byte of validity level and
 /// failure (Core's `BlockStatus`) and the connectable order as sequence. Version 2 had
 /// index entries for whole blocks only, with a valid/invalid byte. Version 2: blocks
 /// whose Merkle leaves are wtxids and whose signatures use the v2 digest.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Key of the format version.
 pub(crate) const KEY_VERSION: &[u8] = b"v";
@@ -33,8 +33,6 @@ pub(crate) const P_INDEX: u8 = b'i';
 pub(crate) const P_UNDO: u8 = b'u';
 /// Prefix of unspent coins by outpoint.
 pub(crate) const P_COIN: u8 = b'c';
-/// Prefix of the address index: address, outpoint -> coin.
-pub(crate) const P_ADDR: u8 = b'a';
 /// Prefix of the active chain: big-endian height -> hash.
 pub(crate) const P_HEIGHT: u8 = b'h';
 /// Prefix of saved mempool transactions: txid -> transaction.
@@ -50,19 +48,6 @@ pub(crate) fn hash_key(prefix: u8, hash: &BlockHash) -> Vec<u8> {
 pub(crate) fn coin_key(outpoint: &OutPoint) -> Vec<u8> {
     let mut k = vec![P_COIN];
     outpoint.encode(&mut k);
-    k
-}
-
-pub(crate) fn addr_key(address: &Address, outpoint: &OutPoint) -> Vec<u8> {
-    let mut k = addr_prefix(address);
-    outpoint.encode(&mut k);
-    k
-}
-
-pub(crate) fn addr_prefix(address: &Address) -> Vec<u8> {
-    let mut k = Vec::with_capacity(69);
-    k.push(P_ADDR);
-    k.extend_from_slice(&address.0);
     k
 }
 
@@ -96,15 +81,12 @@ pub(crate) fn corrupt(key: &[u8], source: DecodeError) -> ChainError {
     }
 }
 
-/// Inserts the coin and its address-index entry into `batch`.
+/// Inserts the coin into `batch`.
 pub(crate) fn put_coin(batch: &mut sled::Batch, outpoint: &OutPoint, coin: &Coin) {
-    let bytes = encode_to_vec(coin);
-    batch.insert(coin_key(outpoint), bytes.clone());
-    batch.insert(addr_key(&coin.address, outpoint), bytes);
+    batch.insert(coin_key(outpoint), encode_to_vec(coin));
 }
 
-/// Removes the coin and its address-index entry in `batch`.
-pub(crate) fn delete_coin(batch: &mut sled::Batch, outpoint: &OutPoint, coin: &Coin) {
+/// Removes the coin in `batch`.
+pub(crate) fn delete_coin(batch: &mut sled::Batch, outpoint: &OutPoint) {
     batch.remove(coin_key(outpoint));
-    batch.remove(addr_key(&coin.address, outpoint));
 }

@@ -47,6 +47,43 @@ impl UtxoView for HashMap<OutPoint, Coin> {
     }
 }
 
+/// What validation of a block (or of a transaction for the next block) knows of the
+/// chain it extends: one value passed through the chain state, the mempool and the
+/// miner instead of the same argument list at every call.
+#[derive(Clone, Copy)]
+pub struct ChainContext<'a> {
+    /// The height of the block (for the mempool: the next block's).
+    pub height: Height,
+    /// The block's time (for the mempool: the local clock), seconds since the epoch.
+    pub time: u64,
+    /// The network parameters.
+    pub params: &'a Params,
+    /// How signatures are checked.
+    pub sig_mode: SigMode,
+    /// The unspent outputs of the chain the block extends.
+    pub coins: &'a dyn UtxoView,
+    /// The name state of the chain the block extends.
+    pub names: &'a dyn naming::NameView,
+}
+
+impl std::fmt::Debug for ChainContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChainContext")
+            .field("height", &self.height)
+            .field("time", &self.time)
+            .field("network", &self.params.network)
+            .field("sig_mode", &self.sig_mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChainContext<'_> {
+    /// The chain id signatures commit to: the genesis hash.
+    pub fn chain_id(&self) -> BlockHash {
+        self.params.genesis_hash()
+    }
+}
+
 /// The coins a connected block spent, in order: enough to disconnect it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BlockUndo {
@@ -183,7 +220,7 @@ pub struct CheckedInputs {
 /// [`TxError::UnexpectedCoinbase`].
 pub fn check_spends(
     tx: &Transaction,
-    view: &impl UtxoView,
+    view: &(impl UtxoView + ?Sized),
     height: Height,
 ) -> Result<SpentCoins, TxError> {
     let TxInputs::Spend(ins) = &tx.inputs else {
@@ -245,7 +282,7 @@ pub fn sig_checks(tx: &Transaction, chain_id: &BlockHash, spent: &[Coin]) -> Vec
 /// As [`check_spends`].
 pub fn check_inputs(
     tx: &Transaction,
-    view: &impl UtxoView,
+    view: &(impl UtxoView + ?Sized),
     height: Height,
     chain_id: &BlockHash,
 ) -> Result<CheckedInputs, TxError> {
@@ -425,13 +462,13 @@ pub fn check_block(block: &Block, params: &Params) -> Result<(), BlockError> {
 
 /// The UTXO view inside a block: the base view, plus outputs created earlier in the
 /// block, minus outputs already spent in it.
-struct BlockView<'a, V> {
+struct BlockView<'a, V: ?Sized> {
     base: &'a V,
     created: HashMap<OutPoint, Coin>,
     spent: HashSet<OutPoint>,
 }
 
-impl<V: UtxoView> UtxoView for BlockView<'_, V> {
+impl<V: UtxoView + ?Sized> UtxoView for BlockView<'_, V> {
     fn coin(&self, outpoint: &OutPoint) -> Option<Coin> {
         if self.spent.contains(outpoint) {
             return None;
@@ -443,22 +480,19 @@ impl<V: UtxoView> UtxoView for BlockView<'_, V> {
     }
 }
 
-/// Contextual block rules against the UTXO set of its parent: coinbase height and value,
-/// inputs, maturity, no double spend inside the block, signatures. Returns the undo data.
+/// Contextual block rules against the UTXO set of its parent (`ctx.coins`, at
+/// `ctx.height`): coinbase height and value, inputs, maturity, no double spend inside the
+/// block, signatures. Returns the undo data. Name operations are not checked here: a
+/// rejected one leaves its transaction valid (the name index applies them).
 ///
 /// Call [`check_block`] and [`check_header_context`] first: only once the Merkle root
 /// matches are these failures the block's own.
 ///
 /// # Errors
 /// The first [`BlockError`] found.
-pub fn connect_block(
-    block: &Block,
-    height: Height,
-    view: &impl UtxoView,
-    params: &Params,
-    mode: SigMode,
-) -> Result<BlockUndo, BlockError> {
-    let chain_id = params.genesis_hash();
+pub fn connect_block(block: &Block, ctx: &ChainContext<'_>) -> Result<BlockUndo, BlockError> {
+    let (height, view, params, mode) = (ctx.height, ctx.coins, ctx.params, ctx.sig_mode);
+    let chain_id = ctx.chain_id();
     let Some(coinbase) = block.txs.first() else {
         return Err(BlockError::NoTransactions);
     };

@@ -9,20 +9,19 @@
 //! applied, whatever the call that caused it returns; the cache is flushed after a block
 //! when a bound of its configuration is reached.
 
-use std::collections::HashSet;
-
-use super::{Activation, ChainEvent, ChainState, CoinsView};
+use super::{Activation, ChainEvent, ChainState, CoinsView, StoreView};
 use crate::block::Block;
 use crate::encoding::{BlockStatus, IndexEntry, Validity, encode_to_vec};
 use crate::error::{BlockError, ChainError};
 use crate::hash::BlockHash;
+use crate::index::names::NamesView;
+use crate::index::{CoinChanges, IndexBlock, Writes, undo_key};
 use crate::pow::Target;
-use crate::store::{P_ADDR, P_BLOCK, P_COIN, P_HEIGHT, P_INDEX, P_UNDO, hash_key};
-use crate::transaction::OutPoint;
+use crate::store::{P_BLOCK, P_INDEX, hash_key};
 use crate::u256::U256;
 use crate::units::Height;
 use crate::validation::{
-    BlockUndo, Coin, check_block, check_header_context, connect_block, created_coins,
+    BlockUndo, ChainContext, check_block, check_header_context, connect_block,
 };
 
 /// When a stored block is made durable.
@@ -134,7 +133,17 @@ impl ChainState {
         let block = self.load_block(hash)?;
         let height = entry.height;
         let view = CoinsView::new(&self.cache, &self.db);
-        let result = connect_block(&block, height, &view, &self.params, self.sig_mode);
+        let store = StoreView::new(&self.cache, &self.db);
+        let names = NamesView::new(&store);
+        let ctx = ChainContext {
+            height,
+            time: u64::from(block.header.time),
+            params: &self.params,
+            sig_mode: self.sig_mode,
+            coins: &view,
+            names: &names,
+        };
+        let result = connect_block(&block, &ctx);
         if let Some(e) = view.take_error() {
             return Err(e);
         }
@@ -142,28 +151,34 @@ impl ChainState {
             Ok(undo) => undo,
             Err(e) => return Ok(Err(e)),
         };
-        let created: Vec<(OutPoint, Coin)> = block
-            .txs
-            .iter()
-            .flat_map(|tx| created_coins(tx, height))
-            .collect();
-        // Coins created and spent inside the block never join the UTXO set.
-        let spent: HashSet<OutPoint> = undo.spent.iter().map(|(o, _)| *o).collect();
-        let inner: HashSet<OutPoint> = created
-            .iter()
-            .map(|(o, _)| *o)
-            .filter(|o| spent.contains(o))
-            .collect();
-        for (outpoint, coin) in &undo.spent {
-            if !inner.contains(outpoint) {
-                self.cache.spend_coin(*outpoint, *coin);
+        // The derived indexes see the state before the block; their writes join the
+        // cache with the coins, so one flush writes both.
+        let net = CoinChanges::of(&block, height, &undo.spent);
+        let index_writes = {
+            let store = StoreView::new(&self.cache, &self.db);
+            let at = IndexBlock {
+                block: &block,
+                hash: *hash,
+                height,
+                spent: &undo.spent,
+                coins: &net,
+                params: &self.params,
+            };
+            let mut writes: Writes = Vec::new();
+            for index in &self.indexes {
+                let connected = index.connect(&at, &store)?;
+                writes.extend(connected.writes);
+                writes.push((undo_key(index.id(), hash), Some(connected.undo)));
             }
+            writes
+        };
+        for (outpoint, coin) in net.spent {
+            self.cache.spend_coin(outpoint, coin);
         }
-        for (outpoint, coin) in created {
-            if !inner.contains(&outpoint) {
-                self.cache.add_coin(outpoint, coin);
-            }
+        for (outpoint, coin) in net.created {
+            self.cache.add_coin(outpoint, coin);
         }
+        self.cache.write_records(index_writes);
         // Confirmed: no longer a saved mempool transaction (a coinbase never is one).
         for tx in block.txs.iter().skip(1) {
             self.cache.confirm_tx(tx.txid());
@@ -202,26 +217,42 @@ impl ChainState {
         };
         // Read before anything changes: a failed read leaves the block connected.
         let undo: BlockUndo = self.block_undo(&hash)?.ok_or_else(missing)?;
-        let spent: HashSet<OutPoint> = undo.spent.iter().map(|(o, _)| *o).collect();
-        let mut created = HashSet::new();
-        for tx in &block.txs {
-            for (outpoint, coin) in created_coins(tx, height) {
-                if !spent.contains(&outpoint) {
-                    self.cache.spend_coin(outpoint, coin);
-                }
-                created.insert(outpoint);
+        let net = CoinChanges::of(&block, height, &undo.spent);
+        let index_writes = {
+            let store = StoreView::new(&self.cache, &self.db);
+            let at = IndexBlock {
+                block: &block,
+                hash,
+                height,
+                spent: &undo.spent,
+                coins: &net,
+                params: &self.params,
+            };
+            let mut writes: Writes = Vec::new();
+            for index in self.indexes.iter().rev() {
+                let key = undo_key(index.id(), &hash);
+                let record = crate::index::IndexRead::get(&store, &key)?.ok_or_else(|| {
+                    ChainError::Missing {
+                        what: format!("{} index undo data of {hash}", index.name()),
+                    }
+                })?;
+                writes.extend(index.disconnect(&at, &record, &store)?);
+                writes.push((key, None));
             }
-            // Back to the saved mempool with the same flush, so that a crash before the
-            // node saves its pool cannot lose it; the next start re-validates it.
-            if !tx.is_coinbase() {
-                self.cache.unconfirm_tx(tx.txid(), tx.to_bytes());
-            }
+            writes
+        };
+        for (outpoint, coin) in net.created {
+            self.cache.spend_coin(outpoint, coin);
         }
-        for (outpoint, coin) in &undo.spent {
-            if !created.contains(outpoint) {
-                self.cache.add_coin(*outpoint, *coin);
-            }
+        for (outpoint, coin) in net.spent {
+            self.cache.add_coin(outpoint, coin);
         }
+        // Back to the saved mempool with the same flush, so that a crash before the node
+        // saves its pool cannot lose it; the next start re-validates it.
+        for tx in block.txs.iter().filter(|tx| !tx.is_coinbase()) {
+            self.cache.unconfirm_tx(tx.txid(), tx.to_bytes());
+        }
+        self.cache.write_records(index_writes);
         self.cache.remove_undo(hash);
         self.cache.set_height(height, None);
         self.cache.block_changed();
@@ -445,8 +476,9 @@ impl ChainState {
         Ok(self.take_activation())
     }
 
-    /// Rebuilds the UTXO set, undo data, address index and active chain from the stored
-    /// blocks, keeping invalid marks and arrival numbers. `progress(height, target)` is
+    /// Rebuilds the UTXO set, undo data, every derived index of the registry (addresses,
+    /// names) and the active chain from the stored blocks, keeping invalid marks and
+    /// arrival numbers. `progress(height, target)` is
     /// called after each connected block.
     ///
     /// The result lists the blocks found invalid but no connect events: a reindex
@@ -464,7 +496,7 @@ impl ChainState {
         // it); the derived records are then rebuilt from nothing.
         self.flush()?;
         let mut batch = sled::Batch::default();
-        for prefix in [P_COIN, P_ADDR, P_UNDO, P_HEIGHT] {
+        for prefix in self.derived_prefixes() {
             for item in self.db.scan_prefix([prefix]) {
                 let (key, _) = item?;
                 batch.remove(key);

@@ -1,23 +1,22 @@
 //! The coins cache: what connected and disconnected blocks changed in the UTXO set, the
-//! address index, undo data, active-chain heights and saved mempool, held in memory over
-//! sled and written as one atomic batch when flushed (Bitcoin Core's `CCoinsViewCache`
-//! with its `-dbcache` bound and periodic flushes).
+//! derived indexes (`crate::index`), undo data, active-chain heights and saved mempool,
+//! held in memory over sled and written as one atomic batch when flushed (Bitcoin Core's
+//! `CCoinsViewCache` with its `-dbcache` bound and periodic flushes).
 //!
 //! Every entry differs from disk. A coin entry is *fresh* when disk has no coin at its
 //! outpoint, so that a coin created and spent between two flushes is simply forgotten
-//! and never reaches disk; the address index is not stored twice in memory but derived
-//! from the coin entries, ordered by address for scans. Reads go through
-//! [`CoinsView`] (validation, the mempool) or the chain state's queries, which lay the
-//! cache over what sled holds.
+//! and never reaches disk. The derived indexes' records are kept as key writes in key
+//! order, so that scans merge them with sled's. Reads go through [`CoinsView`]
+//! (validation, the mempool), [`StoreView`] (the indexes) or the chain state's queries,
+//! which lay the cache over what sled holds.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::ops::Bound;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use crate::address::Address;
 use crate::error::ChainError;
 use crate::hash::{BlockHash, TxId};
+use crate::index::{IndexRead, Records, Writes, merge_scan, range_from, scan_start};
 use crate::store::{coin_key, delete_coin, get, hash_key, height_key, mempool_key, put_coin};
 use crate::transaction::OutPoint;
 use crate::units::Height;
@@ -33,8 +32,10 @@ pub const DEFAULT_FLUSH_BLOCKS: u32 = 10_000;
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(600);
 
 /// Estimated memory of one coin entry: the map slot (outpoint, coin, flags, hash-table
-/// overhead) and its place in the address order.
-const COIN_ENTRY_BYTES: usize = 256;
+/// overhead).
+const COIN_ENTRY_BYTES: usize = 160;
+/// Estimated overhead of one index record write beyond its key and value bytes.
+const RECORD_OVERHEAD_BYTES: usize = 96;
 /// Estimated memory of one spent coin in cached undo data.
 const UNDO_COIN_BYTES: usize = 96;
 /// Estimated fixed memory of any other entry (undo record, height, mempool record).
@@ -97,8 +98,10 @@ struct Entry {
 #[derive(Debug, Default)]
 pub(super) struct CoinsCache {
     coins: HashMap<OutPoint, Entry>,
-    /// Every outpoint of `coins`, by the address of its coin.
-    by_address: BTreeSet<(Address, OutPoint)>,
+    /// Records of the derived indexes written (`Some`) or deleted (`None`), with their
+    /// undo records.
+    records: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    records_bytes: usize,
     /// Undo data written (`Some`) or removed (`None`).
     undo: HashMap<BlockHash, Option<BlockUndo>>,
     /// Active-chain heights set or removed.
@@ -115,6 +118,7 @@ impl CoinsCache {
     /// Whether nothing differs from disk.
     pub(super) fn is_empty(&self) -> bool {
         self.coins.is_empty()
+            && self.records.is_empty()
             && self.undo.is_empty()
             && self.heights.is_empty()
             && self.mempool.is_empty()
@@ -130,10 +134,6 @@ impl CoinsCache {
     pub(super) fn add_coin(&mut self, outpoint: OutPoint, coin: Coin) {
         match self.coins.get_mut(&outpoint) {
             Some(entry) => {
-                if entry.coin.address != coin.address {
-                    self.by_address.remove(&(entry.coin.address, outpoint));
-                    self.by_address.insert((coin.address, outpoint));
-                }
                 entry.coin = coin;
                 entry.spent = false;
             }
@@ -146,7 +146,6 @@ impl CoinsCache {
                         fresh: true,
                     },
                 );
-                self.by_address.insert((coin.address, outpoint));
             }
         }
     }
@@ -157,7 +156,6 @@ impl CoinsCache {
     pub(super) fn spend_coin(&mut self, outpoint: OutPoint, coin: Coin) {
         match self.coins.get_mut(&outpoint) {
             Some(entry) if entry.fresh => {
-                self.by_address.remove(&(entry.coin.address, outpoint));
                 self.coins.remove(&outpoint);
             }
             Some(entry) => entry.spent = true,
@@ -170,7 +168,6 @@ impl CoinsCache {
                         fresh: false,
                     },
                 );
-                self.by_address.insert((coin.address, outpoint));
             }
         }
     }
@@ -190,24 +187,18 @@ impl CoinsCache {
             .map(|(o, e)| (*o, (!e.spent).then_some(e.coin)))
     }
 
-    /// The cached coins paying `address`, spent (`None`) or unspent, by outpoint.
-    pub(super) fn address_coins(
-        &self,
-        address: &Address,
-    ) -> impl Iterator<Item = (OutPoint, Option<Coin>)> + '_ {
-        let first = OutPoint {
-            txid: TxId([0; 32]),
-            vout: 0,
-        };
-        let address = *address;
-        self.by_address
-            .range((Bound::Included((address, first)), Bound::Unbounded))
-            .take_while(move |(a, _)| *a == address)
-            .filter_map(|(_, o)| {
-                self.coins
-                    .get(o)
-                    .map(|e| (*o, (!e.spent).then_some(e.coin)))
-            })
+    /// Writes (or deletes) records of the derived indexes.
+    pub(super) fn write_records(&mut self, writes: Writes) {
+        for (key, value) in writes {
+            let size = |k: &Vec<u8>, v: &Option<Vec<u8>>| {
+                RECORD_OVERHEAD_BYTES + k.len() + v.as_ref().map_or(0, Vec::len)
+            };
+            self.records_bytes += size(&key, &value);
+            if let Some(old) = self.records.get(&key) {
+                self.records_bytes -= size(&key, old);
+            }
+            self.records.insert(key, value);
+        }
     }
 
     /// Records the undo data of a connected block.
@@ -280,6 +271,7 @@ impl CoinsCache {
             coins: self.coins.len(),
             blocks: self.blocks,
             bytes: self.coins.len() * COIN_ENTRY_BYTES
+                + self.records_bytes
                 + self.undo_bytes
                 + self.mempool_bytes
                 + (self.undo.len() + self.heights.len()) * ENTRY_BYTES,
@@ -300,9 +292,15 @@ impl CoinsCache {
     pub(super) fn write_to(&self, batch: &mut sled::Batch) {
         for (outpoint, entry) in &self.coins {
             if entry.spent {
-                delete_coin(batch, outpoint, &entry.coin);
+                delete_coin(batch, outpoint);
             } else {
                 put_coin(batch, outpoint, &entry.coin);
+            }
+        }
+        for (key, value) in &self.records {
+            match value {
+                Some(value) => batch.insert(key.as_slice(), value.as_slice()),
+                None => batch.remove(key.as_slice()),
             }
         }
         for (hash, undo) in &self.undo {
@@ -370,5 +368,46 @@ impl UtxoView for CoinsView<'_> {
                 None
             }
         }
+    }
+}
+
+/// The stored records of the derived indexes: the cache over sled.
+#[derive(Debug)]
+pub(crate) struct StoreView<'a> {
+    cache: &'a CoinsCache,
+    tree: &'a sled::Tree,
+}
+
+impl<'a> StoreView<'a> {
+    pub(super) fn new(cache: &'a CoinsCache, tree: &'a sled::Tree) -> Self {
+        StoreView { cache, tree }
+    }
+}
+
+impl IndexRead for StoreView<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ChainError> {
+        if let Some(cached) = self.cache.records.get(key) {
+            return Ok(cached.clone());
+        }
+        Ok(self.tree.get(key)?.map(|v| v.to_vec()))
+    }
+
+    fn scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Records, ChainError> {
+        let below = self
+            .tree
+            .range::<Vec<u8>, _>((scan_start(prefix, after), std::ops::Bound::Unbounded))
+            .take_while(|item| item.as_ref().map_or(true, |(k, _)| k.starts_with(prefix)))
+            .map(|item| {
+                item.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .map_err(ChainError::from)
+            });
+        let above =
+            range_from(&self.cache.records, prefix, after).map(|(k, v)| (k.clone(), v.clone()));
+        merge_scan(below, above, limit)
     }
 }

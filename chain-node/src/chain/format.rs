@@ -1,15 +1,18 @@
 //! The storage format at open: a new store gets genesis, an old one must be of this
-//! format and network, and a format-2 store is refused with advice and upgraded by a
-//! reindex (`docs/storage.md`).
+//! format and network, and a format-2 or format-3 store is refused with advice and
+//! upgraded by a reindex (`docs/storage.md`).
 
 use super::{ChainState, KEY_GENESIS};
 use crate::encoding::{BlockStatus, Failure, IndexEntry, Validity, decode_exact, encode_to_vec};
 use crate::error::{ChainError, DecodeError};
 use crate::store::{FORMAT_VERSION, KEY_VERSION, P_INDEX, corrupt};
 
-/// The earlier format that a reindex upgrades: its blocks are valid under this build's
-/// rules, and only its index entries' status byte changes meaning.
-const UPGRADABLE_FORMAT: u32 = 2;
+/// An earlier format whose index entries a reindex rewrites: its blocks are valid under
+/// this build's rules, and only its index entries' status byte changes meaning.
+const STATUS_BYTE_FORMAT: u32 = 2;
+/// The earlier format that differs from this one only in derived records (it has no
+/// index undo records and no name index), which a reindex rebuilds.
+const DERIVED_ONLY_FORMAT: u32 = 3;
 
 impl ChainState {
     /// Creates genesis in an empty store, or checks the format and network of an old one.
@@ -24,7 +27,9 @@ impl ChainState {
                     .map(hex::encode)
                     .unwrap_or_default();
                 let expected = self.params.genesis_hash().to_hex();
-                if genesis == expected && version == UPGRADABLE_FORMAT {
+                if genesis == expected
+                    && (version == STATUS_BYTE_FORMAT || version == DERIVED_ONLY_FORMAT)
+                {
                     return Err(ChainError::OldFormat {
                         found: version,
                         expected: FORMAT_VERSION,
@@ -49,7 +54,13 @@ impl ChainState {
     /// failed"; the arrival numbers stay (every format-2 block arrived after its parent,
     /// so arrival was also the order in which blocks became connectable). The derived
     /// records are rebuilt by the reindex that follows.
-    pub(super) fn upgrade_index(&mut self) -> Result<(), ChainError> {
+    pub(super) fn upgrade_index(&mut self, found: u32) -> Result<(), ChainError> {
+        if found == DERIVED_ONLY_FORMAT {
+            // Only derived records differ, and the reindex that follows rebuilds them.
+            let mut batch = sled::Batch::default();
+            batch.insert(KEY_VERSION, &FORMAT_VERSION.to_le_bytes());
+            return self.commit(batch);
+        }
         const STATUS_AT: usize = crate::block::HEADER_SIZE + 4 + 32;
         let mut batch = sled::Batch::default();
         for item in self.db.scan_prefix([P_INDEX]) {

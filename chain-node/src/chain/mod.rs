@@ -1,5 +1,6 @@
-//! The chain state: block store, block index with forks, UTXO set, undo data, address
-//! index, all in one sled tree; most-work chain selection with reorgs.
+//! The chain state: block store, block index with forks, UTXO set, undo data, the
+//! derived indexes of `crate::index` (addresses, names), all in one sled tree; most-work
+//! chain selection with reorgs.
 //!
 //! Blocks, index entries, validity marks and the saved mempool are written at once (one
 //! `apply_batch` and a flush each; the blocks of one download answer share one flush,
@@ -27,10 +28,10 @@ mod format;
 mod headers;
 mod tree;
 
-pub(crate) use cache::CoinsView;
 pub use cache::{
     CacheConfig, CacheUsage, DEFAULT_DBCACHE_MIB, DEFAULT_FLUSH_BLOCKS, DEFAULT_FLUSH_INTERVAL,
 };
+pub(crate) use cache::{CoinsView, StoreView};
 
 use cache::CoinsCache;
 pub use headers::{
@@ -47,12 +48,13 @@ use crate::block::Block;
 use crate::encoding::{BlockStatus, IndexEntry, Validity, encode_to_vec};
 use crate::error::{BlockError, ChainError};
 use crate::hash::BlockHash;
+use crate::index::{DerivedIndex, P_INDEX_UNDO};
 use crate::params::Params;
 use crate::pow::{CompactTarget, Target};
 use crate::signature::SigMode;
 use crate::store::{
-    FORMAT_VERSION, KEY_TIP, KEY_VERSION, P_BLOCK, P_COIN, P_HEIGHT, P_INDEX, P_UNDO, addr_prefix,
-    coin_key, get, hash_key, height_key,
+    FORMAT_VERSION, KEY_TIP, KEY_VERSION, P_BLOCK, P_COIN, P_HEIGHT, P_INDEX, P_UNDO, coin_key,
+    get, hash_key, height_key,
 };
 use crate::transaction::OutPoint;
 use crate::u256::U256;
@@ -160,6 +162,8 @@ pub struct ChainState {
     connected_unflushed: HashSet<BlockHash>,
     /// When the cache is written.
     cache_config: CacheConfig,
+    /// The derived indexes ([`crate::index::registry`]), in connect order.
+    indexes: Vec<Box<dyn DerivedIndex>>,
 }
 
 /// Writes the coins cache as [`ChainState::flush`] does. A failure here loses nothing
@@ -206,7 +210,7 @@ impl ChainState {
         let db = Self::open_db(path)?;
         let mut state = Self::bare(db, params);
         match state.check_or_init() {
-            Err(ChainError::OldFormat { .. }) => state.upgrade_index()?,
+            Err(ChainError::OldFormat { found, .. }) => state.upgrade_index(found)?,
             other => other?,
         }
         Ok(state)
@@ -260,6 +264,7 @@ impl ChainState {
             cache: CoinsCache::default(),
             connected_unflushed: HashSet::new(),
             cache_config: CacheConfig::default(),
+            indexes: crate::index::registry(),
         }
     }
 
@@ -317,7 +322,7 @@ impl ChainState {
         self.cache.usage()
     }
 
-    /// Writes the coins cache to disk: every change of the UTXO set, address index, undo
+    /// Writes the coins cache to disk: every change of the UTXO set, derived indexes, undo
     /// data, active chain and saved mempool made by connects and disconnects since the
     /// last flush, with the tip marker, in one atomic batch, then flushes (fsync). With an
     /// empty cache it only flushes.
@@ -514,6 +519,14 @@ impl ChainState {
         (Height(self.active.len().saturating_sub(1) as u32), hash)
     }
 
+    /// The height of the next block on the active tip: what a transaction admitted now
+    /// would be confirmed at.
+    pub fn next_height(&self) -> Height {
+        // At the largest height no block can follow; Height(u32::MAX) then makes every
+        // transaction wait for a block that never comes, which is what it does.
+        self.tip().0.next().unwrap_or(Height(u32::MAX))
+    }
+
     /// The index entry of the active tip.
     ///
     /// # Errors
@@ -582,31 +595,120 @@ impl ChainState {
         CoinsView::new(&self.cache, &self.db)
     }
 
+    /// The records of the derived indexes as the active tip has them (the cache over
+    /// sled).
+    pub(crate) fn store_view(&self) -> StoreView<'_> {
+        StoreView::new(&self.cache, &self.db)
+    }
+
+    /// Runs `f` with the [`ChainContext`] of the next block on the active tip (its
+    /// height, the local clock, the UTXO set and name state of the tip) and returns
+    /// what it returns, with the first read error of those views: a record that could
+    /// not be read looked absent to `f`, so its answer must not be trusted then.
+    pub(crate) fn with_next_block<R>(
+        &self,
+        sig_mode: SigMode,
+        now: u64,
+        f: impl FnOnce(&crate::validation::ChainContext<'_>) -> R,
+    ) -> (R, Option<ChainError>) {
+        let coins = self.utxo_view();
+        let store = self.store_view();
+        let names = crate::index::names::NamesView::new(&store);
+        let ctx = crate::validation::ChainContext {
+            height: self.next_height(),
+            time: now,
+            params: &self.params,
+            sig_mode,
+            coins: &coins,
+            names: &names,
+        };
+        let result = f(&ctx);
+        (result, coins.take_error().or_else(|| names.take_error()))
+    }
+
+    /// The prefixes a reindex deletes and rebuilds: the UTXO set, undo data, active
+    /// chain, and every derived index's records and undo records.
+    fn derived_prefixes(&self) -> Vec<u8> {
+        let mut prefixes = vec![P_COIN, P_UNDO, P_HEIGHT, P_INDEX_UNDO];
+        for index in &self.indexes {
+            prefixes.extend_from_slice(index.prefixes());
+        }
+        prefixes
+    }
+
     /// All unspent outputs paying `address`, from the address index.
     ///
     /// # Errors
     /// Storage or decoding errors.
     pub fn address_utxos(&self, address: &Address) -> Result<Vec<(OutPoint, Coin)>, ChainError> {
-        let prefix = addr_prefix(address);
-        // Keyed by the stored key's outpoint bytes, so the order is the index's.
-        let mut out: BTreeMap<Vec<u8>, (OutPoint, Coin)> = BTreeMap::new();
-        for item in self.db.scan_prefix(&prefix) {
-            let (key, value) = item?;
-            let rest = key.get(prefix.len()..).unwrap_or_default();
-            let outpoint: OutPoint =
-                crate::encoding::decode_exact(rest).map_err(|e| crate::store::corrupt(&key, e))?;
-            let coin: Coin = crate::encoding::decode_exact(&value)
-                .map_err(|e| crate::store::corrupt(&key, e))?;
-            out.insert(rest.to_vec(), (outpoint, coin));
+        crate::index::address::utxos(&self.store_view(), address)
+    }
+
+    /// The record of `name` at the active tip (expired ones included), from the name
+    /// index.
+    ///
+    /// # Errors
+    /// Storage errors, a record that does not decode.
+    pub fn name_record(
+        &self,
+        name: &naming::Name,
+    ) -> Result<Option<naming::NameRecord>, ChainError> {
+        crate::index::names::name(&self.store_view(), name)
+    }
+
+    /// The record of namespace `id` at the active tip.
+    ///
+    /// # Errors
+    /// Storage errors, a record that does not decode.
+    pub fn namespace_record(
+        &self,
+        id: &naming::NamespaceId,
+    ) -> Result<Option<naming::NamespaceRecord>, ChainError> {
+        crate::index::names::namespace(&self.store_view(), id)
+    }
+
+    /// The preorder with `commitment` at the active tip.
+    ///
+    /// # Errors
+    /// Storage errors, a record that does not decode.
+    pub fn preorder_record(
+        &self,
+        commitment: &naming::Commitment,
+    ) -> Result<Option<naming::PreorderRecord>, ChainError> {
+        crate::index::names::preorder(&self.store_view(), commitment)
+    }
+
+    /// At most `limit` names with their records in name order, after `after` when given.
+    ///
+    /// # Errors
+    /// Storage errors, records that do not decode.
+    pub fn names(
+        &self,
+        after: Option<&naming::Name>,
+        limit: usize,
+    ) -> Result<Vec<(naming::Name, naming::NameRecord)>, ChainError> {
+        crate::index::names::names(&self.store_view(), after, limit)
+    }
+
+    /// Every record of the derived indexes, by key (for checks and tests; linear in their
+    /// size).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn index_records(&self) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, ChainError> {
+        let view = self.store_view();
+        let mut out = BTreeMap::new();
+        for index in &self.indexes {
+            for prefix in index.prefixes() {
+                out.extend(crate::index::IndexRead::scan(
+                    &view,
+                    &[*prefix],
+                    None,
+                    usize::MAX,
+                )?);
+            }
         }
-        for (outpoint, cached) in self.cache.address_coins(address) {
-            let key = encode_to_vec(&outpoint);
-            match cached {
-                Some(coin) => out.insert(key, (outpoint, coin)),
-                None => out.remove(&key),
-            };
-        }
-        Ok(out.into_values().collect())
+        Ok(out)
     }
 
     /// The whole UTXO set (for checks and tests; linear in its size).

@@ -181,19 +181,12 @@ impl Node {
         let txs = chain.saved_mempool()?;
         let saved: HashSet<TxId> = txs.iter().map(Transaction::txid).collect();
         let mut mempool = Mempool::new(config.mempool);
-        {
-            let view = chain.utxo_view();
-            // Refused transactions are an outcome: they no longer fit the chain.
-            mempool.restore(
-                txs,
-                &view,
-                owner::next_height(&chain),
-                &params.genesis_hash(),
-                config.sig_mode,
-            );
-            if let Some(e) = view.take_error() {
-                return Err(e.into());
-            }
+        // Refused transactions are an outcome: they no longer fit the chain.
+        let ((), error) = chain.with_next_block(config.sig_mode, unix_now(), |ctx| {
+            mempool.restore(txs, ctx);
+        });
+        if let Some(e) = error {
+            return Err(e.into());
         }
         let shared = Arc::new(Shared::new(config.event_buffer));
         let owner = Owner::new(chain, mempool, saved, Arc::clone(&shared), config.sig_mode)?;

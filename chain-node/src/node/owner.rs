@@ -20,7 +20,7 @@ use crate::chain::{Activation, ChainEvent, ChainState, HeadersOutcome, PendingHe
 use crate::error::{ChainError, MempoolError, NodeError};
 use crate::hash::{BlockHash, TxId};
 use crate::mempool::Mempool;
-use crate::miner::{Template, build_template, template_tx_budget};
+use crate::miner::{Template, TemplateContext, build_template, template_tx_budget};
 use crate::params::Params;
 use crate::signature::SigMode;
 use crate::transaction::Transaction;
@@ -333,22 +333,18 @@ impl Owner {
         let mut admitted = Vec::new();
         {
             let NodeView { chain, mempool } = &mut self.view;
-            let view = chain.utxo_view();
-            let (next, chain_id, mode) = (
-                next_height(chain),
-                self.params.genesis_hash(),
-                self.sig_mode,
-            );
-            // Transactions that no longer fit are dropped: an outcome, not an error.
-            if !returned.is_empty() {
-                mempool.resync(returned, &view, next, &chain_id, mode);
-            }
-            // Orphans whose parents were confirmed rather than relayed.
-            for block in &net.connected {
-                let outcome = mempool.block_orphans(&block.txs, &view, next, &chain_id, mode);
-                admitted.extend(outcome.added);
-            }
-            if let Some(e) = view.take_error() {
+            let ((), error) = chain.with_next_block(self.sig_mode, unix_now(), |ctx| {
+                // Transactions that no longer fit are dropped: an outcome, not an error.
+                if !returned.is_empty() {
+                    mempool.resync(returned, ctx);
+                }
+                // Orphans whose parents were confirmed rather than relayed.
+                for block in &net.connected {
+                    let outcome = mempool.block_orphans(&block.txs, ctx);
+                    admitted.extend(outcome.added);
+                }
+            });
+            if let Some(e) = error {
                 // Coins that could not be read looked spent: the rebuilt pool may miss
                 // acknowledged transactions, so it must not replace the saved one.
                 self.shared
@@ -424,15 +420,9 @@ impl Owner {
         }
         let accepted = {
             let NodeView { chain, mempool } = &mut self.view;
-            let view = chain.utxo_view();
-            let result = mempool.accept(
-                tx,
-                &view,
-                next_height(chain),
-                &self.params.genesis_hash(),
-                self.sig_mode,
-            );
-            if let Some(e) = view.take_error() {
+            let (result, error) =
+                chain.with_next_block(self.sig_mode, unix_now(), |ctx| mempool.accept(tx, ctx));
+            if let Some(e) = error {
                 // A coin that could not be read looked missing: undo what was admitted.
                 if let Ok(accepted) = &result {
                     for id in &accepted.added {
@@ -471,15 +461,9 @@ impl Owner {
 
     pub(super) fn test_transaction(&self, tx: &Transaction) -> Result<Amount, MempoolError> {
         let NodeView { chain, mempool } = &self.view;
-        let view = chain.utxo_view();
-        let result = mempool.check(
-            tx,
-            &view,
-            next_height(chain),
-            &self.params.genesis_hash(),
-            self.sig_mode,
-        );
-        match view.take_error() {
+        let (result, error) =
+            chain.with_next_block(self.sig_mode, unix_now(), |ctx| mempool.check(tx, ctx));
+        match error {
             Some(e) => Err(MempoolError::Storage {
                 txid: tx.txid(),
                 reason: e.to_string(),
@@ -521,9 +505,16 @@ impl Owner {
     ) -> Result<(Template, BlockHash), NodeError> {
         let NodeView { chain, mempool } = &self.view;
         let (_, tip) = chain.tip();
-        let ctx = chain.next_block_context(unix_now())?;
+        let ctx = TemplateContext {
+            prev: tip,
+            header: chain.next_block_context(unix_now())?,
+            params: &self.params,
+            payout,
+            extra_outputs: Vec::new(),
+            extra,
+        };
         let (txs, fees) = mempool.select(template_tx_budget());
-        let template = build_template(tip, &ctx, &self.params, txs, fees, payout, extra)?;
+        let template = build_template(&ctx, txs, fees)?;
         Ok((template, tip))
     }
 }
@@ -539,9 +530,7 @@ pub(super) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
 
 /// The height a transaction admitted now would be confirmed at.
 pub(super) fn next_height(chain: &ChainState) -> Height {
-    // At the largest height no block can follow; Height(u32::MAX) then makes every
-    // transaction wait for a block that never comes, which is what it does.
-    chain.tip().0.next().unwrap_or(Height(u32::MAX))
+    chain.next_height()
 }
 
 /// The net effect of a sequence of chain events: blocks that joined the active chain

@@ -3,7 +3,10 @@
 
 mod call;
 mod data;
+mod names;
 mod network;
+
+pub use names::MAX_LIST_NAMES;
 
 pub use call::{Call, parse_call};
 
@@ -196,6 +199,12 @@ pub fn dispatch_with(
             from,
             max_blocks,
         } => node.read(move |v| data::list_data_outputs(v, &prefix, from, max_blocks))?,
+        Call::GetNameInfo { name } => node.read(move |v| names::name_info(v, &name))?,
+        Call::GetNamePrice { name } => node.read(move |v| names::name_price(v, &name))?,
+        Call::ListNames { after, count } => {
+            node.read(move |v| names::list_names(v, after.as_ref(), count))?
+        }
+        Call::GetNamespaceInfo { id } => node.read(move |v| names::namespace_info(v, &id))?,
         Call::GetBestBlockHash => Ok(json!(node.tip()?.1.to_hex())),
         Call::GetBlockHash { height: h } => node
             .read(move |v| u32::try_from(h).ok().and_then(|h| v.chain().hash_at(Height(h))))?

@@ -34,8 +34,8 @@ use tokio::sync::watch;
 
 pub use envelope::MAX_BATCH;
 pub use methods::{
-    Call, MAX_ADDRESSES, MAX_GENERATE_BLOCKS, MAX_LIST_BLOCKS, MAX_LIST_BYTES, MAX_LIST_OUTPUTS,
-    MAX_TEST_TRANSACTIONS, RpcError, dispatch, dispatch_with, parse_call,
+    Call, MAX_ADDRESSES, MAX_GENERATE_BLOCKS, MAX_LIST_BLOCKS, MAX_LIST_BYTES, MAX_LIST_NAMES,
+    MAX_LIST_OUTPUTS, MAX_TEST_TRANSACTIONS, RpcError, dispatch, dispatch_with, parse_call,
 };
 
 use crate::node::Node;

@@ -300,18 +300,17 @@ fn fees_are_checked_before_signatures() {
         ins[0].signature[0] ^= 1;
     }
     let pool = Mempool::new(MempoolConfig::default());
-    let next = Height(c.next_height());
-    let chain = c.params.genesis_hash();
     let strict = SigMode::Strict { threads: 1 };
+    let ctx = crate::helpers::context(&c.params, &c.utxo, Height(c.next_height()), strict);
     assert!(matches!(
-        pool.check(&cheap, &c.utxo, next, &chain, strict),
+        pool.check(&cheap, &ctx),
         Err(MempoolError::FeeTooLow { rate: 0, .. })
     ));
     // Outputs above the inputs: refused as such, whatever the signature.
     let mut greedy = cheap.clone();
     greedy.outputs[0].amount = Amount::from_units(coin.amount.units() + 1);
     assert!(matches!(
-        pool.check(&greedy, &c.utxo, next, &chain, strict),
+        pool.check(&greedy, &ctx),
         Err(MempoolError::Invalid {
             source: chain_node::error::TxError::InsufficientInputs { .. },
             ..
@@ -321,7 +320,7 @@ fn fees_are_checked_before_signatures() {
     let mut paying = cheap.clone();
     paying.outputs[0].amount = Amount::from_units(coin.amount.units() - 10_000);
     assert!(matches!(
-        pool.check(&paying, &c.utxo, next, &chain, strict),
+        pool.check(&paying, &ctx),
         Err(MempoolError::Invalid {
             source: chain_node::error::TxError::BadSignature { index: 0 },
             ..

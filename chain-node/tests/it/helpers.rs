@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chain_node::error::{BlockError, TxError};
 use chain_node::signature::SigMode;
-use chain_node::validation::{Coin, check_block, connect_block};
+use chain_node::validation::{ChainContext, Coin, UtxoView, check_block, connect_block};
 use chain_node::{
     Address, Amount, Block, Header, Height, OutPoint, OutputKind, Params, Transaction, TxIn,
     TxInputs, TxOut, merkle_root,
@@ -164,10 +164,12 @@ impl MemChain {
         let library = check_block(block, &self.params).and_then(|()| {
             connect_block(
                 block,
-                Height(height),
-                &self.utxo,
-                &self.params,
-                SigMode::Strict { threads: 1 },
+                &context(
+                    &self.params,
+                    &self.utxo,
+                    Height(height),
+                    SigMode::Strict { threads: 1 },
+                ),
             )
             .map(|_undo| ())
         });
@@ -232,6 +234,27 @@ pub(crate) enum Refusal {
 }
 
 /// docs/consensus.md: 1 coin is 10^8 base units, at most 21,000,000 coins.
+/// The name state of a chain without name operations.
+static NO_NAMES: std::sync::LazyLock<naming::MemoryNames> =
+    std::sync::LazyLock::new(naming::MemoryNames::new);
+
+/// The validation context of the block at `height` over `coins`, with no name state.
+pub(crate) fn context<'a>(
+    params: &'a Params,
+    coins: &'a dyn UtxoView,
+    height: Height,
+    sig_mode: SigMode,
+) -> ChainContext<'a> {
+    ChainContext {
+        height,
+        time: 0,
+        params,
+        sig_mode,
+        coins,
+        names: &*NO_NAMES,
+    }
+}
+
 const COIN_UNITS: u64 = 100_000_000;
 const MAX_MONEY_UNITS: u64 = 21_000_000 * COIN_UNITS;
 /// docs/consensus.md: coinbase outputs are spent only at depth >= 100.

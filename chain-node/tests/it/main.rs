@@ -18,6 +18,8 @@ mod largest_tx;
 mod manners;
 mod mempool;
 mod mutation;
+mod names;
+mod names_node;
 mod network;
 mod oracle;
 mod pacing;

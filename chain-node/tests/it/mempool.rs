@@ -330,10 +330,12 @@ fn restore_readmits_children_listed_before_parents() {
     let mut pool = Mempool::new(MempoolConfig::default());
     pool.restore(
         vec![invalid, child.clone(), parent.clone()],
-        &view,
-        chain_node::Height(102),
-        &params.genesis_hash(),
-        SigMode::Strict { threads: 1 },
+        &crate::helpers::context(
+            &params,
+            &view,
+            chain_node::Height(102),
+            SigMode::Strict { threads: 1 },
+        ),
     );
     assert_eq!(pool.len(), 2);
     assert!(pool.get(&parent.txid()).is_some() && pool.get(&child.txid()).is_some());

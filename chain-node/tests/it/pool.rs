@@ -16,7 +16,7 @@ use ed25519_dalek::SigningKey;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 
-use crate::helpers::{address, key, spend};
+use crate::helpers::{address, context, key, spend};
 
 const NEXT: Height = Height(2);
 
@@ -74,10 +74,12 @@ impl Setup {
     fn accept(&mut self, tx: &Transaction) -> Result<chain_node::mempool::Accepted, MempoolError> {
         self.pool.accept(
             tx.clone(),
-            &self.view,
-            NEXT,
-            &self.params.genesis_hash(),
-            SigMode::Strict { threads: 1 },
+            &context(
+                &self.params,
+                &self.view,
+                NEXT,
+                SigMode::Strict { threads: 1 },
+            ),
         )
     }
 }
@@ -420,10 +422,7 @@ fn restore_and_resync_report_what_they_drop() {
             parent.clone(),
             parent.clone(),
         ],
-        &s.view,
-        NEXT,
-        &s.params.genesis_hash(),
-        SigMode::Strict { threads: 1 },
+        &context(&s.params, &s.view, NEXT, SigMode::Strict { threads: 1 }),
     );
     assert_eq!(outcome.added, vec![parent.txid(), child.txid()]);
     assert_eq!(outcome.dropped.len(), 1);
@@ -432,10 +431,7 @@ fn restore_and_resync_report_what_they_drop() {
     s.view.remove(&c.0);
     let outcome = s.pool.resync(
         vec![],
-        &s.view,
-        NEXT,
-        &s.params.genesis_hash(),
-        SigMode::Strict { threads: 1 },
+        &context(&s.params, &s.view, NEXT, SigMode::Strict { threads: 1 }),
     );
     assert!(outcome.added.is_empty());
     let dropped: Vec<TxId> = outcome.dropped.iter().map(|(t, _)| *t).collect();
@@ -660,10 +656,7 @@ fn orphans_join_when_their_parent_is_confirmed_instead_of_relayed() {
     s.pool.block_connected(std::slice::from_ref(&parent));
     let outcome = s.pool.block_orphans(
         std::slice::from_ref(&parent),
-        &s.view,
-        NEXT,
-        &s.params.genesis_hash(),
-        SigMode::Strict { threads: 1 },
+        &context(&s.params, &s.view, NEXT, SigMode::Strict { threads: 1 }),
     );
     assert_eq!(outcome.added, vec![child.txid()]);
     assert_eq!(s.pool.orphan_count(), 0);

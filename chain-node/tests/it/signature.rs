@@ -419,7 +419,8 @@ fn funded(owner: &SigningKey) -> (MemChain, Vec<(OutPoint, Coin)>) {
 
 fn connect_with(c: &MemChain, block: &chain_node::Block, mode: SigMode) -> Result<(), BlockError> {
     check_block(block, &c.params)?;
-    connect_block(block, Height(c.next_height()), &c.utxo, &c.params, mode).map(|_| ())
+    let ctx = crate::helpers::context(&c.params, &c.utxo, Height(c.next_height()), mode);
+    connect_block(block, &ctx).map(|_| ())
 }
 
 #[test]

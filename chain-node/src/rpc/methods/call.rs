@@ -30,6 +30,28 @@ pub enum Call {
     },
     /// `getblockcount`.
     GetBlockCount,
+    /// `getnameinfo name`.
+    GetNameInfo {
+        /// The name.
+        name: naming::Name,
+    },
+    /// `getnameprice name`.
+    GetNamePrice {
+        /// The name.
+        name: naming::Name,
+    },
+    /// `listnames (after) (count)`: a page of names in name order.
+    ListNames {
+        /// The page starts after this name (`None` or `""`: at the first name).
+        after: Option<naming::Name>,
+        /// Most names answered, 1 to [`super::names::MAX_LIST_NAMES`].
+        count: u64,
+    },
+    /// `getnamespaceinfo id`.
+    GetNamespaceInfo {
+        /// The namespace id.
+        id: naming::NamespaceId,
+    },
     /// `getbestblockhash`.
     GetBestBlockHash,
     /// `getblockhash height`.
@@ -456,6 +478,36 @@ pub fn parse_call(method: &str, params: &Value, network: Network) -> Result<Call
                 max_blocks,
             }
         }
+        "getnameinfo" => Call::GetNameInfo {
+            name: super::names::parse_name(p.str(0, "name")?)?,
+        },
+        "getnameprice" => Call::GetNamePrice {
+            name: super::names::parse_name(p.str(0, "name")?)?,
+        },
+        "listnames" => {
+            let after = match p.get(0, "after") {
+                None | Some(Value::Null) => None,
+                Some(_) => match p.str(0, "after")? {
+                    "" => None,
+                    text => Some(super::names::parse_name(text)?),
+                },
+            };
+            let max = super::names::MAX_LIST_NAMES;
+            let count = match p.get(1, "count") {
+                None => max,
+                Some(_) => p.u64(1, "count")?,
+            };
+            if count == 0 || count > max {
+                return Err(RpcError::invalid_parameter(format!(
+                    "count {count} is out of range: one call lists 1 to {max} names; \
+                     call again after the last name for more"
+                )));
+            }
+            Call::ListNames { after, count }
+        }
+        "getnamespaceinfo" => Call::GetNamespaceInfo {
+            id: super::names::parse_namespace(p.str(0, "id")?)?,
+        },
         "stop" => Call::Stop,
         other => {
             return Err(RpcError::new(
@@ -473,6 +525,10 @@ impl Call {
             Call::GetBlockchainInfo => "getblockchaininfo",
             Call::ListDataOutputs { .. } => "listdataoutputs",
             Call::GetBlockCount => "getblockcount",
+            Call::GetNameInfo { .. } => "getnameinfo",
+            Call::GetNamePrice { .. } => "getnameprice",
+            Call::ListNames { .. } => "listnames",
+            Call::GetNamespaceInfo { .. } => "getnamespaceinfo",
             Call::GetBestBlockHash => "getbestblockhash",
             Call::GetBlockHash { .. } => "getblockhash",
             Call::GetBlock { .. } => "getblock",
@@ -554,6 +610,16 @@ impl Call {
                 json!([nblocks, address.encode(network)])
             }
             Call::ValidateAddress { address } => json!([address]),
+            Call::GetNameInfo { name } | Call::GetNamePrice { name } => {
+                json!([name.to_string()])
+            }
+            Call::ListNames { after, count } => {
+                json!([
+                    after.as_ref().map(ToString::to_string).unwrap_or_default(),
+                    count
+                ])
+            }
+            Call::GetNamespaceInfo { id } => json!([id.as_str()]),
             Call::ListDataOutputs {
                 prefix,
                 from,

@@ -1,0 +1,159 @@
+//! The name RPCs over the name index: `getnameinfo`, `getnameprice`, `listnames`
+//! (paged) and `getnamespaceinfo` (docs/rpc.md). Names and ids are parsed into the
+//! `naming` crate's checked types before the node is asked; an invalid one is -8 with
+//! the reason, an unknown one -5.
+
+use naming::{Name, NameRecord, NameStatus, NamespaceId, NamespaceRecord, NamespaceStatus};
+use serde_json::{Value, json};
+
+use super::RpcError;
+use crate::node::NodeView;
+
+/// Most names one `listnames` call returns; the default count.
+pub const MAX_LIST_NAMES: u64 = 1_000;
+
+/// Parses a name parameter.
+///
+/// # Errors
+/// -8 with the rule it breaks.
+pub(super) fn parse_name(text: &str) -> Result<Name, RpcError> {
+    text.parse()
+        .map_err(|e| RpcError::invalid_parameter(format!("invalid name {text:?}: {e}")))
+}
+
+/// Parses a namespace id parameter.
+///
+/// # Errors
+/// -8 with the rule it breaks.
+pub(super) fn parse_namespace(text: &str) -> Result<NamespaceId, RpcError> {
+    text.parse()
+        .map_err(|e| RpcError::invalid_parameter(format!("invalid namespace id {text:?}: {e}")))
+}
+
+fn name_status(status: NameStatus) -> &'static str {
+    match status {
+        NameStatus::Active => "active",
+        NameStatus::Grace => "grace",
+        NameStatus::Revoked => "revoked",
+        NameStatus::Expired => "expired",
+    }
+}
+
+fn namespace_status(status: NamespaceStatus) -> &'static str {
+    match status {
+        NamespaceStatus::Revealed => "revealed",
+        NamespaceStatus::Ready => "ready",
+        NamespaceStatus::Lapsed => "lapsed",
+    }
+}
+
+/// The height names are judged at: the next block's, which any operation sent now is
+/// checked at.
+fn next_height(v: &NodeView) -> naming::Height {
+    naming::Height(v.chain().next_height().0)
+}
+
+fn name_json(name: &Name, record: &NameRecord, at: naming::Height) -> Value {
+    json!({
+        "name": name.to_string(),
+        "namespace": name.namespace.as_str(),
+        "owner": hex::encode(record.owner.as_bytes()),
+        "zonefilehash": record.zone_file.map(|z| hex::encode(z.as_bytes())),
+        "registered_at": record.registered_at.0,
+        "expires_at": record.expires_at.0,
+        "grace_ends_at": record.grace_ends_at.0,
+        "revoked": record.revoked,
+        "last_txid": hex::encode(record.last_txid.as_bytes()),
+        "status": name_status(record.status(at)),
+    })
+}
+
+/// `getnameinfo name`: the record of a name, with its status at the next block's
+/// height (expired names are answered, with status `expired`).
+pub(super) fn name_info(v: &NodeView, name: &Name) -> Result<Value, RpcError> {
+    let record = v
+        .chain()
+        .name_record(name)?
+        .ok_or_else(|| RpcError::not_found(format!("Name not found: {name}")))?;
+    let at = next_height(v);
+    let mut out = name_json(name, &record, at);
+    super::set(&mut out, "height", json!(at.0));
+    Ok(out)
+}
+
+/// `getnameprice name`: what registering (or renewing) the name burns under its
+/// namespace's price function, and whether a registration could take it now.
+pub(super) fn name_price(v: &NodeView, name: &Name) -> Result<Value, RpcError> {
+    let chain = v.chain();
+    let namespace = chain
+        .namespace_record(&name.namespace)?
+        .ok_or_else(|| RpcError::not_found(format!("Namespace not found: {}", name.namespace)))?;
+    let at = next_height(v);
+    let taken = chain
+        .name_record(name)?
+        .is_some_and(|r| r.status(at) != NameStatus::Expired);
+    Ok(json!({
+        "name": name.to_string(),
+        "price": namespace.terms.price.price(&name.label).units(),
+        "namespace_status": namespace_status(namespace.status(at)),
+        "available": !taken && namespace.status(at) == NamespaceStatus::Ready,
+        "height": at.0,
+    }))
+}
+
+/// `listnames (after) (count)`: at most `count` names in name order after `after`, and
+/// the name to pass as `after` for the next page (`null` on the last page).
+pub(super) fn list_names(
+    v: &NodeView,
+    after: Option<&Name>,
+    count: u64,
+) -> Result<Value, RpcError> {
+    let limit = usize::try_from(count.min(MAX_LIST_NAMES)).unwrap_or(0);
+    // One more than asked, to know whether a next page exists.
+    let mut names = v.chain().names(after, limit.saturating_add(1))?;
+    let more = names.len() > limit;
+    names.truncate(limit);
+    let at = next_height(v);
+    let next = if more {
+        names.last().map(|(n, _)| json!(n.to_string()))
+    } else {
+        None
+    };
+    Ok(json!({
+        "names": names.iter().map(|(n, r)| name_json(n, r, at)).collect::<Vec<_>>(),
+        "next": next.unwrap_or(Value::Null),
+        "height": at.0,
+    }))
+}
+
+fn namespace_json(id: &NamespaceId, record: &NamespaceRecord, at: naming::Height) -> Value {
+    let price = record.terms.price;
+    json!({
+        "id": id.as_str(),
+        "creator": hex::encode(record.creator.as_bytes()),
+        "lifetime": record.terms.lifetime,
+        "grace": record.terms.grace,
+        "price_function": {
+            "coeff": price.coeff(),
+            "base": price.base(),
+            "buckets": price.buckets(),
+            "nonalpha_discount": price.nonalpha_discount(),
+            "no_vowel_discount": price.no_vowel_discount(),
+        },
+        "revealed_at": record.revealed_at.0,
+        "ready_by": record.ready_by.0,
+        "ready_at": record.ready_at.map(|h| h.0),
+        "reveal_txid": hex::encode(record.reveal_txid.as_bytes()),
+        "status": namespace_status(record.status(at)),
+        "height": at.0,
+    })
+}
+
+/// `getnamespaceinfo id`: a namespace's terms and status.
+pub(super) fn namespace_info(v: &NodeView, id: &NamespaceId) -> Result<Value, RpcError> {
+    let record = v
+        .chain()
+        .namespace_record(id)?
+        .ok_or_else(|| RpcError::not_found(format!("Namespace not found: {id}")))?;
+    Ok(namespace_json(id, &record, next_height(v)))
+}
