@@ -24,6 +24,7 @@
 pub mod chain;
 pub mod log;
 pub mod mutate;
+pub mod names;
 pub mod rpc;
 pub mod wallet;
 pub mod witness;
@@ -207,6 +208,42 @@ pub const TARGETS: &[Target] = &[
         name: "audit_state",
         check: wallet::audit_state,
         generated: wallet::audit_state_seeds,
+        bounded_cases: 1500,
+    },
+    Target {
+        name: "name_operation",
+        check: names::name_operation,
+        generated: names::name_operation_seeds,
+        bounded_cases: 1500,
+    },
+    Target {
+        name: "name_record",
+        check: names::name_record,
+        generated: names::name_record_seeds,
+        bounded_cases: 1500,
+    },
+    Target {
+        name: "name_changes",
+        check: names::name_changes,
+        generated: names::name_changes_seeds,
+        bounded_cases: 1500,
+    },
+    Target {
+        name: "name_proof",
+        check: names::name_proof,
+        generated: names::name_proof_seeds,
+        bounded_cases: 1500,
+    },
+    Target {
+        name: "smt_node",
+        check: names::smt_node,
+        generated: names::smt_node_seeds,
+        bounded_cases: 1500,
+    },
+    Target {
+        name: "name_text",
+        check: names::name_text,
+        generated: names::name_text_seeds,
         bounded_cases: 1500,
     },
 ];

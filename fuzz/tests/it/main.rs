@@ -104,6 +104,12 @@ targets!(
     rpc_params,
     keystore,
     audit_state,
+    name_operation,
+    name_record,
+    name_changes,
+    name_proof,
+    smt_node,
+    name_text,
 );
 
 #[test]
