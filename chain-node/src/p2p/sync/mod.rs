@@ -41,10 +41,11 @@ pub const BLOCKS_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a peer that let a `GetBlocks` time out is asked for no block.
 pub const STALL_BACKOFF: Duration = Duration::from_secs(60);
 /// Block requests to one peer per second, at most, by default
-/// ([`super::P2pConfig::block_requests_per_second`]): 2,400 blocks a second in requests
+/// ([`super::P2pConfig::block_requests_per_second`]): 2,880 blocks a second in requests
 /// of 16, under the 200 requests a second the gossip layer accepts from a peer by
-/// default (`Limits::requests_per_second`), with room left for headers requests.
-pub const BLOCK_REQUESTS_PER_SECOND: u32 = 150;
+/// default (`Limits::requests_per_second`), with room left for headers requests (one
+/// per 2,000 headers, and a poll every few seconds).
+pub const BLOCK_REQUESTS_PER_SECOND: u32 = 180;
 /// Time for a peer to answer a `GetHeaders`.
 pub const HEADERS_TIMEOUT: Duration = Duration::from_secs(15);
 /// How often the task looks for work it has not been woken for.
