@@ -48,7 +48,8 @@ pub struct LogConfig {
     /// For crash tests only: the sequencer stops for good right after the
     /// write-ahead log append of its first batch, before any file of that batch
     /// is written, so that a kill lands between the commit point and the files.
-    /// The binary sets it from `MERKLE_LOG_STOP_AFTER_WAL_APPEND=1`.
+    /// The binary sets it from `MERKLE_LOG_STOP_AFTER_WAL_APPEND=1` when built with the
+    /// `crash-points` feature (this crate's tests turn it on).
     pub stop_after_wal_append: bool,
 }
 

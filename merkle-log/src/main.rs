@@ -86,8 +86,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             let vkey = signer.verifier().to_string();
             let mut bar: Option<indicatif::ProgressBar> = None;
             let config = LogConfig {
-                stop_after_wal_append: std::env::var_os("MERKLE_LOG_STOP_AFTER_WAL_APPEND")
-                    .is_some_and(|v| v == "1"),
+                stop_after_wal_append: crash_point_after_wal_append(),
                 ..LogConfig::default()
             };
             let opened = Log::open_with_progress(&data, signer, config, &mut |s| {
@@ -285,4 +284,17 @@ fn progress_bar(what: &str) -> indicatif::ProgressBar {
         indicatif::ProgressStyle::with_template(&template)
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     )
+}
+
+/// The crash tests' stop after the first write-ahead log append:
+/// `MERKLE_LOG_STOP_AFTER_WAL_APPEND=1`, read only in builds with the `crash-points`
+/// feature (this crate's tests).
+#[cfg(feature = "crash-points")]
+fn crash_point_after_wal_append() -> bool {
+    std::env::var_os("MERKLE_LOG_STOP_AFTER_WAL_APPEND").is_some_and(|v| v == "1")
+}
+
+#[cfg(not(feature = "crash-points"))]
+fn crash_point_after_wal_append() -> bool {
+    false
 }
