@@ -21,8 +21,27 @@ pub(crate) fn address(key: &SigningKey) -> Address {
     Address::from_pubkey(&key.verifying_key().to_bytes())
 }
 
+/// A coinbase paying `amount` to `to`, committing to the empty name state (blocks with
+/// name operations commit to their root with [`coinbase_with_root`]).
 pub(crate) fn coinbase(height: u32, to: Address, amount: Amount) -> Transaction {
-    Transaction::coinbase(Height(height), Vec::new(), vec![TxOut::pay(amount, to)])
+    coinbase_with_root(height, to, amount, &naming::StateRoot([0; 32]))
+}
+
+/// A coinbase paying `amount` to `to` and committing to name-state root `root`.
+pub(crate) fn coinbase_with_root(
+    height: u32,
+    to: Address,
+    amount: Amount,
+    root: &naming::StateRoot,
+) -> Transaction {
+    Transaction::coinbase(
+        Height(height),
+        Vec::new(),
+        vec![
+            TxOut::pay(amount, to),
+            chain_node::name_root::name_root_output(root),
+        ],
+    )
 }
 
 /// Searches nonces until the header meets its own bits.
