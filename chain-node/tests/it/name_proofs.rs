@@ -70,16 +70,12 @@ fn node_with_alice(name: &str) -> (TestNode, u32) {
     let params = node.params().clone();
     let (payer, creator, alice) = (key(1), key(2), key(3));
     node.generate(105, address(&payer)).unwrap();
-    let next = std::cell::Cell::new(1);
-    let fund = || {
-        let coin = crate::helpers::coinbase_coin(&node, next.get());
-        next.set(next.get() + 1);
-        coin
-    };
-    let mine = |tx: Transaction| {
-        let txid = node.submit_transaction(tx).unwrap();
-        node.generate(1, address(&payer)).unwrap();
-        OutPoint { txid, vout: 0 }
+    let funding = crate::helpers::Funding::new(&node);
+    let fund = || funding.take();
+    // The first output of the transaction, mined.
+    let mine = |tx: Transaction| OutPoint {
+        txid: crate::helpers::mine_one(&node, tx, address(&payer)),
+        vout: 0,
     };
     let id: naming::NamespaceId = "id".parse().unwrap();
     let ns_salt = Salt([7; 16]);
