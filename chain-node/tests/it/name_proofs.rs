@@ -343,6 +343,17 @@ fn a_second_node_refuses_and_marks_blocks_with_a_wrong_or_missing_commitment() {
     let (template, _) = miner.block_template(address(&key(1)), vec![]).unwrap();
     let good = with_coinbase(&template.block, template.block.txs[0].clone());
     let cb = &good.txs[0];
+    // A copy whose coinbase lacks the commitment under the good header is a mutation:
+    // refused, nothing marked, and the good block is still accepted below.
+    let mut mutated = good.clone();
+    mutated.txs[0].outputs.truncate(1);
+    let answer = rpc(
+        &other,
+        "submitblock",
+        json!([hex::encode(mutated.to_bytes())]),
+    )
+    .unwrap();
+    assert!(answer.as_str().unwrap().starts_with("mutated:"), "{answer}");
     // The template's coinbase carries the empty tree's root (32 zero bytes).
     let commitment = cb
         .outputs
@@ -402,4 +413,64 @@ fn a_second_node_refuses_and_marks_blocks_with_a_wrong_or_missing_commitment() {
         Value::Null
     );
     assert_eq!(other.tip().unwrap().1, good.hash());
+}
+
+/// The light client's header check applies the difficulty and time rules a header alone
+/// allows: on testnet with a retarget every 4 blocks, blocks twice as fast as the spacing
+/// make height 8 carry half the limit (the naive figure of `chain.rs`'s retarget test);
+/// the limit there, or a time not past the median of the 11 before, is refused.
+#[test]
+fn the_light_header_check_applies_the_retarget_and_time_rules() {
+    use chain_node::light::verify_header_chain;
+    use chain_node::pow::Target;
+    let params = crate::helpers::testnet_with_fast_retarget();
+    let limit = params.pow_limit;
+    let genesis = params.genesis.header;
+    let mut headers = vec![genesis];
+    for h in 1..=7u32 {
+        let b = crate::helpers::make_block_bits(
+            limit,
+            headers.last().unwrap(),
+            genesis.time + 15 * h,
+            vec![crate::helpers::coinbase(
+                h,
+                address(&key(1)),
+                Amount::from_units(1),
+            )],
+        );
+        headers.push(b.header);
+    }
+    assert_eq!(verify_header_chain(&params, &headers), Ok(()));
+    let halved = Target::new(chain_node::u256::U256::from_u64(0xffff).shl(223))
+        .unwrap()
+        .to_compact();
+    let eighth = |bits, time| {
+        let mut hs = headers.clone();
+        let b = crate::helpers::make_block_bits(
+            bits,
+            hs.last().unwrap(),
+            time,
+            vec![crate::helpers::coinbase(
+                8,
+                address(&key(1)),
+                Amount::from_units(1),
+            )],
+        );
+        hs.push(b.header);
+        verify_header_chain(&params, &hs).map_err(|e| e.to_string())
+    };
+    let t8 = genesis.time + 15 * 8;
+    assert_eq!(eighth(halved, t8), Ok(()));
+    let err = eighth(limit, t8).unwrap_err();
+    assert_eq!(
+        err,
+        "invalid: the header at height 8 carries the wrong difficulty"
+    );
+    // The median of blocks 0..=7 is block 4's time.
+    let err = eighth(halved, genesis.time + 15 * 4).unwrap_err();
+    assert_eq!(
+        err,
+        "invalid: the header at height 8 has a time the rules refuse"
+    );
+    assert_eq!(eighth(halved, genesis.time + 15 * 4 + 1), Ok(()));
 }
