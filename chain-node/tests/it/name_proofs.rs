@@ -71,71 +71,55 @@ fn node_with_alice(name: &str) -> (TestNode, u32) {
     let (payer, creator, alice) = (key(1), key(2), key(3));
     node.generate(105, address(&payer)).unwrap();
     let funding = crate::helpers::Funding::new(&node);
-    let fund = || funding.take();
-    // The first output of the transaction, mined.
-    let mine = |tx: Transaction| OutPoint {
-        txid: crate::helpers::mine_one(&node, tx, address(&payer)),
-        vout: 0,
+    // An operation signed by `signer`, funded by a fresh coin of the payer's and
+    // spending `preorder` too when given, mined; returns its first output.
+    let send = |signer: &ed25519_dalek::SigningKey, op, burn, preorder: Option<OutPoint>| {
+        let (o, c) = funding.take();
+        let mut inputs = vec![(o, c, &payer)];
+        if let Some(p) = preorder {
+            inputs.push((p, node.coin(&p).unwrap(), &payer));
+        }
+        let tx = op_tx(&params, &inputs, signer, op, burn);
+        OutPoint {
+            txid: crate::helpers::mine_one(&node, tx, address(&payer)),
+            vout: 0,
+        }
     };
     let id: naming::NamespaceId = "id".parse().unwrap();
     let ns_salt = Salt([7; 16]);
-    let (o, c) = fund();
-    let pre = mine(op_tx(
-        &params,
-        &[(o, c, &payer)],
+    let commitment = Commitment::for_namespace(&id, &ns_salt, &owner_key(&creator));
+    let ns_price = params.naming.namespace_prices.price(&id).units();
+    let pre = send(
         &creator,
-        Operation::NamespacePreorder {
-            commitment: Commitment::for_namespace(&id, &ns_salt, &owner_key(&creator)),
-        },
-        params.naming.namespace_prices.price(&id).units(),
-    ));
-    let (o, c) = fund();
-    let pc = node.coin(&pre).unwrap();
-    mine(op_tx(
-        &params,
-        &[(o, c, &payer), (pre, pc, &payer)],
-        &creator,
-        Operation::NamespaceReveal {
-            namespace: id.clone(),
-            salt: ns_salt,
-            terms: test_terms(),
-        },
-        0,
-    ));
-    let (o, c) = fund();
-    mine(op_tx(
-        &params,
-        &[(o, c, &payer)],
+        Operation::NamespacePreorder { commitment },
+        ns_price,
+        None,
+    );
+    let terms = test_terms();
+    let namespace = id.clone();
+    let reveal = Operation::NamespaceReveal {
+        namespace,
+        salt: ns_salt,
+        terms,
+    };
+    send(&creator, reveal, 0, Some(pre));
+    send(
         &creator,
         Operation::NamespaceReady { namespace: id },
         0,
-    ));
+        None,
+    );
     let name: naming::Name = "alice.id".parse().unwrap();
     let salt = Salt([8; 16]);
-    let (o, c) = fund();
-    let pre = mine(op_tx(
-        &params,
-        &[(o, c, &payer)],
-        &alice,
-        Operation::NamePreorder {
-            commitment: Commitment::for_name(&name, &salt, &owner_key(&alice)),
-        },
-        2_000,
-    ));
-    let (o, c) = fund();
-    let pc = node.coin(&pre).unwrap();
+    let commitment = Commitment::for_name(&name, &salt, &owner_key(&alice));
+    let pre = send(&alice, Operation::NamePreorder { commitment }, 2_000, None);
     let registered_at = node.tip().unwrap().0.0 + 1;
-    mine(op_tx(
-        &params,
-        &[(o, c, &payer), (pre, pc, &payer)],
-        &alice,
-        Operation::NameRegister {
-            name,
-            salt,
-            zone_file: None,
-        },
-        0,
-    ));
+    let register = Operation::NameRegister {
+        name,
+        salt,
+        zone_file: None,
+    };
+    send(&alice, register, 0, Some(pre));
     assert_eq!(
         rpc(&node, "getnameinfo", json!(["alice.id"])).unwrap()["registered_at"],
         json!(registered_at)
