@@ -297,6 +297,17 @@ pub enum BlockError {
         #[source]
         source: TxError,
     },
+    /// The coinbase's name-state commitment is missing or malformed.
+    #[error("bad name-state commitment")]
+    NameCommitment(#[source] CommitmentError),
+    /// The coinbase commits to another name-state root than the block leads to.
+    #[error("the coinbase commits to name-state root {committed}, the block leads to {computed}")]
+    WrongNameRoot {
+        /// The committed root, in hex.
+        committed: String,
+        /// The root after the block's name operations, in hex.
+        computed: String,
+    },
 }
 
 impl BlockError {
@@ -318,6 +329,89 @@ impl BlockError {
             _ => None,
         }
     }
+}
+
+/// Why a coinbase's name-state commitment cannot be read (`crate::name_root`).
+#[derive(Debug, Error, Clone, Copy, PartialEq, Eq)]
+pub enum CommitmentError {
+    /// No output carries the commitment.
+    #[error("the coinbase carries no name-state commitment")]
+    Missing,
+    /// A second output carries one.
+    #[error("the coinbase carries a second name-state commitment at output {vout}")]
+    Repeated {
+        /// The second one's index.
+        vout: u32,
+    },
+    /// The output is not amount zero, version 1 and a 32-byte root.
+    #[error("the name-state commitment at output {vout} is malformed")]
+    Malformed {
+        /// Its index.
+        vout: u32,
+    },
+}
+
+/// Why a light client refuses a name answer (`crate::light`): every message starts with
+/// `invalid:`, since nothing in the answer can be trusted once a check fails.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum LightError {
+    /// A field of the answer does not decode.
+    #[error("invalid: the answer's {what} does not decode")]
+    Malformed {
+        /// The field.
+        what: &'static str,
+    },
+    /// The headers do not start at this network's genesis.
+    #[error("invalid: the header chain does not start at this network's genesis")]
+    NotFromGenesis,
+    /// More headers than heights.
+    #[error("invalid: too many headers")]
+    TooManyHeaders,
+    /// A header does not name the one before as its parent.
+    #[error("invalid: the header at height {height} does not link to the one before")]
+    BrokenLink {
+        /// Its height.
+        height: Height,
+    },
+    /// A header's proof of work fails.
+    #[error("invalid: the header at height {height} has no valid proof of work")]
+    BadPow {
+        /// Its height.
+        height: Height,
+        /// Why.
+        #[source]
+        source: BlockError,
+    },
+    /// A header's bits are not the difficulty rules'.
+    #[error("invalid: the header at height {height} carries the wrong difficulty")]
+    WrongBits {
+        /// Its height.
+        height: Height,
+    },
+    /// A header's time breaks the median-time or timewarp rule.
+    #[error("invalid: the header at height {height} has a time the rules refuse")]
+    BadTime {
+        /// Its height.
+        height: Height,
+    },
+    /// The answer's block is not in the header chain.
+    #[error("invalid: the answer's block is not the header chain's block at height {height}")]
+    NotInChain {
+        /// The answer's height.
+        height: Height,
+    },
+    /// The answer's coinbase is not a coinbase.
+    #[error("invalid: the answer's coinbase is not a coinbase")]
+    NotCoinbase,
+    /// The coinbase is not the first leaf under the header's Merkle root.
+    #[error("invalid: the coinbase is not under the block's merkle root")]
+    CoinbaseNotInBlock,
+    /// The coinbase carries no usable commitment.
+    #[error("invalid: {0}")]
+    Commitment(#[source] CommitmentError),
+    /// The lookup proof does not lead to the committed root.
+    #[error("invalid: the name proof does not verify")]
+    Proof(#[source] naming::ProofError),
 }
 
 /// Why the chain state refused a block or an operation.

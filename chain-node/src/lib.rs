@@ -35,10 +35,12 @@ mod hash;
 pub mod index;
 #[cfg(feature = "node")]
 pub mod keyfile;
+pub mod light;
 #[cfg(feature = "node")]
 pub mod mempool;
 #[cfg(feature = "node")]
 pub mod miner;
+pub mod name_root;
 #[cfg(feature = "node")]
 mod node;
 #[cfg(feature = "node")]

@@ -12,13 +12,15 @@ use crate::transaction::OutPoint;
 use crate::units::Height;
 use crate::validation::Coin;
 
-/// Storage format version, written under the key `v` (see `docs/storage.md`). Version 4:
+/// Storage format version, written under the key `v` (see `docs/storage.md`). Version 5:
+/// the name-state tree's nodes (`r`), and blocks above genesis commit to its root in their
+/// coinbase, so a format-4 store's blocks are refused. Version 4:
 /// the derived indexes' undo records (`x`) and the name index (`s`, `n`, `p`). Version 3:
 /// index entries for headers without data, with a status byte of validity level and
 /// failure (Core's `BlockStatus`) and the connectable order as sequence. Version 2 had
 /// index entries for whole blocks only, with a valid/invalid byte. Version 2: blocks
 /// whose Merkle leaves are wtxids and whose signatures use the v2 digest.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 /// Key of the format version.
 pub(crate) const KEY_VERSION: &[u8] = b"v";

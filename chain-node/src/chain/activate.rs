@@ -170,6 +170,9 @@ impl ChainState {
                 writes.extend(connected.writes);
                 writes.push((undo_key(index.id(), hash), Some(connected.undo)));
             }
+            if let Err(e) = check_name_root(&block, height, &store, &writes)? {
+                return Ok(Err(e));
+            }
             writes
         };
         for (outpoint, coin) in net.spent {
@@ -512,5 +515,39 @@ impl ChainState {
         result?;
         self.flush()?;
         Ok(self.take_activation())
+    }
+}
+
+/// Checks the name-state commitment of `block` at `height` against the root of the tree
+/// in `store` after the derived indexes' `writes` (ADR 0035): `Ok(Err(_))` when it is
+/// missing, malformed or another root.
+fn check_name_root(
+    block: &Block,
+    height: Height,
+    store: &dyn crate::index::IndexRead,
+    writes: &Writes,
+) -> Result<Result<(), BlockError>, ChainError> {
+    if !crate::name_root::carries_name_root(height) {
+        return Ok(Ok(()));
+    }
+    let Some(coinbase) = block.txs.first() else {
+        return Ok(Err(BlockError::NoTransactions));
+    };
+    let committed = match crate::name_root::committed_name_root(coinbase) {
+        Ok(root) => root,
+        Err(e) => return Ok(Err(BlockError::NameCommitment(e))),
+    };
+    let mut after = crate::index::Overlay::new(store);
+    for (key, value) in writes {
+        after.put(key.clone(), value.clone());
+    }
+    let computed = crate::index::names::state_root(&after)?;
+    if committed == computed {
+        Ok(Ok(()))
+    } else {
+        Ok(Err(BlockError::WrongNameRoot {
+            committed: hex::encode(committed.0),
+            computed: hex::encode(computed.0),
+        }))
     }
 }

@@ -626,6 +626,64 @@ impl ChainState {
         (result, coins.take_error().or_else(|| names.take_error()))
     }
 
+    /// The root of the name-state tree after a block at `height` on the active tip with
+    /// these non-coinbase transactions: what its coinbase commits to (ADR 0035).
+    ///
+    /// # Errors
+    /// Storage errors, stored name records or tree nodes that do not decode.
+    pub fn name_root_after(
+        &self,
+        txs: &[crate::transaction::Transaction],
+        height: Height,
+    ) -> Result<naming::StateRoot, ChainError> {
+        let block = crate::block::Block {
+            header: self.params.genesis.header,
+            txs: txs.to_vec(),
+        };
+        let store = self.store_view();
+        let coins = crate::index::CoinChanges::default();
+        let at = crate::index::IndexBlock {
+            block: &block,
+            hash: self.params.genesis_hash(),
+            height,
+            spent: &[],
+            coins: &coins,
+            params: &self.params,
+        };
+        let connected = crate::index::names::NameIndex.connect(&at, &store)?;
+        let mut after = crate::index::Overlay::new(&store);
+        for (key, value) in connected.writes {
+            after.put(key, value);
+        }
+        crate::index::names::state_root(&after)
+    }
+
+    /// The record bytes of `name` at the active tip (expired ones included) and the
+    /// proof of what the name-state tree holds for it.
+    ///
+    /// # Errors
+    /// Storage errors, stored tree nodes that do not decode or do not form a tree.
+    pub fn name_proof(
+        &self,
+        name: &naming::Name,
+    ) -> Result<(Option<Vec<u8>>, naming::Proof), ChainError> {
+        let view = self.store_view();
+        let key = crate::index::names::name_key(name);
+        let record = crate::index::IndexRead::get(&view, &key)?;
+        let tree = crate::index::names::TreeStore(&view);
+        let proof = naming::prove(&tree, &naming::StateKey::name(name))
+            .map_err(crate::index::names::tree_error)?;
+        Ok((record, proof))
+    }
+
+    /// The root of the name-state tree at the active tip.
+    ///
+    /// # Errors
+    /// Storage errors, a stored root node that does not decode.
+    pub fn name_root(&self) -> Result<naming::StateRoot, ChainError> {
+        crate::index::names::state_root(&self.store_view())
+    }
+
     /// The prefixes a reindex deletes and rebuilds: the UTXO set, undo data, active
     /// chain, and every derived index's records and undo records.
     fn derived_prefixes(&self) -> Vec<u8> {

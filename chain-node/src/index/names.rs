@@ -8,12 +8,17 @@
 //! block's undo record. A rejected operation changes nothing: the transaction stays
 //! valid and its burn is lost. Records: `s` ‖ namespace id, `n` ‖ name, `p` ‖
 //! commitment, each the record's canonical bytes from `naming`.
+//!
+//! The index also keeps the sparse Merkle tree of those records (ADR 0034): `r` ‖ node
+//! path → node, written by [`naming::update`] from the block's leaf changes in the same
+//! writes as the records, and undone by the update of [`naming::LeafChange::undo`]. Its
+//! root ([`state_root`]) is what a block's coinbase commits to (ADR 0035).
 
 use std::cell::RefCell;
 
 use naming::{
-    Change, Changes, Commitment, Name, NameRecord, NameView, NamespaceId, NamespaceRecord,
-    PreorderRecord, TxContext,
+    Change, Changes, Commitment, LeafChange, Name, NameRecord, NameView, NamespaceId,
+    NamespaceRecord, Node, NodePath, PreorderRecord, SmtError, SmtStore, StateRoot, TxContext,
 };
 
 use super::{Connected, DerivedIndex, IndexBlock, IndexRead, Overlay, Writes};
@@ -27,6 +32,8 @@ pub(crate) const P_NAMESPACE: u8 = b's';
 pub(crate) const P_NAME: u8 = b'n';
 /// Prefix of preorder records by commitment.
 pub(crate) const P_PREORDER: u8 = b'p';
+/// Prefix of the name-state tree's nodes by path ([`NodePath::to_bytes`]).
+pub(crate) const P_TREE: u8 = b'r';
 
 /// Most operations one block's undo record may list (a block of 1,000,000 bytes holds
 /// fewer transactions than this).
@@ -49,6 +56,11 @@ pub(crate) fn name_key(name: &Name) -> Vec<u8> {
 /// The key of the preorder with `commitment`.
 pub(crate) fn preorder_key(commitment: &Commitment) -> Vec<u8> {
     keyed(P_PREORDER, commitment.as_bytes())
+}
+
+/// The key of the tree node at `path`.
+pub(crate) fn tree_key(path: &NodePath) -> Vec<u8> {
+    keyed(P_TREE, &path.to_bytes())
 }
 
 fn keyed(prefix: u8, rest: &[u8]) -> Vec<u8> {
@@ -128,6 +140,64 @@ pub(crate) fn names(
             let record = NameRecord::decode(&value).map_err(|e| corrupt(&key, e))?;
             Ok((name, record))
         })
+        .collect()
+}
+
+/// The name-state tree over stored records: [`naming::SmtStore`] on the chain state's
+/// view (the coins cache over sled), so that it reads writes not yet flushed.
+pub(crate) struct TreeStore<'a>(pub(crate) &'a dyn IndexRead);
+
+impl std::fmt::Debug for TreeStore<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TreeStore").finish_non_exhaustive()
+    }
+}
+
+impl SmtStore for TreeStore<'_> {
+    type Error = ChainError;
+
+    fn node(&self, path: &NodePath) -> Result<Option<Node>, ChainError> {
+        let key = tree_key(path);
+        read(self.0, &key, Node::decode)
+    }
+}
+
+/// A tree error as a chain error: the store's own, or a tree that cannot be.
+pub(crate) fn tree_error(e: SmtError<ChainError>) -> ChainError {
+    match e {
+        SmtError::Store(e) => e,
+        other => ChainError::IndexCorrupt {
+            index: "name",
+            key: hex::encode([P_TREE]),
+            source: Box::new(other),
+        },
+    }
+}
+
+/// The root of the name-state tree in `store`.
+///
+/// # Errors
+/// Storage errors, a stored root node that does not decode.
+pub(crate) fn state_root(store: &dyn IndexRead) -> Result<StateRoot, ChainError> {
+    naming::root(&TreeStore(store)).map_err(tree_error)
+}
+
+/// Updates the tree in `overlay` by `changes` (leaf changes in order).
+fn write_tree(overlay: &mut Overlay<'_>, changes: &[LeafChange]) -> Result<(), ChainError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let update = naming::update(&TreeStore(overlay), changes).map_err(tree_error)?;
+    for (path, node) in update.writes {
+        overlay.put(tree_key(&path), node.map(|n| n.encode().to_vec()));
+    }
+    Ok(())
+}
+
+/// The leaf changes of `list`, in order.
+fn leaf_changes(list: &[Changes]) -> Vec<LeafChange> {
+    list.iter()
+        .flat_map(|c| c.changes().iter().map(Change::leaf_change))
         .collect()
 }
 
@@ -320,7 +390,7 @@ impl DerivedIndex for NameIndex {
     }
 
     fn prefixes(&self) -> &'static [u8] {
-        &[P_NAMESPACE, P_NAME, P_PREORDER]
+        &[P_NAMESPACE, P_NAME, P_PREORDER, P_TREE]
     }
 
     fn connect(
@@ -349,6 +419,7 @@ impl DerivedIndex for NameIndex {
                 accepted.push(changes);
             }
         }
+        write_tree(&mut overlay, &leaf_changes(&accepted))?;
         Ok(Connected {
             writes: overlay.into_writes(),
             undo: encode_undo(&accepted),
@@ -370,6 +441,7 @@ impl DerivedIndex for NameIndex {
         for changes in list.iter().rev() {
             write(&mut overlay, &changes.undo())?;
         }
+        write_tree(&mut overlay, &LeafChange::undo(&leaf_changes(&list)))?;
         Ok(overlay.into_writes())
     }
 }

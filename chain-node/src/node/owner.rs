@@ -505,15 +505,21 @@ impl Owner {
     ) -> Result<(Template, BlockHash), NodeError> {
         let NodeView { chain, mempool } = &self.view;
         let (_, tip) = chain.tip();
+        let header = chain.next_block_context(unix_now())?;
+        let (txs, fees) = mempool.select(template_tx_budget());
+        let mut extra_outputs = Vec::new();
+        if crate::name_root::carries_name_root(header.height) {
+            let root = chain.name_root_after(&txs, header.height)?;
+            extra_outputs.push(crate::name_root::name_root_output(&root));
+        }
         let ctx = TemplateContext {
             prev: tip,
-            header: chain.next_block_context(unix_now())?,
+            header,
             params: &self.params,
             payout,
-            extra_outputs: Vec::new(),
+            extra_outputs,
             extra,
         };
-        let (txs, fees) = mempool.select(template_tx_budget());
         let template = build_template(&ctx, txs, fees)?;
         Ok((template, tip))
     }

@@ -5,6 +5,7 @@ mod call;
 mod data;
 mod names;
 mod network;
+mod proofs;
 
 pub use names::MAX_LIST_NAMES;
 
@@ -205,6 +206,12 @@ pub fn dispatch_with(
             node.read(move |v| names::list_names(v, after.as_ref(), count))?
         }
         Call::GetNamespaceInfo { id } => node.read(move |v| names::namespace_info(v, &id))?,
+        Call::GetNameProof { name, height } => {
+            node.read(move |v| proofs::name_proof(v, &name, height))?
+        }
+        Call::GetBlockHeaders { start, count } => {
+            node.read(move |v| proofs::block_headers(v, start, count))?
+        }
         Call::GetBestBlockHash => Ok(json!(node.tip()?.1.to_hex())),
         Call::GetBlockHash { height: h } => node
             .read(move |v| u32::try_from(h).ok().and_then(|h| v.chain().hash_at(Height(h))))?
@@ -585,7 +592,19 @@ fn block_template(node: &Node) -> Result<Value, RpcError> {
         c.outputs.iter().map(|o| o.amount.units()).sum::<u64>()
     });
     let header = template.block.header;
+    // The data of the name-state commitment output the coinbase must carry.
+    let commitment = template.block.txs.first().and_then(|c| {
+        c.outputs.iter().find_map(|o| match &o.kind {
+            crate::transaction::OutputKind::Burn(d)
+                if d.starts_with(crate::name_root::NAME_ROOT_TAG) =>
+            {
+                Some(hex::encode(d))
+            }
+            _ => None,
+        })
+    });
     Ok(json!({
+        "namestatecommitment": commitment,
         "version": header.version,
         "previousblockhash": tip.to_hex(),
         "height": height,

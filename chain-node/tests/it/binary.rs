@@ -428,10 +428,15 @@ fn getblocktemplate_and_submitblock_round_trip() {
     let coinbase = Transaction::coinbase(
         Height(4),
         b"external".to_vec(),
-        vec![TxOut::pay(
-            Amount::from_units(5_000_000_000),
-            address(&key(9)),
-        )],
+        vec![
+            TxOut::pay(Amount::from_units(5_000_000_000), address(&key(9))),
+            TxOut {
+                amount: Amount::ZERO,
+                kind: chain_node::OutputKind::Burn(
+                    hex::decode(t["namestatecommitment"].as_str().unwrap()).unwrap(),
+                ),
+            },
+        ],
     );
     let bits = CompactTarget(u32::from_str_radix(t["bits"].as_str().unwrap(), 16).unwrap());
     let mut header = Header {

@@ -24,6 +24,10 @@ fn block_with_data(node: &TestNode, prev: &Header, height: u32, data: &[Vec<u8>]
         amount: Amount::ZERO,
         kind: OutputKind::Burn(d.clone()),
     }));
+    // No name operations: the empty name state's root.
+    outputs.push(chain_node::name_root::name_root_output(&naming::StateRoot(
+        [0; 32],
+    )));
     let coinbase = Transaction::coinbase(Height(height), vec![], outputs);
     let block = make_block(params, prev, prev.time + 60, vec![coinbase]);
     node.submit_block(&block).unwrap();

@@ -21,8 +21,27 @@ pub(crate) fn address(key: &SigningKey) -> Address {
     Address::from_pubkey(&key.verifying_key().to_bytes())
 }
 
+/// A coinbase paying `amount` to `to`, committing to the empty name state (blocks with
+/// name operations commit to their root with [`coinbase_with_root`]).
 pub(crate) fn coinbase(height: u32, to: Address, amount: Amount) -> Transaction {
-    Transaction::coinbase(Height(height), Vec::new(), vec![TxOut::pay(amount, to)])
+    coinbase_with_root(height, to, amount, &naming::StateRoot([0; 32]))
+}
+
+/// A coinbase paying `amount` to `to` and committing to name-state root `root`.
+pub(crate) fn coinbase_with_root(
+    height: u32,
+    to: Address,
+    amount: Amount,
+    root: &naming::StateRoot,
+) -> Transaction {
+    Transaction::coinbase(
+        Height(height),
+        Vec::new(),
+        vec![
+            TxOut::pay(amount, to),
+            chain_node::name_root::name_root_output(root),
+        ],
+    )
 }
 
 /// Searches nonces until the header meets its own bits.
@@ -581,6 +600,48 @@ pub(crate) fn coinbase_coin(node: &chain_node::Node, height: u32) -> (OutPoint, 
         vout: 0,
     };
     (op, node.coin(&op).unwrap())
+}
+
+/// A node's coinbase coins of its first blocks, handed out in height order from 1.
+pub(crate) struct Funding<'a> {
+    node: &'a chain_node::Node,
+    next: std::cell::Cell<u32>,
+}
+
+impl<'a> Funding<'a> {
+    pub(crate) fn new(node: &'a chain_node::Node) -> Self {
+        Funding {
+            node,
+            next: std::cell::Cell::new(1),
+        }
+    }
+
+    /// The coinbase coin of the next height.
+    pub(crate) fn take(&self) -> (OutPoint, Coin) {
+        let coin = coinbase_coin(self.node, self.next.get());
+        self.next.set(self.next.get() + 1);
+        coin
+    }
+
+    /// The height whose coin [`Funding::take`] returns next.
+    pub(crate) fn next_height(&self) -> u32 {
+        self.next.get()
+    }
+}
+
+/// Sends `tx` through the node's mempool and mines one block paying `payout`, which
+/// must hold it; returns its txid.
+pub(crate) fn mine_one(
+    node: &chain_node::Node,
+    tx: Transaction,
+    payout: Address,
+) -> chain_node::TxId {
+    let txid = node.submit_transaction(tx).unwrap();
+    node.generate(1, payout).unwrap();
+    let (_, tip) = node.tip().unwrap();
+    let block = node.block(&tip).unwrap();
+    assert!(block.txs.iter().any(|t| t.txid() == txid), "mined");
+    txid
 }
 
 /// Testnet's rules with a retarget every 4 blocks and a 30 s spacing, so that tests

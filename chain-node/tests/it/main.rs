@@ -18,6 +18,7 @@ mod largest_tx;
 mod manners;
 mod mempool;
 mod mutation;
+mod name_proofs;
 mod names;
 mod names_node;
 mod network;

@@ -149,6 +149,28 @@ pub(crate) fn oracle_apply(
     (accepted, rejected)
 }
 
+/// The name-state root of `names`: a tree built from scratch, one leaf per record.
+pub(crate) fn oracle_root(names: &MemoryNames) -> naming::StateRoot {
+    use naming::{LeafChange, StateKey, value_hash};
+    let leaf = |key, bytes: Vec<u8>| LeafChange {
+        key,
+        before: None,
+        after: Some(value_hash(&bytes)),
+    };
+    let mut changes = Vec::new();
+    for (id, r) in &names.namespaces {
+        changes.push(leaf(StateKey::namespace(id), r.encode()));
+    }
+    for (name, r) in &names.names {
+        changes.push(leaf(StateKey::name(name), r.encode()));
+    }
+    for (c, r) in &names.preorders {
+        changes.push(leaf(StateKey::preorder(c), r.encode()));
+    }
+    let mut tree = naming::MemoryStore::new();
+    tree.apply(&changes).unwrap()
+}
+
 /// The records docs/storage.md says the name index holds for `names`.
 fn expected_name_records(names: &MemoryNames) -> BTreeMap<Vec<u8>, Vec<u8>> {
     let mut out = BTreeMap::new();
@@ -350,15 +372,26 @@ impl Harness {
         let fees = FEE * txs.len() as u64;
         let height = self.mem.next_height();
         let reward = crate::helpers::naive_subsidy(height, self.params.halving_interval) + fees;
-        let mut all = vec![crate::helpers::coinbase(
+        let tip = *self.mem.tip();
+        let time = tip.time + 60 + self.time_shift;
+        // The coinbase commits to the oracle's root after the block's operations.
+        let mut after = self.names.clone();
+        let mut draft = vec![crate::helpers::coinbase(
             height,
             address(&self.mem.miner),
             Amount::from_units(reward),
         )];
+        draft.extend(txs.iter().cloned());
+        let draft = crate::helpers::make_block(&self.params, &tip, time, draft);
+        oracle_apply(&self.params, &mut after, &draft, height);
+        let mut all = vec![crate::helpers::coinbase_with_root(
+            height,
+            address(&self.mem.miner),
+            Amount::from_units(reward),
+            &oracle_root(&after),
+        )];
         all.extend(txs);
-        let tip = *self.mem.tip();
-        let block =
-            crate::helpers::make_block(&self.params, &tip, tip.time + 60 + self.time_shift, all);
+        let block = crate::helpers::make_block(&self.params, &tip, time, all);
         self.mem.connect(&block).unwrap();
         let (accepted, rejected) = oracle_apply(&self.params, &mut self.names, &block, height);
         for kind in accepted {
@@ -372,10 +405,26 @@ impl Harness {
         block
     }
 
-    /// The library's derived indexes equal the oracle's.
+    /// The library's derived indexes equal the oracle's, and its stored name-state tree
+    /// has the root of a tree built from scratch from the oracle's records.
     fn check(&mut self) {
         let want = expected_records(&self.mem, &self.names);
-        let got = self.state().index_records().unwrap();
+        let mut got = self.state().index_records().unwrap();
+        let tree: Vec<_> = got
+            .keys()
+            .filter(|k| k.first() == Some(&b'r'))
+            .cloned()
+            .collect();
+        for k in &tree {
+            got.remove(k);
+        }
+        assert_eq!(
+            self.state().name_root().unwrap(),
+            oracle_root(&self.names),
+            "stored name-state root differs from the oracle's at height {}",
+            self.mem.next_height() - 1
+        );
+        assert_eq!(tree.is_empty(), oracle_root(&self.names).0 == [0; 32]);
         assert_eq!(
             got,
             want,
@@ -771,10 +820,10 @@ fn a_format_3_store_is_refused_and_a_reindex_builds_its_name_index() {
         "a name is stored"
     );
     drop(h.state.take());
-    // What format 3 had on disk: version 3, no `x`, `s`, `n` or `p` records.
+    // What format 3 had on disk: version 3, no `x`, `s`, `n`, `p` or `r` records.
     {
         let db = crate::chain::open_raw(&h.dir);
-        for prefix in [b'x', b's', b'n', b'p'] {
+        for prefix in [b'x', b's', b'n', b'p', b'r'] {
             let keys: Vec<sled::IVec> = db
                 .scan_prefix([prefix])
                 .keys()
@@ -793,7 +842,7 @@ fn a_format_3_store_is_refused_and_a_reindex_builds_its_name_index() {
             err,
             chain_node::error::ChainError::OldFormat {
                 found: 3,
-                expected: 4
+                expected: 5
             }
         ),
         "{err}"

@@ -35,21 +35,10 @@ fn a_name_life_cycle_mined_by_the_node_is_visible_over_rpc_and_an_early_reveal_i
     let payer = key(1);
     let (creator, alice, bob) = (key(2), key(3), key(4));
     node.generate(110, address(&payer)).unwrap();
-    let next_coin = std::cell::Cell::new(1);
-    let fund = || {
-        let coin = crate::helpers::coinbase_coin(&node, next_coin.get());
-        next_coin.set(next_coin.get() + 1);
-        coin
-    };
+    let funding = crate::helpers::Funding::new(&node);
+    let fund = || funding.take();
     // Sends through the mempool and mines one block with it.
-    let mine = |tx: Transaction| {
-        let txid = node.submit_transaction(tx).unwrap();
-        node.generate(1, address(&payer)).unwrap();
-        let (_, tip) = node.tip().unwrap();
-        let block = node.block(&tip).unwrap();
-        assert!(block.txs.iter().any(|t| t.txid() == txid), "mined");
-        txid
-    };
+    let mine = |tx: Transaction| crate::helpers::mine_one(&node, tx, address(&payer));
     // An operation funded by a fresh coin of the payer's, sent and mined.
     let send = |signer: &SigningKey, op: Operation, burn: u64| {
         let (o, c) = fund();
@@ -133,7 +122,7 @@ fn a_name_life_cycle_mined_by_the_node_is_visible_over_rpc_and_an_early_reveal_i
     let (o, c) = fund();
     // The reveal, spending the preorder's output (output 0, 2,000 burned and the fee
     // taken from the funding coin).
-    let (fo, fc) = crate::helpers::coinbase_coin(&node, next_coin.get() - 2);
+    let (fo, fc) = crate::helpers::coinbase_coin(&node, funding.next_height() - 2);
     let po = OutPoint {
         txid: preorder,
         vout: 0,

@@ -165,6 +165,20 @@ pub enum Call {
         /// Whether connections are allowed.
         active: bool,
     },
+    /// `getnameproof name (height)`.
+    GetNameProof {
+        /// The name.
+        name: naming::Name,
+        /// The height asked for (only the tip's is served).
+        height: Option<u64>,
+    },
+    /// `getblockheaders start count`.
+    GetBlockHeaders {
+        /// The first height.
+        start: u64,
+        /// Most headers, 1 to [`super::proofs::MAX_BLOCK_HEADERS`].
+        count: u64,
+    },
     /// `stop`.
     Stop,
 }
@@ -508,6 +522,26 @@ pub fn parse_call(method: &str, params: &Value, network: Network) -> Result<Call
         "getnamespaceinfo" => Call::GetNamespaceInfo {
             id: super::names::parse_namespace(p.str(0, "id")?)?,
         },
+        "getnameproof" => Call::GetNameProof {
+            name: super::names::parse_name(p.str(0, "name")?)?,
+            height: match p.get(1, "height") {
+                None => None,
+                Some(_) => Some(p.u64(1, "height")?),
+            },
+        },
+        "getblockheaders" => {
+            let max = super::proofs::MAX_BLOCK_HEADERS;
+            let count = p.u64(1, "count")?;
+            if count == 0 || count > max {
+                return Err(RpcError::invalid_parameter(format!(
+                    "count {count} is out of range: one call returns 1 to {max} headers"
+                )));
+            }
+            Call::GetBlockHeaders {
+                start: p.u64(0, "start")?,
+                count,
+            }
+        }
         "stop" => Call::Stop,
         other => {
             return Err(RpcError::new(
@@ -553,6 +587,8 @@ impl Call {
             Call::AddNode { .. } => "addnode",
             Call::DisconnectNode { .. } => "disconnectnode",
             Call::SetNetworkActive { .. } => "setnetworkactive",
+            Call::GetNameProof { .. } => "getnameproof",
+            Call::GetBlockHeaders { .. } => "getblockheaders",
             Call::Stop => "stop",
         }
     }
@@ -620,6 +656,8 @@ impl Call {
                 ])
             }
             Call::GetNamespaceInfo { id } => json!([id.as_str()]),
+            Call::GetNameProof { name, height } => json!([name.to_string(), height]),
+            Call::GetBlockHeaders { start, count } => json!([start, count]),
             Call::ListDataOutputs {
                 prefix,
                 from,
