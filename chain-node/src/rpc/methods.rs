@@ -205,6 +205,8 @@ pub fn dispatch_with(
             node.read(move |v| names::list_names(v, after.as_ref(), count))?
         }
         Call::GetNamespaceInfo { id } => node.read(move |v| names::namespace_info(v, &id))?,
+        Call::GetZoneFile { hash } => names::get_zone_file(node, &hash),
+        Call::PutZoneFile { file } => names::put_zone_file(node, file),
         Call::GetBestBlockHash => Ok(json!(node.tip()?.1.to_hex())),
         Call::GetBlockHash { height: h } => node
             .read(move |v| u32::try_from(h).ok().and_then(|h| v.chain().hash_at(Height(h))))?
