@@ -1,5 +1,5 @@
 //! Zone files: the bytes whose SHA-256 a name record holds, kept beside the chain and
-//! stored by the node (docs/storage.md).
+//! replicated between nodes (ADR 0036, docs/storage.md "Zone files").
 //!
 //! A file is stored under `z` ‖ SHA-256(file) only when a name record of the active
 //! tip, or a name operation in the mempool, references that hash; the name index keeps
@@ -19,7 +19,8 @@ use crate::transaction::{OutputKind, Transaction};
 
 /// Largest zone file a node stores, serves or accepts, in bytes. Blockstack allowed
 /// 40 KiB; a zone file names a few records (addresses, keys, URLs), and 4 KiB holds
-/// dozens of them.
+/// dozens of them while a full answer of [`crate::p2p::MAX_GET_ZONE_FILES`] files stays
+/// small.
 pub const MAX_ZONE_FILE_BYTES: usize = 4096;
 
 /// Prefix of stored zone files: `z` ‖ SHA-256 of the file → the file.
