@@ -118,9 +118,14 @@ impl Sync {
     }
 
     /// Queues the zone files that the name operations of the connected `blocks` set and
-    /// that this node lacks, if name records of the tip still hold them.
+    /// that this node lacks, if name records of the tip still hold them. Skipped in
+    /// initial block download (no block is read again): the scan of references finds
+    /// them.
     pub(super) async fn zone_files_of_blocks(&mut self, blocks: Vec<BlockHash>) {
-        if blocks.is_empty() || self.zone.room() == 0 {
+        if blocks.is_empty()
+            || self.zone.room() == 0
+            || self.progress.borrow().initial_block_download
+        {
             return;
         }
         let node = self.node.clone();
