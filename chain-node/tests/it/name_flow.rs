@@ -34,8 +34,18 @@ impl<'n> Registrar<'n> {
         }
     }
 
+    /// The payer: the key of every funding coin.
+    pub(crate) fn payer(&self) -> &SigningKey {
+        &self.payer
+    }
+
+    /// The coin [`Registrar::fund`] handed out `back` calls ago (1: the last one).
+    pub(crate) fn funded(&self, back: u32) -> (OutPoint, chain_node::validation::Coin) {
+        coinbase_coin(self.node, self.next_coin.get() - back)
+    }
+
     /// A fresh mature coin of the payer's.
-    fn fund(&self) -> (OutPoint, chain_node::validation::Coin) {
+    pub(crate) fn fund(&self) -> (OutPoint, chain_node::validation::Coin) {
         let coin = coinbase_coin(self.node, self.next_coin.get());
         self.next_coin.set(self.next_coin.get() + 1);
         coin
@@ -57,7 +67,7 @@ impl<'n> Registrar<'n> {
     }
 
     /// Output 0 of `txid` (a preorder's designated output) with its coin.
-    fn out0(&self, txid: TxId) -> (OutPoint, chain_node::validation::Coin) {
+    pub(crate) fn out0(&self, txid: TxId) -> (OutPoint, chain_node::validation::Coin) {
         let o = OutPoint { txid, vout: 0 };
         (o, self.node.coin(&o).unwrap())
     }
