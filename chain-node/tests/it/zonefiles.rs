@@ -2,7 +2,7 @@
 //! node reaches its peers by itself and outlives the node it was put on; a peer that
 //! answers bytes of another hash, or a file over the bound, is banned and the file comes
 //! from an honest peer; `putzonefile` refuses unreferenced, oversized and non-hex data
-//! and stores nothing.
+//! and stores nothing, and what it acknowledged survives SIGKILL.
 //! Expected hashes are SHA-256 computed here with the `sha2` crate.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -264,4 +264,31 @@ fn putzonefile_refuses_oversized_and_malformed_data_and_a_reorg_drops_the_refere
         json!(hex::encode(hash.as_bytes()))
     );
     assert_eq!(zone_file(&node, hash.as_bytes()).as_deref(), Some(FILE));
+}
+
+/// `putzonefile` answers only once the file is on disk: a `chain-node` process killed
+/// with SIGKILL right after the answer still has it when started again.
+#[test]
+fn a_zone_file_acknowledged_by_putzonefile_survives_kill_9() {
+    let hash = sha256(FILE);
+    let node = crate::helpers::TestNode::open(Network::Regtest, "zone-kill9", |c| {
+        c.mining_threads = 1;
+    });
+    let reg = Registrar::new(&node);
+    let register = prepare_alice(&reg);
+    reg.mine(register);
+    drop(reg);
+    let (_config, dir) = node.close();
+    let process = crate::process::NodeProcess::start(dir.as_ref());
+    assert_eq!(
+        process.ok("putzonefile", json!([hex::encode(FILE)])),
+        json!(hex::encode(hash))
+    );
+    process.kill9();
+    let process = crate::process::NodeProcess::start(dir.as_ref());
+    assert_eq!(
+        process.ok("getzonefile", json!([hex::encode(hash)])),
+        json!(hex::encode(FILE))
+    );
+    process.stop();
 }
