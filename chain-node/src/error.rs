@@ -817,6 +817,30 @@ pub enum NodeError {
     Spawn(#[source] std::io::Error),
 }
 
+/// Why a zone file was not stored (nothing was).
+#[cfg(feature = "node")]
+#[derive(Debug, Error)]
+pub enum ZoneFileError {
+    /// The file is over the size bound.
+    #[error("zone file of {size} bytes exceeds the maximum of {max} bytes")]
+    TooLarge {
+        /// Its size.
+        size: usize,
+        /// The bound ([`crate::zonefile::MAX_ZONE_FILE_BYTES`]).
+        max: usize,
+    },
+    /// No name record of the active tip and no name operation in the mempool has its
+    /// hash.
+    #[error("zone file {hash} is referenced by no name record and no pending name operation")]
+    Unreferenced {
+        /// Its hash, in hex.
+        hash: String,
+    },
+    /// The node failed or stopped.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+}
+
 /// Why a [`crate::Subscription`] gave no event.
 #[cfg(feature = "node")]
 #[derive(Clone, Copy, Debug, Error, PartialEq, Eq)]

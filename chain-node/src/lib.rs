@@ -57,6 +57,8 @@ mod transaction;
 pub mod u256;
 mod units;
 pub mod validation;
+#[cfg(feature = "node")]
+pub mod zonefile;
 
 pub use address::Address;
 pub use block::{Block, HEADER_SIZE, Header, merkle_root};

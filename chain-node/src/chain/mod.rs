@@ -748,6 +748,57 @@ impl ChainState {
         crate::index::names::names(&self.store_view(), after, limit)
     }
 
+    /// The zone file with `hash`, if this node has it.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn zone_file(&self, hash: &naming::ZoneFileHash) -> Result<Option<Vec<u8>>, ChainError> {
+        let key = crate::zonefile::file_key(hash);
+        Ok(self.db.get(key)?.map(|v| v.to_vec()))
+    }
+
+    /// Whether this node has the zone file with `hash`.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn has_zone_file(&self, hash: &naming::ZoneFileHash) -> Result<bool, ChainError> {
+        Ok(self.db.contains_key(crate::zonefile::file_key(hash))?)
+    }
+
+    /// Stores `file` under its SHA-256 and flushes it to disk; returns its hash. Zone
+    /// files are not chain state: the write bypasses the coins cache and a reindex keeps
+    /// it. The caller checks its size and that it is referenced (`Node::put_zone_file`).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub(crate) fn put_zone_file(&self, file: &[u8]) -> Result<naming::ZoneFileHash, ChainError> {
+        let hash = crate::zonefile::zone_file_hash(file);
+        self.db.insert(crate::zonefile::file_key(&hash), file)?;
+        self.db.flush()?;
+        Ok(hash)
+    }
+
+    /// Whether a name record of the active tip holds the zone-file hash `hash`.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn zone_file_referenced(&self, hash: &naming::ZoneFileHash) -> Result<bool, ChainError> {
+        crate::zonefile::referenced(&self.store_view(), hash)
+    }
+
+    /// At most `limit` zone-file hashes that name records of the active tip hold, in
+    /// hash order, after `after` when given.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn zone_file_references(
+        &self,
+        after: Option<&naming::ZoneFileHash>,
+        limit: usize,
+    ) -> Result<Vec<naming::ZoneFileHash>, ChainError> {
+        crate::zonefile::references(&self.store_view(), after, limit)
+    }
+
     /// Every record of the derived indexes, by key (for checks and tests; linear in their
     /// size).
     ///

@@ -311,6 +311,7 @@ mod tests {
             KEY_TIP[0],
             KEY_VERSION[0],
             b'g',
+            crate::zonefile::P_ZONE_FILE,
         ];
         let mut seen: HashSet<u8> = core.into_iter().collect();
         assert_eq!(seen.len(), core.len());

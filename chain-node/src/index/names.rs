@@ -330,6 +330,11 @@ fn write(overlay: &mut Overlay<'_>, changes: &Changes) -> Result<(), ChainError>
         if overlay.get(&key)? != before {
             return Err(corrupt(&key, Mismatch));
         }
+        if let Change::Name { before, after, .. } = change {
+            for (k, v) in crate::zonefile::reference_writes(&key, before.as_ref(), after.as_ref()) {
+                overlay.put(k, v);
+            }
+        }
         overlay.put(key, after);
     }
     Ok(())
@@ -390,7 +395,13 @@ impl DerivedIndex for NameIndex {
     }
 
     fn prefixes(&self) -> &'static [u8] {
-        &[P_NAMESPACE, P_NAME, P_PREORDER, P_TREE]
+        &[
+            P_NAMESPACE,
+            P_NAME,
+            P_PREORDER,
+            P_TREE,
+            crate::zonefile::P_ZONE_REF,
+        ]
     }
 
     fn connect(

@@ -34,7 +34,7 @@ pub use owner::NodeView;
 use crate::address::Address;
 use crate::block::{Block, Header};
 use crate::chain::{Activation, CacheConfig, ChainState, HeadersOutcome, PendingHeaders};
-use crate::error::{ChainError, NodeError};
+use crate::error::{ChainError, NodeError, ZoneFileError};
 use crate::hash::{BlockHash, TxId};
 use crate::mempool::{Mempool, MempoolConfig};
 use crate::miner::{SearchResult, Template, search_nonce};
@@ -425,6 +425,40 @@ impl Node {
     pub fn test_transaction(&self, tx: &Transaction) -> Result<Amount, NodeError> {
         let tx = tx.clone();
         Ok(self.call(move |o| o.test_transaction(&tx))??)
+    }
+
+    /// Stores a zone file (`putzonefile`, or one fetched from a peer) if it is at most
+    /// [`crate::zonefile::MAX_ZONE_FILE_BYTES`] and a name record of the active tip or
+    /// a name operation in the mempool holds its hash; answers its hash once it is on
+    /// disk. A refused file is not stored.
+    ///
+    /// # Errors
+    /// [`ZoneFileError::TooLarge`], [`ZoneFileError::Unreferenced`];
+    /// [`ZoneFileError::Node`] for storage errors or a node that is stopping.
+    pub fn put_zone_file(&self, file: Vec<u8>) -> Result<naming::ZoneFileHash, ZoneFileError> {
+        use crate::zonefile::{MAX_ZONE_FILE_BYTES, pending, zone_file_hash};
+        if file.len() > MAX_ZONE_FILE_BYTES {
+            return Err(ZoneFileError::TooLarge {
+                size: file.len(),
+                max: MAX_ZONE_FILE_BYTES,
+            });
+        }
+        self.call(move |o| {
+            let v = o.view();
+            let hash = zone_file_hash(&file);
+            let chain = v.chain();
+            if chain.has_zone_file(&hash).map_err(NodeError::from)? {
+                return Ok(hash);
+            }
+            let on_chain = chain.zone_file_referenced(&hash).map_err(NodeError::from)?;
+            if !on_chain && !pending(v.mempool(), &hash) {
+                return Err(ZoneFileError::Unreferenced {
+                    hash: hex::encode(hash.as_bytes()),
+                });
+            }
+            chain.put_zone_file(&file).map_err(NodeError::from)?;
+            Ok(hash)
+        })?
     }
 
     /// Flushes the chain state's coins cache if a bound of its configuration is reached

@@ -21,12 +21,13 @@ use tokio::sync::watch;
 
 pub use sync::{
     BLOCK_REQUESTS_PER_SECOND, BLOCKS_TIMEOUT, BanRecord, HEADERS_POLL, HEADERS_TIMEOUT,
-    MAX_BAN_RECORDS, MAX_BLOCKS_IN_FLIGHT_PER_PEER, STALL_BACKOFF,
+    MAX_BAN_RECORDS, MAX_BLOCKS_IN_FLIGHT_PER_PEER, MAX_MISSING_ZONE_FILES, MAX_ZONE_FILE_TRIES,
+    STALL_BACKOFF, ZONE_FILE_RETRY, ZONE_FILES_TIMEOUT,
 };
 pub use wire::{
-    ChainProtocol, ChainStatus, MAX_BLOCKS_RESPONSE_BYTES, MAX_GET_BLOCKS, MAX_NETWORK_NAME,
-    MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, MAX_STATUS_BYTES, REQUEST_PROTOCOL, STATUS_VERSION,
-    SyncRequest, SyncResponse, blocks_topic, blocks_within_budget, txs_topic,
+    ChainProtocol, ChainStatus, MAX_BLOCKS_RESPONSE_BYTES, MAX_GET_BLOCKS, MAX_GET_ZONE_FILES,
+    MAX_NETWORK_NAME, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, MAX_STATUS_BYTES, REQUEST_PROTOCOL,
+    STATUS_VERSION, SyncRequest, SyncResponse, blocks_topic, blocks_within_budget, txs_topic,
 };
 
 use crate::error::P2pError;
@@ -68,6 +69,9 @@ pub struct P2pConfig {
     /// keep it under the peers' `Limits::requests_per_second`, or they refuse the
     /// excess as a flood.
     pub block_requests_per_second: u32,
+    /// How long a zone file that no peer had waits before it is asked for again
+    /// ([`ZONE_FILE_RETRY`]).
+    pub zone_file_retry: Duration,
 }
 
 impl P2pConfig {
@@ -81,6 +85,7 @@ impl P2pConfig {
             limits: gossip::Limits::default(),
             window: DOWNLOAD_WINDOW,
             block_requests_per_second: BLOCK_REQUESTS_PER_SECOND,
+            zone_file_retry: ZONE_FILE_RETRY,
         }
     }
 }
@@ -211,7 +216,7 @@ impl P2p {
         let shared = Arc::new(sync::Shared::default());
         let (progress_tx, progress) = watch::channel(SyncProgress::default());
         let (stop, stopped) = watch::channel(false);
-        let task = sync::Sync::new(
+        let mut task = sync::Sync::new(
             node,
             net.clone(),
             name,
@@ -221,6 +226,7 @@ impl P2p {
             Arc::clone(&shared),
             progress_tx,
         );
+        task.set_zone_file_retry(config.zone_file_retry);
         runtime.spawn(task.run(events, subscription, stopped));
         Ok(P2p {
             inner: Arc::new(Inner {

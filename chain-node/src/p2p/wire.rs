@@ -12,12 +12,16 @@ use crate::error::DecodeError;
 use crate::hash::BlockHash;
 use crate::u256::U256;
 use crate::units::Height;
+use crate::zonefile::MAX_ZONE_FILE_BYTES;
+use naming::ZoneFileHash;
 
 /// Most block hashes in one `GetBlocks` request (and blocks in its answer).
 pub const MAX_GET_BLOCKS: usize = 16;
 /// Most bytes of blocks in one `Blocks` answer: a responder stops adding blocks before
 /// passing it (a block of at most the block limit always fits alone).
 pub const MAX_BLOCKS_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+/// Most zone-file hashes in one `GetZoneFiles` request (and files in its answer).
+pub const MAX_GET_ZONE_FILES: usize = 16;
 /// Longest network name in a status (as the gossip layer allows).
 pub const MAX_NETWORK_NAME: usize = 32;
 
@@ -28,8 +32,10 @@ pub const REQUEST_PROTOCOL: &str = "sync/1";
 
 const TAG_GET_HEADERS: u8 = 0;
 const TAG_GET_BLOCKS: u8 = 1;
+const TAG_GET_ZONE_FILES: u8 = 2;
 const TAG_HEADERS: u8 = 0;
 const TAG_BLOCKS: u8 = 1;
+const TAG_ZONE_FILES: u8 = 2;
 /// Smallest encoded block: a header and an empty transaction list.
 const MIN_BLOCK_SIZE: usize = HEADER_SIZE + 1;
 
@@ -118,6 +124,8 @@ pub enum SyncRequest {
     },
     /// Blocks by hash, at most [`MAX_GET_BLOCKS`].
     GetBlocks(Vec<BlockHash>),
+    /// Zone files by SHA-256, at most [`MAX_GET_ZONE_FILES`].
+    GetZoneFiles(Vec<ZoneFileHash>),
 }
 
 impl Encode for SyncRequest {
@@ -132,6 +140,13 @@ impl Encode for SyncRequest {
             SyncRequest::GetBlocks(hashes) => {
                 out.push(TAG_GET_BLOCKS);
                 put_list(out, hashes);
+            }
+            SyncRequest::GetZoneFiles(hashes) => {
+                out.push(TAG_GET_ZONE_FILES);
+                put_compact_size(out, hashes.len() as u64);
+                for hash in hashes {
+                    out.extend_from_slice(hash.as_bytes());
+                }
             }
         }
     }
@@ -153,6 +168,14 @@ impl Decode for SyncRequest {
                 MAX_GET_BLOCKS,
                 32,
             )?)),
+            TAG_GET_ZONE_FILES => {
+                let len = r.length("zone-file hashes", MAX_GET_ZONE_FILES, 32)?;
+                let mut hashes = Vec::with_capacity(len);
+                for _ in 0..len {
+                    hashes.push(ZoneFileHash(r.array()?));
+                }
+                Ok(SyncRequest::GetZoneFiles(hashes))
+            }
             tag => Err(DecodeError::BadTag {
                 what: "sync request",
                 tag,
@@ -169,6 +192,10 @@ pub enum SyncResponse {
     /// The blocks asked for that the responder has, in the order asked, at most
     /// [`MAX_GET_BLOCKS`] and [`MAX_BLOCKS_RESPONSE_BYTES`] of blocks.
     Blocks(Vec<Block>),
+    /// The zone files asked for that the responder has, in the order asked, at most
+    /// [`MAX_GET_ZONE_FILES`] of at most [`MAX_ZONE_FILE_BYTES`] each. The asker checks
+    /// that each file's SHA-256 is one it asked for.
+    ZoneFiles(Vec<Vec<u8>>),
 }
 
 impl Encode for SyncResponse {
@@ -183,6 +210,13 @@ impl Encode for SyncResponse {
                 put_compact_size(out, blocks.len() as u64);
                 for block in blocks {
                     block.encode(out);
+                }
+            }
+            SyncResponse::ZoneFiles(files) => {
+                out.push(TAG_ZONE_FILES);
+                put_compact_size(out, files.len() as u64);
+                for file in files {
+                    put_var_bytes(out, file);
                 }
             }
         }
@@ -202,6 +236,14 @@ impl Decode for SyncResponse {
                 MAX_GET_BLOCKS,
                 MIN_BLOCK_SIZE,
             )?)),
+            TAG_ZONE_FILES => {
+                let len = r.length("zone files", MAX_GET_ZONE_FILES, 1)?;
+                let mut files = Vec::with_capacity(len);
+                for _ in 0..len {
+                    files.push(r.var_bytes("zone file", MAX_ZONE_FILE_BYTES)?);
+                }
+                Ok(SyncResponse::ZoneFiles(files))
+            }
             tag => Err(DecodeError::BadTag {
                 what: "sync response",
                 tag,
@@ -227,9 +269,11 @@ macro_rules! wire {
 
 /// Status: name (1 + 32), genesis, best height, hash and work, tip height and hash.
 pub const MAX_STATUS_BYTES: usize = 1 + MAX_NETWORK_NAME + 32 + 4 + 32 + 32 + 4 + 32;
-/// Request: tag, a locator of at most 101 hashes (3-byte length) and a stop hash.
+/// Request: tag, a locator of at most 101 hashes (3-byte length) and a stop hash (the
+/// largest request: 16 zone-file hashes take 514 bytes).
 pub const MAX_REQUEST_BYTES: usize = 1 + 3 + MAX_LOCATOR_HASHES * 32 + 32;
-/// Response: tag, length, and the larger of 2,000 headers or the blocks' budget.
+/// Response: tag, length, and the larger of 2,000 headers or the blocks' budget (16 zone
+/// files take at most 65,586 bytes).
 pub const MAX_RESPONSE_BYTES: usize = 1 + 3 + MAX_BLOCKS_RESPONSE_BYTES;
 
 wire!(ChainStatus, MAX_STATUS_BYTES);
@@ -349,10 +393,57 @@ mod tests {
         bytes.extend_from_slice(&[b'a'; 33]);
         assert!(ChainStatus::from_bytes(&bytes).is_err());
         // Unknown tags, trailing bytes, nothing at all.
-        assert!(SyncRequest::from_bytes(&[2]).is_err());
-        assert!(SyncResponse::from_bytes(&[2, 0]).is_err());
+        assert!(SyncRequest::from_bytes(&[3]).is_err());
+        assert!(SyncResponse::from_bytes(&[3, 0]).is_err());
         assert!(SyncResponse::from_bytes(&[0, 0, 0]).is_err());
         assert!(SyncRequest::from_bytes(&[]).is_err());
+    }
+
+    #[test]
+    fn zone_file_messages_by_hand_and_within_their_bounds() {
+        let req = SyncRequest::GetZoneFiles(vec![ZoneFileHash([7; 32])]);
+        let mut expected = vec![2u8, 1];
+        expected.extend_from_slice(&[7; 32]);
+        assert_eq!(req.to_bytes(), expected);
+        assert_eq!(SyncRequest::from_bytes(&expected), Ok(req));
+        let resp = SyncResponse::ZoneFiles(vec![b"ab".to_vec(), Vec::new()]);
+        assert_eq!(resp.to_bytes(), vec![2u8, 2, 2, b'a', b'b', 0]);
+        assert_eq!(
+            SyncResponse::from_bytes(&[2, 2, 2, b'a', b'b', 0]),
+            Ok(resp)
+        );
+        // The largest of each fits the protocol's bounds.
+        let req = SyncRequest::GetZoneFiles(vec![ZoneFileHash([1; 32]); MAX_GET_ZONE_FILES]);
+        assert_eq!(req.to_bytes().len(), 514);
+        assert!(req.to_bytes().len() <= MAX_REQUEST_BYTES);
+        let full = vec![vec![9u8; MAX_ZONE_FILE_BYTES]; MAX_GET_ZONE_FILES];
+        let resp = SyncResponse::ZoneFiles(full);
+        let bytes = resp.to_bytes();
+        assert_eq!(
+            bytes.len(),
+            1 + 1 + MAX_GET_ZONE_FILES * (3 + MAX_ZONE_FILE_BYTES)
+        );
+        assert!(bytes.len() <= MAX_RESPONSE_BYTES);
+        assert_eq!(SyncResponse::from_bytes(&bytes), Ok(resp));
+    }
+
+    #[test]
+    fn zone_file_counts_and_sizes_over_their_bound_are_refused() {
+        // 17 hashes, all sent.
+        let mut bytes = vec![2u8, 17];
+        bytes.extend_from_slice(&[0; 17 * 32]);
+        assert!(SyncRequest::from_bytes(&bytes).is_err());
+        // 17 files, each empty.
+        let mut bytes = vec![2u8, 17];
+        bytes.extend_from_slice(&[0; 17]);
+        assert!(SyncResponse::from_bytes(&bytes).is_err());
+        // A file of 4,097 bytes (CompactSize 0xfd 0x01 0x10), all sent.
+        let mut bytes = vec![2u8, 1, 0xfd, 0x01, 0x10];
+        bytes.extend_from_slice(&[0; 4097]);
+        assert!(SyncResponse::from_bytes(&bytes).is_err());
+        // A huge announced file, none sent; a count the bytes cannot hold.
+        assert!(SyncResponse::from_bytes(&[2, 1, 0xfe, 0xff, 0xff, 0xff, 0x7f]).is_err());
+        assert!(SyncRequest::from_bytes(&[2, 3, 0]).is_err());
     }
 
     #[test]

@@ -212,6 +212,8 @@ pub fn dispatch_with(
         Call::GetBlockHeaders { start, count } => {
             node.read(move |v| proofs::block_headers(v, start, count))?
         }
+        Call::GetZoneFile { hash } => names::get_zone_file(node, &hash),
+        Call::PutZoneFile { file } => names::put_zone_file(node, file),
         Call::GetBestBlockHash => Ok(json!(node.tip()?.1.to_hex())),
         Call::GetBlockHash { height: h } => node
             .read(move |v| u32::try_from(h).ok().and_then(|h| v.chain().hash_at(Height(h))))?

@@ -622,11 +622,6 @@ impl<'a> Funding<'a> {
         self.next.set(self.next.get() + 1);
         coin
     }
-
-    /// The height whose coin [`Funding::take`] returns next.
-    pub(crate) fn next_height(&self) -> u32 {
-        self.next.get()
-    }
 }
 
 /// Sends `tx` through the node's mempool and mines one block paying `payout`, which
@@ -656,4 +651,25 @@ pub(crate) fn testnet_with_fast_retarget() -> Params {
         });
     }
     params
+}
+
+/// A regtest node (one mining thread) in a fresh scratch directory named after `name`,
+/// on the network over TCP on 127.0.0.1 (an ephemeral port), dialling `peers`, after
+/// `configure` has adjusted its network settings.
+pub(crate) fn start_in_process(
+    name: &str,
+    peers: &[String],
+    configure: impl FnOnce(&mut chain_node::p2p::P2pConfig),
+) -> (chain_node::Node, chain_node::p2p::P2p, Scratch) {
+    let dir = temp_dir(name);
+    let path: &std::path::Path = dir.as_ref();
+    let mut config = chain_node::NodeConfig::new(chain_node::Network::Regtest, path.to_owned());
+    config.mining_threads = 1;
+    let node = chain_node::Node::open(config).unwrap();
+    let mut p2p = chain_node::p2p::P2pConfig::new(chain_node::Network::Regtest, path);
+    p2p.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+    p2p.peers = peers.iter().map(|p| p.parse().unwrap()).collect();
+    configure(&mut p2p);
+    let p2p = chain_node::p2p::P2p::start(node.clone(), p2p).unwrap();
+    (node, p2p, dir)
 }

@@ -116,6 +116,55 @@ impl Hostile {
     }
 }
 
+/// What a [`Responder`] does with a request: the reply and the response to send, or
+/// `None` when it keeps the reply (the request then waits until the responder stops).
+pub(crate) type Answer = Option<(Reply<ChainProtocol>, SyncResponse)>;
+
+/// A peer of the test's own that answers every request as `answer` says, on a thread
+/// of its own, until stopped.
+pub(crate) struct Responder {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Responder {
+    pub(crate) fn start(
+        rt: tokio::runtime::Runtime,
+        net: Gossip<ChainProtocol>,
+        mut events: Events<ChainProtocol>,
+        mut answer: impl FnMut(SyncRequest, Reply<ChainProtocol>) -> Answer + Send + 'static,
+    ) -> Responder {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let stop2 = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            rt.block_on(async move {
+                while !stop2.load(Ordering::Relaxed) {
+                    let Ok(Some(event)) =
+                        tokio::time::timeout(Duration::from_millis(100), events.recv()).await
+                    else {
+                        continue;
+                    };
+                    if let Event::Request { request, reply, .. } = event
+                        && let Some((reply, response)) = answer(request, reply)
+                    {
+                        let _ = reply.send(response).await;
+                    }
+                }
+                // Kept replies go first, then the network.
+                drop(answer);
+                drop(net);
+            });
+        });
+        Responder { stop, thread }
+    }
+
+    pub(crate) fn stop(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap();
+    }
+}
+
 fn banned(node: &NodeProcess, peer: &str) -> Option<String> {
     node.ok("listbanned", json!([]))
         .as_array()
@@ -402,7 +451,7 @@ fn a_low_work_header_chain_is_never_stored_and_its_sender_is_banned() {
 #[test]
 fn blocks_a_peer_withholds_are_fetched_from_another() {
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     let (da, db) = (temp_dir("withhold-a"), temp_dir("withhold-b"));
     let a = start(da.as_ref(), &[]);
@@ -426,38 +475,22 @@ fn blocks_a_peer_withholds_are_fetched_from_another() {
     claim.best_hash = claim.tip_hash;
     claim.tip_height = Height(1000);
     claim.best_height = Height(1000);
-    let (net, mut events) = rt
+    let (net, events) = rt
         .block_on(Gossip::<ChainProtocol>::start(config, claim))
         .unwrap();
     let w_addr = rt.block_on(net.listen_addrs()).unwrap()[0].to_string();
     let w_id = net.local_peer_id().to_string();
-    let stop = Arc::new(AtomicBool::new(false));
     let withheld = Arc::new(AtomicUsize::new(0));
-    let (stop2, withheld2) = (Arc::clone(&stop), Arc::clone(&withheld));
-    let withholder = std::thread::spawn(move || {
-        rt.block_on(async move {
-            let mut held = Vec::new();
-            while !stop2.load(Ordering::Relaxed) {
-                let Ok(Some(event)) =
-                    tokio::time::timeout(Duration::from_millis(100), events.recv()).await
-                else {
-                    continue;
-                };
-                if let Event::Request { request, reply, .. } = event {
-                    match request {
-                        SyncRequest::GetHeaders { .. } => {
-                            let _ = reply.send(SyncResponse::Headers(Vec::new())).await;
-                        }
-                        SyncRequest::GetBlocks(hashes) => {
-                            withheld2.fetch_add(hashes.len(), Ordering::Relaxed);
-                            held.push(reply);
-                        }
-                    }
-                }
-            }
-            drop(held);
-            drop(net);
-        });
+    let withheld2 = Arc::clone(&withheld);
+    let mut held = Vec::new();
+    let withholder = Responder::start(rt, net, events, move |request, reply| match request {
+        SyncRequest::GetBlocks(hashes) => {
+            withheld2.fetch_add(hashes.len(), Ordering::Relaxed);
+            held.push(reply);
+            None
+        }
+        SyncRequest::GetHeaders { .. } => Some((reply, SyncResponse::Headers(Vec::new()))),
+        SyncRequest::GetZoneFiles(_) => Some((reply, SyncResponse::ZoneFiles(Vec::new()))),
     });
 
     let b = start(db.as_ref(), &[a_addr, w_addr]);
@@ -481,8 +514,7 @@ fn blocks_a_peer_withholds_are_fetched_from_another() {
         withheld.load(Ordering::Relaxed) <= 2 * 32,
         "asked again while stalled"
     );
-    stop.store(true, Ordering::Relaxed);
-    withholder.join().unwrap();
+    withholder.stop();
     a.stop();
     b.stop();
 }

@@ -179,6 +179,11 @@ fn expected_name_records(names: &MemoryNames) -> BTreeMap<Vec<u8>, Vec<u8>> {
     }
     for (name, r) in &names.names {
         out.insert([b"n", name.to_string().as_bytes()].concat(), r.encode());
+        // The zone-file reference (docs/storage.md): `Z` ‖ hash ‖ name, empty.
+        if let Some(z) = &r.zone_file {
+            let key = [b"Z", z.as_bytes().as_slice(), name.to_string().as_bytes()].concat();
+            out.insert(key, Vec::new());
+        }
     }
     for (c, r) in &names.preorders {
         out.insert([b"p".as_slice(), c.as_bytes()].concat(), r.encode());

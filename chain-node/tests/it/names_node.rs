@@ -8,7 +8,8 @@ use chain_node::{OutPoint, Transaction};
 use ed25519_dalek::SigningKey;
 use naming::{Commitment, Operation, Salt, ZoneFileHash};
 
-use crate::helpers::{Reads as _, address, key};
+use crate::helpers::{Reads as _, key};
+use crate::name_flow::Registrar;
 use crate::names::{GRACE, LIFETIME, op_tx, owner_key, test_terms};
 
 /// A node's answer to `method`, or its error code and message.
@@ -32,24 +33,17 @@ fn a_name_life_cycle_mined_by_the_node_is_visible_over_rpc_and_an_early_reveal_i
         c.params.naming.preorder_min_depth = 2;
     });
     let params = node.params().clone();
-    let payer = key(1);
+    let reg = Registrar::new(&node);
+    let payer = reg.payer();
     let (creator, alice, bob) = (key(2), key(3), key(4));
-    node.generate(110, address(&payer)).unwrap();
-    let funding = crate::helpers::Funding::new(&node);
-    let fund = || funding.take();
+    let fund = || reg.fund();
     // Sends through the mempool and mines one block with it.
-    let mine = |tx: Transaction| crate::helpers::mine_one(&node, tx, address(&payer));
+    let mine = |tx: Transaction| reg.mine(tx);
     // An operation funded by a fresh coin of the payer's, sent and mined.
-    let send = |signer: &SigningKey, op: Operation, burn: u64| {
-        let (o, c) = fund();
-        mine(op_tx(&params, &[(o, c, &payer)], signer, op, burn))
-    };
+    let send = |signer: &SigningKey, op: Operation, burn: u64| reg.mine(reg.op(signer, op, burn));
     let zone_of =
         || rpc(&node, "getnameinfo", json!(["alice.id"])).unwrap()["zonefilehash"].clone();
-    let out0 = |txid: chain_node::TxId| {
-        let o = OutPoint { txid, vout: 0 };
-        (o, node.coin(&o).unwrap())
-    };
+    let out0 = |txid: chain_node::TxId| reg.out0(txid);
 
     // The namespace `id`.
     let id: naming::NamespaceId = "id".parse().unwrap();
@@ -58,19 +52,19 @@ fn a_name_life_cycle_mined_by_the_node_is_visible_over_rpc_and_an_early_reveal_i
     let ns_price = params.naming.namespace_prices.price(&id).units();
     let preorder = mine(op_tx(
         &params,
-        &[(o, c, &payer)],
+        &[(o, c, payer)],
         &creator,
         Operation::NamespacePreorder {
             commitment: Commitment::for_namespace(&id, &ns_salt, &owner_key(&creator)),
         },
         ns_price,
     ));
-    node.generate(1, address(&payer)).unwrap();
+    reg.generate(1);
     let (o, c) = fund();
     let (po, pc) = out0(preorder);
     mine(op_tx(
         &params,
-        &[(o, c, &payer), (po, pc, &payer)],
+        &[(o, c, payer), (po, pc, payer)],
         &creator,
         Operation::NamespaceReveal {
             namespace: id.clone(),
@@ -84,7 +78,7 @@ fn a_name_life_cycle_mined_by_the_node_is_visible_over_rpc_and_an_early_reveal_i
     let (o, c) = fund();
     mine(op_tx(
         &params,
-        &[(o, c, &payer)],
+        &[(o, c, payer)],
         &creator,
         Operation::NamespaceReady {
             namespace: id.clone(),
@@ -110,7 +104,7 @@ fn a_name_life_cycle_mined_by_the_node_is_visible_over_rpc_and_an_early_reveal_i
     let (o, c) = fund();
     let preorder_tx = op_tx(
         &params,
-        &[(o, c, &payer)],
+        &[(o, c, payer)],
         &alice,
         Operation::NamePreorder {
             commitment: Commitment::for_name(&name, &salt, &owner_key(&alice)),
@@ -122,7 +116,7 @@ fn a_name_life_cycle_mined_by_the_node_is_visible_over_rpc_and_an_early_reveal_i
     let (o, c) = fund();
     // The reveal, spending the preorder's output (output 0, 2,000 burned and the fee
     // taken from the funding coin).
-    let (fo, fc) = crate::helpers::coinbase_coin(&node, funding.next_height() - 2);
+    let (fo, fc) = reg.funded(2);
     let po = OutPoint {
         txid: preorder,
         vout: 0,
@@ -134,7 +128,7 @@ fn a_name_life_cycle_mined_by_the_node_is_visible_over_rpc_and_an_early_reveal_i
     assert_eq!(fo, preorder_tx.spends()[0].prevout);
     let register = op_tx(
         &params,
-        &[(o, c, &payer), (po, pc, &payer)],
+        &[(o, c, payer), (po, pc, payer)],
         &alice,
         Operation::NameRegister {
             name: name.clone(),
@@ -156,7 +150,7 @@ fn a_name_life_cycle_mined_by_the_node_is_visible_over_rpc_and_an_early_reveal_i
         message.contains("early reveal") && message.contains("no preorder with commitment"),
         "{message}"
     );
-    node.generate(1, address(&payer)).unwrap();
+    reg.generate(1);
     assert_eq!(node.coin(&po).map(|c| c.amount), Some(pc.amount));
     // One block deep, with two required: still early.
     let (code, message) = rpc(
@@ -176,7 +170,7 @@ fn a_name_life_cycle_mined_by_the_node_is_visible_over_rpc_and_an_early_reveal_i
         node.read(|v| v.mempool().is_empty()).unwrap(),
         "nothing relayed"
     );
-    node.generate(1, address(&payer)).unwrap();
+    reg.generate(1);
     let registered_at = node.tip().unwrap().0.0 + 1;
     mine(register);
     let info = rpc(&node, "getnameinfo", json!(["alice.id"])).unwrap();

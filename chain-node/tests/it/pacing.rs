@@ -3,31 +3,22 @@
 //! unpaced download of 1,100 blocks (69 requests of 16) would be refused as a flood.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use chain_node::p2p::{P2p, P2pConfig};
-use chain_node::{Network, Node, NodeConfig};
+use chain_node::Node;
+use chain_node::p2p::P2p;
 
-use crate::helpers::{Scratch, address, key, temp_dir};
+use crate::helpers::{Scratch, address, key, start_in_process};
 
 /// Requests a peer accepts per second, and its burst: far below the defaults.
 const RATE: u32 = 20;
 
 fn start(name: &str, peers: Vec<String>, block_requests_per_second: u32) -> (Node, P2p, Scratch) {
-    let dir = temp_dir(name);
-    let path: &Path = dir.as_ref();
-    let mut config = NodeConfig::new(Network::Regtest, path.to_owned());
-    config.mining_threads = 1;
-    let node = Node::open(config).unwrap();
-    let mut p2p = P2pConfig::new(Network::Regtest, path);
-    p2p.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
-    p2p.peers = peers.iter().map(|p| p.parse().unwrap()).collect();
-    p2p.limits.requests_per_second = RATE;
-    p2p.limits.request_burst = RATE;
-    p2p.block_requests_per_second = block_requests_per_second;
-    let p2p = P2p::start(node.clone(), p2p).unwrap();
-    (node, p2p, dir)
+    start_in_process(name, &peers, |p2p| {
+        p2p.limits.requests_per_second = RATE;
+        p2p.limits.request_burst = RATE;
+        p2p.block_requests_per_second = block_requests_per_second;
+    })
 }
 
 /// Syncs 1,100 blocks from a peer that accepts `RATE` requests a second, asking at

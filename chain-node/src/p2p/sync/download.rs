@@ -185,8 +185,8 @@ impl Sync {
         p.blocks_in_flight = p.blocks_in_flight.saturating_sub(hashes.len());
         let blocks = match result {
             Some(Ok(SyncResponse::Blocks(blocks))) => blocks,
-            Some(Ok(SyncResponse::Headers(_))) => {
-                let reason = "answered getblocks with headers".to_owned();
+            Some(Ok(_)) => {
+                let reason = "answered getblocks with another response".to_owned();
                 self.report(peer, Severity::Serious, reason).await;
                 return;
             }

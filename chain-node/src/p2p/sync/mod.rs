@@ -1,16 +1,21 @@
 //! The sync task: one tokio task that owns the sync state (peers, their pending headers,
 //! the blocks in flight) and joins the gossip layer to the node. It judges gossip
 //! messages, answers peers' requests, syncs headers first from peers with more work,
-//! downloads blocks within a window from the peers that have them, and announces the
-//! node's new tip and transactions. Every node call runs on tokio's blocking pool, so
+//! downloads blocks within a window from the peers that have them, fetches the zone
+//! files that name records hold and the node lacks, and announces the node's new tip
+//! and transactions. Every node call runs on tokio's blocking pool, so
 //! the gossip event loop never waits for the chain.
 
 mod announce;
 mod download;
 mod shared;
+mod zonefiles;
 
 pub use shared::{BanRecord, MAX_BAN_RECORDS};
 pub(super) use shared::{PeerStats, Shared};
+pub use zonefiles::{
+    MAX_MISSING_ZONE_FILES, MAX_ZONE_FILE_TRIES, ZONE_FILE_RETRY, ZONE_FILES_TIMEOUT,
+};
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -91,6 +96,11 @@ enum Done {
         hashes: Vec<BlockHash>,
         result: Option<Result<SyncResponse, gossip::RequestError>>,
     },
+    ZoneFiles {
+        peer: PeerId,
+        hashes: Vec<naming::ZoneFileHash>,
+        result: Option<Result<SyncResponse, gossip::RequestError>>,
+    },
     /// A paced peer may be asked for blocks again.
     Wake,
 }
@@ -118,6 +128,7 @@ pub(super) struct Sync {
     status: Option<ChainStatus>,
     announced_tip: Option<BlockHash>,
     unsent: Vec<Unsent>,
+    zone: zonefiles::ZoneFetch,
 }
 
 /// Runs `f` on the blocking pool; `None` if it panicked.
@@ -163,6 +174,7 @@ impl Sync {
             status: None,
             announced_tip: None,
             unsent: Vec::new(),
+            zone: zonefiles::ZoneFetch::default(),
         }
     }
 
@@ -359,6 +371,7 @@ impl Sync {
     fn forget_peer(&mut self, peer: &PeerId) {
         self.peers.remove(peer);
         self.in_flight.retain(|_, (p, _, _)| p != peer);
+        self.forget_zone_peer(peer);
         self.publish_stats();
     }
 
@@ -561,6 +574,11 @@ impl Sync {
                 hashes,
                 result,
             } => self.on_blocks(peer, hashes, result).await,
+            Done::ZoneFiles {
+                peer,
+                hashes,
+                result,
+            } => self.on_zone_files(peer, hashes, result).await,
             Done::Wake => {
                 self.wake_armed = false;
                 self.schedule().await;
@@ -580,8 +598,8 @@ impl Sync {
         p.headers_in_flight = false;
         let headers = match result {
             Some(Ok(SyncResponse::Headers(headers))) => headers,
-            Some(Ok(SyncResponse::Blocks(_))) => {
-                let reason = "answered getheaders with blocks".to_owned();
+            Some(Ok(_)) => {
+                let reason = "answered getheaders with another response".to_owned();
                 self.report(peer, Severity::Serious, reason).await;
                 return;
             }
@@ -662,9 +680,14 @@ impl Sync {
         }
         let mut chain_changed = false;
         let mut txs = Vec::new();
+        let mut connected = Vec::new();
         for event in events {
             match event {
-                NodeEvent::BlockConnected { .. } | NodeEvent::BlockDisconnected { .. } => {
+                NodeEvent::BlockConnected { hash, .. } => {
+                    chain_changed = true;
+                    connected.push(hash);
+                }
+                NodeEvent::BlockDisconnected { .. } => {
                     chain_changed = true;
                 }
                 NodeEvent::TxAccepted { txid } => txs.push(txid),
@@ -673,6 +696,7 @@ impl Sync {
         if chain_changed {
             self.after_chain_change().await;
         }
+        self.zone_files_of_blocks(connected).await;
         if !txs.is_empty() {
             self.announce_txs(txs).await;
         }
@@ -713,6 +737,7 @@ impl Sync {
         if self.in_flight.is_empty() {
             self.schedule().await;
         }
+        self.zone_files_tick().await;
     }
 }
 
@@ -743,5 +768,8 @@ fn answer(node: &Node, request: SyncRequest) -> Option<SyncResponse> {
             })
             .ok()
             .map(SyncResponse::Blocks),
+        SyncRequest::GetZoneFiles(hashes) => node
+            .read(move |v| zonefiles::answer(v.chain(), &hashes))
+            .ok(),
     }
 }

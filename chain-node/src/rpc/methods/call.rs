@@ -11,6 +11,7 @@ use crate::hash::{BlockHash, TxId};
 use crate::p2p::{AddNode, PeerTarget};
 use crate::params::{MAX_BLOCK_SIZE, MAX_TX_SIZE, Network};
 use crate::transaction::{MAX_BURN_DATA, OutPoint, Transaction};
+use crate::zonefile::MAX_ZONE_FILE_BYTES;
 use gossip::Multiaddr;
 
 /// One RPC call with its parameters as typed values.
@@ -51,6 +52,16 @@ pub enum Call {
     GetNamespaceInfo {
         /// The namespace id.
         id: naming::NamespaceId,
+    },
+    /// `getzonefile hash`.
+    GetZoneFile {
+        /// The zone file's SHA-256.
+        hash: naming::ZoneFileHash,
+    },
+    /// `putzonefile data`.
+    PutZoneFile {
+        /// The file, at most [`MAX_ZONE_FILE_BYTES`].
+        file: Vec<u8>,
     },
     /// `getbestblockhash`.
     GetBestBlockHash,
@@ -542,6 +553,31 @@ pub fn parse_call(method: &str, params: &Value, network: Network) -> Result<Call
                 count,
             }
         }
+        "getzonefile" => {
+            let text = p.str(0, "hash")?;
+            let hash = hex::decode(text)
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| {
+                    RpcError::invalid_parameter("hash must be 64 hex characters (a SHA-256)")
+                })?;
+            Call::GetZoneFile {
+                hash: naming::ZoneFileHash(hash),
+            }
+        }
+        "putzonefile" => {
+            let text = p.str(0, "data")?;
+            if text.len() / 2 > MAX_ZONE_FILE_BYTES {
+                return Err(RpcError::invalid_parameter(format!(
+                    "zone file of {} bytes exceeds the maximum of {MAX_ZONE_FILE_BYTES} bytes",
+                    text.len() / 2
+                )));
+            }
+            let file = hex::decode(text).map_err(|_| {
+                RpcError::deserialization("zone file decode failed: not hex".to_owned())
+            })?;
+            Call::PutZoneFile { file }
+        }
         "stop" => Call::Stop,
         other => {
             return Err(RpcError::new(
@@ -563,6 +599,8 @@ impl Call {
             Call::GetNamePrice { .. } => "getnameprice",
             Call::ListNames { .. } => "listnames",
             Call::GetNamespaceInfo { .. } => "getnamespaceinfo",
+            Call::GetZoneFile { .. } => "getzonefile",
+            Call::PutZoneFile { .. } => "putzonefile",
             Call::GetBestBlockHash => "getbestblockhash",
             Call::GetBlockHash { .. } => "getblockhash",
             Call::GetBlock { .. } => "getblock",
@@ -658,6 +696,8 @@ impl Call {
             Call::GetNamespaceInfo { id } => json!([id.as_str()]),
             Call::GetNameProof { name, height } => json!([name.to_string(), height]),
             Call::GetBlockHeaders { start, count } => json!([start, count]),
+            Call::GetZoneFile { hash } => json!([hex::encode(hash.as_bytes())]),
+            Call::PutZoneFile { file } => json!([hex::encode(file)]),
             Call::ListDataOutputs {
                 prefix,
                 from,

@@ -1,5 +1,6 @@
 //! The name RPCs over the name index: `getnameinfo`, `getnameprice`, `listnames`
-//! (paged) and `getnamespaceinfo` (docs/rpc.md). Names and ids are parsed into the
+//! (paged) and `getnamespaceinfo`; and the zone-file store's `getzonefile` and
+//! `putzonefile` (docs/rpc.md). Names and ids are parsed into the
 //! `naming` crate's checked types before the node is asked; an invalid one is -8 with
 //! the reason, an unknown one -5.
 
@@ -156,4 +157,33 @@ pub(super) fn namespace_info(v: &NodeView, id: &NamespaceId) -> Result<Value, Rp
         .namespace_record(id)?
         .ok_or_else(|| RpcError::not_found(format!("Namespace not found: {id}")))?;
     Ok(namespace_json(id, &record, next_height(v)))
+}
+
+/// `getzonefile hash`: the stored zone file in hex, or -5.
+pub(super) fn get_zone_file(
+    node: &crate::node::Node,
+    hash: &naming::ZoneFileHash,
+) -> Result<Value, RpcError> {
+    let hash = *hash;
+    node.read(move |v| v.chain().zone_file(&hash))??
+        .map(|file| json!(hex::encode(file)))
+        .ok_or_else(|| {
+            RpcError::not_found(format!(
+                "Zone file not found: {}",
+                hex::encode(hash.as_bytes())
+            ))
+        })
+}
+
+/// `putzonefile data`: stores a referenced zone file and answers its hash once it is on
+/// disk; an oversized or unreferenced file is -8 and nothing is stored.
+pub(super) fn put_zone_file(node: &crate::node::Node, file: Vec<u8>) -> Result<Value, RpcError> {
+    use crate::error::ZoneFileError;
+    match node.put_zone_file(file) {
+        Ok(hash) => Ok(json!(hex::encode(hash.as_bytes()))),
+        Err(e @ (ZoneFileError::TooLarge { .. } | ZoneFileError::Unreferenced { .. })) => {
+            Err(RpcError::invalid_parameter(e.to_string()))
+        }
+        Err(ZoneFileError::Node(e)) => Err(e.into()),
+    }
 }
