@@ -176,6 +176,7 @@ fn pay(
             coins: &spendable,
             plan,
             seal: |_: &mut spend::Payment| {},
+            before_broadcast: |_: &str, _: &spend::Payment| Ok(()),
             extra_key: None,
         },
     )
@@ -199,13 +200,16 @@ pub(crate) fn spendable_coins(
 }
 
 /// What [`pay_from`] spends and how.
-pub(crate) struct Spend<'a, P, S> {
+pub(crate) struct Spend<'a, P, S, B> {
     /// The coins it may choose from.
     pub coins: &'a [spend::Coin],
     /// Plans the payment, given the coins and a fresh change address.
     pub plan: P,
     /// Finishes the planned payment before signing (same sizes: the fee stands).
     pub seal: S,
+    /// Called with the txid and the payment once signed, before the broadcast
+    /// (to record what must survive it); an error stops the broadcast.
+    pub before_broadcast: B,
     /// The key of inputs whose `key_index` is `u32::MAX` (a key outside the
     /// receiving chain).
     pub extra_key: Option<&'a ed25519_dalek::SigningKey>,
@@ -213,15 +217,16 @@ pub(crate) struct Spend<'a, P, S> {
 
 /// Plans with `spend.plan`, finishes with `spend.seal`, signs and broadcasts; the
 /// change key is recorded first and forgotten again if the node refuses.
-pub(crate) fn pay_from<P, S>(
+pub(crate) fn pay_from<P, S, B>(
     cfg: &Config,
     rpc: &RpcClient,
     unlocked: &mut crate::keystore::Unlocked,
-    spend: Spend<'_, P, S>,
+    spend: Spend<'_, P, S, B>,
 ) -> Result<(spend::Payment, String), Failure>
 where
     P: FnOnce(&[spend::Coin], Address) -> Result<spend::Payment, Failure>,
     S: FnOnce(&mut spend::Payment),
+    B: FnOnce(&str, &spend::Payment) -> Result<(), Failure>,
 {
     let change_key = unlocked.next_key().map_err(failed)?;
     let mut payment = (spend.plan)(spend.coins, change_key.address())?;
@@ -232,6 +237,7 @@ where
         _ => unlocked.signing_key(i),
     });
     crate::keys::scrub_stack();
+    (spend.before_broadcast)(&tx.txid().to_hex(), &payment)?;
 
     // The change key is recorded before the broadcast, so coins sent to it are
     // never unknown to the wallet; if the node refuses, it is forgotten again.

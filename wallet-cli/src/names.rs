@@ -49,6 +49,11 @@ const METHOD_NOT_FOUND: i64 = -32601;
 /// The fee rate of name transactions, base units per byte.
 const FEE_RATE: u64 = 10;
 
+/// The `before_broadcast` of operations that record nothing.
+fn no_record(_: &str, _: &spend::Payment) -> Result<(), Failure> {
+    Ok(())
+}
+
 /// Parses a name argument.
 ///
 /// # Errors
@@ -170,6 +175,7 @@ impl<'a> Session<'a> {
         burn: u64,
         preorder_output: bool,
         required: &[Coin],
+        before_broadcast: impl FnOnce(&str, &spend::Payment) -> Result<(), Failure>,
     ) -> Result<(String, spend::Payment), Failure> {
         let chain_id = naming::ChainId(*self.cfg.network.params().genesis_hash().as_bytes());
         let placeholder = SignedOperation::sign(
@@ -225,6 +231,7 @@ impl<'a> Session<'a> {
                         out.kind = OutputKind::Burn(signed.encode());
                     }
                 },
+                before_broadcast,
                 extra_key: Some(&owner),
             },
         )
@@ -374,6 +381,7 @@ pub fn launch_namespace(
         price,
         true,
         &[],
+        no_record,
     )?;
     let what = format!("namespace {id}");
     let coin = loop {
@@ -387,7 +395,7 @@ pub fn launch_namespace(
         salt,
         terms,
     };
-    let (reveal, _) = s.send_op(reveal_op, 0, false, &[coin])?;
+    let (reveal, _) = s.send_op(reveal_op, 0, false, &[coin], no_record)?;
     loop {
         let info = s.rpc.call("getnamespaceinfo", json!([id.as_str()]));
         if info.is_ok_and(|i| *at(&i, "reveal_txid") == json!(reveal)) {
@@ -402,6 +410,7 @@ pub fn launch_namespace(
         0,
         false,
         &[],
+        no_record,
     )?;
     loop {
         let info = s.call("getnamespaceinfo", json!([id.as_str()]))?;
@@ -484,19 +493,36 @@ pub fn register(
             let salt = Salt(random_salt()?);
             let commitment = Commitment::for_name(name, &salt, &s.owner_public());
             let zhash = zone_file.as_deref().map(zone_file_hash);
-            let (txid, payment) =
-                s.send_op(Operation::NamePreorder { commitment }, burn, true, &[])?;
-            let entry = Pending {
-                name: key.clone(),
-                salt: hex::encode(salt.0),
-                preorder_txid: txid,
-                preorder_vout: 1,
-                preorder_amount: payment.outputs.get(1).map_or(0, |o| o.amount.units()),
-                zonefile_hash: zhash.map(|z| hex::encode(z.as_bytes())),
-                zonefile: zone_file.as_deref().map(hex::encode),
-            };
-            store.put(entry.clone()).map_err(failed)?;
-            entry
+            // The salt is on disk before the preorder is broadcast: a crash after
+            // the broadcast loses no registration.
+            let sent = s.send_op(
+                Operation::NamePreorder { commitment },
+                burn,
+                true,
+                &[],
+                |txid: &str, payment: &spend::Payment| {
+                    store
+                        .put(Pending {
+                            name: key.clone(),
+                            salt: hex::encode(salt.0),
+                            preorder_txid: txid.to_owned(),
+                            preorder_vout: 1,
+                            preorder_amount: payment.outputs.get(1).map_or(0, |o| o.amount.units()),
+                            zonefile_hash: zhash.map(|z| hex::encode(z.as_bytes())),
+                            zonefile: zone_file.as_deref().map(hex::encode),
+                        })
+                        .map_err(failed)
+                },
+            );
+            if let Err(e) = sent {
+                // Refused by the node (or never recorded): nothing is pending.
+                let _ = store.remove(&key);
+                return Err(e);
+            }
+            store
+                .get(&key)
+                .cloned()
+                .ok_or_else(|| failed(format!("the pending registration of {name} was not kept")))?
         }
     };
     reveal(s, &mut store, name, &entry, wait)
@@ -554,7 +580,7 @@ fn reveal(
         salt,
         zone_file,
     };
-    let (txid, _) = s.send_op(op, 0, false, &[coin])?;
+    let (txid, _) = s.send_op(op, 0, false, &[coin], no_record)?;
     store.remove(&what).map_err(failed)?;
     let warning = entry
         .zonefile
@@ -620,7 +646,7 @@ pub fn manage(s: &mut Session<'_>, op: Operation, name: &Name) -> Result<String,
     } else {
         0
     };
-    Ok(s.send_op(op, burn, false, &[])?.0)
+    Ok(s.send_op(op, burn, false, &[], no_record)?.0)
 }
 
 /// A name's state for `resolve`: the record, and the zone file when the node has it.

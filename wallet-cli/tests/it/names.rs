@@ -284,4 +284,14 @@ fn expiry_front_running_and_resumed_reveals() {
     );
     // Bob's failed registration is forgotten: nothing stays pending.
     assert_eq!(bob.ok(&["name", "list"])["pending"], serde_json::json!([]));
+
+    // A wallet without coins is told what to do, and nothing is recorded.
+    let carol = W {
+        dir: tmp.path().join("carol"),
+        node: &node,
+    };
+    carol.ok(&["create"]);
+    let err = carol.fails(&["name", "register", "carol.tmp", "--no-wait"], 1);
+    assert!(err.contains("insufficient funds"), "{err}");
+    assert!(!carol.dir.join("names-pending.json").exists());
 }
