@@ -204,6 +204,35 @@ fn register_resolve_transfer_and_list() {
     );
     assert!(err.contains("not by this wallet"), "{err}");
 
+    // Bob, the owner now, points it at a new zone file, renews it (one more lifetime
+    // from the old expiry) and revokes it.
+    let zone2 = tmp.path().join("bob.zone");
+    std::fs::write(&zone2, "bob was here\n").unwrap();
+    bob.ok(&[
+        "name",
+        "update",
+        "alice.id",
+        "--zonefile",
+        zone2.to_str().unwrap(),
+    ]);
+    bob.ok(&["mine", "1"]);
+    let r = bob.ok(&["name", "resolve", "alice.id"]);
+    assert_eq!(
+        r["zonefilehash"],
+        hex::encode(Sha256::digest(b"bob was here\n"))
+    );
+    let renewed = bob.ok(&["name", "renew", "alice.id"]);
+    assert!(renewed["txid"].is_string());
+    bob.ok(&["mine", "1"]);
+    let r = bob.ok(&["name", "resolve", "alice.id"]);
+    assert_eq!(r["expires_at"], registered_at + 50 + 50);
+    bob.ok(&["name", "revoke", "alice.id"]);
+    bob.ok(&["mine", "1"]);
+    let err = bob.fails(&["name", "resolve", "alice.id"], 1);
+    assert!(err.contains("revoked"), "{err}");
+    let err = bob.fails(&["name", "renew", "alice.id"], 1);
+    assert!(err.contains("revoked"), "{err}");
+
     let err = alice.fails(&["name", "resolve", "nobody.id"], 1);
     assert!(err.contains("does not exist"), "{err}");
     let err = alice.fails(&["name", "resolve", "alice.id", "--verify"], 2);
