@@ -11,7 +11,7 @@ use crate::rpc::RpcClient;
 use crate::spend;
 use crate::wallet::{Config, unlock};
 
-fn rpc(cfg: &Config) -> Result<RpcClient, Failure> {
+pub(crate) fn rpc(cfg: &Config) -> Result<RpcClient, Failure> {
     RpcClient::new(&cfg.rpc_url, &cfg.cookie).map_err(failed)
 }
 
@@ -69,7 +69,7 @@ pub fn format_coins(units: u64) -> String {
 }
 
 /// [`format_coins`] for sums that may pass `u64`.
-fn format_coins_wide(units: u128) -> String {
+pub(crate) fn format_coins_wide(units: u128) -> String {
     let coin = u128::from(COIN);
     format!("{}.{:08}", units / coin, units % coin)
 }
@@ -167,18 +167,77 @@ fn pay(
 ) -> Result<(spend::Payment, String), Failure> {
     let rpc = rpc(cfg)?;
     let mut unlocked = unlock(cfg)?;
-    let addrs = coins::addresses(&unlocked);
-    let spendable: Vec<spend::Coin> = coins::fetch(&rpc, cfg.network, &addrs)?
+    let spendable = spendable_coins(cfg, &rpc, &unlocked)?;
+    pay_from(
+        cfg,
+        &rpc,
+        &mut unlocked,
+        Spend {
+            coins: &spendable,
+            plan,
+            seal: |_: &mut spend::Payment| {},
+            before_broadcast: |_: &str, _: &spend::Payment| Ok(()),
+            extra_key: None,
+        },
+    )
+}
+
+/// The coins of the wallet's keys that the next block can spend.
+///
+/// # Errors
+/// The node cannot be asked or its answer cannot be true.
+pub(crate) fn spendable_coins(
+    cfg: &Config,
+    rpc: &RpcClient,
+    unlocked: &crate::keystore::Unlocked,
+) -> Result<Vec<spend::Coin>, Failure> {
+    let addrs = coins::addresses(unlocked);
+    Ok(coins::fetch(rpc, cfg.network, &addrs)?
         .into_iter()
         .filter(coins::WalletCoin::is_spendable)
         .map(|c| c.coin)
-        .collect();
+        .collect())
+}
 
+/// What [`pay_from`] spends and how.
+pub(crate) struct Spend<'a, P, S, B> {
+    /// The coins it may choose from.
+    pub coins: &'a [spend::Coin],
+    /// Plans the payment, given the coins and a fresh change address.
+    pub plan: P,
+    /// Finishes the planned payment before signing (same sizes: the fee stands).
+    pub seal: S,
+    /// Called with the txid and the payment once signed, before the broadcast
+    /// (to record what must survive it); an error stops the broadcast.
+    pub before_broadcast: B,
+    /// The key of inputs whose `key_index` is `u32::MAX` (a key outside the
+    /// receiving chain).
+    pub extra_key: Option<&'a ed25519_dalek::SigningKey>,
+}
+
+/// Plans with `spend.plan`, finishes with `spend.seal`, signs and broadcasts; the
+/// change key is recorded first and forgotten again if the node refuses.
+pub(crate) fn pay_from<P, S, B>(
+    cfg: &Config,
+    rpc: &RpcClient,
+    unlocked: &mut crate::keystore::Unlocked,
+    spend: Spend<'_, P, S, B>,
+) -> Result<(spend::Payment, String), Failure>
+where
+    P: FnOnce(&[spend::Coin], Address) -> Result<spend::Payment, Failure>,
+    S: FnOnce(&mut spend::Payment),
+    B: FnOnce(&str, &spend::Payment) -> Result<(), Failure>,
+{
     let change_key = unlocked.next_key().map_err(failed)?;
-    let payment = plan(&spendable, change_key.address())?;
+    let mut payment = (spend.plan)(spend.coins, change_key.address())?;
+    (spend.seal)(&mut payment);
     let chain_id = cfg.network.params().genesis_hash();
-    let tx = spend::sign(&payment, &chain_id, |i| unlocked.signing_key(i));
+    let tx = spend::sign(&payment, &chain_id, |i| match spend.extra_key {
+        Some(k) if i == u32::MAX => k.clone(),
+        _ => unlocked.signing_key(i),
+    });
     crate::keys::scrub_stack();
+    (spend.before_broadcast)(&tx.txid().to_hex(), &payment)?;
 
     // The change key is recorded before the broadcast, so coins sent to it are
     // never unknown to the wallet; if the node refuses, it is forgotten again.

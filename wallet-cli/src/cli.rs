@@ -146,6 +146,142 @@ pub enum Command {
     /// Run a local test network of chain-node processes with a funded wallet.
     #[command(subcommand)]
     Testnet(TestnetCommand),
+    /// Names such as alice.id: register, update, transfer, renew, revoke, resolve.
+    #[command(subcommand)]
+    Name(NameCommand),
+    /// Namespaces (the `id` of alice.id): launch one.
+    #[command(subcommand)]
+    Namespace(NamespaceCommand),
+}
+
+/// `wallet namespace ...`.
+#[derive(Debug, Subcommand)]
+pub enum NamespaceCommand {
+    /// Launch a namespace: preorder (burning the namespace price), then reveal its
+    /// terms once the preorder is deep enough, then make it ready. Waits for each
+    /// step's block (mine them on a local network).
+    Create(NamespaceCreateArgs),
+}
+
+/// Arguments of `wallet namespace create`.
+#[derive(Debug, Args)]
+pub struct NamespaceCreateArgs {
+    /// The namespace id: 1 to 19 characters of a-z 0-9 - _.
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Which wallet, which node.
+    #[command(flatten)]
+    pub wallet: WalletArgs,
+    /// How many blocks a registration lasts.
+    #[arg(long, value_name = "BLOCKS", default_value_t = 52_595)]
+    pub lifetime: u32,
+    /// Blocks after expiry in which only the owner may renew.
+    #[arg(long, value_name = "BLOCKS", default_value_t = 144)]
+    pub grace: u32,
+    /// Price function: the base raised to each length bucket's exponent (6 5 4 3 2 1
+    /// for lengths 1 to 6, 0 from 7).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub price_base: u8,
+    /// Price function: the coefficient; price = max(100, coeff x base^e x 100 / discount) base units.
+    #[arg(long, value_name = "N", default_value_t = 250)]
+    pub price_coeff: u8,
+    /// Price divisor for names with a digit, - or _ (1 to 15).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub nonalpha_discount: u8,
+    /// Price divisor for names without a vowel (1 to 15).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub no_vowel_discount: u8,
+}
+
+/// `wallet name ...`. The wallet signs name operations with its name key
+/// (m/44'/1'/0'/2'/0'); its coins pay the fees and prices, which are burned.
+#[derive(Debug, Subcommand)]
+pub enum NameCommand {
+    /// What registering (or renewing) a name burns, and whether it is available.
+    Price(NameArgs),
+    /// Register a name: a preorder (burning its price), then the reveal once the
+    /// preorder is deep enough. Waits for that block (mine it on a local network);
+    /// the pending reveal is kept in the wallet directory, so running the command
+    /// again (or `wallet name list`) resumes it.
+    Register(RegisterArgs),
+    /// Point a name at a new zone file (its hash goes on chain, the file to the node).
+    Update(UpdateArgs),
+    /// Give a name to another wallet's name key (`wallet name list` there prints it).
+    Transfer(TransferArgs),
+    /// Extend a name by its namespace's lifetime, burning its price again.
+    Renew(NameArgs),
+    /// Give a name up for good: nobody can use it until its grace period ends.
+    Revoke(NameArgs),
+    /// Show a name's owner, expiry and zone file; exit 1 when it does not exist or
+    /// has expired.
+    Resolve(ResolveArgs),
+    /// The names this wallet owns, with expiry; warns about names close to it, and
+    /// sends the reveals of pending registrations that are deep enough.
+    List(WalletArgs),
+}
+
+/// A command on one name.
+#[derive(Debug, Args)]
+pub struct NameArgs {
+    /// The name, such as alice.id.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Which wallet, which node.
+    #[command(flatten)]
+    pub wallet: WalletArgs,
+}
+
+/// Arguments of `wallet name register`.
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// The name.
+    #[command(flatten)]
+    pub name: NameArgs,
+    /// A zone file: its SHA-256 goes on chain with the registration, the file to the
+    /// node (putzonefile).
+    #[arg(long, value_name = "FILE")]
+    pub zonefile: Option<PathBuf>,
+    /// Send the preorder and return; the reveal waits in the wallet directory for
+    /// `wallet name register NAME` or `wallet name list` once the preorder is deep
+    /// enough.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// Arguments of `wallet name update`.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The name.
+    #[command(flatten)]
+    pub name: NameArgs,
+    /// The new zone file.
+    #[arg(long, value_name = "FILE")]
+    pub zonefile: PathBuf,
+}
+
+/// Arguments of `wallet name transfer`.
+#[derive(Debug, Args)]
+pub struct TransferArgs {
+    /// The name.
+    #[command(flatten)]
+    pub name: NameArgs,
+    /// The new owner's name key: 64 hex digits, which `wallet name list` of the
+    /// receiving wallet prints (a payment address hides its key, so it cannot own
+    /// a name).
+    #[arg(long, value_name = "ADDR")]
+    pub to: String,
+}
+
+/// Arguments of `wallet name resolve`.
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// The name.
+    #[command(flatten)]
+    pub name: NameArgs,
+    /// Check the answer with a proof against proof-of-work headers (not available
+    /// yet: exits 2).
+    #[arg(long)]
+    pub verify: bool,
 }
 
 /// `wallet testnet ...`.

@@ -152,6 +152,19 @@ impl DerivationPath {
         ])
     }
 
+    /// The path of the name-owner key of `account`, `m/44'/1'/account'/2'/0'`: a
+    /// chain of its own (2'), apart from the receiving keys (0'), so the key that
+    /// signs name operations never pays or receives coins but a preorder's output.
+    pub fn names(account: u32) -> Self {
+        DerivationPath(vec![
+            44 | HARDENED,
+            1 | HARDENED,
+            account | HARDENED,
+            2 | HARDENED,
+            HARDENED,
+        ])
+    }
+
     /// The child indices, hardened bit included.
     pub fn indices(&self) -> &[u32] {
         &self.0

@@ -23,6 +23,9 @@ mod log;
 mod log_anchors;
 mod log_audit;
 pub mod log_client;
+mod name_cmds;
+pub mod name_pending;
+pub mod names;
 pub mod output;
 pub mod prompt;
 pub mod rpc;
@@ -79,6 +82,24 @@ pub fn run(cli: Cli) -> std::process::ExitCode {
         Command::History(w) => with_config(&w, before, history::history),
         Command::Mine(args) => {
             with_config(&args.wallet, before, |cfg| chain_cmds::mine(cfg, &args))
+        }
+        Command::Name(cmd) => {
+            let wallet = match &cmd {
+                cli::NameCommand::Price(a)
+                | cli::NameCommand::Renew(a)
+                | cli::NameCommand::Revoke(a) => &a.wallet,
+                cli::NameCommand::Register(a) => &a.name.wallet,
+                cli::NameCommand::Update(a) => &a.name.wallet,
+                cli::NameCommand::Transfer(a) => &a.name.wallet,
+                cli::NameCommand::Resolve(a) => &a.name.wallet,
+                cli::NameCommand::List(w) => w,
+            };
+            with_config(wallet, before, |cfg| name_cmds::run(cfg, &cmd))
+        }
+        Command::Namespace(cli::NamespaceCommand::Create(args)) => {
+            with_config(&args.wallet, before, |cfg| {
+                name_cmds::namespace_create(cfg, &args)
+            })
         }
         Command::ExportMnemonic(args) => with_config(&args.wallet, before, |cfg| {
             wallet::export_mnemonic(cfg, &args)

@@ -167,52 +167,83 @@ fn plan_output(
     change_to: Address,
     fee_rate: u64,
 ) -> Result<Payment, SpendError> {
+    plan_outputs(&[], coins, vec![pay], change_to, fee_rate)
+}
+
+/// Chooses coins for a transaction that spends every coin of `required` (first,
+/// in that order) and as many of `coins` as needed, with the `outputs` in order and
+/// then change. Every payment output (not a data output) must be at least the dust
+/// limit.
+///
+/// # Errors
+/// [`SpendError`] as for [`plan`].
+pub fn plan_outputs(
+    required: &[Coin],
+    coins: &[Coin],
+    outputs: Vec<TxOut>,
+    change_to: Address,
+    fee_rate: u64,
+) -> Result<Payment, SpendError> {
     if fee_rate == 0 || fee_rate > 100_000 {
         return Err(SpendError::FeeRate(fee_rate));
     }
-    let amount = pay.amount;
-    if !amount.is_in_range() {
-        return Err(SpendError::TooMuchMoney { what: "the amount" });
-    }
+    let amount = outputs
+        .iter()
+        .try_fold(Amount::ZERO, |sum, o| add_money(sum, o.amount))
+        .ok_or(SpendError::TooMuchMoney { what: "the amount" })?;
     let available = coins
         .iter()
+        .chain(required)
         .try_fold(Amount::ZERO, |sum, c| add_money(sum, c.amount))
         .ok_or(SpendError::TooMuchMoney { what: "the coins" })?;
     let dust = dust_limit(fee_rate);
-    if pay.address().is_some() && amount.units() < dust {
+    if let Some(small) = outputs
+        .iter()
+        .find(|o| o.address().is_some() && o.amount.units() < dust)
+    {
         return Err(SpendError::Dust {
-            amount: amount.units(),
+            amount: small.amount.units(),
             dust,
         });
     }
     let mut sorted = coins.to_vec();
+    sorted.retain(|c| !required.iter().any(|r| r.outpoint == c.outpoint));
     sorted.sort_by(|a, b| b.amount.cmp(&a.amount).then(a.outpoint.cmp(&b.outpoint)));
     // Every sum below is of amounts whose total is at most MAX_MONEY, and fees
     // are u128: nothing here can overflow.
     let target = u128::from(amount.units());
     let dust = u128::from(dust);
-    let mut total: u128 = 0;
-    for n in 1..=sorted.len() {
-        let inputs = sorted.get(..n).unwrap_or_default();
-        total += u128::from(inputs.last().map_or(0, |c| c.amount.units()));
+    let mut total: u128 = required.iter().map(|c| u128::from(c.amount.units())).sum();
+    let first = usize::from(required.is_empty());
+    let mut inputs: Vec<Coin> = required.to_vec();
+    for n in first..=sorted.len() {
+        if n > 0 {
+            let Some(next) = sorted.get(n - 1) else { break };
+            total += u128::from(next.amount.units());
+            inputs.push(next.clone());
+        }
         // Without change: the whole excess is fee, acceptable when it is dust.
-        let fee_alone = fee_for(inputs, std::slice::from_ref(&pay), fee_rate);
+        let fee_alone = fee_for(&inputs, &outputs, fee_rate);
         if total >= target + fee_alone && total - target - fee_alone < dust {
             return Ok(Payment {
-                inputs: inputs.to_vec(),
-                outputs: vec![pay],
+                inputs,
+                outputs,
                 fee: amount_of(total - target)?,
                 change: None,
             });
         }
         // With change of at least the dust limit.
-        let with_change = [pay.clone(), TxOut::pay(Amount::ZERO, change_to)];
-        let fee = fee_for(inputs, &with_change, fee_rate);
+        let mut with_change = outputs.clone();
+        with_change.push(TxOut::pay(Amount::ZERO, change_to));
+        let fee = fee_for(&inputs, &with_change, fee_rate);
         if total >= target + fee + dust {
             let change = amount_of(total - target - fee)?;
+            if let Some(last) = with_change.last_mut() {
+                last.amount = change;
+            }
             return Ok(Payment {
-                inputs: inputs.to_vec(),
-                outputs: vec![pay, TxOut::pay(change, change_to)],
+                inputs,
+                outputs: with_change,
                 fee: amount_of(fee)?,
                 change: Some(change),
             });
@@ -221,11 +252,11 @@ fn plan_output(
     // Every coin together pays, but only with an excess too small for a change
     // output and too large to call dust: it goes to the fee (at most one output's
     // bytes plus the dust limit).
-    let fee_all = fee_for(&sorted, std::slice::from_ref(&pay), fee_rate);
-    if !sorted.is_empty() && total >= target + fee_all {
+    let fee_all = fee_for(&inputs, &outputs, fee_rate);
+    if !inputs.is_empty() && total >= target + fee_all {
         return Ok(Payment {
-            inputs: sorted,
-            outputs: vec![pay],
+            inputs,
+            outputs,
             fee: amount_of(total - target)?,
             change: None,
         });

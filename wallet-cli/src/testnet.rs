@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use chain_node::{Address, Network};
 use serde_json::{Value, json};
+
+use crate::names::at;
 use zeroize::Zeroizing;
 
 use crate::cli::UpArgs;
@@ -39,6 +41,13 @@ pub const DESCRIPTION_FILE: &str = "testnet.json";
 /// Blocks mined to the development wallet on a new network: the first coinbase is
 /// spendable at once.
 const MATURE_BLOCKS: u32 = 101;
+/// The namespace launched at start-up, and its terms: a short lifetime, so that
+/// names can be seen to expire on a local network.
+pub const NAMESPACE: &str = "id";
+/// Blocks an `id` name lasts on a local network.
+pub const NAME_LIFETIME: u32 = 100;
+/// Blocks of grace after expiry on a local network.
+pub const NAME_GRACE: u32 = 10;
 /// How long a node may take to start.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the nodes may take to agree on the tip after start-up.
@@ -228,7 +237,7 @@ fn start_node(
     });
     let started = rx.recv_timeout(START_TIMEOUT).ok();
     let info: Option<Value> = started.and_then(|l| serde_json::from_str(&l).ok());
-    let Some(rpc) = info.as_ref().and_then(|i| i["rpc"].as_str()) else {
+    let Some(rpc) = info.as_ref().and_then(|i| at(i, "rpc").as_str()) else {
         let _ = child.kill();
         let _ = child.wait();
         return Err(failed(format!(
@@ -243,7 +252,7 @@ fn start_node(
     };
     let explorer_url = info
         .as_ref()
-        .and_then(|i| i["explorer"].as_str())
+        .and_then(|i| at(i, "explorer").as_str())
         .map(str::to_owned);
     if explorer && explorer_url.is_none() {
         let _ = child.kill();
@@ -320,6 +329,49 @@ fn dev_wallet(dir: &Path) -> Result<(Address, Option<Zeroizing<String>>), Failur
         }
         Err(e) => Err(failed(e)),
     }
+}
+
+/// Launches the `id` namespace through its real operations (preorder, reveal,
+/// ready), mining each step's block on node 1; on a network started again it is
+/// there already. Returns its description.
+fn launch_id_namespace(first: &Node, wallet_dir: &Path, mine_to: &str) -> Result<Value, Failure> {
+    let describe = |info: &Value| {
+        json!({
+            "id": NAMESPACE,
+            "lifetime": at(info, "lifetime"),
+            "grace": at(info, "grace"),
+            "status": at(info, "status"),
+        })
+    };
+    if let Ok(info) = first.call("getnamespaceinfo", json!([NAMESPACE]))
+        && at(&info, "status") != "lapsed"
+    {
+        return Ok(describe(&info));
+    }
+    let cfg = crate::wallet::Config {
+        network: Network::Regtest,
+        wallet_dir: wallet_dir.to_path_buf(),
+        rpc_url: first.rpc_url.clone(),
+        cookie: first.cookie_file.clone(),
+        empty_passphrase: true,
+    };
+    let mut session = crate::names::Session::open(&cfg)?;
+    session.progress = Box::new(|_| {});
+    let id = NAMESPACE
+        .parse()
+        .map_err(|e| failed(format!("namespace {NAMESPACE}: {e}")))?;
+    let terms = naming::NamespaceTerms {
+        lifetime: NAME_LIFETIME,
+        grace: NAME_GRACE,
+        price: crate::names::default_price()?,
+    };
+    crate::names::launch_namespace(&mut session, &id, terms, &mut || {
+        first
+            .call("generatetoaddress", json!([1, mine_to]))
+            .map(drop)
+    })?;
+    let info = first.call("getnamespaceinfo", json!([NAMESPACE]))?;
+    Ok(describe(&info))
 }
 
 /// Waits until every node has the same tip; returns it.
@@ -459,12 +511,17 @@ fn run(
         let n = u64::from(MATURE_BLOCKS) - height;
         first.call("generatetoaddress", json!([n, encoded]))?;
     }
+    let namespace = launch_id_namespace(first, &wallet_dir, &encoded)?;
     let (height, tip) = await_agreement(&network.nodes)?;
 
     let nodes: Vec<Value> = network.nodes.iter().map(Node::describe).collect();
     let explorer_url = first.explorer_url.clone();
-    let description =
-        json!({ "nodes": nodes.clone(), "wallet_dir": wallet_dir, "explorer_url": explorer_url });
+    let description = json!({
+        "nodes": nodes.clone(),
+        "wallet_dir": wallet_dir,
+        "explorer_url": explorer_url,
+        "namespace": namespace.clone(),
+    });
     let mut bytes = serde_json::to_vec_pretty(&description).map_err(failed)?;
     bytes.push(b'\n');
     let description_path = dir.join(DESCRIPTION_FILE);
@@ -491,6 +548,10 @@ fn run(
         text.push_str(&format!("  recovery words: {}\n", w.as_str()));
     }
     text.push_str(&format!("  funded address: {encoded}\n\n"));
+    text.push_str(&format!(
+        "namespace {NAMESPACE} is ready: names last {NAME_LIFETIME} blocks (grace {NAME_GRACE}), short so that expiry can be seen\n  try: wallet name register alice.{NAMESPACE} --wallet {}\n\n",
+        wallet_dir.display()
+    ));
     for (i, node) in network.nodes.iter().enumerate() {
         text.push_str(&format!(
             "node {}  rpc {}  cookie {}\n        p2p {}\n",
@@ -517,6 +578,7 @@ fn run(
         "tip": tip,
         "testnet_json": description_path,
         "explorer_url": explorer_url,
+        "namespace": namespace,
     });
     if let (Some(w), Some(map)) = (&words, fields.as_object_mut()) {
         map.insert("mnemonic".into(), json!(w.as_str()));

@@ -13,6 +13,7 @@ mod log_online;
 mod log_witnessed;
 mod lying_node;
 mod manners;
+mod names;
 mod node_flows;
 mod spend;
 mod testnet;

@@ -1,0 +1,333 @@
+//! The `wallet name` and `wallet namespace` commands: arguments checked offline
+//! first, then the flows of `names.rs`, then one report each.
+
+use serde_json::{Value, json};
+
+use crate::names::at;
+
+use crate::chain_cmds::format_coins;
+use crate::cli::{NameArgs, NameCommand, NamespaceCreateArgs, RegisterArgs, ResolveArgs};
+use crate::names::{self, Registered, Session};
+use crate::output::{Failure, Report, bad, failed};
+use crate::wallet::Config;
+
+/// Runs one `wallet name` command.
+///
+/// # Errors
+/// As each command says.
+pub(crate) fn run(cfg: &Config, cmd: &NameCommand) -> Result<Report, Failure> {
+    match cmd {
+        NameCommand::Price(a) => price(cfg, a),
+        NameCommand::Register(a) => register(cfg, a),
+        NameCommand::Update(a) => {
+            let name = names::parse_name(&a.name.name)?;
+            let bytes = names::read_zone_file(&a.zonefile)?;
+            let hash = names::zone_file_hash(&bytes);
+            let mut s = Session::open(cfg)?;
+            let op = naming::Operation::NameUpdate {
+                name: name.clone(),
+                zone_file: hash,
+            };
+            let txid = names::manage(&mut s, op, &name)?;
+            let warning = names::upload_zone_file(&s, &bytes);
+            let mut line = format!("updated {name}: zone file {hash}; txid {txid}");
+            if let Some(w) = &warning {
+                line.push_str(&format!("\nwarning: {w}"));
+            }
+            Ok(Report::ok(
+                line,
+                json!({"name": name.to_string(), "txid": txid, "zonefilehash": hash.to_string(), "warning": warning}),
+            ))
+        }
+        NameCommand::Transfer(a) => {
+            let name = names::parse_name(&a.name.name)?;
+            let to = parse_owner(&a.to, cfg)?;
+            let mut s = Session::open(cfg)?;
+            let op = naming::Operation::NameTransfer {
+                name: name.clone(),
+                new_owner: to,
+                keep_zone_file: true,
+            };
+            let txid = names::manage(&mut s, op, &name)?;
+            Ok(Report::ok(
+                format!("transferred {name} to name key {to}; txid {txid}"),
+                json!({"name": name.to_string(), "txid": txid, "new_owner": to.to_string()}),
+            ))
+        }
+        NameCommand::Renew(a) => simple(cfg, a, "renewed", |name| naming::Operation::NameRenew {
+            name,
+        }),
+        NameCommand::Revoke(a) => simple(cfg, a, "revoked", |name| naming::Operation::NameRevoke {
+            name,
+        }),
+        NameCommand::Resolve(a) => resolve(cfg, a),
+        NameCommand::List(_) => list(cfg),
+    }
+}
+
+/// A new owner's key: 64 hex digits of a key that can sign.
+fn parse_owner(text: &str, cfg: &Config) -> Result<naming::OwnerKey, Failure> {
+    let text = text.trim();
+    let prefix = format!("{}1", cfg.network.address_prefix());
+    if text.starts_with(&prefix) {
+        return Err(bad(format!(
+            "--to {text}: a payment address hides its key, so it cannot own a name; give the receiving wallet's name key (64 hex digits, printed by `wallet name list` there)"
+        )));
+    }
+    let bytes: [u8; 32] = hex::decode(text)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| {
+            bad(format!(
+                "--to {text:?}: give the receiving wallet's name key, 64 hex digits (`wallet name list` there prints it)"
+            ))
+        })?;
+    let point = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+        .ok()
+        .filter(|k| !k.is_weak());
+    if point.is_none() {
+        return Err(bad(format!(
+            "--to {text}: not a key that can sign; the name would be lost"
+        )));
+    }
+    Ok(naming::OwnerKey(bytes))
+}
+
+fn simple(
+    cfg: &Config,
+    a: &NameArgs,
+    done: &str,
+    op: impl FnOnce(naming::Name) -> naming::Operation,
+) -> Result<Report, Failure> {
+    let name = names::parse_name(&a.name)?;
+    let mut s = Session::open(cfg)?;
+    let txid = names::manage(&mut s, op(name.clone()), &name)?;
+    Ok(Report::ok(
+        format!("{done} {name}; txid {txid}"),
+        json!({"name": name.to_string(), "txid": txid}),
+    ))
+}
+
+fn price(cfg: &Config, a: &NameArgs) -> Result<Report, Failure> {
+    let name = names::parse_name(&a.name)?;
+    let rpc = crate::chain_cmds::rpc(cfg)?;
+    let v = rpc
+        .call("getnameprice", json!([name.to_string()]))
+        .map_err(|e| match e {
+            crate::rpc::RpcError::Node { code: -5, .. } => failed(format!(
+                "namespace {} does not exist; `wallet namespace create {}` launches it",
+                name.namespace, name.namespace
+            )),
+            e => failed(e),
+        })?;
+    let units = at(&v, "price").as_u64().unwrap_or(0);
+    let available = *at(&v, "available") == json!(true);
+    Ok(Report::ok(
+        format!(
+            "{name}: {} coins to register or renew; {}",
+            format_coins(units),
+            if available {
+                "available".to_owned()
+            } else if at(&v, "namespace_status") != "ready" {
+                format!("namespace {} is not ready", name.namespace)
+            } else {
+                "taken".to_owned()
+            }
+        ),
+        json!({"name": name.to_string(), "price": units, "available": available, "namespace_status": at(&v, "namespace_status")}),
+    ))
+}
+
+fn register(cfg: &Config, a: &RegisterArgs) -> Result<Report, Failure> {
+    let name = names::parse_name(&a.name.name)?;
+    let zone_file = a
+        .zonefile
+        .as_deref()
+        .map(names::read_zone_file)
+        .transpose()?;
+    let mut s = Session::open(cfg)?;
+    match names::register(&mut s, &name, zone_file, !a.no_wait)? {
+        Registered::Revealed { txid, warning } => {
+            let mut line = format!(
+                "registered {name} (reveal txid {txid}); it is yours once that block is mined"
+            );
+            if let Some(w) = &warning {
+                line.push_str(&format!("\nwarning: {w}"));
+            }
+            Ok(Report::ok(
+                line,
+                json!({"name": name.to_string(), "state": "revealed", "txid": txid, "warning": warning}),
+            ))
+        }
+        Registered::Pending { preorder } => Ok(Report::ok(
+            format!(
+                "preordered {name} (txid {preorder}); once it is deep enough, `wallet name register {name}` sends the reveal"
+            ),
+            json!({"name": name.to_string(), "state": "preordered", "preorder_txid": preorder}),
+        )),
+    }
+}
+
+fn resolve(cfg: &Config, a: &ResolveArgs) -> Result<Report, Failure> {
+    let name = names::parse_name(&a.name.name)?;
+    if a.verify {
+        return Err(bad(
+            "--verify is not available yet: this wallet cannot check name proofs against headers; resolve without --verify trusts the node",
+        ));
+    }
+    let s = Session::open(cfg)?;
+    let Some(info) = names::lookup(&s, &name)? else {
+        return Err(failed(format!(
+            "{name} does not exist; `wallet name register {name}` can take it"
+        )));
+    };
+    let status = at(&info, "status").as_str().unwrap_or("?");
+    if status == "expired" {
+        return Err(failed(format!(
+            "{name} expired (its grace period ended at height {}); it is free to register",
+            at(&info, "grace_ends_at")
+        )));
+    }
+    if status == "revoked" {
+        return Err(failed(format!("{name} was revoked by its owner")));
+    }
+    let mut text = format!(
+        "{name}\nowner key  {}\nstatus     {status}\nexpires at height {} (grace ends {}; now {})",
+        at(&info, "owner").as_str().unwrap_or(""),
+        at(&info, "expires_at"),
+        at(&info, "grace_ends_at"),
+        at(&info, "height"),
+    );
+    let mut fields = json!({
+        "name": name.to_string(),
+        "owner": at(&info, "owner"),
+        "status": status,
+        "expires_at": at(&info, "expires_at"),
+        "grace_ends_at": at(&info, "grace_ends_at"),
+        "height": at(&info, "height"),
+        "zonefilehash": at(&info, "zonefilehash"),
+        "zonefile": Value::Null,
+    });
+    if let Some(hash) = at(&info, "zonefilehash").as_str() {
+        match names::fetch_zone_file(&s, hash)? {
+            Ok(bytes) => {
+                text.push_str(&format!(
+                    "\nzone file {hash}:\n{}",
+                    String::from_utf8_lossy(&bytes)
+                ));
+                if let Some(m) = fields.as_object_mut() {
+                    m.insert("zonefile".into(), json!(String::from_utf8_lossy(&bytes)));
+                }
+            }
+            Err(why) => {
+                text.push_str(&format!("\nzone file {hash}: not available ({why})"));
+                if let Some(m) = fields.as_object_mut() {
+                    m.insert("zonefile_missing".into(), json!(why));
+                }
+            }
+        }
+    } else {
+        text.push_str("\nzone file: none");
+    }
+    Ok(Report::ok(text, fields))
+}
+
+fn list(cfg: &Config) -> Result<Report, Failure> {
+    let mut s = Session::open(cfg)?;
+    let resumed = names::resume_all(&mut s)?;
+    let (owned, height) = names::owned(&s)?;
+    let me = names::owner_hex(&s);
+    let mut text =
+        format!("name key {me} (to receive a name: wallet name transfer NAME --to {me})");
+    for (name, outcome) in &resumed {
+        match outcome {
+            Ok(txid) => text.push_str(&format!("\nrevealed pending {name}: txid {txid}")),
+            Err(e) => text.push_str(&format!("\npending {name} failed: {e}")),
+        }
+    }
+    let pending = crate::name_pending::PendingStore::open(&cfg.wallet_dir).map_err(failed)?;
+    for p in pending.entries() {
+        text.push_str(&format!(
+            "\n{}  preordered (txid {}), reveal pending",
+            p.name, p.preorder_txid
+        ));
+    }
+    let mut lifetimes = std::collections::BTreeMap::new();
+    let mut rows = Vec::new();
+    for n in &owned {
+        let ns = at(n, "namespace").as_str().unwrap_or_default().to_owned();
+        if !lifetimes.contains_key(&ns) {
+            let info = crate::chain_cmds::rpc(cfg)?
+                .call("getnamespaceinfo", json!([ns]))
+                .ok();
+            let lifetime = info.and_then(|i| at(&i, "lifetime").as_u64()).unwrap_or(0);
+            lifetimes.insert(ns.clone(), lifetime);
+        }
+        let lifetime = lifetimes.get(&ns).copied().unwrap_or(0);
+        let expires = at(n, "expires_at").as_u64().unwrap_or(0);
+        let left = expires.saturating_sub(height);
+        let soon = at(n, "status") == "grace" || left <= names::warn_within(lifetime);
+        text.push_str(&format!(
+            "\n{}  {}  expires at height {expires} ({left} blocks){}",
+            at(n, "name").as_str().unwrap_or(""),
+            at(n, "status").as_str().unwrap_or(""),
+            if soon {
+                format!(
+                    "  WARNING: close to expiry; `wallet name renew {}`",
+                    at(n, "name").as_str().unwrap_or("")
+                )
+            } else {
+                String::new()
+            }
+        ));
+        rows.push(json!({
+            "name": at(n, "name"),
+            "status": at(n, "status"),
+            "expires_at": expires,
+            "grace_ends_at": at(n, "grace_ends_at"),
+            "blocks_left": left,
+            "expiring_soon": soon,
+            "zonefilehash": at(n, "zonefilehash"),
+        }));
+    }
+    if owned.is_empty() {
+        text.push_str("\nno names yet: wallet name register NAME");
+    }
+    Ok(Report::ok(
+        text,
+        json!({
+            "owner_key": me,
+            "height": height,
+            "names": rows,
+            "pending": pending.entries().iter().map(|p| json!({"name": p.name, "preorder_txid": p.preorder_txid})).collect::<Vec<_>>(),
+            "revealed": resumed.iter().filter_map(|(n, r)| r.as_ref().ok().map(|t| json!({"name": n, "txid": t}))).collect::<Vec<_>>(),
+        }),
+    ))
+}
+
+/// Runs `wallet namespace create`.
+///
+/// # Errors
+/// As [`names::launch_namespace`].
+pub(crate) fn namespace_create(cfg: &Config, a: &NamespaceCreateArgs) -> Result<Report, Failure> {
+    let id: naming::NamespaceId =
+        a.id.trim()
+            .parse()
+            .map_err(|e| bad(format!("{:?} is not a namespace id: {e}", a.id)))?;
+    let terms = names::terms(a)?;
+    let mut s = Session::open(cfg)?;
+    let mut said = false;
+    let fields = names::launch_namespace(&mut s, &id, terms, &mut || {
+        if !said {
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "waiting for blocks (mine them on a local network: wallet mine 1)"
+            );
+            said = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        Ok(())
+    })?;
+    Ok(names::namespace_report(fields))
+}

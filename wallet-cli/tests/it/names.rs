@@ -1,0 +1,326 @@
+//! Names through the `wallet` against a real `chain-node` process: a namespace
+//! launched with its real operations, a registration with a zone file resolved and
+//! transferred to a second wallet, expiry and re-registration, a front-runner who
+//! fails, and a reveal resumed by a later command.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+
+use crate::common::wallet_with;
+use crate::node_flows::Node;
+
+/// Namespace prices on regtest (docs/naming.md): 0.04 coin for 2 or 3 characters.
+const NAMESPACE_PRICE_2_3: u64 = 4_000_000;
+
+/// The price of a label under the default price function (coefficient 250, base 4,
+/// exponents 6 5 4 3 2 1 0..., discounts 10), computed naively from docs/naming.md.
+fn oracle_price(label: &str) -> u64 {
+    let exps = [6u32, 5, 4, 3, 2, 1];
+    let e = exps.get(label.len() - 1).copied().unwrap_or(0);
+    let vowel = label.chars().any(|c| "aeiouy".contains(c));
+    let nonalpha = label.chars().any(|c| !c.is_ascii_lowercase());
+    let d = if nonalpha || !vowel { 10 } else { 1 };
+    (250 * 4u64.pow(e) * 100 / d).max(100)
+}
+
+struct W<'a> {
+    dir: PathBuf,
+    node: &'a Node,
+}
+
+impl W<'_> {
+    fn args<'b>(&'b self, args: &'b [&'b str]) -> Vec<&'b OsStr> {
+        let mut all: Vec<&OsStr> = vec![OsStr::new("--json")];
+        all.extend(args.iter().map(OsStr::new));
+        all.extend([OsStr::new("--wallet"), self.dir.as_os_str()]);
+        all.extend([OsStr::new("--rpc"), OsStr::new(&self.node.url)]);
+        all.extend([OsStr::new("--node-data"), self.node.data.as_os_str()]);
+        all
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        wallet_with(&self.args(args), "pass", None)
+    }
+
+    fn ok(&self, args: &[&str]) -> Value {
+        let o = self.run(args);
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+        assert!(
+            o.status.success(),
+            "wallet {args:?} failed: {v} {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        v
+    }
+
+    fn fails(&self, args: &[&str], code: i32) -> String {
+        let o = self.run(args);
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+        assert_eq!(o.status.code(), Some(code), "wallet {args:?}: {v}");
+        v["error"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Runs a command that waits for blocks while `miner` mines one at a time.
+    fn ok_mining(&self, args: &[&str], miner: &W<'_>) -> Value {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wallet"))
+            .args(self.args(args))
+            .env("WALLET_PASSPHRASE", "pass")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut mined = 0;
+        while child.try_wait().unwrap().is_none() {
+            std::thread::sleep(Duration::from_millis(400));
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            miner.ok(&["mine", "1"]);
+            mined += 1;
+            assert!(mined < 30, "wallet {args:?} still waits after 30 blocks");
+        }
+        let o = child.wait_with_output().unwrap();
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+        assert!(
+            o.status.success(),
+            "wallet {args:?} failed: {v} {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        v
+    }
+
+    /// The tip's height (`listnames` answers at the next block's).
+    fn height(&self) -> u64 {
+        self.ok(&["name", "list"])["height"].as_u64().unwrap() - 1
+    }
+}
+
+fn wallets<'a>(dir: &Path, node: &'a Node) -> (W<'a>, W<'a>) {
+    let alice = W {
+        dir: dir.join("alice"),
+        node,
+    };
+    let bob = W {
+        dir: dir.join("bob"),
+        node,
+    };
+    alice.ok(&["create"]);
+    bob.ok(&["create"]);
+    alice.ok(&["mine", "101"]);
+    bob.ok(&["mine", "101"]);
+    (alice, bob)
+}
+
+#[test]
+fn register_resolve_transfer_and_list() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = Node::start(&tmp.path().join("node"));
+    let (alice, bob) = wallets(tmp.path(), &node);
+
+    let ns = alice.ok_mining(&["namespace", "create", "id", "--lifetime", "50"], &bob);
+    assert_eq!(ns["namespace"], "id");
+    assert_eq!(ns["burned"], NAMESPACE_PRICE_2_3);
+
+    let price = alice.ok(&["name", "price", "alice.id"]);
+    assert_eq!(price["price"], oracle_price("alice"));
+    assert_eq!(price["available"], true);
+    assert_eq!(
+        alice.ok(&["name", "price", "bcd.id"])["price"],
+        oracle_price("bcd")
+    );
+
+    let zone = tmp.path().join("alice.zone");
+    let zone_text = "$ORIGIN alice.id\n@ 3600 IN TXT \"hello\"\n";
+    std::fs::write(&zone, zone_text).unwrap();
+    let reg = alice.ok_mining(
+        &[
+            "name",
+            "register",
+            "alice.id",
+            "--zonefile",
+            zone.to_str().unwrap(),
+        ],
+        &bob,
+    );
+    assert_eq!(reg["state"], "revealed");
+    alice.ok(&["mine", "1"]);
+    let registered_at = alice.height();
+
+    let alice_key = alice.ok(&["name", "list"])["owner_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = bob.ok(&["name", "resolve", "alice.id"]);
+    assert_eq!(r["owner"], alice_key);
+    assert_eq!(r["status"], "active");
+    assert_eq!(r["expires_at"], registered_at + 50);
+    assert_eq!(
+        r["zonefilehash"],
+        hex::encode(Sha256::digest(zone_text.as_bytes()))
+    );
+    // The file itself comes back when the node stores zone files.
+    assert!(
+        r["zonefile"] == zone_text || r["zonefile_missing"].is_string(),
+        "{r}"
+    );
+    let listed = alice.ok(&["name", "list"]);
+    assert_eq!(listed["names"][0]["name"], "alice.id");
+    assert_eq!(listed["names"][0]["expires_at"], registered_at + 50);
+
+    // Taken: a second registration is refused before anything is spent.
+    let err = bob.fails(&["name", "register", "alice.id", "--no-wait"], 1);
+    assert!(err.contains("taken"), "{err}");
+
+    // Transfer to Bob's name key; a payment address is refused with the way out.
+    let bob_key = bob.ok(&["name", "list"])["owner_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bob_addr = bob.ok(&["address"])["address"].as_str().unwrap().to_owned();
+    let err = alice.fails(&["name", "transfer", "alice.id", "--to", &bob_addr], 2);
+    assert!(err.contains("name key"), "{err}");
+    alice.ok(&["name", "transfer", "alice.id", "--to", &bob_key]);
+    alice.ok(&["mine", "1"]);
+    let bobs = bob.ok(&["name", "list"]);
+    assert_eq!(bobs["names"][0]["name"], "alice.id");
+    assert_eq!(alice.ok(&["name", "list"])["names"], serde_json::json!([]));
+    assert_eq!(bob.ok(&["name", "resolve", "alice.id"])["owner"], bob_key);
+    // Alice no longer owns it: her update is refused.
+    let err = alice.fails(
+        &[
+            "name",
+            "update",
+            "alice.id",
+            "--zonefile",
+            zone.to_str().unwrap(),
+        ],
+        1,
+    );
+    assert!(err.contains("not by this wallet"), "{err}");
+
+    // Bob, the owner now, points it at a new zone file, renews it (one more lifetime
+    // from the old expiry) and revokes it.
+    let zone2 = tmp.path().join("bob.zone");
+    std::fs::write(&zone2, "bob was here\n").unwrap();
+    bob.ok(&[
+        "name",
+        "update",
+        "alice.id",
+        "--zonefile",
+        zone2.to_str().unwrap(),
+    ]);
+    bob.ok(&["mine", "1"]);
+    let r = bob.ok(&["name", "resolve", "alice.id"]);
+    assert_eq!(
+        r["zonefilehash"],
+        hex::encode(Sha256::digest(b"bob was here\n"))
+    );
+    let renewed = bob.ok(&["name", "renew", "alice.id"]);
+    assert!(renewed["txid"].is_string());
+    bob.ok(&["mine", "1"]);
+    let r = bob.ok(&["name", "resolve", "alice.id"]);
+    assert_eq!(r["expires_at"], registered_at + 50 + 50);
+    bob.ok(&["name", "revoke", "alice.id"]);
+    bob.ok(&["mine", "1"]);
+    let err = bob.fails(&["name", "resolve", "alice.id"], 1);
+    assert!(err.contains("revoked"), "{err}");
+    let err = bob.fails(&["name", "renew", "alice.id"], 1);
+    assert!(err.contains("revoked"), "{err}");
+
+    let err = alice.fails(&["name", "resolve", "nobody.id"], 1);
+    assert!(err.contains("does not exist"), "{err}");
+    let err = alice.fails(&["name", "resolve", "alice.id", "--verify"], 2);
+    assert!(err.contains("not available yet"), "{err}");
+    alice.fails(&["name", "resolve", "Alice.id"], 2);
+}
+
+#[test]
+fn expiry_front_running_and_resumed_reveals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = Node::start(&tmp.path().join("node"));
+    let (alice, bob) = wallets(tmp.path(), &node);
+    alice.ok_mining(
+        &[
+            "namespace",
+            "create",
+            "tmp",
+            "--lifetime",
+            "4",
+            "--grace",
+            "2",
+        ],
+        &bob,
+    );
+
+    // Preorder, then a new process resumes the reveal from the wallet directory.
+    let pre = alice.ok(&["name", "register", "short.tmp", "--no-wait"]);
+    assert_eq!(pre["state"], "preordered");
+    let pending = alice.dir.join("names-pending.json");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&pending).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let early = alice.ok(&["name", "list"]);
+    assert_eq!(early["pending"][0]["name"], "short.tmp");
+    alice.ok(&["mine", "1"]);
+    let resumed = alice.ok(&["name", "list"]);
+    assert_eq!(resumed["revealed"][0]["name"], "short.tmp");
+    alice.ok(&["mine", "1"]);
+    let at = alice.height();
+    let listed = alice.ok(&["name", "list"]);
+    assert_eq!(listed["names"][0]["name"], "short.tmp");
+    assert_eq!(listed["names"][0]["expires_at"], at + 4);
+    // Four blocks of life: close to expiry from the start.
+    assert_eq!(listed["names"][0]["expiring_soon"], true);
+    assert_eq!(listed["pending"], serde_json::json!([]));
+
+    // Past expiry and grace (4 + 2 blocks), the name is free again.
+    alice.ok(&["mine", "6"]);
+    let err = bob.fails(&["name", "resolve", "short.tmp"], 1);
+    assert!(err.contains("expired"), "{err}");
+    bob.ok_mining(&["name", "register", "short.tmp"], &alice);
+    bob.ok(&["mine", "1"]);
+    let bob_key = bob.ok(&["name", "list"])["owner_key"].clone();
+    assert_eq!(bob.ok(&["name", "resolve", "short.tmp"])["owner"], bob_key);
+
+    // Front-running: Bob sees Alice's preorder and preorders the same name after
+    // it; Alice's preorder is deep enough first, her reveal wins, Bob's fails.
+    alice.ok(&["name", "register", "front.tmp", "--no-wait"]);
+    alice.ok(&["mine", "1"]);
+    let bobs = bob.ok(&["name", "register", "front.tmp", "--no-wait"]);
+    assert_eq!(bobs["state"], "preordered");
+    let alices = alice.ok(&["name", "register", "front.tmp"]);
+    assert_eq!(alices["state"], "revealed");
+    // Bob's preorder is not deep enough: nothing is sent yet.
+    assert_eq!(
+        bob.ok(&["name", "register", "front.tmp", "--no-wait"])["state"],
+        "preordered"
+    );
+    alice.ok(&["mine", "1"]);
+    let err = bob.fails(&["name", "register", "front.tmp"], 1);
+    assert!(err.contains("taken by another owner"), "{err}");
+    let alice_key = alice.ok(&["name", "list"])["owner_key"].clone();
+    assert_eq!(
+        bob.ok(&["name", "resolve", "front.tmp"])["owner"],
+        alice_key
+    );
+    // Bob's failed registration is forgotten: nothing stays pending.
+    assert_eq!(bob.ok(&["name", "list"])["pending"], serde_json::json!([]));
+
+    // A wallet without coins is told what to do, and nothing is recorded.
+    let carol = W {
+        dir: tmp.path().join("carol"),
+        node: &node,
+    };
+    carol.ok(&["create"]);
+    let err = carol.fails(&["name", "register", "carol.tmp", "--no-wait"], 1);
+    assert!(err.contains("insufficient funds"), "{err}");
+    assert!(!carol.dir.join("names-pending.json").exists());
+}
