@@ -39,7 +39,7 @@ pub use limit::Rate;
 pub use live::MAX_REORGS;
 pub use query::{
     CHART_BLOCKS, HISTORY_BLOCKS, LATEST_BLOCKS, MAX_COIN_ROWS, MAX_HISTORY_ROWS, MAX_MEMPOOL_ROWS,
-    TX_SCAN_BLOCKS,
+    MAX_ZONE_FILE_SHOWN, TX_SCAN_BLOCKS,
 };
 pub use search::{MAX_NAME, MAX_QUERY};
 
@@ -616,15 +616,7 @@ fn route(state: &AppState, path: &str, params: &Option<Vec<(String, String)>>) -
             },
             Some(("tx", hex)) => tx(state, hex, param(params, "block")),
             Some(("address", a)) => address(state, a),
-            Some(("name", name)) => Ok(if search::is_name(name) {
-                Answer::page(StatusCode::NOT_FOUND, pages::no_names(site, name))
-            } else {
-                bad(
-                    site,
-                    "Bad name",
-                    &format!("a name is 1 to {MAX_NAME} characters of a-z, 0-9, '-', '_' and '.'"),
-                )
-            }),
+            Some(("name", text)) => name(state, text),
             _ => Ok(not_found(site, "this page does not exist")),
         },
     };
@@ -761,7 +753,34 @@ fn search(state: &AppState, q: &str) -> Result<Answer, NodeError> {
             }
         }
         Query::Address(a) => Answer::Redirect(format!("/address/{}", a.encode(site.network))),
-        Query::Name(n) => Answer::Redirect(format!("/name/{n}")),
+        Query::Name(text) => match crate::rpc::parse_name_text(&text) {
+            Err(reason) => bad(site, "Bad name", &reason),
+            Ok(n) => {
+                if query::knows_name(&state.node, n.clone())? {
+                    Answer::Redirect(format!("/name/{n}"))
+                } else {
+                    no_such_name(site, &n)
+                }
+            }
+        },
+    })
+}
+
+fn no_such_name(site: Site, name: &naming::Name) -> Answer {
+    not_found(site, &format!("no such name: {name}"))
+}
+
+/// `/name/NAME`: parsed by the `naming` crate's rules (400 with the rule broken),
+/// then read from the name index (404 when it holds no such name).
+fn name(state: &AppState, text: &str) -> Result<Answer, NodeError> {
+    let site = state.site;
+    let parsed = match crate::rpc::parse_name_text(text) {
+        Ok(n) => n,
+        Err(reason) => return Ok(bad(site, "Bad name", &reason)),
+    };
+    Ok(match query::name_page(&state.node, parsed.clone())? {
+        Some(page) => Answer::page(StatusCode::OK, pages::name(site, &page)),
+        None => no_such_name(site, &parsed),
     })
 }
 

@@ -7,13 +7,14 @@ use maud::{DOCTYPE, Markup, html};
 use super::charts::{Series, chart};
 use super::live::{Reorg, Sample};
 use super::query::{
-    AddressPage, BlockPage, BlockRow, HISTORY_BLOCKS, MempoolPage, Place, Summary, TX_SCAN_BLOCKS,
-    TxPage, approx,
+    AddressPage, BlockPage, BlockRow, HISTORY_BLOCKS, MAX_ZONE_FILE_SHOWN, MempoolPage, NamePage,
+    Place, Summary, TX_SCAN_BLOCKS, TxPage, ZoneShown, approx,
 };
 use crate::chain::ChainTip;
 use crate::hash::{BlockHash, TxId};
 use crate::p2p::PeerSummary;
 use crate::params::Network;
+use crate::rpc::{name_status, namespace_status};
 use crate::transaction::{OutputKind, TxInputs};
 use crate::u256::U256;
 use crate::units::Amount;
@@ -515,13 +516,43 @@ pub(crate) fn peers(site: Site, peers: Option<&[PeerSummary]>) -> Markup {
     layout(site, "Peers", body)
 }
 
-/// `/name/NAME` while the node has no naming layer.
-pub(crate) fn no_names(site: Site, name: &str) -> Markup {
-    problem(
-        site,
-        "Names",
-        &format!("names are not available on this node yet (looked for {name:?})"),
-    )
+/// A name: its owner, status with the heights that decide it, namespace and zone
+/// file. The zone file is a stranger's bytes: it is spliced as text (maud escapes
+/// it) inside `<pre>`, never as markup.
+pub(crate) fn name(site: Site, p: &NamePage) -> Markup {
+    let r = &p.found.record;
+    let body = html! {
+        h1 { "Name" }
+        p { code id="name" { (p.name) } }
+        table.fields {
+            tr { th { "Owner key" } td { code id="owner" { (hex::encode(r.owner.as_bytes())) } } }
+            tr { th { "Status" } td { span id="status" { (name_status(p.found.status)) }
+                 " " span.muted { "at height " (p.found.at.0) ", the next block's" } } }
+            tr { th { "Registered at" } td { (r.registered_at.0) } }
+            tr { th { "Expires at" } td id="expires" { (r.expires_at.0) } }
+            tr { th { "Grace ends at" } td id="grace" { (r.grace_ends_at.0) } }
+            @if r.revoked { tr { th { "Revoked" } td { "yes" } } }
+            tr { th { "Namespace" } td id="namespace" { (p.name.namespace.as_str())
+                 @if let Some(s) = p.namespace { " (" (namespace_status(s)) ")" } } }
+            tr { th { "Last operation" } td { code { (hex::encode(r.last_txid.as_bytes())) } } }
+            tr { th { "Zone-file hash" } td { @match &r.zone_file {
+                Some(h) => code id="zonefilehash" { (hex::encode(h.as_bytes())) },
+                None => "none",
+            } } }
+        }
+        h2 { "Zone file" }
+        @match &p.zone {
+            ZoneShown::NoFile => p { "This name has no zone file." },
+            ZoneShown::NotHere => p { "This node does not have the zone file (yet)." },
+            ZoneShown::Held { text, size } => {
+                pre id="zonefile" { (text) }
+                @if *size > MAX_ZONE_FILE_SHOWN {
+                    p.muted { "The first " (MAX_ZONE_FILE_SHOWN) " of " (size) " bytes." }
+                }
+            },
+        }
+    };
+    layout(site, "Name", body)
 }
 
 /// Search results that name nothing, with the search repeated.

@@ -32,6 +32,8 @@ pub const MAX_HISTORY_ROWS: usize = 200;
 pub const MAX_COIN_ROWS: usize = 500;
 /// Most mempool transactions listed.
 pub const MAX_MEMPOOL_ROWS: usize = 500;
+/// Most bytes of a zone file a name page shows (as many as a stored file may hold).
+pub const MAX_ZONE_FILE_SHOWN: usize = crate::zonefile::MAX_ZONE_FILE_BYTES;
 /// Blocks read in one request to the node's owner while scanning, so that a scan
 /// never holds it long.
 const SCAN_CHUNK: u32 = 50;
@@ -691,4 +693,71 @@ pub(crate) fn mempool_page(node: &Node) -> Result<MempoolPage, NodeError> {
 /// [`NodeError`] when the node cannot be read.
 pub(crate) fn chain_tips(node: &Node) -> Result<Vec<ChainTip>, NodeError> {
     node.read(|v| v.chain().chain_tips())
+}
+
+/// What a name page shows of the name's zone file.
+#[derive(Clone, Debug)]
+pub(crate) enum ZoneShown {
+    /// The record names no zone file.
+    NoFile,
+    /// The record names one this node does not have (yet).
+    NotHere,
+    /// The file's first [`MAX_ZONE_FILE_SHOWN`] bytes as text (invalid UTF-8
+    /// replaced), and its whole size.
+    Held { text: String, size: usize },
+}
+
+/// A name page's data.
+#[derive(Clone, Debug)]
+pub(crate) struct NamePage {
+    pub(crate) name: naming::Name,
+    pub(crate) found: crate::rpc::NameView,
+    /// The namespace's status at the same height; `None` when the index lacks it.
+    pub(crate) namespace: Option<naming::NamespaceStatus>,
+    pub(crate) zone: ZoneShown,
+}
+
+/// The name `name` with its namespace and zone file (read with the name RPCs'
+/// functions), `None` when the node has never seen it.
+///
+/// # Errors
+/// [`NodeError`] when the node cannot be read; a storage error reading the name
+/// index is reported as one.
+pub(crate) fn name_page(node: &Node, name: naming::Name) -> Result<Option<NamePage>, NodeError> {
+    node.read(move |v| -> Result<_, NodeError> {
+        let chain = v.chain();
+        let Some(found) = crate::rpc::read_name(v, &name).map_err(NodeError::Chain)? else {
+            return Ok(None);
+        };
+        let namespace = chain
+            .namespace_record(&name.namespace)
+            .map_err(NodeError::Chain)?
+            .map(|r| r.status(found.at));
+        let zone = match found.record.zone_file {
+            None => ZoneShown::NoFile,
+            Some(hash) => match chain.zone_file(&hash).map_err(NodeError::Chain)? {
+                None => ZoneShown::NotHere,
+                Some(file) => ZoneShown::Held {
+                    text: String::from_utf8_lossy(file.get(..MAX_ZONE_FILE_SHOWN).unwrap_or(&file))
+                        .into_owned(),
+                    size: file.len(),
+                },
+            },
+        };
+        Ok(Some(NamePage {
+            name,
+            found,
+            namespace,
+            zone,
+        }))
+    })?
+}
+
+/// Whether the name index holds `name` (expired names included).
+///
+/// # Errors
+/// [`NodeError`] when the node cannot be read.
+pub(crate) fn knows_name(node: &Node, name: naming::Name) -> Result<bool, NodeError> {
+    node.read(move |v| crate::rpc::read_name(v, &name).map(|n| n.is_some()))?
+        .map_err(NodeError::Chain)
 }

@@ -227,11 +227,10 @@ fn explorer_pages_show_blocks_transactions_addresses_and_escape_burn_data() {
     );
     let r = at(&bob_addr);
     assert_eq!(r.header("location"), Some(format!("/address/{bob_addr}")));
+    // No name is registered on this chain: the search says so instead of redirecting.
     let r = at("alice.id");
-    assert_eq!(r.header("location").as_deref(), Some("/name/alice.id"));
-    let r = served.get("/name/alice.id");
-    assert_eq!(r.status, 404);
-    assert!(r.body.contains("names are not available on this node yet"));
+    assert_eq!((r.status, r.header("location")), (404, None));
+    assert!(r.body.contains("no such name: alice.id"), "{}", r.body);
 
     // Tips and peers.
     let tips = served.get("/tips");
@@ -278,7 +277,8 @@ fn bad_requests_get_clear_pages_and_leave_the_node_unharmed() {
             "no block and no transaction",
         ),
         (format!("/search?q={broken}"), 400, "not a valid address"),
-        ("/name/%3Cb%3E".into(), 400, "a name is 1 to"),
+        ("/name/%3Cb%3E".into(), 400, "invalid name"),
+        ("/name/alice.id".into(), 404, "no such name: alice.id"),
         ("/nowhere".into(), 404, "does not exist"),
         (format!("/{}", "a".repeat(300)), 414, "longer than 256"),
     ];
@@ -480,4 +480,120 @@ fn the_binary_serves_the_explorer_on_loopback_only_unless_told() {
         !other.join("node").exists(),
         "a refused start created its directory"
     );
+}
+
+/// A zone file whose owner chose markup for it.
+const HOSTILE_ZONE: &[u8] = b"$ORIGIN alice.id\n; <script>alert('zone')</script>\n$TTL 3600\n";
+
+/// Height of the tip, read through the node (not the explorer).
+fn tip_height(node: &chain_node::Node) -> u32 {
+    node.tip().unwrap().0.0
+}
+
+#[test]
+fn name_pages_show_a_registered_name_escaped_and_refuse_unknown_and_invalid_ones() {
+    use naming::{Name, ZoneFileHash};
+    use sha2::{Digest as _, Sha256};
+
+    let served = serve("explorer-names", |_| {});
+    let node = &served.node;
+    let reg = crate::name_flow::Registrar::new(node);
+    reg.launch_namespace(&key(2), &"id".parse().unwrap());
+    let name: Name = "alice.id".parse().unwrap();
+    // SHA-256 of the file is the zone-file hash (the oracle, computed here).
+    let hash: [u8; 32] = Sha256::digest(HOSTILE_ZONE).into();
+    // 2,000 units: the price of `alice.id` under `names::test_terms`.
+    let register = reg.preorder(&key(3), &name, 2_000, Some(ZoneFileHash(hash)));
+
+    // Not yet registered: 404, and the search does not redirect.
+    let r = served.get("/name/alice.id");
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert!(r.body.contains("no such name: alice.id"));
+    assert_eq!(served.get("/search?q=alice.id").status, 404);
+
+    reg.mine(register);
+    let registered = tip_height(node);
+    let owner = hex::encode(key(3).verifying_key().to_bytes());
+    let hash_hex = hex::encode(hash);
+    // Registered, file not yet uploaded: the hash is shown, the file is missing.
+    let r = served.get("/name/alice.id");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains(&owner), "{}", r.body);
+    assert!(r.body.contains(&hash_hex));
+    assert!(r.body.contains("does not have the zone file"));
+
+    node.put_zone_file(HOSTILE_ZONE.to_vec()).unwrap();
+    let r = served.get("/name/alice.id");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let field = |id: &str| {
+        let from = r.body.find(&format!("id=\"{id}\">")).unwrap();
+        let rest = &r.body[from..];
+        let start = rest.find('>').unwrap() + 1;
+        let end = rest.find('<').unwrap();
+        rest[start..end].to_owned()
+    };
+    assert_eq!(field("name"), "alice.id");
+    assert_eq!(field("owner"), owner);
+    assert_eq!(field("status"), "active");
+    // Lifetime 8 and grace 4 blocks under `names::test_terms`.
+    assert_eq!(field("expires"), (registered + 8).to_string());
+    assert_eq!(field("grace"), (registered + 12).to_string());
+    assert_eq!(field("namespace"), "id (ready)");
+    assert_eq!(field("zonefilehash"), hash_hex);
+    // The file is on the page as text: every markup character escaped.
+    let escaped = String::from_utf8(HOSTILE_ZONE.to_vec())
+        .unwrap()
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\'', "&#39;");
+    assert!(!r.body.contains("<script>alert"), "{}", r.body);
+    assert!(
+        r.body
+            .contains(&format!("<pre id=\"zonefile\">{escaped}</pre>"))
+            || r.body.contains(&format!(
+                "<pre id=\"zonefile\">{}</pre>",
+                escaped.replace("&#39;", "'")
+            )),
+        "{}",
+        r.body
+    );
+
+    // The search finds it.
+    let r = served.get("/search?q=alice.id");
+    assert_eq!(
+        (r.status, r.header("location").as_deref()),
+        (303, Some("/name/alice.id"))
+    );
+
+    // Past its expiry the status changes with the height, before and after the grace.
+    reg.generate(registered + 7 - tip_height(node));
+    assert_eq!(tip_height(node) + 1, registered + 8);
+    assert!(
+        served
+            .get("/name/alice.id")
+            .body
+            .contains("id=\"status\">grace")
+    );
+    reg.generate(4);
+    assert!(
+        served
+            .get("/name/alice.id")
+            .body
+            .contains("id=\"status\">expired")
+    );
+
+    // Unknown and invalid names.
+    let r = served.get("/name/bob.id");
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert!(r.body.contains("no such name: bob.id"));
+    for bad in ["Alice.id", "alice", "a..id", ".id"] {
+        let r = served.get(&format!("/name/{bad}"));
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        assert!(r.body.contains("invalid name"), "{bad}: {}", r.body);
+    }
+    // A search that looks like a name but breaks the naming rules says why.
+    let r = served.get("/search?q=alice");
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("invalid name"), "{}", r.body);
 }

@@ -8,18 +8,28 @@ use naming::{Name, NameRecord, NameStatus, NamespaceId, NamespaceRecord, Namespa
 use serde_json::{Value, json};
 
 use super::RpcError;
+use crate::error::ChainError;
 use crate::node::NodeView;
 
 /// Most names one `listnames` call returns; the default count.
 pub const MAX_LIST_NAMES: u64 = 1_000;
+
+/// Parses a name with the `naming` crate's rules; the RPCs and the explorer both
+/// read names through it.
+///
+/// # Errors
+/// The rule the text breaks, as a message.
+pub(crate) fn parse_name_text(text: &str) -> Result<Name, String> {
+    text.parse()
+        .map_err(|e| format!("invalid name {text:?}: {e}"))
+}
 
 /// Parses a name parameter.
 ///
 /// # Errors
 /// -8 with the rule it breaks.
 pub(super) fn parse_name(text: &str) -> Result<Name, RpcError> {
-    text.parse()
-        .map_err(|e| RpcError::invalid_parameter(format!("invalid name {text:?}: {e}")))
+    parse_name_text(text).map_err(RpcError::invalid_parameter)
 }
 
 /// Parses a namespace id parameter.
@@ -31,7 +41,8 @@ pub(super) fn parse_namespace(text: &str) -> Result<NamespaceId, RpcError> {
         .map_err(|e| RpcError::invalid_parameter(format!("invalid namespace id {text:?}: {e}")))
 }
 
-fn name_status(status: NameStatus) -> &'static str {
+/// A name's status as the RPCs and the explorer write it.
+pub(crate) fn name_status(status: NameStatus) -> &'static str {
     match status {
         NameStatus::Active => "active",
         NameStatus::Grace => "grace",
@@ -40,7 +51,8 @@ fn name_status(status: NameStatus) -> &'static str {
     }
 }
 
-fn namespace_status(status: NamespaceStatus) -> &'static str {
+/// A namespace's status as the RPCs and the explorer write it.
+pub(crate) fn namespace_status(status: NamespaceStatus) -> &'static str {
     match status {
         NamespaceStatus::Revealed => "revealed",
         NamespaceStatus::Ready => "ready",
@@ -50,8 +62,33 @@ fn namespace_status(status: NamespaceStatus) -> &'static str {
 
 /// The height names are judged at: the next block's, which any operation sent now is
 /// checked at.
-fn next_height(v: &NodeView) -> naming::Height {
+pub(crate) fn next_height(v: &NodeView) -> naming::Height {
     naming::Height(v.chain().next_height().0)
+}
+
+/// A name's record with the height it is judged at and its status there.
+#[derive(Clone, Debug)]
+pub(crate) struct NameView {
+    /// The record from the name index (expired ones included).
+    pub(crate) record: NameRecord,
+    /// The height the status is judged at ([`next_height`]).
+    pub(crate) at: naming::Height,
+    /// The status at `at`.
+    pub(crate) status: NameStatus,
+}
+
+/// The record of `name` and its status at the next block's height; `None` for a name
+/// the index has never held.
+///
+/// # Errors
+/// Storage errors, a record that does not decode.
+pub(crate) fn read_name(v: &NodeView, name: &Name) -> Result<Option<NameView>, ChainError> {
+    let at = next_height(v);
+    Ok(v.chain().name_record(name)?.map(|record| NameView {
+        status: record.status(at),
+        record,
+        at,
+    }))
 }
 
 fn name_json(name: &Name, record: &NameRecord, at: naming::Height) -> Value {
@@ -72,13 +109,10 @@ fn name_json(name: &Name, record: &NameRecord, at: naming::Height) -> Value {
 /// `getnameinfo name`: the record of a name, with its status at the next block's
 /// height (expired names are answered, with status `expired`).
 pub(super) fn name_info(v: &NodeView, name: &Name) -> Result<Value, RpcError> {
-    let record = v
-        .chain()
-        .name_record(name)?
+    let found = read_name(v, name)?
         .ok_or_else(|| RpcError::not_found(format!("Name not found: {name}")))?;
-    let at = next_height(v);
-    let mut out = name_json(name, &record, at);
-    super::set(&mut out, "height", json!(at.0));
+    let mut out = name_json(name, &found.record, found.at);
+    super::set(&mut out, "height", json!(found.at.0));
     Ok(out)
 }
 
