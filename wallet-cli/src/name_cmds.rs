@@ -170,12 +170,10 @@ fn register(cfg: &Config, a: &RegisterArgs) -> Result<Report, Failure> {
 
 fn resolve(cfg: &Config, a: &ResolveArgs) -> Result<Report, Failure> {
     let name = names::parse_name(&a.name.name)?;
-    if a.verify {
-        return Err(bad(
-            "--verify is not available yet: this wallet cannot check name proofs against headers; resolve without --verify trusts the node",
-        ));
-    }
     let s = Session::open(cfg)?;
+    if a.verify {
+        return resolve_verified(&s, &name);
+    }
     let Some(info) = names::lookup(&s, &name)? else {
         return Err(failed(format!(
             "{name} does not exist; `wallet name register {name}` can take it"
@@ -230,6 +228,74 @@ fn resolve(cfg: &Config, a: &ResolveArgs) -> Result<Report, Failure> {
         text.push_str("\nzone file: none");
     }
     Ok(Report::ok(text, fields))
+}
+
+/// `resolve --verify`: the record proven against proof-of-work headers alone; the zone
+/// file, when the node has it, is checked against the proven hash.
+fn resolve_verified(s: &Session<'_>, name: &naming::Name) -> Result<Report, Failure> {
+    use chain_node::light::ProvenStatus;
+    let v = names::verify_lookup(s, name)?;
+    let proven = format!(
+        "proven against proof of work at height {} (block {})",
+        v.height.0, v.block_hash
+    );
+    let record = match (&v.record, v.status) {
+        (Some(r), ProvenStatus::Active | ProvenStatus::Grace) => r,
+        (_, ProvenStatus::Absent) | (None, _) => {
+            return Err(failed(format!("{name} does not exist: {proven}")));
+        }
+        (Some(r), ProvenStatus::Expired) => {
+            return Err(failed(format!(
+                "{name} expired (its grace period ended at height {}): {proven}",
+                r.grace_ends_at.0
+            )));
+        }
+        (Some(_), ProvenStatus::Revoked) => {
+            return Err(failed(format!("{name} was revoked by its owner: {proven}")));
+        }
+    };
+    let owner = hex::encode(record.owner.0);
+    let zone_hash = record.zone_file.map(|z| hex::encode(z.0));
+    let mut text = format!(
+        "{name}\nowner key  {owner}\nstatus     {}\nexpires at height {} (grace ends {})\n{proven}",
+        v.status.as_str(),
+        record.expires_at.0,
+        record.grace_ends_at.0,
+    );
+    let mut zone_text = Value::Null;
+    match &zone_hash {
+        Some(hash) => match names::fetch_zone_file(s, hash)? {
+            Ok(bytes) => {
+                let got = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+                if got != *hash {
+                    return Err(crate::output::invalid(format!(
+                        "the node's zone file for {name} hashes to {got}, not the proven {hash}"
+                    )));
+                }
+                text.push_str(&format!(
+                    "\nzone file {hash} (checked against the proven hash):\n{}",
+                    String::from_utf8_lossy(&bytes)
+                ));
+                zone_text = json!(String::from_utf8_lossy(&bytes));
+            }
+            Err(why) => text.push_str(&format!("\nzone file {hash}: not available ({why})")),
+        },
+        None => text.push_str("\nzone file: none"),
+    }
+    Ok(Report::ok(
+        text,
+        json!({
+            "name": name.to_string(),
+            "owner": owner,
+            "status": v.status.as_str(),
+            "expires_at": record.expires_at.0,
+            "grace_ends_at": record.grace_ends_at.0,
+            "verified_height": v.height.0,
+            "verified_block": v.block_hash.to_hex(),
+            "zonefilehash": zone_hash,
+            "zonefile": zone_text,
+        }),
+    ))
 }
 
 fn list(cfg: &Config) -> Result<Report, Failure> {

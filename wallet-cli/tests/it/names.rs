@@ -221,6 +221,19 @@ fn register_resolve_transfer_and_list() {
         r["zonefilehash"],
         hex::encode(Sha256::digest(b"bob was here\n"))
     );
+    // The same answer proven against the headers' proof of work alone, the zone file
+    // checked against the proven hash.
+    let v = alice.ok(&["name", "resolve", "alice.id", "--verify"]);
+    assert_eq!(v["owner"], r["owner"]);
+    assert_eq!(v["status"], "active");
+    assert_eq!(v["expires_at"], r["expires_at"]);
+    assert_eq!(v["zonefilehash"], r["zonefilehash"]);
+    assert_eq!(v["zonefile"], "bob was here\n");
+    // Proven at the tip; the plain lookup judges at the next block's height.
+    assert_eq!(
+        v["verified_height"].as_u64().unwrap() + 1,
+        r["height"].as_u64().unwrap()
+    );
     let renewed = bob.ok(&["name", "renew", "alice.id"]);
     assert!(renewed["txid"].is_string());
     bob.ok(&["mine", "1"]);
@@ -235,8 +248,13 @@ fn register_resolve_transfer_and_list() {
 
     let err = alice.fails(&["name", "resolve", "nobody.id"], 1);
     assert!(err.contains("does not exist"), "{err}");
-    let err = alice.fails(&["name", "resolve", "alice.id", "--verify"], 2);
-    assert!(err.contains("not available yet"), "{err}");
+    let err = alice.fails(&["name", "resolve", "alice.id", "--verify"], 1);
+    assert!(err.contains("revoked") && err.contains("proven"), "{err}");
+    let err = alice.fails(&["name", "resolve", "nobody.id", "--verify"], 1);
+    assert!(
+        err.contains("does not exist") && err.contains("proven"),
+        "{err}"
+    );
     alice.fails(&["name", "resolve", "Alice.id"], 2);
 }
 
