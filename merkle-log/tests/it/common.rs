@@ -263,3 +263,16 @@ pub(crate) fn assert_consistent_over_http(
         .collect();
     merkle_log::verify_consistency(old_size, new.size(), old_root, &new.root(), &proof).unwrap();
 }
+
+/// `merkle-log fsck --data DIR` of the binary: its exit code and standard output.
+pub(crate) fn fsck(data: &Path) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_merkle-log"))
+        .args(["fsck", "--data"])
+        .arg(data)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+    )
+}

@@ -11,7 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use merkle_log::{Checkpoint, Hash, verify_receipt};
 
-use crate::common::{Scratch, assert_consistent_over_http, http, serve_log, test_signer};
+use crate::common::{Scratch, assert_consistent_over_http, fsck, http, serve_log, test_signer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_merkle-log");
 
@@ -32,18 +32,6 @@ fn serve_to_exit(data: &Path, key: &Path) -> std::process::Output {
 }
 
 use crate::common::setup;
-
-fn fsck(data: &Path) -> (i32, String) {
-    let out = Command::new(BIN)
-        .args(["fsck", "--data"])
-        .arg(data)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-    )
-}
 
 #[test]
 fn sigkill_during_concurrent_submissions_loses_nothing_receipted() {

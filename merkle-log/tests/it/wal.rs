@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use merkle_log::{Checkpoint, verify_receipt};
 
 use crate::common::{
-    assert_consistent_over_http, http, http_within, serve_log, setup, test_signer,
+    assert_consistent_over_http, fsck, http, http_within, serve_log, setup, test_signer,
 };
 use crate::oracle;
 
@@ -40,18 +40,6 @@ fn serve_env(data: &Path, key: &Path, stop_after_append: bool) -> (Child, Socket
 fn kill(mut child: Child) {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-}
-
-fn fsck(data: &Path) -> (i32, String) {
-    let out = Command::new(BIN)
-        .args(["fsck", "--data"])
-        .arg(data)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-    )
 }
 
 /// The newest segment of the write-ahead log.

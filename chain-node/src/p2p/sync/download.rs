@@ -204,13 +204,13 @@ impl Sync {
             }
         };
         let asked: HashSet<BlockHash> = hashes.iter().copied().collect();
-        if let Some(extra) = blocks.iter().find(|b| !asked.contains(&b.hash())) {
-            let reason = format!("sent block {} that was not asked for", extra.hash());
+        let hashes_sent: Vec<BlockHash> = blocks.iter().map(Block::hash).collect();
+        if let Some(extra) = hashes_sent.iter().find(|h| !asked.contains(h)) {
+            let reason = format!("sent block {extra} that was not asked for");
             self.report(peer, Severity::Fatal, reason).await;
             return;
         }
         let node = self.node.clone();
-        let hashes_sent: Vec<BlockHash> = blocks.iter().map(Block::hash).collect();
         let outcomes = blocking(move || node.submit_downloaded_blocks(blocks))
             .await
             .and_then(Result::ok)
