@@ -2,15 +2,15 @@
 //!
 //! One sled tree holds everything, keyed by a one-byte prefix, so that a flush of the
 //! coins cache (every change of the UTXO set, derived indexes, undo data and active chain
-//! since the last flush, with the tip marker) is a single atomic `apply_batch`. The
+//! since the last flush, with the tip marker) is atomic: one `apply_batch`, or a redo log
+//! in the same tree applied in bounded batches (`chain/redo.rs`). The
 //! derived indexes' prefixes are theirs (`crate::index`). See `docs/storage.md`.
 
-use crate::encoding::{Decode, Encode, decode_exact, encode_to_vec};
+use crate::encoding::{Decode, Encode, decode_exact};
 use crate::error::{ChainError, DecodeError};
 use crate::hash::{BlockHash, TxId};
 use crate::transaction::OutPoint;
 use crate::units::Height;
-use crate::validation::Coin;
 
 /// Storage format version, written under the key `v` (see `docs/storage.md`). Version 5:
 /// the name-state tree's nodes (`r`), and blocks above genesis commit to its root in their
@@ -81,14 +81,4 @@ pub(crate) fn corrupt(key: &[u8], source: DecodeError) -> ChainError {
         key: hex::encode(key),
         source,
     }
-}
-
-/// Inserts the coin into `batch`.
-pub(crate) fn put_coin(batch: &mut sled::Batch, outpoint: &OutPoint, coin: &Coin) {
-    batch.insert(coin_key(outpoint), encode_to_vec(coin));
-}
-
-/// Removes the coin in `batch`.
-pub(crate) fn delete_coin(batch: &mut sled::Batch, outpoint: &OutPoint) {
-    batch.remove(coin_key(outpoint));
 }

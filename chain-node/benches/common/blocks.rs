@@ -148,10 +148,11 @@ pub(crate) fn empty_history(n: u32, to: Address) -> Vec<Block> {
             let txs = vec![Transaction::coinbase(
                 Height(h),
                 Vec::new(),
-                vec![TxOut::pay(
-                    chain_node::block_subsidy(Height(h), &params),
-                    to,
-                )],
+                vec![
+                    TxOut::pay(chain_node::block_subsidy(Height(h), &params), to),
+                    // No name operations: the empty name state's root.
+                    chain_node::name_root::name_root_output(&naming::StateRoot([0; 32])),
+                ],
             )];
             let mut header = chain_node::Header {
                 version: 1,

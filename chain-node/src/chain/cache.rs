@@ -1,6 +1,6 @@
 //! The coins cache: what connected and disconnected blocks changed in the UTXO set, the
 //! derived indexes (`crate::index`), undo data, active-chain heights and saved mempool,
-//! held in memory over sled and written as one atomic batch when flushed (Bitcoin Core's
+//! held in memory over sled and written atomically when flushed (Bitcoin Core's
 //! `CCoinsViewCache` with its `-dbcache` bound and periodic flushes).
 //!
 //! Every entry differs from disk. A coin entry is *fresh* when disk has no coin at its
@@ -14,10 +14,11 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
+use crate::encoding::encode_to_vec;
 use crate::error::ChainError;
 use crate::hash::{BlockHash, TxId};
 use crate::index::{IndexRead, Records, Writes, merge_scan, range_from, scan_start};
-use crate::store::{coin_key, delete_coin, get, hash_key, height_key, mempool_key, put_coin};
+use crate::store::{coin_key, get, hash_key, height_key, mempool_key};
 use crate::transaction::OutPoint;
 use crate::units::Height;
 use crate::validation::{BlockUndo, Coin, UtxoView};
@@ -288,40 +289,42 @@ impl CoinsCache {
             || self.since.is_some_and(|t| t.elapsed() >= config.max_age)
     }
 
-    /// Adds every cached change to `batch` (the caller adds the tip marker).
-    pub(super) fn write_to(&self, batch: &mut sled::Batch) {
-        for (outpoint, entry) in &self.coins {
-            if entry.spent {
-                delete_coin(batch, outpoint);
-            } else {
-                put_coin(batch, outpoint, &entry.coin);
-            }
-        }
-        for (key, value) in &self.records {
-            match value {
-                Some(value) => batch.insert(key.as_slice(), value.as_slice()),
-                None => batch.remove(key.as_slice()),
-            }
-        }
-        for (hash, undo) in &self.undo {
-            let key = hash_key(crate::store::P_UNDO, hash);
-            match undo {
-                Some(undo) => batch.insert(key, crate::encoding::encode_to_vec(undo)),
-                None => batch.remove(key),
-            }
-        }
-        for (height, hash) in &self.heights {
-            match hash {
-                Some(hash) => batch.insert(height_key(*height), hash.as_bytes()),
-                None => batch.remove(height_key(*height)),
-            }
-        }
-        for (txid, record) in &self.mempool {
-            match record {
-                Some(bytes) => batch.insert(mempool_key(txid), bytes.as_slice()),
-                None => batch.remove(mempool_key(txid)),
-            }
-        }
+    /// Every cached change as a write of its record: the key and its new value, or
+    /// `None` to remove it (the caller adds the tip marker).
+    pub(super) fn writes(&self) -> impl Iterator<Item = (Vec<u8>, Option<Vec<u8>>)> + '_ {
+        let coins = self.coins.iter().map(|(outpoint, entry)| {
+            let value = (!entry.spent).then(|| encode_to_vec(&entry.coin));
+            (coin_key(outpoint), value)
+        });
+        let records = self.records.iter().map(|(k, v)| (k.clone(), v.clone()));
+        let undo = self.undo.iter().map(|(hash, undo)| {
+            (
+                hash_key(crate::store::P_UNDO, hash),
+                undo.as_ref().map(encode_to_vec),
+            )
+        });
+        let heights = self
+            .heights
+            .iter()
+            .map(|(height, hash)| (height_key(*height), hash.map(|h| h.as_bytes().to_vec())));
+        let mempool = self
+            .mempool
+            .iter()
+            .map(|(txid, record)| (mempool_key(txid), record.clone()));
+        coins
+            .chain(records)
+            .chain(undo)
+            .chain(heights)
+            .chain(mempool)
+    }
+
+    /// The number of writes [`CoinsCache::writes`] yields.
+    pub(super) fn write_count(&self) -> usize {
+        self.coins.len()
+            + self.records.len()
+            + self.undo.len()
+            + self.heights.len()
+            + self.mempool.len()
     }
 
     /// Forgets everything (after a flush, or to rebuild from scratch).

@@ -18,7 +18,7 @@ use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 
 use crate::chain::{NOW, event_list, extend, open_raw, random_chain, submit_all};
-use crate::helpers::{MemChain, address, coinbase, key, make_block, spend, temp_dir};
+use crate::helpers::{MemChain, Scratch, address, coinbase, key, make_block, spend, temp_dir};
 use crate::process::NodeProcess;
 
 /// The oracle after `blocks`.
@@ -218,6 +218,119 @@ fn blocks_connected_before_a_crash_are_connected_again_at_open() {
         expected[384..].to_vec()
     );
     assert_eq!(state.utxo_set().unwrap(), snapshots[400]);
+}
+
+/// A store in a new directory named after `name` holding `n` blocks of the oracle,
+/// written to disk (the chain state is dropped, which flushes its cache).
+fn stored_chain(name: &str, n: usize) -> (Scratch, Params, MemChain, Vec<Block>) {
+    let dir = temp_dir(name);
+    let params = Network::Regtest.params();
+    let mut mem = MemChain::new(params.clone());
+    let blocks = extend(&mut mem, n, 0);
+    let mut state = ChainState::open(&dir, params.clone()).unwrap();
+    submit_all(&mut state, &blocks);
+    drop(state);
+    (dir, params, mem, blocks)
+}
+
+/// Every key of a raw store under `prefix`.
+fn raw_keys(dir: &std::path::Path, prefix: u8) -> Vec<Vec<u8>> {
+    let db = open_raw(dir);
+    db.scan_prefix([prefix])
+        .keys()
+        .map(|k| k.unwrap().to_vec())
+        .collect()
+}
+
+#[test]
+fn a_large_flush_interrupted_between_its_batches_is_completed_at_open() {
+    let dir = temp_dir("cache-redo");
+    let params = Network::Regtest.params();
+    // 400 blocks whose changes (coins, undo data, heights, index records and index
+    // entries) are more than one batch of 2,048 writes.
+    let plan: Vec<Vec<(u8, u8)>> = (0..400u32)
+        .map(|h| {
+            (0..h % 3)
+                .map(|i| ((h * 5 + i) as u8, (h + 2 * i) as u8))
+                .collect()
+        })
+        .collect();
+    let (blocks, snapshots) = random_chain(&params, &plan);
+    let mut state = ChainState::open(&dir, params.clone()).unwrap();
+    submit_all(&mut state, &blocks);
+    assert_eq!(state.flushed_tip().unwrap(), params.genesis_hash());
+    assert!(state.cache_usage().coins > 0);
+    // The redo log is made durable, the first batch is applied, then the "crash".
+    state.crash_redo_after(1);
+    let err = state.flush().unwrap_err();
+    assert!(matches!(err, ChainError::Poisoned { .. }), "{err}");
+    assert!(state.poisoned().is_some());
+    drop(state);
+    // On disk: the log's chunks and its marker, and a tip marker that is still genesis
+    // or already the new tip depending on where the batches put it; no partial state
+    // is ever read, because the log is applied again before anything else.
+    assert!(raw_keys(&dir, b'j').len() >= 2);
+    assert_eq!(raw_keys(&dir, b'J').len(), 1);
+
+    let mut state = ChainState::open(&dir, params.clone()).unwrap();
+    // Completed from the log: nothing is connected again, and the state is exactly the
+    // one of the 400 blocks.
+    assert_eq!(event_list(&state.take_activation().events), Vec::new());
+    assert_eq!(state.flushed_tip().unwrap(), blocks[399].hash());
+    assert_eq!(state.tip(), (Height(400), blocks[399].hash()));
+    let mut mem = oracle(&params, &blocks);
+    assert_eq!(mem.utxo, snapshots[400]);
+    assert_reads_match(&state, &mem, &HashMap::new());
+    drop(state);
+    assert!(raw_keys(&dir, b'j').is_empty());
+    assert!(raw_keys(&dir, b'J').is_empty());
+
+    // The completed store goes on: a spending block on top, flushed the usual way.
+    let next = spending_block(&mut mem, &key(2), 0);
+    let mut state = ChainState::open(&dir, params.clone()).unwrap();
+    state.submit_block(&next, NOW).unwrap();
+    state.flush().unwrap();
+    assert_reads_match(&state, &mem, &HashMap::new());
+}
+
+#[test]
+fn redo_chunks_without_their_marker_are_removed_and_a_damaged_log_is_refused() {
+    let (dir, params, mem, blocks) = stored_chain("cache-redo-stray", 3);
+    // A crash while the log was written, before its marker: the chunks (garbage here)
+    // are removed at open, and the flushed state stands.
+    {
+        let db = open_raw(&dir);
+        db.insert(b"j\0\0\0\0", &[0xff, 1, 2][..]).unwrap();
+        db.insert(b"j\0\0\0\x07", &[1][..]).unwrap();
+        db.flush().unwrap();
+    }
+    let state = ChainState::open(&dir, params.clone()).unwrap();
+    assert_eq!(state.tip(), (Height(3), blocks[2].hash()));
+    assert_eq!(state.utxo_set().unwrap(), mem.utxo);
+    drop(state);
+    assert!(raw_keys(&dir, b'j').is_empty());
+
+    // With a marker, a damaged chunk is an error that names it, and nothing is changed.
+    {
+        let db = open_raw(&dir);
+        db.insert(b"j\0\0\0\0", &[1, 0xff, 0xff, 0xff, 0x7f][..])
+            .unwrap();
+        db.insert(b"J", &1u32.to_le_bytes()[..]).unwrap();
+        db.flush().unwrap();
+    }
+    let err = ChainState::open(&dir, params.clone()).unwrap_err();
+    assert!(matches!(err, ChainError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains("6a00000000"), "{err}");
+    // A marker counting a chunk that is not there.
+    {
+        let db = open_raw(&dir);
+        db.insert(b"J", &2u32.to_le_bytes()[..]).unwrap();
+        db.insert(b"j\0\0\0\0", &[][..]).unwrap();
+        db.flush().unwrap();
+    }
+    let err = ChainState::open(&dir, params).unwrap_err();
+    assert!(matches!(err, ChainError::Missing { .. }), "{err}");
+    assert_eq!(raw_keys(&dir, b'J').len(), 1);
 }
 
 #[test]
@@ -548,14 +661,7 @@ fn the_chain_state_with_its_cache_is_a_plain_value_another_thread_can_own() {
 
 #[test]
 fn a_disconnect_whose_undo_data_cannot_be_read_changes_nothing() {
-    let dir = temp_dir("cache-bad-undo");
-    let params = Network::Regtest.params();
-    let mut mem = MemChain::new(params.clone());
-    let blocks = extend(&mut mem, 6, 0);
-    {
-        let mut state = ChainState::open(&dir, params.clone()).unwrap();
-        submit_all(&mut state, &blocks);
-    }
+    let (dir, params, mem, blocks) = stored_chain("cache-bad-undo", 6);
     // Damage: the stored undo data of the tip no longer decodes.
     {
         let db = open_raw(&dir);
