@@ -14,6 +14,7 @@ mod log_witnessed;
 mod lying_node;
 mod manners;
 mod names;
+mod names_network;
 mod node_flows;
 mod spend;
 mod testnet;

@@ -3,7 +3,6 @@
 //! transferred to a second wallet, expiry and re-registration, a front-runner who
 //! fails, and a reveal resumed by a later command.
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -11,7 +10,6 @@ use std::time::Duration;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use crate::common::wallet_with;
 use crate::node_flows::Node;
 
 /// Namespace prices on regtest (docs/naming.md): 0.04 coin for 2 or 3 characters.
@@ -28,26 +26,59 @@ fn oracle_price(label: &str) -> u64 {
     (250 * 4u64.pow(e) * 100 / d).max(100)
 }
 
-struct W<'a> {
-    dir: PathBuf,
-    node: &'a Node,
+/// A wallet directory used through one node, with its passphrase (`None`: none in
+/// the environment, as a development wallet is used).
+pub(crate) struct W {
+    pub(crate) dir: PathBuf,
+    url: String,
+    node_data: PathBuf,
+    pass: Option<&'static str>,
 }
 
-impl W<'_> {
-    fn args<'b>(&'b self, args: &'b [&'b str]) -> Vec<&'b OsStr> {
-        let mut all: Vec<&OsStr> = vec![OsStr::new("--json")];
-        all.extend(args.iter().map(OsStr::new));
-        all.extend([OsStr::new("--wallet"), self.dir.as_os_str()]);
-        all.extend([OsStr::new("--rpc"), OsStr::new(&self.node.url)]);
-        all.extend([OsStr::new("--node-data"), self.node.data.as_os_str()]);
-        all
+impl W {
+    /// The wallet in `dir` (passphrase `pass`) used through `node`.
+    fn new(dir: PathBuf, node: &Node) -> W {
+        W::through(dir, &node.url, &node.data, Some("pass"))
     }
 
-    fn run(&self, args: &[&str]) -> Output {
-        wallet_with(&self.args(args), "pass", None)
+    /// The wallet in `dir` used through the node whose RPC listens at `url`, with its
+    /// cookie in `node_data`.
+    pub(crate) fn through(
+        dir: PathBuf,
+        url: &str,
+        node_data: &Path,
+        pass: Option<&'static str>,
+    ) -> W {
+        W {
+            dir,
+            url: url.to_owned(),
+            node_data: node_data.to_path_buf(),
+            pass,
+        }
     }
 
-    fn ok(&self, args: &[&str]) -> Value {
+    /// `wallet --json ARGS` on this wallet and node, with its passphrase.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_wallet"));
+        c.arg("--json")
+            .args(args)
+            .arg("--wallet")
+            .arg(&self.dir)
+            .args(["--rpc", &self.url, "--node-data"])
+            .arg(&self.node_data)
+            .stdin(Stdio::null());
+        match self.pass {
+            Some(pass) => c.env("WALLET_PASSPHRASE", pass),
+            None => c.env_remove("WALLET_PASSPHRASE"),
+        };
+        c
+    }
+
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    pub(crate) fn ok(&self, args: &[&str]) -> Value {
         let o = self.run(args);
         let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
         assert!(
@@ -58,7 +89,7 @@ impl W<'_> {
         v
     }
 
-    fn fails(&self, args: &[&str], code: i32) -> String {
+    pub(crate) fn fails(&self, args: &[&str], code: i32) -> String {
         let o = self.run(args);
         let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
         assert_eq!(o.status.code(), Some(code), "wallet {args:?}: {v}");
@@ -66,11 +97,9 @@ impl W<'_> {
     }
 
     /// Runs a command that waits for blocks while `miner` mines one at a time.
-    fn ok_mining(&self, args: &[&str], miner: &W<'_>) -> Value {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wallet"))
-            .args(self.args(args))
-            .env("WALLET_PASSPHRASE", "pass")
-            .stdin(Stdio::null())
+    pub(crate) fn ok_mining(&self, args: &[&str], miner: &W) -> Value {
+        let mut child = self
+            .command(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -101,15 +130,9 @@ impl W<'_> {
     }
 }
 
-fn wallets<'a>(dir: &Path, node: &'a Node) -> (W<'a>, W<'a>) {
-    let alice = W {
-        dir: dir.join("alice"),
-        node,
-    };
-    let bob = W {
-        dir: dir.join("bob"),
-        node,
-    };
+fn wallets(dir: &Path, node: &Node) -> (W, W) {
+    let alice = W::new(dir.join("alice"), node);
+    let bob = W::new(dir.join("bob"), node);
     alice.ok(&["create"]);
     bob.ok(&["create"]);
     alice.ok(&["mine", "101"]);
@@ -333,10 +356,7 @@ fn expiry_front_running_and_resumed_reveals() {
     assert_eq!(bob.ok(&["name", "list"])["pending"], serde_json::json!([]));
 
     // A wallet without coins is told what to do, and nothing is recorded.
-    let carol = W {
-        dir: tmp.path().join("carol"),
-        node: &node,
-    };
+    let carol = W::new(tmp.path().join("carol"), &node);
     carol.ok(&["create"]);
     let err = carol.fails(&["name", "register", "carol.tmp", "--no-wait"], 1);
     assert!(err.contains("insufficient funds"), "{err}");

@@ -15,14 +15,14 @@ use crate::common::sibling_binary;
 const SUBSIDY: u64 = 50 * 100_000_000;
 
 /// A running `wallet testnet up`; dropping it kills it and its nodes.
-struct Testnet {
+pub(crate) struct Testnet {
     child: Child,
     lines: mpsc::Receiver<String>,
-    ready: Value,
+    pub(crate) ready: Value,
 }
 
 impl Testnet {
-    fn up(dir: &Path, extra: &[&str]) -> Testnet {
+    pub(crate) fn up(dir: &Path, extra: &[&str]) -> Testnet {
         sibling_binary("chain-node", "chain-node");
         let mut child = Command::new(env!("CARGO_BIN_EXE_wallet"))
             .args(["--json", "testnet", "up", "--dir"])
@@ -56,7 +56,7 @@ impl Testnet {
     }
 
     /// Sends SIGTERM and returns the final report and the exit status.
-    fn stop(mut self) -> (Value, std::process::ExitStatus) {
+    pub(crate) fn stop(mut self) -> (Value, std::process::ExitStatus) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -82,16 +82,23 @@ impl Drop for Testnet {
     }
 }
 
-/// One JSON-RPC call with the node's cookie.
-fn rpc(node: &Value, method: &str, params: Value) -> Value {
+/// One JSON-RPC call with the node's cookie (`node` as in `testnet.json`).
+pub(crate) fn rpc_result(
+    node: &Value,
+    method: &str,
+    params: Value,
+) -> Result<Value, wallet_cli::rpc::RpcError> {
     let client = wallet_cli::rpc::RpcClient::new(
         node["rpc_url"].as_str().unwrap(),
         Path::new(node["cookie_file"].as_str().unwrap()),
     )
     .unwrap();
-    client
-        .call(method, params)
-        .unwrap_or_else(|e| panic!("{method}: {e}"))
+    client.call(method, params)
+}
+
+/// One JSON-RPC call with the node's cookie, which must succeed.
+pub(crate) fn rpc(node: &Value, method: &str, params: Value) -> Value {
+    rpc_result(node, method, params).unwrap_or_else(|e| panic!("{method}: {e}"))
 }
 
 fn wallet(args: &[&str]) -> Output {
@@ -122,7 +129,8 @@ fn get(url: &str) -> (u16, String) {
     (status, body)
 }
 
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+/// Polls `f` until it holds, failing after a minute.
+pub(crate) fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !f() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
