@@ -219,7 +219,7 @@ fn resolve(cfg: &Config, a: &ResolveArgs) -> Result<Report, Failure> {
 /// file, when the node has it, is checked against the proven hash.
 fn resolve_verified(s: &Session<'_>, name: &naming::Name) -> Result<Report, Failure> {
     use chain_node::light::ProvenStatus;
-    let v = names::verify_lookup(s, name)?;
+    let v = crate::name_verify::verify_lookup(s, name)?;
     let proven = format!(
         "proven against proof of work at height {} (block {})",
         v.height.0, v.block_hash
