@@ -1,29 +1,26 @@
 //! Addresses: the SHA-256 of an Ed25519 public key, written as bech32m with a
-//! network-specific prefix so that an address of another network is rejected.
+//! network-specific prefix so that an address of another network is rejected. The hash
+//! is defined once, by the `naming` crate (`naming::OwnerAddress::of_key`), because
+//! names are owned by the same addresses that coins are paid to (ADR 0037).
 
 use std::fmt;
 
 use bech32::primitives::decode::CheckedHrpstring;
 use bech32::{Bech32m, Hrp};
-use sha2::{Digest, Sha256};
 
 use crate::error::AddressError;
 use crate::params::Network;
-
-/// Domain separation for address hashing.
-const ADDRESS_TAG: &[u8] = b"chain-node/address/v1";
 
 /// The hash of a public key that an output pays to.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Address(pub [u8; 32]);
 
 impl Address {
-    /// The address of an Ed25519 public key (32 compressed bytes).
+    /// The address of an Ed25519 public key (32 compressed bytes):
+    /// `SHA-256("chain-node/address/v1" ‖ pubkey)`, as [`naming::OwnerAddress::of_key`]
+    /// defines it.
     pub fn from_pubkey(pubkey: &[u8; 32]) -> Self {
-        let mut h = Sha256::new();
-        h.update(ADDRESS_TAG);
-        h.update(pubkey);
-        Address(h.finalize().into())
+        Address::from(naming::OwnerAddress::of_key(&naming::OwnerKey(*pubkey)))
     }
 
     /// The bech32m string of this address on `network`.
@@ -57,6 +54,19 @@ impl Address {
     }
 }
 
+impl From<naming::OwnerAddress> for Address {
+    /// The same 32 bytes: a name's owner is a payment address.
+    fn from(owner: naming::OwnerAddress) -> Self {
+        Address(owner.0)
+    }
+}
+
+impl From<Address> for naming::OwnerAddress {
+    fn from(address: Address) -> Self {
+        naming::OwnerAddress(address.0)
+    }
+}
+
 impl fmt::Debug for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Address({})", hex::encode(self.0))
@@ -77,6 +87,16 @@ mod tests {
             Address::parse(&s, Network::Testnet),
             Err(AddressError::WrongNetwork { .. })
         ));
+    }
+
+    /// The address hash written out from its definition, independently of `naming`.
+    #[test]
+    fn the_address_is_the_tagged_sha256_of_the_key() {
+        use sha2::{Digest, Sha256};
+        let mut preimage = b"chain-node/address/v1".to_vec();
+        preimage.extend_from_slice(&[7; 32]);
+        let expected: [u8; 32] = Sha256::digest(&preimage).into();
+        assert_eq!(Address::from_pubkey(&[7; 32]), Address(expected));
     }
 
     #[test]

@@ -646,9 +646,10 @@ pub enum MempoolError {
     EarlyReveal {
         /// Its txid.
         txid: TxId,
-        /// The rule it breaks now.
+        /// The rule it breaks now (boxed: a rejection names addresses and a name,
+        /// and a mempool error stays small).
         #[source]
-        reason: naming::Rejection,
+        reason: Box<naming::Rejection>,
     },
     /// It breaks a consensus rule.
     #[error("transaction {txid} is invalid")]

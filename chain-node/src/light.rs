@@ -9,6 +9,7 @@
 use merkle_log::{CompactRange, Hash};
 use naming::{Name, NameRecord, NameStatus, Proof, StateRoot};
 
+use crate::address::Address;
 use crate::block::Header;
 use crate::encoding::decode_exact;
 use crate::error::LightError;
@@ -190,6 +191,9 @@ pub struct VerifiedName {
     pub root: StateRoot,
     /// The proven record, if any.
     pub record: Option<NameRecord>,
+    /// The proven record's owner as a payment address (`Address::encode` writes it
+    /// for the network), if there is a record.
+    pub owner: Option<Address>,
     /// Its status at `height`.
     pub status: ProvenStatus,
 }
@@ -302,6 +306,7 @@ pub fn verify_name_answer(
         height: answer.height,
         block_hash: answer.block_hash,
         root,
+        owner: record.as_ref().map(|r| Address::from(r.owner)),
         record,
         status,
     })

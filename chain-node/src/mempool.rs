@@ -701,7 +701,7 @@ fn check_name_relay(tx: &Transaction, ctx: &ChainContext<'_>) -> Result<(), Memp
     match naming::check_relay(&ctx.params.naming, ctx.names, &op_ctx, payload) {
         Err(reason) if is_early_reveal(&reason) => Err(MempoolError::EarlyReveal {
             txid: tx.txid(),
-            reason,
+            reason: Box::new(reason),
         }),
         _ => Ok(()),
     }

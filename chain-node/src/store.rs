@@ -12,7 +12,10 @@ use crate::hash::{BlockHash, TxId};
 use crate::transaction::OutPoint;
 use crate::units::Height;
 
-/// Storage format version, written under the key `v` (see `docs/storage.md`). Version 5:
+/// Storage format version, written under the key `v` (see `docs/storage.md`). Version 6:
+/// names, namespaces and preorders are owned by addresses (records of version 2, ADR
+/// 0037), so the name-state tree's leaves and the roots blocks commit to differ from
+/// format 5's, whose stores are refused. Version 5:
 /// the name-state tree's nodes (`r`), and blocks above genesis commit to its root in their
 /// coinbase, so a format-4 store's blocks are refused. Version 4:
 /// the derived indexes' undo records (`x`) and the name index (`s`, `n`, `p`). Version 3:
@@ -20,7 +23,7 @@ use crate::units::Height;
 /// failure (Core's `BlockStatus`) and the connectable order as sequence. Version 2 had
 /// index entries for whole blocks only, with a valid/invalid byte. Version 2: blocks
 /// whose Merkle leaves are wtxids and whose signatures use the v2 digest.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 /// Key of the format version.
 pub(crate) const KEY_VERSION: &[u8] = b"v";

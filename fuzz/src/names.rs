@@ -15,9 +15,9 @@ use ed25519_dalek::SigningKey;
 use naming::{
     Amount, ChainId, Change, Changes, Commitment, Height, LeafChange, MemoryNames, MemoryStore,
     Name, NameRecord, NamespaceId, NamespaceRecord, NamespaceTerms, NamingParams, Node, NodePath,
-    Operation, OutPoint, OwnerKey, PreorderKind, PreorderRecord, PriceFunction, Proof, Salt,
-    SignedOperation, StateKey, StateRoot, Terminal, TxContext, TxId, ZoneFileHash, apply, lookup,
-    prove, value_hash, verify, verify_name,
+    Operation, OutPoint, OwnerAddress, OwnerKey, PreorderKind, PreorderRecord, PriceFunction,
+    Proof, Salt, SignedOperation, StateKey, StateRoot, Terminal, TxContext, TxId, ZoneFileHash,
+    apply, lookup, prove, value_hash, verify, verify_name,
 };
 
 /// The height of every operation the targets apply.
@@ -28,8 +28,14 @@ fn key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32])
 }
 
-fn owner(seed: u8) -> OwnerKey {
+/// The public key of a seed byte's signing key.
+fn signer(seed: u8) -> OwnerKey {
     OwnerKey(key(seed).verifying_key().to_bytes())
+}
+
+/// The address that owns what a seed byte's key signs for.
+fn owner(seed: u8) -> OwnerAddress {
+    OwnerAddress::of_key(&signer(seed))
 }
 
 fn name(s: &str) -> Option<Name> {
@@ -231,7 +237,7 @@ pub fn name_operation(data: &[u8]) -> bool {
     check_rules(world, &op, signed);
     // A changed body breaks the signature; signed again by the world's key of its
     // signer, it reaches the rules past the signature check.
-    if !signed && let Some(k) = (1..=3).find(|&k| owner(k) == op.signer) {
+    if !signed && let Some(k) = (1..=3).find(|&k| signer(k) == op.signer) {
         let again = SignedOperation::sign(op.op, &key(k), &world.ctx.chain_id, &FIRST_SPENT);
         assert!(again.verify(&world.ctx.chain_id, &FIRST_SPENT));
         check_rules(world, &again, true);
@@ -601,7 +607,7 @@ pub fn name_text(data: &[u8]) -> bool {
     let carried = |op: Operation| {
         let signed = SignedOperation {
             op,
-            signer: owner(2),
+            signer: signer(2),
             signature: [0x11; 64],
         };
         let again = SignedOperation::decode(&signed.encode());

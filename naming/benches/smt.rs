@@ -17,8 +17,8 @@ use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use naming::{
-    Height, LeafChange, MemoryStore, Name, NameRecord, OwnerKey, Proof, StateKey, StateRoot, TxId,
-    ZoneFileHash, prove, update, value_hash, verify,
+    Height, LeafChange, MemoryStore, Name, NameRecord, OwnerAddress, Proof, StateKey, StateRoot,
+    TxId, ZoneFileHash, prove, update, value_hash, verify,
 };
 use sha2::{Digest, Sha256};
 
@@ -42,7 +42,7 @@ fn record(i: usize) -> Vec<u8> {
     let mut owner = [0u8; 32];
     owner[..8].copy_from_slice(&(i as u64).to_le_bytes());
     NameRecord {
-        owner: OwnerKey(owner),
+        owner: OwnerAddress(owner),
         zone_file: Some(ZoneFileHash(owner)),
         registered_at: Height(1000),
         expires_at: Height(53_000),

@@ -9,7 +9,7 @@ use crate::name::Name;
 use crate::name::NamespaceId;
 use crate::records::NameStatus;
 use crate::smt::NodePath;
-use crate::values::{Amount, Commitment, NodeHash, OutPoint, StateKey};
+use crate::values::{Amount, Commitment, NodeHash, OutPoint, OwnerAddress, StateKey};
 
 /// Which part of a name a [`NameError`] is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,9 +181,14 @@ pub enum Rejection {
         /// The commitment.
         commitment: Commitment,
     },
-    /// The reveal's signer is not the preorder's.
-    #[error("the reveal is not signed by the key that signed the preorder")]
-    PreorderSignerMismatch,
+    /// The reveal's signer is not of the preorder signer's address.
+    #[error("the preorder was signed by address {preorder}, the reveal by address {signer}")]
+    PreorderSignerMismatch {
+        /// The address that signed the preorder.
+        preorder: OwnerAddress,
+        /// The address of the reveal's signer.
+        signer: OwnerAddress,
+    },
     /// The preorder is not deep enough yet.
     #[error("the preorder is {depth} blocks deep, the reveal needs {min}")]
     PreorderTooRecent {
@@ -221,11 +226,17 @@ pub enum Rejection {
         /// The namespace.
         namespace: NamespaceId,
     },
-    /// Only the namespace's creator may make it ready.
-    #[error("only the creator of namespace {namespace} may make it ready")]
+    /// Only a key of the namespace creator's address may make it ready.
+    #[error(
+        "namespace {namespace} was created by address {creator}, not the signer's address {signer}"
+    )]
     NotCreator {
         /// The namespace.
         namespace: NamespaceId,
+        /// The creator's address.
+        creator: OwnerAddress,
+        /// The address of the signer's key.
+        signer: OwnerAddress,
     },
     /// The namespace is ready already.
     #[error("namespace {namespace} is ready already")]
@@ -277,18 +288,15 @@ pub enum Rejection {
         /// The name.
         name: Name,
     },
-    /// The signer does not own the name.
-    #[error("the signer does not own name {name}")]
+    /// The signer's address does not own the name.
+    #[error("name {name} is owned by address {owner}, not the signer's address {signer}")]
     NotOwner {
         /// The name.
         name: Name,
-    },
-    /// A transfer to bytes that are not a key that can sign: not the canonical encoding
-    /// of an Ed25519 point, or a point of small order.
-    #[error("name {name} cannot be transferred to a key that cannot sign")]
-    BadNewOwner {
-        /// The name.
-        name: Name,
+        /// The owner's address.
+        owner: OwnerAddress,
+        /// The address of the signer's key.
+        signer: OwnerAddress,
     },
 }
 

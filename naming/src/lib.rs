@@ -8,6 +8,9 @@
 //!
 //! - [`SignedOperation`] is a payload: [`SignedOperation::decode`] /
 //!   [`SignedOperation::encode`], signed over the chain id and the first spent outpoint.
+//! - Names and namespaces are owned by addresses: [`OwnerAddress::of_key`] is the
+//!   address of an Ed25519 key (the chain's addresses are the same hash), and an
+//!   operation acts as the address of the key that signed it.
 //! - [`apply`] checks one operation against a [`NameView`] and a [`TxContext`] and
 //!   returns its [`Changes`] (which also undo it) or the [`Rejection`] naming the rule
 //!   broken; [`check_relay`] is the mempool's check (no early reveal is relayed).
@@ -30,7 +33,8 @@
 //! let funding = OutPoint { txid: TxId([2; 32]), vout: 0 };
 //! let name: Name = "alice.id".parse().unwrap();
 //! let salt = Salt([3; 16]);
-//! let commitment = Commitment::for_name(&name, &salt, &OwnerKey(key.verifying_key().to_bytes()));
+//! let owner = OwnerAddress::of_key(&OwnerKey(key.verifying_key().to_bytes()));
+//! let commitment = Commitment::for_name(&name, &salt, &owner);
 //! let op = SignedOperation::sign(Operation::NamePreorder { commitment }, &key, &chain_id, &funding);
 //! let payload = op.encode();
 //! assert!(payload.len() <= MAX_PAYLOAD);
@@ -87,7 +91,7 @@ pub use smt::{
 };
 pub use smt_update::update;
 pub use values::{
-    Amount, ChainId, Commitment, Height, NodeHash, OutPoint, OwnerKey, Salt, StateKey, StateRoot,
-    TxId, ZoneFileHash,
+    ADDRESS_TAG, Amount, ChainId, Commitment, Height, NodeHash, OutPoint, OwnerAddress, OwnerKey,
+    Salt, StateKey, StateRoot, TxId, ZoneFileHash,
 };
 pub use view::{MemoryNames, NameView};

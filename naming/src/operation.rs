@@ -1,7 +1,10 @@
 //! Name operations and their payload: the bytes a burn output carries, the owner's
 //! signature over them and the preorder commitments.
 //!
-//! Payload: `"otn"` ‖ version `0x01` ‖ op code ‖ body ‖ signer key (32) ‖ signature (64),
+//! Names and namespaces are owned by addresses ([`OwnerAddress`]); an operation is
+//! signed by a key whose address is the owner (ADR 0037).
+//!
+//! Payload: `"otn"` ‖ version `0x02` ‖ op code ‖ body ‖ signer key (32) ‖ signature (64),
 //! at most [`MAX_PAYLOAD`] bytes. The signature is Ed25519 (strict verification) over
 //! [`SignedOperation::digest`], which commits to the chain id and to the first outpoint
 //! the carrying transaction spends, so the operation cannot be replayed on another
@@ -15,18 +18,20 @@ use crate::encoding::{Reader, Writer};
 use crate::error::DecodeError;
 use crate::name::{Name, NamespaceId};
 use crate::price::{BUCKETS, PriceFunction};
-use crate::values::{ChainId, Commitment, OutPoint, OwnerKey, Salt, ZoneFileHash};
+use crate::values::{ChainId, Commitment, OutPoint, OwnerAddress, OwnerKey, Salt, ZoneFileHash};
 
 /// Largest payload: the chain's limit on a burn output's data.
 pub const MAX_PAYLOAD: usize = 256;
 /// The first bytes of every payload.
 pub const MAGIC: [u8; 3] = *b"otn";
-/// The payload format version this crate reads and writes.
-pub const VERSION: u8 = 1;
+/// The payload format version this crate reads and writes. Version 2: owners are
+/// addresses (a transfer names the new owner's address); version 1, whose transfers
+/// named a key, is refused.
+pub const VERSION: u8 = 2;
 /// Domain separation of the signature digest.
 const SIG_TAG: &[u8] = b"open-trust/naming/sig/v1";
-/// Domain separation of preorder commitments.
-const COMMIT_TAG: &[u8] = b"open-trust/naming/preorder/v1";
+/// Domain separation of preorder commitments (v2: they commit to the owner's address).
+const COMMIT_TAG: &[u8] = b"open-trust/naming/preorder/v2";
 /// Length of the signer key and signature at the end of a payload.
 const TRAILER: usize = 32 + 64;
 
@@ -50,7 +55,7 @@ pub struct NamespaceTerms {
 /// An operation, without its signature.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Operation {
-    /// Commits to a namespace id: `Commitment::for_namespace(id, salt, creator)`.
+    /// Commits to a namespace id: `Commitment::for_namespace(id, salt, creator address)`.
     NamespacePreorder {
         /// The commitment.
         commitment: Commitment,
@@ -69,12 +74,12 @@ pub enum Operation {
         /// The namespace id.
         namespace: NamespaceId,
     },
-    /// Commits to a name: `Commitment::for_name(name, salt, owner)`.
+    /// Commits to a name: `Commitment::for_name(name, salt, owner address)`.
     NamePreorder {
         /// The commitment.
         commitment: Commitment,
     },
-    /// Reveals a preordered name and registers it to the signer.
+    /// Reveals a preordered name and registers it to the signer's address.
     NameRegister {
         /// The name.
         name: Name,
@@ -90,12 +95,12 @@ pub enum Operation {
         /// The new hash.
         zone_file: ZoneFileHash,
     },
-    /// Gives the name to another key.
+    /// Gives the name to another address.
     NameTransfer {
         /// The name.
         name: Name,
-        /// The new owner.
-        new_owner: OwnerKey,
+        /// The new owner's address.
+        new_owner: OwnerAddress,
         /// Whether the zone-file hash stays (otherwise it is cleared).
         keep_zone_file: bool,
     },
@@ -224,7 +229,7 @@ impl Operation {
             },
             b'>' => Operation::NameTransfer {
                 name: r.name()?,
-                new_owner: OwnerKey(r.array("new owner")?),
+                new_owner: OwnerAddress(r.array("new owner")?),
                 keep_zone_file: r.flag("keep-zone-file flag")?,
             },
             b'=' => Operation::NameRenew { name: r.name()? },
@@ -274,7 +279,8 @@ pub(crate) fn decode_price(r: &mut Reader<'_>) -> Result<PriceFunction, DecodeEr
 pub struct SignedOperation {
     /// The operation.
     pub op: Operation,
-    /// The owner's (or namespace creator's) Ed25519 public key.
+    /// The Ed25519 public key that signs: its address must own the name (or have
+    /// created the namespace, or signed the preorder).
     pub signer: OwnerKey,
     /// Ed25519 signature over [`SignedOperation::digest`].
     pub signature: [u8; 64],
@@ -333,6 +339,11 @@ impl SignedOperation {
             .is_ok()
     }
 
+    /// The address of the signer's key: the owner this operation acts as.
+    pub fn signer_address(&self) -> OwnerAddress {
+        OwnerAddress::of_key(&self.signer)
+    }
+
     /// The canonical payload.
     pub fn encode(&self) -> Vec<u8> {
         let mut bytes = self.signed_bytes();
@@ -383,9 +394,9 @@ impl SignedOperation {
 }
 
 impl Commitment {
-    /// `SHA-256("open-trust/naming/preorder/v1" ‖ 0x01 ‖ name ‖ salt ‖ owner)`, the name
-    /// as encoded in payloads (length-prefixed label, then namespace id).
-    pub fn for_name(name: &Name, salt: &Salt, owner: &OwnerKey) -> Self {
+    /// `SHA-256("open-trust/naming/preorder/v2" ‖ 0x01 ‖ name ‖ salt ‖ owner address)`,
+    /// the name as encoded in payloads (length-prefixed label, then namespace id).
+    pub fn for_name(name: &Name, salt: &Salt, owner: &OwnerAddress) -> Self {
         let mut w = Writer::default();
         w.bytes(COMMIT_TAG);
         w.u8(1);
@@ -393,8 +404,9 @@ impl Commitment {
         Commitment::finish(w, salt, owner)
     }
 
-    /// `SHA-256("open-trust/naming/preorder/v1" ‖ 0x00 ‖ namespace id ‖ salt ‖ owner)`.
-    pub fn for_namespace(id: &NamespaceId, salt: &Salt, owner: &OwnerKey) -> Self {
+    /// `SHA-256("open-trust/naming/preorder/v2" ‖ 0x00 ‖ namespace id ‖ salt ‖ owner
+    /// address)`.
+    pub fn for_namespace(id: &NamespaceId, salt: &Salt, owner: &OwnerAddress) -> Self {
         let mut w = Writer::default();
         w.bytes(COMMIT_TAG);
         w.u8(0);
@@ -402,7 +414,7 @@ impl Commitment {
         Commitment::finish(w, salt, owner)
     }
 
-    fn finish(mut w: Writer, salt: &Salt, owner: &OwnerKey) -> Self {
+    fn finish(mut w: Writer, salt: &Salt, owner: &OwnerAddress) -> Self {
         w.bytes(&salt.0);
         w.bytes(owner.as_bytes());
         Commitment(Sha256::digest(&w.0).into())

@@ -6,10 +6,11 @@
 use crate::encoding::{Reader, Writer};
 use crate::error::DecodeError;
 use crate::operation::{NamespaceTerms, decode_price, encode_price};
-use crate::values::{Amount, Height, OutPoint, OwnerKey, TxId, ZoneFileHash};
+use crate::values::{Amount, Height, OutPoint, OwnerAddress, TxId, ZoneFileHash};
 
-/// Format version of every record encoding.
-pub const RECORD_VERSION: u8 = 1;
+/// Format version of every record encoding. Version 2: owners, creators and preorder
+/// signers are addresses ([`OwnerAddress`]); version 1 held keys.
+pub const RECORD_VERSION: u8 = 2;
 
 /// Reads and checks the version byte.
 fn version(r: &mut Reader<'_>) -> Result<(), DecodeError> {
@@ -65,8 +66,8 @@ pub enum NameStatus {
 /// A registered name.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct NameRecord {
-    /// The key that signs its operations.
-    pub owner: OwnerKey,
+    /// The address that owns it: a key whose address this is signs its operations.
+    pub owner: OwnerAddress,
     /// The zone file's hash, if any.
     pub zone_file: Option<ZoneFileHash>,
     /// Height of the registration that created this record.
@@ -112,7 +113,7 @@ impl NameRecord {
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         version(r)?;
         Ok(NameRecord {
-            owner: OwnerKey(r.array("owner")?),
+            owner: OwnerAddress(r.array("owner")?),
             zone_file: if r.flag("zone-file flag")? {
                 Some(ZoneFileHash(r.array("zone-file hash")?))
             } else {
@@ -141,8 +142,8 @@ pub enum NamespaceStatus {
 /// A revealed namespace.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct NamespaceRecord {
-    /// The key that revealed it and may make it ready.
-    pub creator: OwnerKey,
+    /// The address of the key that revealed it; a key of this address may make it ready.
+    pub creator: OwnerAddress,
     /// Lifetime, grace period, price function.
     pub terms: NamespaceTerms,
     /// Height of the reveal.
@@ -183,7 +184,7 @@ impl NamespaceRecord {
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         version(r)?;
         Ok(NamespaceRecord {
-            creator: OwnerKey(r.array("creator")?),
+            creator: OwnerAddress(r.array("creator")?),
             terms: NamespaceTerms {
                 lifetime: r.u32("lifetime")?,
                 grace: r.u32("grace period")?,
@@ -215,8 +216,9 @@ pub enum PreorderKind {
 pub struct PreorderRecord {
     /// Namespace or name.
     pub kind: PreorderKind,
-    /// The key that signed it; the reveal must be signed by the same key.
-    pub signer: OwnerKey,
+    /// The address of the key that signed it; the reveal must be signed by a key of
+    /// this address (the commitment names it too).
+    pub signer: OwnerAddress,
     /// Height of the preorder.
     pub height: Height,
     /// What its transaction burned: the fee the reveal is checked against.
@@ -251,7 +253,7 @@ impl PreorderRecord {
                     });
                 }
             },
-            signer: OwnerKey(r.array("signer")?),
+            signer: OwnerAddress(r.array("signer")?),
             height: r.height("height")?,
             burned: Amount(r.u64("burned")?),
             output: r.outpoint()?,

@@ -1,9 +1,8 @@
 //! The rules: [`apply`] checks one signed operation against the name state and the
 //! transaction that carries it, and returns the [`Changes`] it makes or the
 //! [`Rejection`] that names the rule it breaks. Pure and total: no clock, disk or
-//! network, only the values passed in.
-
-use ed25519_dalek::VerifyingKey;
+//! network, only the values passed in. The state knows owners by address: an operation
+//! acts as the address of the key that signed it.
 
 use crate::changes::{Change, Changes};
 use crate::error::Rejection;
@@ -14,7 +13,7 @@ use crate::price::NAME_COST_UNIT;
 use crate::records::{
     NameRecord, NameStatus, NamespaceRecord, NamespaceStatus, PreorderKind, PreorderRecord,
 };
-use crate::values::{Amount, ChainId, Commitment, Height, OutPoint, OwnerKey, TxId};
+use crate::values::{Amount, ChainId, Commitment, Height, OutPoint, OwnerAddress, TxId};
 use crate::view::NameView;
 
 /// What the rules know of the transaction that carries an operation.
@@ -64,11 +63,12 @@ pub fn apply<V: NameView + ?Sized>(
     if !op.verify(&ctx.chain_id, first) {
         return Err(Rejection::BadSignature);
     }
+    let signer = op.signer_address();
     let rules = Rules {
         params,
         view,
         ctx,
-        signer: op.signer,
+        signer,
     };
     match &op.op {
         Operation::NamespacePreorder { commitment } => rules.preorder(
@@ -81,7 +81,7 @@ pub fn apply<V: NameView + ?Sized>(
             salt,
             terms,
         } => {
-            let commitment = Commitment::for_namespace(namespace, salt, &op.signer);
+            let commitment = Commitment::for_namespace(namespace, salt, &signer);
             rules.namespace_reveal(namespace, commitment, terms)
         }
         Operation::NamespaceReady { namespace } => rules.namespace_ready(namespace),
@@ -93,7 +93,7 @@ pub fn apply<V: NameView + ?Sized>(
             salt,
             zone_file,
         } => {
-            let commitment = Commitment::for_name(name, salt, &op.signer);
+            let commitment = Commitment::for_name(name, salt, &signer);
             rules.register(name, commitment, *zone_file)
         }
         Operation::NameUpdate { name, zone_file } => {
@@ -103,17 +103,12 @@ pub fn apply<V: NameView + ?Sized>(
             name,
             new_owner,
             keep_zone_file,
-        } => {
-            if !is_usable_key(new_owner) {
-                return Err(Rejection::BadNewOwner { name: name.clone() });
+        } => rules.change_name(name, false, |record| {
+            record.owner = *new_owner;
+            if !keep_zone_file {
+                record.zone_file = None;
             }
-            rules.change_name(name, false, |record| {
-                record.owner = *new_owner;
-                if !keep_zone_file {
-                    record.zone_file = None;
-                }
-            })
-        }
+        }),
         Operation::NameRenew { name } => rules.renew(name),
         Operation::NameRevoke { name } => rules.change_name(name, false, |record| {
             record.revoked = true;
@@ -140,20 +135,13 @@ pub fn check_relay<V: NameView + ?Sized>(
     apply_payload(params, view, ctx, payload).map(|_| ())
 }
 
-/// Whether `key` can ever sign an operation that verifies: the canonical encoding of a
-/// point that is not of small order (what strict verification asks of a signer).
-fn is_usable_key(key: &OwnerKey) -> bool {
-    VerifyingKey::from_bytes(key.as_bytes()).is_ok_and(|k| {
-        !k.is_weak() && VerifyingKey::from(k.to_edwards()).to_bytes() == *key.as_bytes()
-    })
-}
-
 /// The state of one check.
 struct Rules<'a, V: ?Sized> {
     params: &'a NamingParams,
     view: &'a V,
     ctx: &'a TxContext,
-    signer: OwnerKey,
+    /// The address of the key that signed the operation.
+    signer: OwnerAddress,
 }
 
 impl<V: NameView + ?Sized> Rules<'_, V> {
@@ -205,8 +193,8 @@ impl<V: NameView + ?Sized> Rules<'_, V> {
         }]))
     }
 
-    /// The preorder a reveal consumes: of the right kind, signed by the revealer, deep
-    /// enough, not stale, its output spent by this transaction.
+    /// The preorder a reveal consumes: of the right kind, signed by a key of the
+    /// revealer's address, deep enough, not stale, its output spent by this transaction.
     fn take_preorder(
         &self,
         kind: PreorderKind,
@@ -218,7 +206,10 @@ impl<V: NameView + ?Sized> Rules<'_, V> {
             .filter(|p| p.kind == kind)
             .ok_or(Rejection::NoPreorder { commitment })?;
         if preorder.signer != self.signer {
-            return Err(Rejection::PreorderSignerMismatch);
+            return Err(Rejection::PreorderSignerMismatch {
+                preorder: preorder.signer,
+                signer: self.signer,
+            });
         }
         let depth = self.ctx.height.blocks_since(preorder.height);
         if depth < self.params.preorder_min_depth {
@@ -297,6 +288,8 @@ impl<V: NameView + ?Sized> Rules<'_, V> {
         if before.creator != self.signer {
             return Err(Rejection::NotCreator {
                 namespace: namespace(),
+                creator: before.creator,
+                signer: self.signer,
             });
         }
         match before.status(self.ctx.height) {
@@ -376,8 +369,8 @@ impl<V: NameView + ?Sized> Rules<'_, V> {
         ]))
     }
 
-    /// The record of `name` if the signer owns it and it may be used now: active, or
-    /// in its grace period when `grace_ok`.
+    /// The record of `name` if the signer's address owns it and it may be used now:
+    /// active, or in its grace period when `grace_ok`.
     fn owned(&self, name: &Name, grace_ok: bool) -> Result<NameRecord, Rejection> {
         let record = self
             .view
@@ -392,7 +385,11 @@ impl<V: NameView + ?Sized> Rules<'_, V> {
             NameStatus::Grace | NameStatus::Active => {}
         }
         if record.owner != self.signer {
-            return Err(Rejection::NotOwner { name: name.clone() });
+            return Err(Rejection::NotOwner {
+                name: name.clone(),
+                owner: record.owner,
+                signer: self.signer,
+            });
         }
         Ok(record)
     }

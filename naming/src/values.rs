@@ -1,7 +1,11 @@
-//! Plain values the rules work over: heights, amounts, transaction ids, outpoints, keys
-//! and hashes. The node converts its own types into these; nothing here knows the chain.
+//! Plain values the rules work over: heights, amounts, transaction ids, outpoints, keys,
+//! addresses and hashes. The node converts its own types into these; nothing here knows
+//! the chain, except the one definition of an address ([`OwnerAddress::of_key`]), which
+//! the chain's addresses are made of too.
 
 use std::fmt;
+
+use sha2::{Digest, Sha256};
 
 /// A block height; the genesis block has height 0.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -84,8 +88,14 @@ bytes32!(
     ChainId
 );
 bytes32!(
-    /// An Ed25519 public key (compressed point) that owns a name or a namespace.
+    /// An Ed25519 public key (compressed point): the signer of an operation.
     OwnerKey
+);
+bytes32!(
+    /// What owns a name or a namespace: the address of a key, [`OwnerAddress::of_key`].
+    /// The same 32 bytes as the chain's address of that key (`chain_node::Address`),
+    /// so a name can be sent to any address a wallet gives out for payments.
+    OwnerAddress
 );
 bytes32!(
     /// The SHA-256 of a zone file; the chain holds the hash, nodes hold the file.
@@ -112,6 +122,21 @@ bytes32!(
     /// The commitment to the whole name state: the root of its tree.
     StateRoot
 );
+
+/// Domain separation of the address hash. It is the chain's (every address of the chain
+/// is made with it), so it keeps the chain node's name.
+pub const ADDRESS_TAG: &[u8] = b"chain-node/address/v1";
+
+impl OwnerAddress {
+    /// The address of an Ed25519 public key: `SHA-256("chain-node/address/v1" ‖ key)`.
+    /// The one definition of the hash: the chain's `Address::from_pubkey` calls it.
+    pub fn of_key(key: &OwnerKey) -> OwnerAddress {
+        let mut h = Sha256::new();
+        h.update(ADDRESS_TAG);
+        h.update(key.as_bytes());
+        OwnerAddress(h.finalize().into())
+    }
+}
 
 /// A reference to an output of a transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

@@ -304,18 +304,27 @@ pub(crate) fn publish(cfg: &Config, args: &PublishArgs) -> Result<Report, Failur
 }
 
 /// `wallet send`: builds, signs and broadcasts a payment.
-pub(crate) fn send(cfg: &Config, args: &SendArgs) -> Result<Report, Failure> {
-    // Everything that can be checked offline is checked first.
-    let to = Address::parse(args.to.trim(), cfg.network).map_err(|e| {
+/// Parses a `--to` address of the wallet's network.
+///
+/// # Errors
+/// Exit 2 with the reason (a bad checksum, another network's prefix, a wrong length),
+/// naming this network's prefix to someone who did not type it.
+pub(crate) fn parse_to(text: &str, cfg: &Config) -> Result<Address, Failure> {
+    Address::parse(text.trim(), cfg.network).map_err(|e| {
         // The prefix is named only to someone who did not type it.
         let prefix = format!("{}1", cfg.network.address_prefix());
-        let hint = if args.to.trim().starts_with(&prefix) {
+        let hint = if text.trim().starts_with(&prefix) {
             String::new()
         } else {
             format!(" (a {} address starts with {prefix})", cfg.network.name())
         };
-        bad(format!("--to {:?}: {e}{hint}", args.to))
-    })?;
+        bad(format!("--to {text:?}: {e}{hint}"))
+    })
+}
+
+pub(crate) fn send(cfg: &Config, args: &SendArgs) -> Result<Report, Failure> {
+    // Everything that can be checked offline is checked first.
+    let to = parse_to(&args.to, cfg)?;
     let amount = parse_coins(&args.amount).map_err(bad)?;
     let (payment, txid) = pay(cfg, |coins, change_to| {
         spend::plan(coins, to, amount, change_to, args.fee_rate)

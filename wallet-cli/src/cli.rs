@@ -193,8 +193,10 @@ pub struct NamespaceCreateArgs {
     pub no_vowel_discount: u8,
 }
 
-/// `wallet name ...`. The wallet signs name operations with its name key
-/// (m/44'/1'/0'/2'/0'); its coins pay the fees and prices, which are burned.
+/// `wallet name ...`. Names are owned by addresses. The wallet registers with its name
+/// key (m/44'/1'/0'/2'/0'), whose address owns what it registers, and manages a name
+/// owned by the address of any of its keys (its payment addresses too), signing with
+/// that key; its coins pay the fees and prices, which are burned.
 #[derive(Debug, Subcommand)]
 pub enum NameCommand {
     /// What registering (or renewing) a name burns, and whether it is available.
@@ -206,7 +208,7 @@ pub enum NameCommand {
     Register(RegisterArgs),
     /// Point a name at a new zone file (its hash goes on chain, the file to the node).
     Update(UpdateArgs),
-    /// Give a name to another wallet's name key (`wallet name list` there prints it).
+    /// Give a name to an address (`wallet address` on the receiving wallet prints one).
     Transfer(TransferArgs),
     /// Extend a name by its namespace's lifetime, burning its price again.
     Renew(NameArgs),
@@ -215,8 +217,9 @@ pub enum NameCommand {
     /// Show a name's owner, expiry and zone file; exit 1 when it does not exist or
     /// has expired.
     Resolve(ResolveArgs),
-    /// The names this wallet owns, with expiry; warns about names close to it, and
-    /// sends the reveals of pending registrations that are deep enough.
+    /// The names this wallet's addresses own, with expiry, and its name address; warns
+    /// about names close to expiry, and sends the reveals of pending registrations that
+    /// are deep enough.
     List(WalletArgs),
 }
 
@@ -265,9 +268,8 @@ pub struct TransferArgs {
     /// The name.
     #[command(flatten)]
     pub name: NameArgs,
-    /// The new owner's name key: 64 hex digits, which `wallet name list` of the
-    /// receiving wallet prints (a payment address hides its key, so it cannot own
-    /// a name).
+    /// The new owner's address, of this wallet's network: any address the receiving
+    /// wallet gives (`wallet address`, or the name address `wallet name list` prints).
     #[arg(long, value_name = "ADDR")]
     pub to: String,
 }

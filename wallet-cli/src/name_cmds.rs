@@ -41,17 +41,18 @@ pub(crate) fn run(cfg: &Config, cmd: &NameCommand) -> Result<Report, Failure> {
         }
         NameCommand::Transfer(a) => {
             let name = names::parse_name(&a.name.name)?;
-            let to = parse_owner(&a.to, cfg)?;
+            let to = parse_new_owner(&a.to, cfg)?;
             let mut s = Session::open(cfg)?;
             let op = naming::Operation::NameTransfer {
                 name: name.clone(),
-                new_owner: to,
+                new_owner: to.into(),
                 keep_zone_file: true,
             };
             let txid = names::manage(&mut s, op, &name)?;
+            let to = to.encode(cfg.network);
             Ok(Report::ok(
-                format!("transferred {name} to name key {to}; txid {txid}"),
-                json!({"name": name.to_string(), "txid": txid, "new_owner": to.to_string()}),
+                format!("transferred {name} to {to}; txid {txid}"),
+                json!({"name": name.to_string(), "txid": txid, "new_owner": to}),
             ))
         }
         NameCommand::Renew(a) => simple(cfg, a, "renewed", |name| naming::Operation::NameRenew {
@@ -65,32 +66,16 @@ pub(crate) fn run(cfg: &Config, cmd: &NameCommand) -> Result<Report, Failure> {
     }
 }
 
-/// A new owner's key: 64 hex digits of a key that can sign.
-fn parse_owner(text: &str, cfg: &Config) -> Result<naming::OwnerKey, Failure> {
-    let text = text.trim();
-    let prefix = format!("{}1", cfg.network.address_prefix());
-    if text.starts_with(&prefix) {
+/// A new owner: an address of the wallet's network (names are owned by addresses, as
+/// coins are). A key in hex is refused with a pointer to the address.
+fn parse_new_owner(text: &str, cfg: &Config) -> Result<chain_node::Address, Failure> {
+    let trimmed = text.trim();
+    if trimmed.len() == 64 && trimmed.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad(format!(
-            "--to {text}: a payment address hides its key, so it cannot own a name; give the receiving wallet's name key (64 hex digits, printed by `wallet name list` there)"
+            "--to {trimmed}: names are owned by addresses, not keys; give the receiving wallet's address (`wallet address` there prints one)"
         )));
     }
-    let bytes: [u8; 32] = hex::decode(text)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| {
-            bad(format!(
-                "--to {text:?}: give the receiving wallet's name key, 64 hex digits (`wallet name list` there prints it)"
-            ))
-        })?;
-    let point = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
-        .ok()
-        .filter(|k| !k.is_weak());
-    if point.is_none() {
-        return Err(bad(format!(
-            "--to {text}: not a key that can sign; the name would be lost"
-        )));
-    }
-    Ok(naming::OwnerKey(bytes))
+    crate::chain_cmds::parse_to(text, cfg)
 }
 
 fn simple(
@@ -190,7 +175,7 @@ fn resolve(cfg: &Config, a: &ResolveArgs) -> Result<Report, Failure> {
         return Err(failed(format!("{name} was revoked by its owner")));
     }
     let mut text = format!(
-        "{name}\nowner key  {}\nstatus     {status}\nexpires at height {} (grace ends {}; now {})",
+        "{name}\nowner      {}\nstatus     {status}\nexpires at height {} (grace ends {}; now {})",
         at(&info, "owner").as_str().unwrap_or(""),
         at(&info, "expires_at"),
         at(&info, "grace_ends_at"),
@@ -234,7 +219,7 @@ fn resolve(cfg: &Config, a: &ResolveArgs) -> Result<Report, Failure> {
 /// file, when the node has it, is checked against the proven hash.
 fn resolve_verified(s: &Session<'_>, name: &naming::Name) -> Result<Report, Failure> {
     use chain_node::light::ProvenStatus;
-    let v = names::verify_lookup(s, name)?;
+    let v = crate::name_verify::verify_lookup(s, name)?;
     let proven = format!(
         "proven against proof of work at height {} (block {})",
         v.height.0, v.block_hash
@@ -254,10 +239,10 @@ fn resolve_verified(s: &Session<'_>, name: &naming::Name) -> Result<Report, Fail
             return Err(failed(format!("{name} was revoked by its owner: {proven}")));
         }
     };
-    let owner = hex::encode(record.owner.0);
+    let owner = chain_node::Address::from(record.owner).encode(s.network());
     let zone_hash = record.zone_file.map(|z| hex::encode(z.0));
     let mut text = format!(
-        "{name}\nowner key  {owner}\nstatus     {}\nexpires at height {} (grace ends {})\n{proven}",
+        "{name}\nowner      {owner}\nstatus     {}\nexpires at height {} (grace ends {})\n{proven}",
         v.status.as_str(),
         record.expires_at.0,
         record.grace_ends_at.0,
@@ -302,9 +287,10 @@ fn list(cfg: &Config) -> Result<Report, Failure> {
     let mut s = Session::open(cfg)?;
     let resumed = names::resume_all(&mut s)?;
     let (owned, height) = names::owned(&s)?;
-    let me = names::owner_hex(&s);
-    let mut text =
-        format!("name key {me} (to receive a name: wallet name transfer NAME --to {me})");
+    let me = names::name_address(&s);
+    let mut text = format!(
+        "name address {me} (owns what this wallet registers; names sent to it, or to any address of `wallet address`, are this wallet's)"
+    );
     for (name, outcome) in &resumed {
         match outcome {
             Ok(txid) => text.push_str(&format!("\nrevealed pending {name}: txid {txid}")),
@@ -333,10 +319,16 @@ fn list(cfg: &Config) -> Result<Report, Failure> {
         let expires = at(n, "expires_at").as_u64().unwrap_or(0);
         let left = expires.saturating_sub(height);
         let soon = at(n, "status") == "grace" || left <= names::warn_within(lifetime);
+        let owner = at(n, "owner").as_str().unwrap_or("");
         text.push_str(&format!(
-            "\n{}  {}  expires at height {expires} ({left} blocks){}",
+            "\n{}  {}  expires at height {expires} ({left} blocks){}{}",
             at(n, "name").as_str().unwrap_or(""),
             at(n, "status").as_str().unwrap_or(""),
+            if owner == me {
+                String::new()
+            } else {
+                format!("  owned by {owner}")
+            },
             if soon {
                 format!(
                     "  WARNING: close to expiry; `wallet name renew {}`",
@@ -348,6 +340,7 @@ fn list(cfg: &Config) -> Result<Report, Failure> {
         ));
         rows.push(json!({
             "name": at(n, "name"),
+            "owner": owner,
             "status": at(n, "status"),
             "expires_at": expires,
             "grace_ends_at": at(n, "grace_ends_at"),
@@ -362,7 +355,7 @@ fn list(cfg: &Config) -> Result<Report, Failure> {
     Ok(Report::ok(
         text,
         json!({
-            "owner_key": me,
+            "name_address": me,
             "height": height,
             "names": rows,
             "pending": pending.entries().iter().map(|p| json!({"name": p.name, "preorder_txid": p.preorder_txid})).collect::<Vec<_>>(),

@@ -1,8 +1,12 @@
 //! `wallet name ...` and `wallet namespace create`: name operations (docs/naming.md)
-//! signed by the wallet's name-owner key and paid by its coins.
+//! signed by the wallet's keys and paid by its coins.
 //!
-//! The owner key is `m/44'/1'/0'/2'/0'` (`DerivationPath::names`); its address
-//! receives each preorder's output, which the reveal spends. Every operation travels
+//! Names are owned by addresses. The wallet registers with its name key,
+//! `m/44'/1'/0'/2'/0'` (`DerivationPath::names`): its address (the wallet's name
+//! address) owns what it registers and receives each preorder's output, which the
+//! reveal spends. A name may also be sent to any of its payment addresses (`wallet
+//! address`): the wallet manages a name owned by the address of any of its keys, signing
+//! with that key. Every operation travels
 //! in the first (burn) output of a transaction whose inputs are the wallet's coins,
 //! the burn's amount is the fee the rules ask, and the pay outputs follow: the
 //! preorder's output to the owner's address, then change. The owner signs the chain
@@ -14,7 +18,7 @@ use std::time::Duration;
 use chain_node::{Address, Amount, OutputKind, TxOut};
 use ed25519_dalek::SigningKey;
 use naming::{
-    Commitment, Name, NamespaceId, NamespaceTerms, NamingParams, Operation, OwnerKey,
+    Commitment, Name, NamespaceId, NamespaceTerms, NamingParams, Operation, OwnerAddress,
     PriceFunction, Salt, SignedOperation, ZoneFileHash,
 };
 use serde_json::{Value, json};
@@ -24,7 +28,7 @@ use crate::chain_cmds::{Spend, format_coins, pay_from, rpc, spendable_coins};
 use crate::keys::{DerivationPath, ExtendedKey};
 use crate::keystore::Unlocked;
 use crate::name_pending::{Pending, PendingStore};
-use crate::output::{Failure, Report, bad, failed, invalid};
+use crate::output::{Failure, Report, bad, failed};
 use crate::rpc::{RpcClient, RpcError};
 use crate::spend::{self, Coin};
 use crate::wallet::{Config, unlock};
@@ -34,7 +38,7 @@ pub(crate) fn at<'v>(v: &'v Value, key: &str) -> &'v Value {
     v.get(key).unwrap_or(&Value::Null)
 }
 
-/// The `key_index` that marks a coin of the name-owner key.
+/// The `key_index` that marks the name key (and a coin of its address).
 pub const OWNER_KEY_INDEX: u32 = u32::MAX;
 
 /// The largest zone file the wallet reads and uploads.
@@ -137,15 +141,46 @@ impl<'a> Session<'a> {
         })
     }
 
-    fn owner_public(&self) -> OwnerKey {
-        OwnerKey(self.owner.verifying_key().to_bytes())
+    /// The wallet's network.
+    pub fn network(&self) -> chain_node::Network {
+        self.cfg.network
     }
 
+    /// The name key's address, as the name state knows owners.
+    fn name_owner(&self) -> OwnerAddress {
+        OwnerAddress::from(self.owner_address())
+    }
+
+    /// The name key's address: the wallet's name address.
     fn owner_address(&self) -> Address {
         Address::from_pubkey(&self.owner.verifying_key().to_bytes())
     }
 
-    fn call(&self, method: &str, params: Value) -> Result<Value, Failure> {
+    /// Every address whose names this wallet manages, with its key's index: the name
+    /// key's ([`OWNER_KEY_INDEX`]) and each payment key's.
+    pub fn owner_addresses(&self) -> std::collections::BTreeMap<Address, u32> {
+        let mut all = crate::coins::addresses(&self.unlocked);
+        all.insert(self.owner_address(), OWNER_KEY_INDEX);
+        all
+    }
+
+    /// The key of [`Session::owner_addresses`]' index `index`.
+    fn key_of(&self, index: u32) -> SigningKey {
+        if index == OWNER_KEY_INDEX {
+            self.owner.clone()
+        } else {
+            self.unlocked.signing_key(index)
+        }
+    }
+
+    /// The index of this wallet's key whose address is `owner` (an address as the node
+    /// writes it), if any.
+    fn owning_key(&self, owner: &str) -> Option<u32> {
+        let address = Address::parse(owner, self.cfg.network).ok()?;
+        self.owner_addresses().get(&address).copied()
+    }
+
+    pub(crate) fn call(&self, method: &str, params: Value) -> Result<Value, Failure> {
         self.rpc.call(method, params).map_err(failed)
     }
 
@@ -166,24 +201,23 @@ impl<'a> Session<'a> {
         Ok(crate::coins::fetch(&self.rpc, self.cfg.network, &addrs)?)
     }
 
-    /// Sends `op`: the wallet's coins (and `required` first) pay `burn` into the
-    /// operation's burn output, then `preorder_output` to the owner's address when
+    /// Sends `op` signed by key `signer` ([`OWNER_KEY_INDEX`] or a payment key's
+    /// index): the wallet's coins (and `required` first) pay `burn` into the
+    /// operation's burn output, then `preorder_output` to the name key's address when
     /// asked, then change. Returns the txid and the payment.
     fn send_op(
         &mut self,
         op: Operation,
+        signer: u32,
         burn: u64,
         preorder_output: bool,
         required: &[Coin],
         before_broadcast: impl FnOnce(&str, &spend::Payment) -> Result<(), Failure>,
     ) -> Result<(String, spend::Payment), Failure> {
         let chain_id = naming::ChainId(*self.cfg.network.params().genesis_hash().as_bytes());
-        let placeholder = SignedOperation::sign(
-            op.clone(),
-            &self.owner,
-            &chain_id,
-            &naming::OutPoint::default(),
-        );
+        let signer = self.key_of(signer);
+        let placeholder =
+            SignedOperation::sign(op.clone(), &signer, &chain_id, &naming::OutPoint::default());
         let mut outputs = vec![TxOut {
             amount: Amount::from_units(burn),
             kind: OutputKind::Burn(placeholder.encode()),
@@ -195,6 +229,7 @@ impl<'a> Session<'a> {
             ));
         }
         let coins = spendable_coins(self.cfg, &self.rpc, &self.unlocked)?;
+        // The name key signs for coins of its address (a preorder's output).
         let owner = self.owner.clone();
         let kind = op.kind();
         pay_from(
@@ -226,7 +261,7 @@ impl<'a> Session<'a> {
                             vout: c.outpoint.vout,
                         },
                     );
-                    let signed = SignedOperation::sign(op, &owner, &chain_id, &first);
+                    let signed = SignedOperation::sign(op, &signer, &chain_id, &first);
                     if let Some(out) = payment.outputs.first_mut() {
                         out.kind = OutputKind::Burn(signed.encode());
                     }
@@ -374,10 +409,11 @@ pub fn launch_namespace(
         )));
     }
     let salt = Salt(random_salt()?);
-    let commitment = Commitment::for_namespace(id, &salt, &s.owner_public());
+    let commitment = Commitment::for_namespace(id, &salt, &s.name_owner());
     let price = s.params.namespace_prices.price(id).units();
     let (preorder, _) = s.send_op(
         Operation::NamespacePreorder { commitment },
+        OWNER_KEY_INDEX,
         price,
         true,
         &[],
@@ -395,7 +431,7 @@ pub fn launch_namespace(
         salt,
         terms,
     };
-    let (reveal, _) = s.send_op(reveal_op, 0, false, &[coin], no_record)?;
+    let (reveal, _) = s.send_op(reveal_op, OWNER_KEY_INDEX, 0, false, &[coin], no_record)?;
     loop {
         let info = s.rpc.call("getnamespaceinfo", json!([id.as_str()]));
         if info.is_ok_and(|i| *at(&i, "reveal_txid") == json!(reveal)) {
@@ -407,6 +443,7 @@ pub fn launch_namespace(
         Operation::NamespaceReady {
             namespace: id.clone(),
         },
+        OWNER_KEY_INDEX,
         0,
         false,
         &[],
@@ -436,9 +473,10 @@ fn random_salt() -> Result<[u8; 16], Failure> {
     Ok(salt)
 }
 
-/// The wallet's owner key in hex (what a sender passes to `name transfer --to`).
-pub fn owner_hex(s: &Session<'_>) -> String {
-    hex::encode(s.owner_public().as_bytes())
+/// The wallet's name address (the name key's), on its network: it owns what the wallet
+/// registers, and a sender may pass it to `name transfer --to`.
+pub fn name_address(s: &Session<'_>) -> String {
+    s.owner_address().encode(s.cfg.network)
 }
 
 /// What `register` did.
@@ -491,12 +529,13 @@ pub fn register(
                 .as_u64()
                 .ok_or_else(|| failed("the node's getnameprice answer has no price"))?;
             let salt = Salt(random_salt()?);
-            let commitment = Commitment::for_name(name, &salt, &s.owner_public());
+            let commitment = Commitment::for_name(name, &salt, &s.name_owner());
             let zhash = zone_file.as_deref().map(zone_file_hash);
             // The salt is on disk before the preorder is broadcast: a crash after
             // the broadcast loses no registration.
             let sent = s.send_op(
                 Operation::NamePreorder { commitment },
+                OWNER_KEY_INDEX,
                 burn,
                 true,
                 &[],
@@ -580,7 +619,7 @@ fn reveal(
         salt,
         zone_file,
     };
-    let (txid, _) = s.send_op(op, 0, false, &[coin], no_record)?;
+    let (txid, _) = s.send_op(op, OWNER_KEY_INDEX, 0, false, &[coin], no_record)?;
     store.remove(&what).map_err(failed)?;
     let warning = entry
         .zonefile
@@ -611,7 +650,8 @@ pub fn resume_all(s: &mut Session<'_>) -> Result<Vec<Resumed>, Failure> {
     Ok(done)
 }
 
-/// Sends an update, transfer, renew or revoke of a name this wallet owns.
+/// Sends an update, transfer, renew or revoke of a name owned by the address of one of
+/// this wallet's keys, signed by that key.
 ///
 /// # Errors
 /// The name is not this wallet's or not usable; funds; the node's refusals.
@@ -619,12 +659,13 @@ pub fn manage(s: &mut Session<'_>, op: Operation, name: &Name) -> Result<String,
     let info = s
         .name_info(name)?
         .ok_or_else(|| failed(format!("{name} is not registered")))?;
-    if *at(&info, "owner") != json!(owner_hex(s)) {
-        return Err(failed(format!(
-            "{name} is owned by key {}, not by this wallet's name key",
-            at(&info, "owner").as_str().unwrap_or("?")
-        )));
-    }
+    let owner = at(&info, "owner").as_str().unwrap_or("?");
+    let signer = s.owning_key(owner).ok_or_else(|| {
+        failed(format!(
+            "{name} is owned by address {owner}, which is none of this wallet's (its name address {} or an address `wallet address` gave)",
+            name_address(s)
+        ))
+    })?;
     let status = at(&info, "status").as_str().unwrap_or("?").to_owned();
     let renew = matches!(op, Operation::NameRenew { .. });
     let usable = status == "active" || (renew && status == "grace");
@@ -646,7 +687,7 @@ pub fn manage(s: &mut Session<'_>, op: Operation, name: &Name) -> Result<String,
     } else {
         0
     };
-    Ok(s.send_op(op, burn, false, &[], no_record)?.0)
+    Ok(s.send_op(op, signer, burn, false, &[], no_record)?.0)
 }
 
 /// A name's state for `resolve`: the record, and the zone file when the node has it.
@@ -687,9 +728,16 @@ pub fn fetch_zone_file(s: &Session<'_>, hash: &str) -> Result<Result<Vec<u8>, St
     Ok(Ok(bytes))
 }
 
-/// The names this wallet owns (every page of `listnames`).
+/// The names this wallet owns: those of every page of `listnames` owned by the
+/// address of one of its keys.
 pub fn owned(s: &Session<'_>) -> Result<(Vec<Value>, u64), Failure> {
-    let me = json!(owner_hex(s));
+    let mine_by = s.owner_addresses();
+    let is_mine = |owner: &Value| {
+        owner
+            .as_str()
+            .and_then(|o| Address::parse(o, s.cfg.network).ok())
+            .is_some_and(|a| mine_by.contains_key(&a))
+    };
     let mut after = String::new();
     let mut mine = Vec::new();
     let mut height = 0;
@@ -697,7 +745,7 @@ pub fn owned(s: &Session<'_>) -> Result<(Vec<Value>, u64), Failure> {
         let page = s.call("listnames", json!([after, 1000]))?;
         height = at(&page, "height").as_u64().unwrap_or(height);
         for n in at(&page, "names").as_array().map_or(&[][..], Vec::as_slice) {
-            if *at(n, "owner") == me && at(n, "status") != "expired" {
+            if is_mine(at(n, "owner")) && at(n, "status") != "expired" {
                 mine.push(n.clone());
             }
         }
@@ -728,92 +776,4 @@ pub fn namespace_report(fields: Value) -> Report {
         at(&fields, "ready_txid").as_str().unwrap_or(""),
     );
     Report::ok(line, fields)
-}
-
-/// Most headers `resolve --verify` fetches: a chain claimed longer is refused before it
-/// is downloaded (80 bytes each: 400 MB).
-pub const MAX_VERIFY_HEADERS: u64 = 5_000_000;
-
-/// Headers fetched per `getblockheaders` call (the node's bound).
-const HEADERS_PER_CALL: u64 = 2_000;
-
-/// A lookup proven against proof-of-work headers alone: the node's `getnameproof`
-/// answer and every header from genesis to its block, checked by
-/// [`chain_node::light::verify_name_answer`]. Nothing the node says is trusted but the
-/// headers' work.
-///
-/// # Errors
-/// `invalid: ...` (exit 1) when the answer or the headers do not verify; RPC failures.
-pub fn verify_lookup(
-    s: &Session<'_>,
-    name: &Name,
-) -> Result<chain_node::light::VerifiedName, Failure> {
-    use chain_node::light::{NameAnswer, NameAnswerText, verify_name_answer};
-    let a = s.call("getnameproof", json!([name.to_string()]))?;
-    let text_of = |k: &str| {
-        a.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let text = NameAnswerText {
-        name: text_of("name"),
-        height: a.get("height").and_then(Value::as_u64).unwrap_or(u64::MAX),
-        block_hash: text_of("blockhash"),
-        tx_count: a.get("txcount").and_then(Value::as_u64).unwrap_or(0),
-        coinbase: text_of("coinbase"),
-        coinbase_path: a
-            .get("coinbasepath")
-            .and_then(Value::as_array)
-            .map(|p| {
-                p.iter()
-                    .map(|h| h.as_str().unwrap_or_default().to_owned())
-                    .collect()
-            })
-            .unwrap_or_default(),
-        record: a.get("record").and_then(Value::as_str).map(str::to_owned),
-        proof: text_of("proof"),
-    };
-    let answer = NameAnswer::from_text(&text).map_err(|e| invalid(e.to_string()))?;
-    if answer.name != *name {
-        return Err(invalid(format!(
-            "the node answered for {} when asked for {name}",
-            answer.name
-        )));
-    }
-    let wanted = u64::from(answer.height.0) + 1;
-    if wanted > MAX_VERIFY_HEADERS {
-        return Err(invalid(format!(
-            "the answer is at height {}, past the {MAX_VERIFY_HEADERS} headers this wallet checks",
-            answer.height.0
-        )));
-    }
-    let mut headers = Vec::new();
-    while (headers.len() as u64) < wanted {
-        let start = headers.len() as u64;
-        let count = (wanted - start).min(HEADERS_PER_CALL);
-        let page = s.call("getblockheaders", json!([start, count]))?;
-        let list = page
-            .as_array()
-            .or_else(|| page.get("headers").and_then(Value::as_array))
-            .ok_or_else(|| invalid("getblockheaders answered no list of headers"))?;
-        if list.is_empty() || list.len() as u64 > count {
-            return Err(invalid(format!(
-                "getblockheaders answered {} headers for {count} asked from height {start}",
-                list.len()
-            )));
-        }
-        for h in list {
-            let bytes = h
-                .as_str()
-                .and_then(|t| (t.len() == 2 * chain_node::HEADER_SIZE).then_some(t))
-                .and_then(|t| hex::decode(t).ok())
-                .ok_or_else(|| invalid("a header that is not 80 bytes of hex"))?;
-            let header = chain_node::encoding::decode_exact::<chain_node::Header>(&bytes)
-                .map_err(|e| invalid(format!("a header that does not decode: {e}")))?;
-            headers.push(header);
-        }
-    }
-    verify_name_answer(&s.cfg.network.params(), &headers, &answer)
-        .map_err(|e| invalid(e.to_string()))
 }

@@ -1,6 +1,10 @@
 //! The storage format at open: a new store gets genesis, an old one must be of this
-//! format and network, and a format-2 or format-3 store is refused with advice and
-//! upgraded by a reindex (`docs/storage.md`).
+//! format (6) and network. A format-2 or format-3 store is refused with advice and its
+//! index upgraded by a reindex (which keeps the directory readable, not its chain: those
+//! blocks carry no name-state commitment). A format-4 or format-5 store is refused
+//! outright (`ChainError::WrongStore`): its blocks' name-state commitments are missing
+//! (4) or commit to records that name owners by key (5), which no longer match the
+//! roots this build computes once a name operation is in the chain (`docs/storage.md`).
 
 use super::{ChainState, KEY_GENESIS};
 use crate::encoding::{BlockStatus, Failure, IndexEntry, Validity, decode_exact, encode_to_vec};

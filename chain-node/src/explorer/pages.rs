@@ -14,7 +14,7 @@ use crate::chain::ChainTip;
 use crate::hash::{BlockHash, TxId};
 use crate::p2p::PeerSummary;
 use crate::params::Network;
-use crate::rpc::{name_status, namespace_status};
+use crate::rpc::{name_status, namespace_status, owner_text};
 use crate::transaction::{OutputKind, TxInputs};
 use crate::u256::U256;
 use crate::units::Amount;
@@ -521,11 +521,12 @@ pub(crate) fn peers(site: Site, peers: Option<&[PeerSummary]>) -> Markup {
 /// it) inside `<pre>`, never as markup.
 pub(crate) fn name(site: Site, p: &NamePage) -> Markup {
     let r = &p.found.record;
+    let owner = owner_text(r.owner, site.network);
     let body = html! {
         h1 { "Name" }
         p { code id="name" { (p.name) } }
         table.fields {
-            tr { th { "Owner key" } td { code id="owner" { (hex::encode(r.owner.as_bytes())) } } }
+            tr { th { "Owner" } td { a.addr href={ "/address/" (owner) } id="owner" { (owner) } } }
             tr { th { "Status" } td { span id="status" { (name_status(p.found.status)) }
                  " " span.muted { "at height " (p.found.at.0) ", the next block's" } } }
             tr { th { "Registered at" } td { (r.registered_at.0) } }

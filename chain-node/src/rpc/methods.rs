@@ -8,7 +8,9 @@ mod network;
 mod proofs;
 
 pub use names::MAX_LIST_NAMES;
-pub(crate) use names::{NameView, name_status, namespace_status, parse_name_text, read_name};
+pub(crate) use names::{
+    NameView, name_status, namespace_status, owner_text, parse_name_text, read_name,
+};
 
 pub use call::{Call, parse_call};
 

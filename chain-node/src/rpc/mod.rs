@@ -37,7 +37,9 @@ pub use methods::{
     Call, MAX_ADDRESSES, MAX_GENERATE_BLOCKS, MAX_LIST_BLOCKS, MAX_LIST_BYTES, MAX_LIST_NAMES,
     MAX_LIST_OUTPUTS, MAX_TEST_TRANSACTIONS, RpcError, dispatch, dispatch_with, parse_call,
 };
-pub(crate) use methods::{NameView, name_status, namespace_status, parse_name_text, read_name};
+pub(crate) use methods::{
+    NameView, name_status, namespace_status, owner_text, parse_name_text, read_name,
+};
 
 use crate::node::Node;
 use crate::p2p::P2p;

@@ -513,7 +513,8 @@ fn name_pages_show_a_registered_name_escaped_and_refuse_unknown_and_invalid_ones
 
     reg.mine(register);
     let registered = tip_height(node);
-    let owner = hex::encode(key(3).verifying_key().to_bytes());
+    // The owner's address on regtest, linked to its address page.
+    let owner = crate::names::owner_text(&key(3));
     let hash_hex = hex::encode(hash);
     // Registered, file not yet uploaded: the hash is shown, the file is missing.
     let r = served.get("/name/alice.id");
@@ -534,6 +535,12 @@ fn name_pages_show_a_registered_name_escaped_and_refuse_unknown_and_invalid_ones
     };
     assert_eq!(field("name"), "alice.id");
     assert_eq!(field("owner"), owner);
+    assert!(
+        r.body
+            .contains(&format!("href=\"/address/{owner}\" id=\"owner\"")),
+        "{}",
+        r.body
+    );
     assert_eq!(field("status"), "active");
     // Lifetime 8 and grace 4 blocks under `names::test_terms`.
     assert_eq!(field("expires"), (registered + 8).to_string());

@@ -10,7 +10,7 @@ use ed25519_dalek::SigningKey;
 use naming::{Commitment, Name, NamespaceId, Operation, Salt, ZoneFileHash};
 
 use crate::helpers::{Reads as _, address, coinbase_coin, key};
-use crate::names::{op_tx, owner_key, test_terms};
+use crate::names::{op_tx, owner_address, test_terms};
 
 /// Sends name operations through `node` and mines them there.
 pub(crate) struct Registrar<'n> {
@@ -83,7 +83,7 @@ impl<'n> Registrar<'n> {
     pub(crate) fn launch_namespace(&self, creator: &SigningKey, id: &NamespaceId) {
         let salt = Salt([7; 16]);
         let price = self.params.naming.namespace_prices.price(id).units();
-        let commitment = Commitment::for_namespace(id, &salt, &owner_key(creator));
+        let commitment = Commitment::for_namespace(id, &salt, &owner_address(creator));
         let preorder =
             self.mine(self.op(creator, Operation::NamespacePreorder { commitment }, price));
         self.generate(self.params.naming.preorder_min_depth.saturating_sub(1));
@@ -116,7 +116,7 @@ impl<'n> Registrar<'n> {
         zone_file: Option<ZoneFileHash>,
     ) -> Transaction {
         let salt = Salt([8; 16]);
-        let commitment = Commitment::for_name(name, &salt, &owner_key(owner));
+        let commitment = Commitment::for_name(name, &salt, &owner_address(owner));
         let preorder = self.mine(self.op(owner, Operation::NamePreorder { commitment }, price));
         self.generate(self.params.naming.preorder_min_depth.saturating_sub(1));
         let (o, c) = self.fund();

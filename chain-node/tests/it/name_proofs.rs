@@ -13,7 +13,7 @@ use naming::{Commitment, Operation, Salt};
 use serde_json::{Value, json};
 
 use crate::helpers::{Reads as _, TestNode, address, key, solve};
-use crate::names::{GRACE, LIFETIME, op_tx, owner_key, test_terms};
+use crate::names::{GRACE, LIFETIME, op_tx, owner_address, owner_text, test_terms};
 
 fn rpc(node: &chain_node::Node, method: &str, params: Value) -> Result<Value, (i64, String)> {
     chain_node::rpc::dispatch(node, method, &params).map_err(|e| (e.code, e.message))
@@ -87,7 +87,7 @@ fn node_with_alice(name: &str) -> (TestNode, u32) {
     };
     let id: naming::NamespaceId = "id".parse().unwrap();
     let ns_salt = Salt([7; 16]);
-    let commitment = Commitment::for_namespace(&id, &ns_salt, &owner_key(&creator));
+    let commitment = Commitment::for_namespace(&id, &ns_salt, &owner_address(&creator));
     let ns_price = params.naming.namespace_prices.price(&id).units();
     let pre = send(
         &creator,
@@ -111,7 +111,7 @@ fn node_with_alice(name: &str) -> (TestNode, u32) {
     );
     let name: naming::Name = "alice.id".parse().unwrap();
     let salt = Salt([8; 16]);
-    let commitment = Commitment::for_name(&name, &salt, &owner_key(&alice));
+    let commitment = Commitment::for_name(&name, &salt, &owner_address(&alice));
     let pre = send(&alice, Operation::NamePreorder { commitment }, 2_000, None);
     let registered_at = node.tip().unwrap().0.0 + 1;
     let register = Operation::NameRegister {
@@ -144,13 +144,23 @@ fn name_proofs_verify_against_headers_alone_and_every_tampering_fails() {
     assert_eq!(answer["status"], json!("active"));
     assert_eq!(v.height.0, registered_at);
     let record = v.record.unwrap();
-    assert_eq!(record.owner, owner_key(&key(3)));
+    assert_eq!(record.owner, owner_address(&key(3)));
+    // The proven owner as a payment address, and the answer's owner for reading.
+    assert_eq!(
+        v.owner.map(|a| a.encode(chain_node::Network::Regtest)),
+        Some(owner_text(&key(3)))
+    );
+    assert_eq!(answer["owner"], json!(owner_text(&key(3))));
     assert_eq!(record.registered_at.0, registered_at);
 
     let nobody = rpc(&node, "getnameproof", json!(["nobody.id"])).unwrap();
     assert_eq!(nobody["record"], Value::Null);
+    assert_eq!(nobody["owner"], Value::Null);
     let v = check(&params, &hs, &text(&nobody)).unwrap();
-    assert_eq!((v.status, v.record), (ProvenStatus::Absent, None));
+    assert_eq!(
+        (v.status, v.record, v.owner),
+        (ProvenStatus::Absent, None, None)
+    );
 
     // Claiming the absent name holds alice's record, or alice's holds none, fails.
     let mut swapped = text(&nobody);
@@ -261,7 +271,7 @@ fn name_proofs_verify_against_headers_alone_and_every_tampering_fails() {
     let v = check(&params, &headers(&node), &text(&later)).unwrap();
     assert_eq!(v.status, ProvenStatus::Expired);
     assert_eq!(later["status"], json!("expired"));
-    assert_eq!(v.record.unwrap().owner, owner_key(&key(3)));
+    assert_eq!(v.record.unwrap().owner, owner_address(&key(3)));
     // Another height than the tip's is refused clearly.
     let (code, message) = rpc(&node, "getnameproof", json!(["alice.id", 3])).unwrap_err();
     assert_eq!(code, -8, "{message}");

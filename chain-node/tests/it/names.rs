@@ -20,7 +20,7 @@ use chain_node::{
 };
 use ed25519_dalek::SigningKey;
 use naming::{
-    Commitment, MemoryNames, NamespaceTerms, Operation, OwnerKey, PriceFunction, Salt,
+    Commitment, MemoryNames, NamespaceTerms, Operation, OwnerAddress, PriceFunction, Salt,
     SignedOperation, ZoneFileHash,
 };
 use proptest::prelude::*;
@@ -44,8 +44,23 @@ pub(crate) fn test_terms() -> NamespaceTerms {
     }
 }
 
-pub(crate) fn owner_key(k: &SigningKey) -> OwnerKey {
-    OwnerKey(k.verifying_key().to_bytes())
+/// The address that owns what `k` signs for, written out from its definition
+/// (docs/naming.md) rather than taken from the code under test:
+/// `SHA-256("chain-node/address/v1" ‖ public key)`.
+pub(crate) fn owner_address(k: &SigningKey) -> OwnerAddress {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"chain-node/address/v1");
+    h.update(k.verifying_key().to_bytes());
+    OwnerAddress(h.finalize().into())
+}
+
+/// How the RPCs and the explorer write the owner `k` signs for on regtest: the bech32m
+/// encoding (BIP 350, by the `bech32` crate directly) of [`owner_address`] under the
+/// prefix `rcn` (docs/rpc.md).
+pub(crate) fn owner_text(k: &SigningKey) -> String {
+    bech32::encode::<bech32::Bech32m>(bech32::Hrp::parse("rcn").unwrap(), &owner_address(k).0)
+        .unwrap()
 }
 
 /// A transaction carrying `op` signed by `owner` over its first input: it spends
@@ -453,7 +468,7 @@ impl Harness {
         let creator = self.owners[0].clone();
         let salt = Salt([9; 16]);
         let id: naming::NamespaceId = "id".parse().unwrap();
-        let commitment = Commitment::for_namespace(&id, &salt, &owner_key(&creator));
+        let commitment = Commitment::for_namespace(&id, &salt, &owner_address(&creator));
         let price = self.params.naming.namespace_prices.price(&id).units();
         let (o, c) = self.funding();
         let miner = self.mem.miner.clone();
@@ -514,7 +529,7 @@ impl Harness {
         // Signs as the name's owner in the oracle two times in three, else as key `w`.
         let holder = |w: u8, n: u8| -> SigningKey {
             let current = self.names.names.get(&name(n)).map(|r| r.owner);
-            match current.and_then(|o| self.owners.iter().find(|k| owner_key(k) == o)) {
+            match current.and_then(|o| self.owners.iter().find(|k| owner_address(k) == o)) {
                 Some(k) if w < 2 => k.clone(),
                 _ => owner(w),
             }
@@ -527,7 +542,8 @@ impl Harness {
                 burn,
             } => {
                 let k = owner(w);
-                let commitment = Commitment::for_name(&name(n), &Salt([salt; 16]), &owner_key(&k));
+                let commitment =
+                    Commitment::for_name(&name(n), &Salt([salt; 16]), &owner_address(&k));
                 let tx = op_tx(
                     &self.params,
                     &[(o, c, &miner)],
@@ -630,7 +646,7 @@ impl Harness {
                 &holder(w, n),
                 Operation::NameTransfer {
                     name: name(n),
-                    new_owner: owner_key(&owner(to)),
+                    new_owner: owner_address(&owner(to)),
                     keep_zone_file: to % 2 == 0,
                 },
                 0,
@@ -675,7 +691,7 @@ impl Harness {
         let commitment = Commitment::for_name(
             &NAMES[0].parse().unwrap(),
             &Salt([salt; 16]),
-            &owner_key(&self.owners[1]),
+            &owner_address(&self.owners[1]),
         );
         assert!(self.state().preorder_record(&commitment).unwrap().is_some());
         let register = self.op(&Op::Register { pick: 0, tamper: 0 });
@@ -799,7 +815,7 @@ fn a_reorg_that_removes_a_registration_removes_the_name() {
     let name: naming::Name = "alice.id".parse().unwrap();
     let commitment = h.register_alice(5);
     let record = h.state().name_record(&name).unwrap().unwrap();
-    assert_eq!(record.owner, owner_key(&alice));
+    assert_eq!(record.owner, owner_address(&alice));
     assert!(h.state().preorder_record(&commitment).unwrap().is_none());
     // Unflushed: a crash and a reopen connect it again.
     h.crash();
@@ -847,7 +863,7 @@ fn a_format_3_store_is_refused_and_a_reindex_builds_its_name_index() {
             err,
             chain_node::error::ChainError::OldFormat {
                 found: 3,
-                expected: 5
+                expected: 6
             }
         ),
         "{err}"
@@ -855,4 +871,39 @@ fn a_format_3_store_is_refused_and_a_reindex_builds_its_name_index() {
     assert!(err.to_string().contains("chain-node reindex"));
     h.reindex();
     assert_eq!(h.state().index_records().unwrap(), want);
+}
+
+/// A store of format 5, whose name records (and the roots its blocks commit to) name
+/// owners by key, is refused at open and by a reindex, naming both formats; nothing is
+/// written to it.
+#[test]
+fn a_format_5_store_is_refused() {
+    let mut h = Harness::new("names-format5", CacheConfig::default());
+    h.launch_namespace();
+    h.register_alice(1);
+    drop(h.state.take());
+    {
+        let db = crate::chain::open_raw(&h.dir);
+        db.insert(b"v", &5u32.to_le_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    let before: Vec<(sled::IVec, sled::IVec)> = crate::chain::open_raw(&h.dir)
+        .iter()
+        .map(Result::unwrap)
+        .collect();
+    for err in [
+        ChainState::open(&h.dir, h.params.clone()).unwrap_err(),
+        ChainState::open_for_reindex(&h.dir, h.params.clone()).unwrap_err(),
+    ] {
+        let chain_node::error::ChainError::WrongStore { expected, found } = &err else {
+            panic!("{err}");
+        };
+        assert!(expected.starts_with("format 6,"), "{err}");
+        assert!(found.starts_with("format 5,"), "{err}");
+    }
+    let after: Vec<(sled::IVec, sled::IVec)> = crate::chain::open_raw(&h.dir)
+        .iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(before, after, "a refused store is left as it was");
 }

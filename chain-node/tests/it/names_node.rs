@@ -10,7 +10,7 @@ use naming::{Commitment, Operation, Salt, ZoneFileHash};
 
 use crate::helpers::{Reads as _, key};
 use crate::name_flow::Registrar;
-use crate::names::{GRACE, LIFETIME, op_tx, owner_key, test_terms};
+use crate::names::{GRACE, LIFETIME, op_tx, owner_address, owner_text, test_terms};
 
 /// A node's answer to `method`, or its error code and message.
 fn rpc(
@@ -55,7 +55,7 @@ fn a_name_life_cycle_mined_by_the_node_is_visible_over_rpc_and_an_early_reveal_i
         &[(o, c, payer)],
         &creator,
         Operation::NamespacePreorder {
-            commitment: Commitment::for_namespace(&id, &ns_salt, &owner_key(&creator)),
+            commitment: Commitment::for_namespace(&id, &ns_salt, &owner_address(&creator)),
         },
         ns_price,
     ));
@@ -87,10 +87,7 @@ fn a_name_life_cycle_mined_by_the_node_is_visible_over_rpc_and_an_early_reveal_i
     ));
     let info = rpc(&node, "getnamespaceinfo", json!(["id"])).unwrap();
     assert_eq!(info["status"], json!("ready"));
-    assert_eq!(
-        info["creator"],
-        json!(hex::encode(creator.verifying_key().to_bytes()))
-    );
+    assert_eq!(info["creator"], json!(owner_text(&creator)));
     assert_eq!(info["lifetime"], json!(LIFETIME));
     assert_eq!(info["price_function"]["coeff"], json!(10));
 
@@ -107,7 +104,7 @@ fn a_name_life_cycle_mined_by_the_node_is_visible_over_rpc_and_an_early_reveal_i
         &[(o, c, payer)],
         &alice,
         Operation::NamePreorder {
-            commitment: Commitment::for_name(&name, &salt, &owner_key(&alice)),
+            commitment: Commitment::for_name(&name, &salt, &owner_address(&alice)),
         },
         2_000,
     );
@@ -174,10 +171,7 @@ fn a_name_life_cycle_mined_by_the_node_is_visible_over_rpc_and_an_early_reveal_i
     let registered_at = node.tip().unwrap().0.0 + 1;
     mine(register);
     let info = rpc(&node, "getnameinfo", json!(["alice.id"])).unwrap();
-    assert_eq!(
-        info["owner"],
-        json!(hex::encode(alice.verifying_key().to_bytes()))
-    );
+    assert_eq!(info["owner"], json!(owner_text(&alice)));
     assert_eq!(info["zonefilehash"], json!(hex::encode([0x11; 32])));
     assert_eq!(info["registered_at"], json!(registered_at));
     assert_eq!(info["expires_at"], json!(registered_at + LIFETIME));
@@ -208,16 +202,13 @@ fn a_name_life_cycle_mined_by_the_node_is_visible_over_rpc_and_an_early_reveal_i
         &alice,
         Operation::NameTransfer {
             name: name.clone(),
-            new_owner: owner_key(&bob),
+            new_owner: owner_address(&bob),
             keep_zone_file: true,
         },
         0,
     );
     let info = rpc(&node, "getnameinfo", json!(["alice.id"])).unwrap();
-    assert_eq!(
-        info["owner"],
-        json!(hex::encode(bob.verifying_key().to_bytes()))
-    );
+    assert_eq!(info["owner"], json!(owner_text(&bob)));
     assert_eq!(info["zonefilehash"], json!(hex::encode([0x22; 32])));
     // The old owner can no longer change it: the operation is mined and ignored.
     update(&alice, 0x33);
@@ -281,9 +272,6 @@ fn a_name_life_cycle_mined_by_the_node_is_visible_over_rpc_and_an_early_reveal_i
         crate::process::http(server.local_addr().port(), "POST", &body, Some(&cookie));
     assert_eq!(status, 200);
     let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(
-        answer["result"]["owner"],
-        json!(hex::encode(bob.verifying_key().to_bytes()))
-    );
+    assert_eq!(answer["result"]["owner"], json!(owner_text(&bob)));
     server.stop(&node).unwrap();
 }

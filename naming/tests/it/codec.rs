@@ -6,7 +6,8 @@
 use ed25519_dalek::{Signature, Verifier};
 use naming::{
     Amount, ChainId, Changes, Commitment, DecodeError, Height, NameRecord, Operation, OutPoint,
-    OwnerKey, PreorderKind, PreorderRecord, Salt, SignedOperation, TxId, ZoneFileHash,
+    OwnerAddress, OwnerKey, PreorderKind, PreorderRecord, Salt, SignedOperation, TxId,
+    ZoneFileHash,
 };
 use sha2::{Digest, Sha256};
 
@@ -22,7 +23,7 @@ fn a_name_update_payload_byte_by_byte() {
         signer: OwnerKey([0x11; 32]),
         signature: [0x22; 64],
     };
-    let mut expected = b"otn\x01+".to_vec();
+    let mut expected = b"otn\x02+".to_vec();
     expected.extend_from_slice(b"\x05alice\x02id");
     expected.extend_from_slice(&[0xab; 32]);
     expected.extend_from_slice(&[0x11; 32]);
@@ -42,7 +43,7 @@ fn a_namespace_reveal_payload_byte_by_byte() {
         signer: OwnerKey([0x11; 32]),
         signature: [0x22; 64],
     };
-    let mut expected = b"otn\x01&\x02id".to_vec();
+    let mut expected = b"otn\x02&\x02id".to_vec();
     expected.extend_from_slice(&[0x5a; 16]);
     expected.extend_from_slice(&LIFETIME.to_le_bytes());
     expected.extend_from_slice(&GRACE.to_le_bytes());
@@ -71,10 +72,13 @@ fn malformed_payloads_are_refused_with_their_reason() {
         SignedOperation::decode(&with(0, b'x')),
         Err(DecodeError::BadMagic)
     );
-    assert_eq!(
-        SignedOperation::decode(&with(3, 2)),
-        Err(DecodeError::UnsupportedVersion { version: 2 })
-    );
+    // Version 1 (transfers named a key) and any later one are refused.
+    for version in [1, 3] {
+        assert_eq!(
+            SignedOperation::decode(&with(3, version)),
+            Err(DecodeError::UnsupportedVersion { version })
+        );
+    }
     assert_eq!(
         SignedOperation::decode(&with(4, b'Z')),
         Err(DecodeError::UnknownOp { code: b'Z' })
@@ -108,7 +112,7 @@ fn malformed_payloads_are_refused_with_their_reason() {
     let transfer = SignedOperation {
         op: Operation::NameTransfer {
             name: name("a.id"),
-            new_owner: OwnerKey([3; 32]),
+            new_owner: OwnerAddress([3; 32]),
             keep_zone_file: true,
         },
         signer: OwnerKey([1; 32]),
@@ -173,9 +177,9 @@ fn the_signature_digest_and_commitments_as_documented() {
     assert!(key.verifying_key().verify(&digest, &signature).is_ok());
     assert!(signed.verify(&chain_id, &first));
 
-    let owner = OwnerKey([0x11; 32]);
+    let owner = OwnerAddress([0x11; 32]);
     let mut h = Sha256::new();
-    h.update(b"open-trust/naming/preorder/v1");
+    h.update(b"open-trust/naming/preorder/v2");
     h.update(b"\x01\x05alice\x02id");
     h.update([0x5a; 16]);
     h.update([0x11; 32]);
@@ -185,7 +189,7 @@ fn the_signature_digest_and_commitments_as_documented() {
         expected
     );
     let mut h = Sha256::new();
-    h.update(b"open-trust/naming/preorder/v1");
+    h.update(b"open-trust/naming/preorder/v2");
     h.update(b"\x00\x02id");
     h.update([0x5a; 16]);
     h.update([0x11; 32]);
@@ -196,10 +200,29 @@ fn the_signature_digest_and_commitments_as_documented() {
     );
 }
 
+/// The address of a key is the chain's address hash, written out here from its
+/// definition: `SHA-256("chain-node/address/v1" ‖ key)`.
+#[test]
+fn the_address_of_a_key_as_documented() {
+    for seed in [0u8, 7, 0xff] {
+        let key = OwnerKey([seed; 32]);
+        let mut preimage = b"chain-node/address/v1".to_vec();
+        preimage.extend_from_slice(&[seed; 32]);
+        let expected: [u8; 32] = Sha256::digest(&preimage).into();
+        assert_eq!(OwnerAddress::of_key(&key), OwnerAddress(expected));
+    }
+    let signed = SignedOperation {
+        op: Operation::NameRenew { name: name("a.id") },
+        signer: OwnerKey(key(4).verifying_key().to_bytes()),
+        signature: [0; 64],
+    };
+    assert_eq!(signed.signer_address(), owner(&key(4)));
+}
+
 #[test]
 fn records_byte_by_byte() {
     let record = NameRecord {
-        owner: OwnerKey([0x11; 32]),
+        owner: OwnerAddress([0x11; 32]),
         zone_file: Some(ZoneFileHash([0x22; 32])),
         registered_at: Height(0x0102_0304),
         expires_at: Height(5),
@@ -207,7 +230,7 @@ fn records_byte_by_byte() {
         revoked: true,
         last_txid: TxId([0x33; 32]),
     };
-    let mut expected = vec![1];
+    let mut expected = vec![2];
     expected.extend_from_slice(&[0x11; 32]);
     expected.push(1);
     expected.extend_from_slice(&[0x22; 32]);
@@ -218,7 +241,7 @@ fn records_byte_by_byte() {
 
     let preorder = PreorderRecord {
         kind: PreorderKind::Name,
-        signer: OwnerKey([0x11; 32]),
+        signer: OwnerAddress([0x11; 32]),
         height: Height(7),
         burned: Amount(0x0100),
         output: OutPoint {
@@ -226,19 +249,22 @@ fn records_byte_by_byte() {
             vout: 2,
         },
     };
-    let mut expected = vec![1, 1];
+    let mut expected = vec![2, 1];
     expected.extend_from_slice(&[0x11; 32]);
     expected.extend_from_slice(&[7, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
     expected.extend_from_slice(&[0x44; 32]);
     expected.extend_from_slice(&[2, 0, 0, 0]);
     assert_eq!(preorder.encode(), expected);
     assert_eq!(PreorderRecord::decode(&expected), Ok(preorder));
-    let mut other_version = expected.clone();
-    other_version[0] = 2;
-    assert_eq!(
-        PreorderRecord::decode(&other_version),
-        Err(DecodeError::UnsupportedVersion { version: 2 })
-    );
+    // Version 1 (which held keys) and any later one are refused.
+    for version in [1, 3] {
+        let mut other_version = expected.clone();
+        other_version[0] = version;
+        assert_eq!(
+            PreorderRecord::decode(&other_version),
+            Err(DecodeError::UnsupportedVersion { version })
+        );
+    }
 }
 
 #[test]

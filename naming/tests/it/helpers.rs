@@ -6,9 +6,10 @@
 use ed25519_dalek::SigningKey;
 use naming::{
     Amount, ChainId, Changes, Commitment, Height, MemoryNames, Name, NamespaceId, NamespaceTerms,
-    NamingParams, Operation, OutPoint, OwnerKey, PriceFunction, Rejection, Salt, SignedOperation,
-    TxContext, TxId, apply,
+    NamingParams, Operation, OutPoint, OwnerAddress, PriceFunction, Rejection, Salt,
+    SignedOperation, TxContext, TxId, apply,
 };
+use sha2::{Digest, Sha256};
 
 /// Minimum preorder depth of the test parameters.
 pub(crate) const MIN_DEPTH: u32 = 2;
@@ -26,9 +27,13 @@ pub(crate) fn key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32])
 }
 
-/// The public key of `key`.
-pub(crate) fn owner(key: &SigningKey) -> OwnerKey {
-    OwnerKey(key.verifying_key().to_bytes())
+/// The address of `key`, computed here as the chain defines it (an oracle independent
+/// of `OwnerAddress::of_key`): `SHA-256("chain-node/address/v1" ‖ public key)`.
+pub(crate) fn owner(key: &SigningKey) -> OwnerAddress {
+    let mut h = Sha256::new();
+    h.update(b"chain-node/address/v1");
+    h.update(key.verifying_key().to_bytes());
+    OwnerAddress(h.finalize().into())
 }
 
 /// Parses a name.

@@ -5,8 +5,8 @@
 
 use naming::{
     Amount, Changes, Commitment, Height, NAME_COST_UNIT, NameRecord, NamespaceRecord,
-    NamespaceTerms, Operation, OutPoint, OwnerKey, PreorderKind, PreorderRecord, PriceFunction,
-    Rejection, Salt, SignedOperation, TxId, ZoneFileHash,
+    NamespaceTerms, Operation, OutPoint, OwnerAddress, OwnerKey, PreorderKind, PreorderRecord,
+    PriceFunction, Rejection, Salt, SignedOperation, TxId, ZoneFileHash,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
@@ -152,7 +152,7 @@ fn arb_operation() -> impl Strategy<Value = Operation> {
         (arb_name(), arb_bytes32(), any::<bool>()).prop_map(|(name, k, keep)| {
             Operation::NameTransfer {
                 name,
-                new_owner: OwnerKey(k),
+                new_owner: OwnerAddress(k),
                 keep_zone_file: keep,
             }
         }),
@@ -187,7 +187,7 @@ fn arb_name_record() -> impl Strategy<Value = NameRecord> {
         arb_bytes32(),
     )
         .prop_map(|(o, z, [r, e, g], revoked, t)| NameRecord {
-            owner: OwnerKey(o),
+            owner: OwnerAddress(o),
             zone_file: z.map(ZoneFileHash),
             registered_at: Height(r),
             expires_at: Height(e),
@@ -254,7 +254,7 @@ proptest! {
     ) {
         prop_assert_eq!(NameRecord::decode(&name.encode()), Ok(name.clone()));
         let ns = NamespaceRecord {
-            creator: OwnerKey(creator),
+            creator: OwnerAddress(creator),
             terms: NamespaceTerms { lifetime: terms.0, grace: terms.1, price: price_fn(terms.2) },
             revealed_at: Height(heights[0]),
             ready_by: Height(heights[1]),
@@ -264,7 +264,7 @@ proptest! {
         prop_assert_eq!(NamespaceRecord::decode(&ns.encode()), Ok(ns.clone()));
         let pre = PreorderRecord {
             kind: if ready { PreorderKind::Name } else { PreorderKind::Namespace },
-            signer: OwnerKey(creator),
+            signer: OwnerAddress(creator),
             height: Height(heights[0]),
             burned: Amount(burned),
             output: OutPoint { txid: TxId(creator), vout },

@@ -5,8 +5,8 @@
 
 use naming::{
     Amount, Commitment, DecodeError, Height, NAME_COST_UNIT, NameStatus, NamespaceStatus,
-    NamespaceTerms, Operation, OutPoint, OwnerKey, Rejection, Salt, SignedOperation, TxContext,
-    ZoneFileHash, apply, apply_payload, check_relay,
+    NamespaceTerms, Operation, OutPoint, OwnerAddress, OwnerKey, Rejection, Salt, SignedOperation,
+    TxContext, ZoneFileHash, apply, apply_payload, check_relay,
 };
 
 use crate::helpers::*;
@@ -163,7 +163,7 @@ fn a_signature_binds_chain_and_first_spent_outpoint() {
     );
     // Another signer key with the same signature.
     let mut forged = op.clone();
-    forged.signer = owner(&key(9));
+    forged.signer = OwnerKey(key(9).verifying_key().to_bytes());
     assert_eq!(
         apply(&w.params, &w.state, &ctx, &forged),
         Err(Rejection::BadSignature)
@@ -351,7 +351,7 @@ fn a_front_runner_cannot_use_a_seen_preorder_or_reveal() {
     let (mut w, ready) = launched();
     let (out, op) = preordered(&mut w, ready);
     // The thief copies the register with his own key: the commitment includes the
-    // owner key, so there is no preorder for it.
+    // owner's address, so there is no preorder for his.
     let ctx = w.ctx(ready + MIN_DEPTH, 0, vec![out]);
     let Operation::NameRegister { name: n, salt, .. } = &op else {
         unreachable!()
@@ -388,7 +388,7 @@ fn a_register_is_signed_by_the_preorder_signer_and_matches_its_kind() {
     let (mut w, ready) = launched();
     let alice = name("alice.id");
     let salt = Salt([7; 16]);
-    // Key 5 preorders a commitment naming key 2 as owner.
+    // Key 5 preorders a commitment naming key 2's address as owner.
     let commitment = Commitment::for_name(&alice, &salt, &owner(&key(2)));
     let pre = w.ctx(ready, 10_000_000, vec![]);
     w.submit(&key(5), Operation::NamePreorder { commitment }, &pre)
@@ -405,7 +405,10 @@ fn a_register_is_signed_by_the_preorder_signer_and_matches_its_kind() {
     let ctx = w.ctx(ready + MIN_DEPTH, 0, vec![out]);
     assert_eq!(
         w.submit(&key(2), op, &ctx),
-        Err(Rejection::PreorderSignerMismatch)
+        Err(Rejection::PreorderSignerMismatch {
+            preorder: owner(&key(5)),
+            signer: owner(&key(2)),
+        })
     );
 
     // A namespace preorder does not serve a name register.
@@ -624,7 +627,9 @@ fn only_the_creator_readies_a_namespace_once() {
             &ctx
         ),
         Err(Rejection::NotCreator {
-            namespace: id.clone()
+            namespace: id.clone(),
+            creator: owner(&key(1)),
+            signer: owner(&key(2)),
         })
     );
     assert_eq!(
@@ -666,13 +671,23 @@ fn only_the_owner_changes_a_name() {
     ];
     for op in ops {
         let ctx = w.ctx(at + 1, price, vec![]);
+        let refused = w.submit(&key(7), op.clone(), &ctx);
         assert_eq!(
-            w.submit(&key(7), op.clone(), &ctx),
+            refused,
             Err(Rejection::NotOwner {
-                name: alice.clone()
+                name: alice.clone(),
+                owner: owner(&key(2)),
+                signer: owner(&key(7)),
             }),
             "{}",
             op.kind()
+        );
+        // The reason names both addresses.
+        let reason = refused.unwrap_err().to_string();
+        assert!(
+            reason.contains(&hex::encode(owner(&key(2)).0))
+                && reason.contains(&hex::encode(owner(&key(7)).0)),
+            "{reason}"
         );
         let missing = match op.clone() {
             Operation::NameUpdate { zone_file, .. } => Operation::NameUpdate {
@@ -705,20 +720,58 @@ fn only_the_owner_changes_a_name() {
 }
 
 #[test]
-fn a_transfer_needs_a_real_key() {
+fn a_transfer_to_an_address_hands_the_name_to_the_key_of_that_address() {
     let (mut w, ready) = launched();
     let alice = name("alice.id");
     let at = w.register(&key(2), &alice, ready);
     let ctx = w.ctx(at + 1, 0, vec![]);
     let op = Operation::NameTransfer {
         name: alice.clone(),
-        new_owner: OwnerKey([0xff; 32]),
+        new_owner: owner(&key(3)),
         keep_zone_file: true,
     };
+    w.submit(&key(2), op, &ctx).unwrap();
+    assert_eq!(w.state.names[&alice].owner, owner(&key(3)));
+    let update = |zone: u8| Operation::NameUpdate {
+        name: alice.clone(),
+        zone_file: ZoneFileHash([zone; 32]),
+    };
+    // The old owner's key no longer acts for it.
+    let ctx = w.ctx(at + 2, 0, vec![]);
     assert_eq!(
-        w.submit(&key(2), op, &ctx),
-        Err(Rejection::BadNewOwner { name: alice })
+        w.submit(&key(2), update(1), &ctx),
+        Err(Rejection::NotOwner {
+            name: alice.clone(),
+            owner: owner(&key(3)),
+            signer: owner(&key(2)),
+        })
     );
+    // The key whose address received it does.
+    w.submit(&key(3), update(2), &ctx).unwrap();
+    assert_eq!(w.state.names[&alice].zone_file, Some(ZoneFileHash([2; 32])));
+
+    // An address is any 32 bytes: one no known key hashes to is taken as given, and the
+    // keys that acted for the name before act no more.
+    let nobody = OwnerAddress([0xff; 32]);
+    let ctx = w.ctx(at + 3, 0, vec![]);
+    let op = Operation::NameTransfer {
+        name: alice.clone(),
+        new_owner: nobody,
+        keep_zone_file: true,
+    };
+    w.submit(&key(3), op, &ctx).unwrap();
+    assert_eq!(w.state.names[&alice].owner, nobody);
+    for k in [2, 3] {
+        let ctx = w.ctx(at + 4, 0, vec![]);
+        assert_eq!(
+            w.submit(&key(k), update(3), &ctx),
+            Err(Rejection::NotOwner {
+                name: alice.clone(),
+                owner: nobody,
+                signer: owner(&key(k)),
+            })
+        );
+    }
 }
 
 #[test]
@@ -942,7 +995,11 @@ fn a_transfer_without_keep_clears_the_zone_file() {
             },
             &ctx
         ),
-        Err(Rejection::NotOwner { name: alice })
+        Err(Rejection::NotOwner {
+            name: alice,
+            owner: owner(&key(3)),
+            signer: owner(&key(2)),
+        })
     );
 }
 

@@ -175,12 +175,14 @@ fn register_resolve_transfer_and_list() {
     alice.ok(&["mine", "1"]);
     let registered_at = alice.height();
 
-    let alice_key = alice.ok(&["name", "list"])["owner_key"]
+    // Registered names are owned by the wallet's name address, a regtest address.
+    let alice_name_addr = alice.ok(&["name", "list"])["name_address"]
         .as_str()
         .unwrap()
         .to_owned();
+    assert!(alice_name_addr.starts_with("rcn1"), "{alice_name_addr}");
     let r = bob.ok(&["name", "resolve", "alice.id"]);
-    assert_eq!(r["owner"], alice_key);
+    assert_eq!(r["owner"], alice_name_addr);
     assert_eq!(r["status"], "active");
     assert_eq!(r["expires_at"], registered_at + 50);
     assert_eq!(
@@ -194,26 +196,53 @@ fn register_resolve_transfer_and_list() {
     );
     let listed = alice.ok(&["name", "list"]);
     assert_eq!(listed["names"][0]["name"], "alice.id");
+    assert_eq!(listed["names"][0]["owner"], alice_name_addr);
     assert_eq!(listed["names"][0]["expires_at"], registered_at + 50);
 
     // Taken: a second registration is refused before anything is spent.
     let err = bob.fails(&["name", "register", "alice.id", "--no-wait"], 1);
     assert!(err.contains("taken"), "{err}");
 
-    // Transfer to Bob's name key; a payment address is refused with the way out.
-    let bob_key = bob.ok(&["name", "list"])["owner_key"]
+    // Transfer to Bob's payment address, the one `wallet address` prints. A key in
+    // hex, garbage, or an address of another network is refused (exit 2) and nothing
+    // is sent.
+    let bob_addr = bob.ok(&["address"])["address"].as_str().unwrap().to_owned();
+    let bob_name_addr = bob.ok(&["name", "list"])["name_address"]
         .as_str()
         .unwrap()
         .to_owned();
-    let bob_addr = bob.ok(&["address"])["address"].as_str().unwrap().to_owned();
-    let err = alice.fails(&["name", "transfer", "alice.id", "--to", &bob_addr], 2);
-    assert!(err.contains("name key"), "{err}");
-    alice.ok(&["name", "transfer", "alice.id", "--to", &bob_key]);
+    assert_ne!(
+        bob_addr, bob_name_addr,
+        "a payment address, not the name key's"
+    );
+    let testnet_addr = chain_node::Address::parse(&bob_addr, chain_node::Network::Regtest)
+        .unwrap()
+        .encode(chain_node::Network::Testnet);
+    let hex_key = hex::encode([0x42u8; 32]);
+    let refused = [
+        (hex_key.as_str(), "addresses, not keys"),
+        ("garbage", "a regtest address starts with rcn1"),
+        (&testnet_addr, "another network"),
+        (&bob_addr[..bob_addr.len() - 1], "bech32m"),
+    ];
+    for (to, why) in refused {
+        let err = alice.fails(&["name", "transfer", "alice.id", "--to", to], 2);
+        assert!(err.contains(why), "--to {to}: {err}");
+    }
+    alice.ok(&["mine", "1"]);
+    assert_eq!(
+        bob.ok(&["name", "resolve", "alice.id"])["owner"],
+        alice_name_addr,
+        "a refused transfer sent nothing"
+    );
+    let sent = alice.ok(&["name", "transfer", "alice.id", "--to", &bob_addr]);
+    assert_eq!(sent["new_owner"], bob_addr);
     alice.ok(&["mine", "1"]);
     let bobs = bob.ok(&["name", "list"]);
     assert_eq!(bobs["names"][0]["name"], "alice.id");
+    assert_eq!(bobs["names"][0]["owner"], bob_addr);
     assert_eq!(alice.ok(&["name", "list"])["names"], serde_json::json!([]));
-    assert_eq!(bob.ok(&["name", "resolve", "alice.id"])["owner"], bob_key);
+    assert_eq!(bob.ok(&["name", "resolve", "alice.id"])["owner"], bob_addr);
     // Alice no longer owns it: her update is refused.
     let err = alice.fails(
         &[
@@ -225,10 +254,13 @@ fn register_resolve_transfer_and_list() {
         ],
         1,
     );
-    assert!(err.contains("not by this wallet"), "{err}");
+    assert!(
+        err.contains(&bob_addr) && err.contains("none of this wallet's"),
+        "{err}"
+    );
 
-    // Bob, the owner now, points it at a new zone file, renews it (one more lifetime
-    // from the old expiry) and revokes it.
+    // Bob, the owner now through his payment key, points it at a new zone file, renews
+    // it (one more lifetime from the old expiry) and revokes it.
     let zone2 = tmp.path().join("bob.zone");
     std::fs::write(&zone2, "bob was here\n").unwrap();
     bob.ok(&[
@@ -247,6 +279,7 @@ fn register_resolve_transfer_and_list() {
     // The same answer proven against the headers' proof of work alone, the zone file
     // checked against the proven hash.
     let v = alice.ok(&["name", "resolve", "alice.id", "--verify"]);
+    assert_eq!(v["owner"], bob_addr);
     assert_eq!(v["owner"], r["owner"]);
     assert_eq!(v["status"], "active");
     assert_eq!(v["expires_at"], r["expires_at"]);
@@ -328,8 +361,11 @@ fn expiry_front_running_and_resumed_reveals() {
     assert!(err.contains("expired"), "{err}");
     bob.ok_mining(&["name", "register", "short.tmp"], &alice);
     bob.ok(&["mine", "1"]);
-    let bob_key = bob.ok(&["name", "list"])["owner_key"].clone();
-    assert_eq!(bob.ok(&["name", "resolve", "short.tmp"])["owner"], bob_key);
+    let bob_name_addr = bob.ok(&["name", "list"])["name_address"].clone();
+    assert_eq!(
+        bob.ok(&["name", "resolve", "short.tmp"])["owner"],
+        bob_name_addr
+    );
 
     // Front-running: Bob sees Alice's preorder and preorders the same name after
     // it; Alice's preorder is deep enough first, her reveal wins, Bob's fails.
@@ -347,10 +383,10 @@ fn expiry_front_running_and_resumed_reveals() {
     alice.ok(&["mine", "1"]);
     let err = bob.fails(&["name", "register", "front.tmp"], 1);
     assert!(err.contains("taken by another owner"), "{err}");
-    let alice_key = alice.ok(&["name", "list"])["owner_key"].clone();
+    let alice_name_addr = alice.ok(&["name", "list"])["name_address"].clone();
     assert_eq!(
         bob.ok(&["name", "resolve", "front.tmp"])["owner"],
-        alice_key
+        alice_name_addr
     );
     // Bob's failed registration is forgotten: nothing stays pending.
     assert_eq!(bob.ok(&["name", "list"])["pending"], serde_json::json!([]));

@@ -2,14 +2,17 @@
 //! (paged) and `getnamespaceinfo`; and the zone-file store's `getzonefile` and
 //! `putzonefile` (docs/rpc.md). Names and ids are parsed into the
 //! `naming` crate's checked types before the node is asked; an invalid one is -8 with
-//! the reason, an unknown one -5.
+//! the reason, an unknown one -5. Owners and creators are answered as the network's
+//! bech32m address (ADR 0037).
 
 use naming::{Name, NameRecord, NameStatus, NamespaceId, NamespaceRecord, NamespaceStatus};
 use serde_json::{Value, json};
 
 use super::RpcError;
+use crate::address::Address;
 use crate::error::ChainError;
 use crate::node::NodeView;
+use crate::params::Network;
 
 /// Most names one `listnames` call returns; the default count.
 pub const MAX_LIST_NAMES: u64 = 1_000;
@@ -91,11 +94,17 @@ pub(crate) fn read_name(v: &NodeView, name: &Name) -> Result<Option<NameView>, C
     }))
 }
 
-fn name_json(name: &Name, record: &NameRecord, at: naming::Height) -> Value {
+/// An owner's (or creator's) address as the RPCs and the explorer write it: bech32m
+/// on `network`.
+pub(crate) fn owner_text(owner: naming::OwnerAddress, network: Network) -> String {
+    Address::from(owner).encode(network)
+}
+
+fn name_json(name: &Name, record: &NameRecord, at: naming::Height, network: Network) -> Value {
     json!({
         "name": name.to_string(),
         "namespace": name.namespace.as_str(),
-        "owner": hex::encode(record.owner.as_bytes()),
+        "owner": owner_text(record.owner, network),
         "zonefilehash": record.zone_file.map(|z| hex::encode(z.as_bytes())),
         "registered_at": record.registered_at.0,
         "expires_at": record.expires_at.0,
@@ -111,7 +120,7 @@ fn name_json(name: &Name, record: &NameRecord, at: naming::Height) -> Value {
 pub(super) fn name_info(v: &NodeView, name: &Name) -> Result<Value, RpcError> {
     let found = read_name(v, name)?
         .ok_or_else(|| RpcError::not_found(format!("Name not found: {name}")))?;
-    let mut out = name_json(name, &found.record, found.at);
+    let mut out = name_json(name, &found.record, found.at, v.chain().params().network);
     super::set(&mut out, "height", json!(found.at.0));
     Ok(out)
 }
@@ -149,23 +158,29 @@ pub(super) fn list_names(
     let more = names.len() > limit;
     names.truncate(limit);
     let at = next_height(v);
+    let network = v.chain().params().network;
     let next = if more {
         names.last().map(|(n, _)| json!(n.to_string()))
     } else {
         None
     };
     Ok(json!({
-        "names": names.iter().map(|(n, r)| name_json(n, r, at)).collect::<Vec<_>>(),
+        "names": names.iter().map(|(n, r)| name_json(n, r, at, network)).collect::<Vec<_>>(),
         "next": next.unwrap_or(Value::Null),
         "height": at.0,
     }))
 }
 
-fn namespace_json(id: &NamespaceId, record: &NamespaceRecord, at: naming::Height) -> Value {
+fn namespace_json(
+    id: &NamespaceId,
+    record: &NamespaceRecord,
+    at: naming::Height,
+    network: Network,
+) -> Value {
     let price = record.terms.price;
     json!({
         "id": id.as_str(),
-        "creator": hex::encode(record.creator.as_bytes()),
+        "creator": owner_text(record.creator, network),
         "lifetime": record.terms.lifetime,
         "grace": record.terms.grace,
         "price_function": {
@@ -190,7 +205,12 @@ pub(super) fn namespace_info(v: &NodeView, id: &NamespaceId) -> Result<Value, Rp
         .chain()
         .namespace_record(id)?
         .ok_or_else(|| RpcError::not_found(format!("Namespace not found: {id}")))?;
-    Ok(namespace_json(id, &record, next_height(v)))
+    Ok(namespace_json(
+        id,
+        &record,
+        next_height(v),
+        v.chain().params().network,
+    ))
 }
 
 /// `getzonefile hash`: the stored zone file in hex, or -5.

@@ -65,6 +65,7 @@ pub(super) fn name_proof(
         proof,
     };
     let t = answer.to_text();
+    let network = chain.params().network;
     Ok(json!({
         "name": t.name,
         "height": t.height,
@@ -77,6 +78,8 @@ pub(super) fn name_proof(
         "record": t.record,
         "proof": t.proof,
         "status": status.as_str(),
+        // For reading only: a light client takes the owner from the proven `record`.
+        "owner": decoded.map(|r| super::names::owner_text(r.owner, network)),
     }))
 }
 
