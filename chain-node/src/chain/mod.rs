@@ -25,10 +25,12 @@
 
 mod activate;
 mod cache;
+mod derived;
 mod format;
 mod headers;
 mod redo;
 mod tree;
+mod write;
 
 pub use cache::{
     CacheConfig, CacheUsage, DEFAULT_DBCACHE_MIB, DEFAULT_FLUSH_BLOCKS, DEFAULT_FLUSH_INTERVAL,
@@ -45,12 +47,11 @@ use tree::Tree;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use crate::address::Address;
 use crate::block::Block;
 use crate::encoding::{BlockStatus, IndexEntry, Validity, encode_to_vec};
 use crate::error::{BlockError, ChainError};
 use crate::hash::BlockHash;
-use crate::index::{DerivedIndex, P_INDEX_UNDO};
+use crate::index::DerivedIndex;
 use crate::params::Params;
 use crate::pow::{CompactTarget, Target};
 use crate::signature::SigMode;
@@ -339,134 +340,6 @@ impl ChainState {
         self.cache.usage()
     }
 
-    /// Writes the coins cache to disk: every change of the UTXO set, derived indexes, undo
-    /// data, active chain and saved mempool made by connects and disconnects since the
-    /// last flush, with the tip marker, atomically: in one batch, or through the redo log
-    /// (`redo.rs`) when there are more than 2,048 writes; then flushes (fsync). With an
-    /// empty cache it only flushes.
-    ///
-    /// # Errors
-    /// [`ChainError::Poisoned`] after a failed write; storage errors, which poison the
-    /// state (the cache is kept, so reads still answer from memory).
-    pub fn flush(&mut self) -> Result<(), ChainError> {
-        self.usable()?;
-        if self.cache.is_empty() && self.connected_unflushed.is_empty() {
-            return self.commit(sled::Batch::default());
-        }
-        self.write_flush()?;
-        self.cache.clear();
-        self.connected_unflushed.clear();
-        Ok(())
-    }
-
-    /// What a flush writes: every cached change, the index entries raised to
-    /// [`Validity::Connected`] since the last flush, and the tip marker.
-    fn flush_writes(&self) -> impl Iterator<Item = redo::Write> + '_ {
-        let entries = self.connected_unflushed.iter().filter_map(|hash| {
-            let entry = self.index.get(hash)?;
-            Some((hash_key(P_INDEX, hash), Some(encode_to_vec(entry))))
-        });
-        self.cache.writes().chain(entries).chain(std::iter::once((
-            KEY_TIP.to_vec(),
-            Some(self.tip().1.as_bytes().to_vec()),
-        )))
-    }
-
-    /// The number of writes [`ChainState::flush_writes`] yields, at most.
-    fn flush_write_count(&self) -> usize {
-        self.cache.write_count() + self.connected_unflushed.len() + 1
-    }
-
-    /// Flushes the coins cache if a bound of its [`CacheConfig`] is reached (the time
-    /// bound can pass while no block arrives); returns whether it flushed.
-    ///
-    /// # Errors
-    /// As [`ChainState::flush`].
-    pub fn flush_if_due(&mut self) -> Result<bool, ChainError> {
-        self.usable()?;
-        if !self.cache.due(&self.cache_config) {
-            return Ok(false);
-        }
-        self.flush()?;
-        Ok(true)
-    }
-
-    /// The tip that the stored UTXO set describes (the flushed tip marker); the active
-    /// tip may be ahead of it until the next flush.
-    ///
-    /// # Errors
-    /// Storage errors, [`ChainError::Missing`] if the marker is absent.
-    pub fn flushed_tip(&self) -> Result<BlockHash, ChainError> {
-        self.db
-            .get(KEY_TIP)?
-            .and_then(|t| <[u8; 32]>::try_from(t.as_ref()).ok())
-            .map(BlockHash)
-            .ok_or_else(|| ChainError::Missing {
-                what: "the flushed tip marker".into(),
-            })
-    }
-
-    /// Storage fault injection for tests: drops the chain state as a crash would, without
-    /// writing the coins cache.
-    #[doc(hidden)]
-    pub fn drop_unflushed(mut self) {
-        self.cache.clear();
-    }
-
-    /// Applies `batch` and flushes it. Any failure poisons the state: the batch may be
-    /// applied in memory and not on disk, so nothing may build on either any more.
-    pub(super) fn commit(&mut self, batch: sled::Batch) -> Result<(), ChainError> {
-        self.usable()?;
-        let result = self.db.apply_batch(batch).and_then(|()| self.flush_db());
-        // sled's batches do not say their length; most are a block or a few.
-        redo::reclaim(redo::BATCH_KEYS);
-        if let Err(e) = result {
-            self.poisoned = Some(e.to_string());
-            return Err(e.into());
-        }
-        Ok(())
-    }
-
-    /// Writes `batch` without flushing it: the next flush (of any write) makes it durable.
-    pub(super) fn stage(&mut self, batch: sled::Batch) -> Result<(), ChainError> {
-        self.usable()?;
-        if let Err(e) = self.db.apply_batch(batch) {
-            self.poisoned = Some(e.to_string());
-            return Err(e.into());
-        }
-        redo::reclaim(redo::BATCH_KEYS);
-        Ok(())
-    }
-
-    fn flush_db(&self) -> Result<(), sled::Error> {
-        if let Some(left) = self.flush_fault.get() {
-            if left == 0 {
-                return Err(sled::Error::Io(std::io::Error::other(
-                    "flush failed (injected storage fault)",
-                )));
-            }
-            self.flush_fault.set(Some(left - 1));
-        }
-        self.db.flush()?;
-        Ok(())
-    }
-
-    /// Refuses changes once a write has failed.
-    pub(super) fn usable(&self) -> Result<(), ChainError> {
-        match &self.poisoned {
-            Some(reason) => Err(ChainError::Poisoned {
-                reason: reason.clone(),
-            }),
-            None => Ok(()),
-        }
-    }
-
-    /// The storage failure that stopped this chain state, if one did. A poisoned state
-    /// refuses every change; reopen it to continue from what is on disk.
-    pub fn poisoned(&self) -> Option<&str> {
-        self.poisoned.as_deref()
-    }
-
     /// Takes the changes of the active chain made since they were last taken.
     ///
     /// The mutating calls ([`ChainState::submit_block`], [`ChainState::invalidate_block`],
@@ -477,22 +350,6 @@ impl ChainState {
     /// rewound). A caller that follows the chain takes them after every call.
     pub fn take_activation(&mut self) -> Activation {
         std::mem::take(&mut self.journal)
-    }
-
-    /// Storage fault injection for tests: after `flushes` more successful flushes, every
-    /// flush fails (after its batch was applied), as a failing disk would.
-    #[doc(hidden)]
-    pub fn fail_flushes_after(&mut self, flushes: u32) {
-        self.flush_fault.set(Some(flushes));
-    }
-
-    /// Storage fault injection for tests: the next flush large enough to go through the
-    /// redo log (more than 2,048 writes) makes its log durable, applies `batches` of its
-    /// batches and stops there, as a crash would; the state is poisoned and dropping it
-    /// writes nothing.
-    #[doc(hidden)]
-    pub fn crash_redo_after(&mut self, batches: usize) {
-        self.redo_fault = Some(batches);
     }
 
     /// The records that make genesis the connected tip (it creates no coins).
@@ -640,225 +497,6 @@ impl ChainState {
     /// sled).
     pub(crate) fn store_view(&self) -> StoreView<'_> {
         StoreView::new(&self.cache, &self.db)
-    }
-
-    /// Runs `f` with the [`ChainContext`] of the next block on the active tip (its
-    /// height, the local clock, the UTXO set and name state of the tip) and returns
-    /// what it returns, with the first read error of those views: a record that could
-    /// not be read looked absent to `f`, so its answer must not be trusted then.
-    pub(crate) fn with_next_block<R>(
-        &self,
-        sig_mode: SigMode,
-        now: u64,
-        f: impl FnOnce(&crate::validation::ChainContext<'_>) -> R,
-    ) -> (R, Option<ChainError>) {
-        let coins = self.utxo_view();
-        let store = self.store_view();
-        let names = crate::index::names::NamesView::new(&store);
-        let ctx = crate::validation::ChainContext {
-            height: self.next_height(),
-            time: now,
-            params: &self.params,
-            sig_mode,
-            coins: &coins,
-            names: &names,
-        };
-        let result = f(&ctx);
-        (result, coins.take_error().or_else(|| names.take_error()))
-    }
-
-    /// The root of the name-state tree after a block at `height` on the active tip with
-    /// these non-coinbase transactions: what its coinbase commits to (ADR 0035).
-    ///
-    /// # Errors
-    /// Storage errors, stored name records or tree nodes that do not decode.
-    pub fn name_root_after(
-        &self,
-        txs: &[crate::transaction::Transaction],
-        height: Height,
-    ) -> Result<naming::StateRoot, ChainError> {
-        let block = crate::block::Block {
-            header: self.params.genesis.header,
-            txs: txs.to_vec(),
-        };
-        let store = self.store_view();
-        let coins = crate::index::CoinChanges::default();
-        let at = crate::index::IndexBlock {
-            block: &block,
-            hash: self.params.genesis_hash(),
-            height,
-            spent: &[],
-            coins: &coins,
-            params: &self.params,
-        };
-        let connected = crate::index::names::NameIndex.connect(&at, &store)?;
-        let mut after = crate::index::Overlay::new(&store);
-        for (key, value) in connected.writes {
-            after.put(key, value);
-        }
-        crate::index::names::state_root(&after)
-    }
-
-    /// The record bytes of `name` at the active tip (expired ones included) and the
-    /// proof of what the name-state tree holds for it.
-    ///
-    /// # Errors
-    /// Storage errors, stored tree nodes that do not decode or do not form a tree.
-    pub fn name_proof(
-        &self,
-        name: &naming::Name,
-    ) -> Result<(Option<Vec<u8>>, naming::Proof), ChainError> {
-        let view = self.store_view();
-        let key = crate::index::names::name_key(name);
-        let record = crate::index::IndexRead::get(&view, &key)?;
-        let tree = crate::index::names::TreeStore(&view);
-        let proof = naming::prove(&tree, &naming::StateKey::name(name))
-            .map_err(crate::index::names::tree_error)?;
-        Ok((record, proof))
-    }
-
-    /// The root of the name-state tree at the active tip.
-    ///
-    /// # Errors
-    /// Storage errors, a stored root node that does not decode.
-    pub fn name_root(&self) -> Result<naming::StateRoot, ChainError> {
-        crate::index::names::state_root(&self.store_view())
-    }
-
-    /// The prefixes a reindex deletes and rebuilds: the UTXO set, undo data, active
-    /// chain, and every derived index's records and undo records.
-    fn derived_prefixes(&self) -> Vec<u8> {
-        let mut prefixes = vec![P_COIN, P_UNDO, P_HEIGHT, P_INDEX_UNDO];
-        for index in &self.indexes {
-            prefixes.extend_from_slice(index.prefixes());
-        }
-        prefixes
-    }
-
-    /// All unspent outputs paying `address`, from the address index.
-    ///
-    /// # Errors
-    /// Storage or decoding errors.
-    pub fn address_utxos(&self, address: &Address) -> Result<Vec<(OutPoint, Coin)>, ChainError> {
-        crate::index::address::utxos(&self.store_view(), address)
-    }
-
-    /// The record of `name` at the active tip (expired ones included), from the name
-    /// index.
-    ///
-    /// # Errors
-    /// Storage errors, a record that does not decode.
-    pub fn name_record(
-        &self,
-        name: &naming::Name,
-    ) -> Result<Option<naming::NameRecord>, ChainError> {
-        crate::index::names::name(&self.store_view(), name)
-    }
-
-    /// The record of namespace `id` at the active tip.
-    ///
-    /// # Errors
-    /// Storage errors, a record that does not decode.
-    pub fn namespace_record(
-        &self,
-        id: &naming::NamespaceId,
-    ) -> Result<Option<naming::NamespaceRecord>, ChainError> {
-        crate::index::names::namespace(&self.store_view(), id)
-    }
-
-    /// The preorder with `commitment` at the active tip.
-    ///
-    /// # Errors
-    /// Storage errors, a record that does not decode.
-    pub fn preorder_record(
-        &self,
-        commitment: &naming::Commitment,
-    ) -> Result<Option<naming::PreorderRecord>, ChainError> {
-        crate::index::names::preorder(&self.store_view(), commitment)
-    }
-
-    /// At most `limit` names with their records in name order, after `after` when given.
-    ///
-    /// # Errors
-    /// Storage errors, records that do not decode.
-    pub fn names(
-        &self,
-        after: Option<&naming::Name>,
-        limit: usize,
-    ) -> Result<Vec<(naming::Name, naming::NameRecord)>, ChainError> {
-        crate::index::names::names(&self.store_view(), after, limit)
-    }
-
-    /// The zone file with `hash`, if this node has it.
-    ///
-    /// # Errors
-    /// Storage errors.
-    pub fn zone_file(&self, hash: &naming::ZoneFileHash) -> Result<Option<Vec<u8>>, ChainError> {
-        let key = crate::zonefile::file_key(hash);
-        Ok(self.db.get(key)?.map(|v| v.to_vec()))
-    }
-
-    /// Whether this node has the zone file with `hash`.
-    ///
-    /// # Errors
-    /// Storage errors.
-    pub fn has_zone_file(&self, hash: &naming::ZoneFileHash) -> Result<bool, ChainError> {
-        Ok(self.db.contains_key(crate::zonefile::file_key(hash))?)
-    }
-
-    /// Stores `file` under its SHA-256 and flushes it to disk; returns its hash. Zone
-    /// files are not chain state: the write bypasses the coins cache and a reindex keeps
-    /// it. The caller checks its size and that it is referenced (`Node::put_zone_file`).
-    ///
-    /// # Errors
-    /// Storage errors.
-    pub(crate) fn put_zone_file(&self, file: &[u8]) -> Result<naming::ZoneFileHash, ChainError> {
-        let hash = crate::zonefile::zone_file_hash(file);
-        self.db.insert(crate::zonefile::file_key(&hash), file)?;
-        self.db.flush()?;
-        Ok(hash)
-    }
-
-    /// Whether a name record of the active tip holds the zone-file hash `hash`.
-    ///
-    /// # Errors
-    /// Storage errors.
-    pub fn zone_file_referenced(&self, hash: &naming::ZoneFileHash) -> Result<bool, ChainError> {
-        crate::zonefile::referenced(&self.store_view(), hash)
-    }
-
-    /// At most `limit` zone-file hashes that name records of the active tip hold, in
-    /// hash order, after `after` when given.
-    ///
-    /// # Errors
-    /// Storage errors.
-    pub fn zone_file_references(
-        &self,
-        after: Option<&naming::ZoneFileHash>,
-        limit: usize,
-    ) -> Result<Vec<naming::ZoneFileHash>, ChainError> {
-        crate::zonefile::references(&self.store_view(), after, limit)
-    }
-
-    /// Every record of the derived indexes, by key (for checks and tests; linear in their
-    /// size).
-    ///
-    /// # Errors
-    /// Storage errors.
-    pub fn index_records(&self) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, ChainError> {
-        let view = self.store_view();
-        let mut out = BTreeMap::new();
-        for index in &self.indexes {
-            for prefix in index.prefixes() {
-                out.extend(crate::index::IndexRead::scan(
-                    &view,
-                    &[*prefix],
-                    None,
-                    usize::MAX,
-                )?);
-            }
-        }
-        Ok(out)
     }
 
     /// The whole UTXO set (for checks and tests; linear in its size).

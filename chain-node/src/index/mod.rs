@@ -312,6 +312,9 @@ mod tests {
             KEY_VERSION[0],
             b'g',
             crate::zonefile::P_ZONE_FILE,
+            // The redo log of a large flush (`chain/redo.rs`): chunks and marker.
+            b'j',
+            b'J',
         ];
         let mut seen: HashSet<u8> = core.into_iter().collect();
         assert_eq!(seen.len(), core.len());
