@@ -296,13 +296,18 @@ fn spawn_progress(p2p: &P2p, node: Node) {
     });
 }
 
-/// Writes the coins cache once its time bound passes while no block arrives; ends at
-/// shutdown. A failure stops the node (as a failed flush after a block does).
+/// Writes the coins cache once its time bound passes while no block arrives, and takes
+/// a step of the zone-file sweep, once a second; ends at shutdown. A failure stops the
+/// node (as a failed flush after a block does).
 fn spawn_flusher(node: Node) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         while !node.is_shutting_down() {
             std::thread::park_timeout(std::time::Duration::from_secs(1));
             if node.is_shutting_down() || node.flush_if_due().is_err() {
+                return;
+            }
+            // Zone files nothing has referenced for the grace period (ADR 0036).
+            if node.sweep_zone_files().is_err() {
                 return;
             }
         }

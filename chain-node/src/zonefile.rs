@@ -9,6 +9,8 @@
 //! is sled-free: the chain state reads and writes the `z` records
 //! (`ChainState::zone_file`), `Node::put_zone_file` decides what is stored.
 
+use std::collections::{HashMap, HashSet};
+
 use naming::{NameRecord, Operation, SignedOperation, ZoneFileHash};
 use sha2::{Digest, Sha256};
 
@@ -16,6 +18,7 @@ use crate::error::ChainError;
 use crate::index::{IndexRead, Writes};
 use crate::mempool::Mempool;
 use crate::transaction::{OutputKind, Transaction};
+use crate::units::Height;
 
 /// Largest zone file a node stores, serves or accepts, in bytes. Blockstack allowed
 /// 40 KiB; a zone file names a few records (addresses, keys, URLs), and 4 KiB holds
@@ -134,6 +137,83 @@ pub(crate) fn pending_hash(tx: &Transaction) -> Option<ZoneFileHash> {
     })
 }
 
+/// The zone-file hashes that name operations in `mempool` set.
+pub(crate) fn pending_hashes(mempool: &Mempool) -> HashSet<ZoneFileHash> {
+    mempool
+        .txids()
+        .iter()
+        .filter_map(|txid| mempool.get(txid).and_then(|e| pending_hash(&e.tx)))
+        .collect()
+}
+
+/// Blocks a stored zone file stays after the sweep first finds it unreferenced (by the
+/// tip's name records and by the mempool's name operations) before it is removed: a
+/// week of 10-minute blocks, so that only a reorganisation deeper than that can bring
+/// back a reference to a removed file (which peers are then asked for again); 10 on
+/// regtest, so that the removal can be seen on a local network.
+pub fn default_grace(network: crate::params::Network) -> u32 {
+    match network {
+        crate::params::Network::Regtest => 10,
+        crate::params::Network::Testnet => 1_008,
+    }
+}
+
+/// Zone files looked at by one sweep step.
+pub const SWEEP_PAGE: usize = 64;
+
+/// The removal of stored zone files that nothing references any more (ADR 0036): each
+/// step looks at the next [`SWEEP_PAGE`] stored files in hash order (wrapping around),
+/// remembers since which height each unreferenced one has been seen so, forgets those
+/// referenced again, and names for removal those unreferenced for the grace period.
+/// What it remembers is bounded by the stored files; a restart forgets it, which only
+/// delays removals.
+#[derive(Debug, Default)]
+pub(crate) struct Sweep {
+    /// The last file looked at; the next step starts after it.
+    after: Option<ZoneFileHash>,
+    unreferenced_since: HashMap<ZoneFileHash, Height>,
+}
+
+impl Sweep {
+    /// Where the next step starts.
+    pub(crate) fn start(&self) -> Option<&ZoneFileHash> {
+        self.after.as_ref()
+    }
+
+    /// Records that the step looked at `page` (the stored files after [`Sweep::start`]);
+    /// the next step starts after its last file, or from the first file when it was
+    /// short.
+    pub(crate) fn advance(&mut self, page: &[ZoneFileHash]) {
+        self.after = if page.len() < SWEEP_PAGE {
+            None
+        } else {
+            page.last().copied()
+        };
+    }
+
+    /// Records whether the stored file `hash` is in use at tip height `height`;
+    /// returns whether to remove it: unused and first seen unused at least `grace`
+    /// blocks below `height`.
+    pub(crate) fn observe(
+        &mut self,
+        hash: ZoneFileHash,
+        in_use: bool,
+        height: Height,
+        grace: u32,
+    ) -> bool {
+        if in_use {
+            self.unreferenced_since.remove(&hash);
+            return false;
+        }
+        let since = *self.unreferenced_since.entry(hash).or_insert(height);
+        if height.0 >= since.0.saturating_add(grace) {
+            self.unreferenced_since.remove(&hash);
+            return true;
+        }
+        false
+    }
+}
+
 /// Whether a name operation of a transaction in `mempool` sets `hash`.
 pub(crate) fn pending(mempool: &Mempool, hash: &ZoneFileHash) -> bool {
     mempool.txids().iter().any(|txid| {
@@ -147,6 +227,37 @@ pub(crate) fn pending(mempool: &Mempool, hash: &ZoneFileHash) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_is_removed_only_after_the_grace_unused_and_a_use_starts_it_again() {
+        let (a, b) = (ZoneFileHash([1; 32]), ZoneFileHash([2; 32]));
+        let mut sweep = Sweep::default();
+        // First seen unused at 100: kept until 110 with a grace of 10.
+        assert!(!sweep.observe(a, false, Height(100), 10));
+        assert!(!sweep.observe(a, false, Height(109), 10));
+        // Used again (a reorganisation brought a reference back): forgotten.
+        assert!(!sweep.observe(a, true, Height(109), 10));
+        assert!(!sweep.observe(a, false, Height(110), 10));
+        assert!(!sweep.observe(a, false, Height(119), 10));
+        assert!(sweep.observe(a, false, Height(120), 10));
+        // Another file has its own clock; a tip that went down removes nothing.
+        assert!(!sweep.observe(b, false, Height(50), 10));
+        assert!(!sweep.observe(b, false, Height(40), 10));
+        assert!(sweep.observe(b, false, Height(60), 10));
+        assert!(sweep.unreferenced_since.is_empty());
+    }
+
+    #[test]
+    fn a_short_page_wraps_the_sweep_around() {
+        let mut sweep = Sweep::default();
+        let full: Vec<ZoneFileHash> = (0..SWEEP_PAGE as u8)
+            .map(|i| ZoneFileHash([i; 32]))
+            .collect();
+        sweep.advance(&full);
+        assert_eq!(sweep.start(), full.last());
+        sweep.advance(&full[..3]);
+        assert_eq!(sweep.start(), None);
+    }
 
     #[test]
     fn the_hash_is_sha256_of_the_bytes() {

@@ -191,6 +191,55 @@ impl ChainState {
         Ok(hash)
     }
 
+    /// The hashes of at most `limit` stored zone files, in hash order, after `after`
+    /// when given.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn stored_zone_files(
+        &self,
+        after: Option<&naming::ZoneFileHash>,
+        limit: usize,
+    ) -> Result<Vec<naming::ZoneFileHash>, ChainError> {
+        let start = match after {
+            Some(hash) => {
+                let mut k = crate::zonefile::file_key(hash);
+                k.push(0);
+                k
+            }
+            None => vec![crate::zonefile::P_ZONE_FILE],
+        };
+        let mut out = Vec::new();
+        for key in self.db.range(start..).keys().take(limit) {
+            let key = key?;
+            match key.split_first() {
+                Some((&crate::zonefile::P_ZONE_FILE, hash)) => {
+                    if let Ok(hash) = <[u8; 32]>::try_from(hash) {
+                        out.push(naming::ZoneFileHash(hash));
+                    }
+                }
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes the stored zone files `hashes` and flushes (the caller decided that
+    /// nothing references them, `zonefile::Sweep`).
+    ///
+    /// # Errors
+    /// Storage errors, which poison the state as any failed write.
+    pub(crate) fn remove_zone_files(
+        &mut self,
+        hashes: &[naming::ZoneFileHash],
+    ) -> Result<(), ChainError> {
+        let mut batch = sled::Batch::default();
+        for hash in hashes {
+            batch.remove(crate::zonefile::file_key(hash));
+        }
+        self.commit(batch)
+    }
+
     /// Whether a name record of the active tip holds the zone-file hash `hash`.
     ///
     /// # Errors

@@ -64,6 +64,9 @@ pub struct NodeConfig {
     pub cache: CacheConfig,
     /// Events each subscriber may leave unread before the oldest are dropped.
     pub event_buffer: usize,
+    /// Blocks a stored zone file stays after nothing references it
+    /// ([`crate::zonefile::default_grace`]).
+    pub zone_file_grace: u32,
 }
 
 impl NodeConfig {
@@ -77,6 +80,7 @@ impl NodeConfig {
             sig_mode: SigMode::default(),
             cache: CacheConfig::default(),
             event_buffer: DEFAULT_EVENT_BUFFER,
+            zone_file_grace: crate::zonefile::default_grace(network),
         }
     }
 }
@@ -461,6 +465,19 @@ impl Node {
         })?
     }
 
+    /// One step of the removal of zone files that nothing has referenced for
+    /// [`NodeConfig::zone_file_grace`] blocks: looks at the next
+    /// [`crate::zonefile::SWEEP_PAGE`] stored files; returns how many it removed. The
+    /// binary runs it once a second.
+    ///
+    /// # Errors
+    /// [`NodeError::Chain`] from reading or removing (a failed removal stops the node);
+    /// [`NodeError::ShuttingDown`].
+    pub fn sweep_zone_files(&self) -> Result<usize, NodeError> {
+        let grace = self.inner.config.zone_file_grace;
+        Ok(self.call(move |o| o.sweep_zone_files(grace))??)
+    }
+
     /// Flushes the chain state's coins cache if a bound of its configuration is reached
     /// (see [`ChainState::flush_if_due`]); a failure stops the node.
     ///
@@ -547,8 +564,12 @@ impl Node {
                     };
                     match self.submit_block(&block) {
                         Ok(_) => hashes.push(block.hash()),
-                        // Someone else extended the tip first: mine on the new tip.
-                        Err(NodeError::Chain(ChainError::Duplicate { .. })) => {}
+                        // The same block is already known: someone else extended the
+                        // tip first (the next template is on the new tip), or it is a
+                        // block that was invalidated, which the same template would
+                        // make again until the clock passes its time (blocks mined
+                        // faster than the clock run ahead of it): another coinbase.
+                        Err(NodeError::Chain(ChainError::Duplicate { .. })) => extra_nonce += 1,
                         Err(e) => return Err(e),
                     }
                 }

@@ -157,6 +157,8 @@ pub(super) struct Owner {
     shared: Arc<Shared>,
     params: Params,
     sig_mode: SigMode,
+    /// The removal of unreferenced zone files.
+    zone_sweep: crate::zonefile::Sweep,
 }
 
 impl Owner {
@@ -178,6 +180,7 @@ impl Owner {
             shared,
             params,
             sig_mode,
+            zone_sweep: crate::zonefile::Sweep::default(),
         };
         owner.save_mempool()?;
         Ok(owner)
@@ -482,6 +485,39 @@ impl Owner {
             self.shared.fail(reason.to_owned());
         }
         result
+    }
+
+    /// One step of the zone-file sweep ([`crate::zonefile::Sweep`]): looks at the next
+    /// stored files and removes those unreferenced for `grace` blocks; returns how many
+    /// it removed.
+    pub(super) fn sweep_zone_files(&mut self, grace: u32) -> Result<usize, ChainError> {
+        use crate::zonefile::{SWEEP_PAGE, pending_hashes};
+        self.shared.check_alive()?;
+        let chain = &self.view.chain;
+        let page = chain.stored_zone_files(self.zone_sweep.start(), SWEEP_PAGE)?;
+        self.zone_sweep.advance(&page);
+        let looked: Vec<_> = page
+            .into_iter()
+            .map(|h| Ok((h, chain.zone_file_referenced(&h)?)))
+            .collect::<Result<_, ChainError>>()?;
+        // The mempool is read once a step, and only when a file may go.
+        let pending = if looked.iter().all(|(_, on_chain)| *on_chain) {
+            HashSet::new()
+        } else {
+            pending_hashes(&self.view.mempool)
+        };
+        let height = chain.tip().0;
+        let mut remove = Vec::new();
+        for (hash, on_chain) in looked {
+            let in_use = on_chain || pending.contains(&hash);
+            if self.zone_sweep.observe(hash, in_use, height, grace) {
+                remove.push(hash);
+            }
+        }
+        if !remove.is_empty() {
+            self.flushing(|c| c.remove_zone_files(&remove))?;
+        }
+        Ok(remove.len())
     }
 
     pub(super) fn flush_if_due(&mut self) -> Result<bool, ChainError> {

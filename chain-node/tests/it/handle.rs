@@ -363,3 +363,24 @@ fn a_reorg_from_a_competing_branch_is_announced_in_order() {
     assert_eq!(drain(&mut events), expected);
     assert_eq!(a.tip_now(), (Height(12), branch[4]));
 }
+
+/// Blocks mined faster than the clock run ahead of it (each takes the median time past
+/// plus one second: 200 blocks run about half a minute ahead). After `invalidateblock`
+/// of such a tip, the next template is the same block again until the clock passes its
+/// time; the miner makes another coinbase instead, so the replacement keeps the
+/// invalidated block's time.
+#[test]
+fn mining_after_invalidating_the_tip_makes_another_block_at_once() {
+    let node = open("handle-regenerate");
+    let to = address(&key(1));
+    let hashes = node.generate(200, to).unwrap();
+    let tip = *hashes.last().unwrap();
+    let invalidated = node.block(&tip).unwrap();
+    node.invalidate_block(&tip).unwrap();
+    let again = node.generate(1, to).unwrap()[0];
+    assert_ne!(again, tip);
+    let replacement = node.block(&again).unwrap();
+    assert_eq!(replacement.header.prev, invalidated.header.prev);
+    assert_eq!(replacement.header.time, invalidated.header.time);
+    assert_ne!(replacement.txs[0], invalidated.txs[0]);
+}

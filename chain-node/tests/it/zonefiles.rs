@@ -292,3 +292,68 @@ fn a_zone_file_acknowledged_by_putzonefile_survives_kill_9() {
     );
     process.stop();
 }
+
+/// The sweep removes a stored file only once nothing (name records of the tip, name
+/// operations in the mempool) has referenced it for the grace period, and a reference
+/// that comes back in time (a reorganisation) keeps it.
+#[test]
+fn a_zone_file_nothing_references_for_the_grace_period_is_removed() {
+    const GRACE: u32 = 3;
+    let node = crate::helpers::TestNode::open(Network::Regtest, "zone-sweep", |c| {
+        c.mining_threads = 1;
+        c.zone_file_grace = GRACE;
+    });
+    let reg = Registrar::new(&node);
+    let register = prepare_alice(&reg);
+    reg.mine(register);
+    rpc(&node, "putzonefile", json!([hex::encode(FILE)])).unwrap();
+    let second: &[u8] = b"$ORIGIN alice.id\n@ TXT \"moved\"\n";
+    let (old, new) = (sha256(FILE), sha256(second));
+    let sweep_until_tip_moves = |blocks: u32| {
+        for _ in 0..blocks {
+            assert_eq!(node.sweep_zone_files().unwrap(), 0);
+            reg.generate(1);
+        }
+    };
+    // Referenced by the record: kept however long the sweep runs.
+    sweep_until_tip_moves(GRACE + 2);
+    assert_eq!(zone_file(&node, &old).as_deref(), Some(FILE));
+
+    // The update to a second file waits in the mempool: both are in use.
+    let name: Name = "alice.id".parse().unwrap();
+    let update = reg.op(
+        &key(3),
+        naming::Operation::NameUpdate {
+            name,
+            zone_file: ZoneFileHash(new),
+        },
+        0,
+    );
+    let txid = node.submit_transaction(update).unwrap();
+    rpc(&node, "putzonefile", json!([hex::encode(second)])).unwrap();
+    for _ in 0..2 {
+        assert_eq!(node.sweep_zone_files().unwrap(), 0);
+    }
+    assert_eq!(zone_file(&node, &new).as_deref(), Some(second));
+    reg.generate(1);
+    assert_eq!(
+        rpc(&node, "getrawmempool", json!([])).unwrap(),
+        json!([]),
+        "the update {txid} is mined"
+    );
+    // Now nothing references the first file: the sweep first notes it, keeps it for
+    // the grace period, and a reorganisation that restores the old record in time
+    // restarts its clock.
+    let (_, update_block) = node.tip().unwrap();
+    sweep_until_tip_moves(GRACE - 1);
+    node.invalidate_block(&update_block).unwrap();
+    assert_eq!(node.sweep_zone_files().unwrap(), 0);
+    node.reconsider_block(&update_block).unwrap();
+    sweep_until_tip_moves(GRACE);
+    assert_eq!(zone_file(&node, &old).as_deref(), Some(FILE));
+    // Unreferenced for the whole grace period since: removed; the second file stays.
+    assert_eq!(node.sweep_zone_files().unwrap(), 1);
+    assert_eq!(zone_file(&node, &old), None);
+    assert_eq!(zone_file(&node, &new).as_deref(), Some(second));
+    assert_eq!(node.sweep_zone_files().unwrap(), 0);
+}
