@@ -423,9 +423,6 @@ impl ChainState {
         for (h, e) in updates {
             self.index.insert(h, e);
         }
-        if known.is_none() {
-            self.tree.add_child(prev, hash);
-        }
         self.data_stored(hash, &linked);
         self.consider_best_header(&hash);
         self.activate(&mut |_, _| {})?;

@@ -465,9 +465,8 @@ impl ChainState {
         }
         self.commit(batch)?;
         let stored = entries.len();
-        for (parent, hash, entry) in entries {
+        for (_, hash, entry) in entries {
             self.index.insert(hash, entry);
-            self.tree.add_child(parent, hash);
         }
         pending.clear();
         self.consider_best_header(&last_hash);

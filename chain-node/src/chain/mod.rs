@@ -571,10 +571,11 @@ impl ChainState {
     /// Core's `getchaintips` statuses. Walks the whole index (an RPC answer).
     pub fn chain_tips(&self) -> Vec<ChainTip> {
         let (_, tip_hash) = self.tip();
+        let parents = self.parents();
         let mut tips: Vec<ChainTip> = self
             .index
             .iter()
-            .filter(|(h, _)| self.tree.children(h).is_empty() || **h == tip_hash)
+            .filter(|(h, _)| !parents.contains(*h) || **h == tip_hash)
             .map(|(h, e)| {
                 let fork = self.path_from_fork(h).map(|(f, _)| f.0).unwrap_or(0);
                 let status = if *h == tip_hash {

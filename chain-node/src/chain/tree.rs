@@ -1,17 +1,18 @@
 //! What chain selection needs over the block index, kept up to date per block instead
-//! of recomputed from the whole index: each entry's children, the blocks whose data is
-//! stored but whose ancestry lacks some (Core's `m_blocks_unlinked`), the candidate set
-//! (Core's `setBlockIndexCandidates`) and the best-header chain (Core's
-//! `m_best_header`).
+//! of recomputed from the whole index: the blocks whose data is stored but whose
+//! ancestry lacks some, by parent (Core's `m_blocks_unlinked`), the candidate set (Core's
+//! `setBlockIndexCandidates`) and the best-header chain (Core's `m_best_header`).
 //!
 //! Accepting a header, storing a block and connecting one touch only the entries
-//! concerned (a block's children when its data completes their ancestry, the end of the
-//! candidate order, the new part of the best-header chain). Loading the index,
-//! `invalidateblock`, `reconsiderblock` and a block found invalid (which may lower the
-//! best header) walk the whole index, as Core does for them.
+//! concerned (the blocks waiting for a block's data when it completes their ancestry,
+//! the end of the candidate order, the new part of the best-header chain). Loading the
+//! index, `invalidateblock`, `reconsiderblock`, a block found invalid (which may lower
+//! the best header) and `getchaintips` walk the whole index, as Core does for them: no
+//! map of children is kept, since in a long chain nearly every block has one and the map
+//! cost about 120 bytes a block.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::ChainState;
 use crate::encoding::{Failure, IndexEntry, encode_to_vec};
@@ -43,8 +44,9 @@ impl Candidate {
 /// The bookkeeping over the index (see the module docs).
 #[derive(Debug, Default)]
 pub(super) struct Tree {
-    /// Children of each entry that has any, in the order they were indexed.
-    children: HashMap<BlockHash, Vec<BlockHash>>,
+    /// Entries with data whose ancestry lacks some data, by parent, in the order their
+    /// data arrived.
+    waiting: HashMap<BlockHash, Vec<BlockHash>>,
     /// Entries with data whose ancestry lacks some data.
     unlinked: HashSet<BlockHash>,
     /// Entries with data, a complete ancestry and no failure, at least as good as the
@@ -61,14 +63,16 @@ pub(super) fn better(a: &IndexEntry, b: &IndexEntry) -> bool {
 }
 
 impl Tree {
-    /// The children of `hash`.
-    pub(super) fn children(&self, hash: &BlockHash) -> &[BlockHash] {
-        self.children.get(hash).map_or(&[], Vec::as_slice)
+    /// The blocks with data waiting for the ancestry of `hash` to complete, whose parent
+    /// it is.
+    fn waiting_for(&self, hash: &BlockHash) -> &[BlockHash] {
+        self.waiting.get(hash).map_or(&[], Vec::as_slice)
     }
 
-    /// Records a new index entry under its parent.
-    pub(super) fn add_child(&mut self, parent: BlockHash, hash: BlockHash) {
-        self.children.entry(parent).or_default().push(hash);
+    /// Records that `hash`, whose parent is `parent`, has data but not its ancestry.
+    fn wait(&mut self, parent: BlockHash, hash: BlockHash) {
+        self.unlinked.insert(hash);
+        self.waiting.entry(parent).or_default().push(hash);
     }
 
     /// The hash of the best-header chain at `height`.
@@ -89,15 +93,33 @@ impl ChainState {
             && !self.tree.unlinked.contains(hash)
     }
 
-    /// Every descendant of `hash`, parents before children.
+    /// Every descendant of `hash`, parents before children (by height): a walk of the
+    /// whole index, as Core's `InvalidateBlock` walks its block index.
     pub(super) fn descendants(&self, hash: &BlockHash) -> Vec<BlockHash> {
+        let Some(root) = self.index.get(hash) else {
+            return Vec::new();
+        };
+        let mut above: Vec<(Height, BlockHash, BlockHash)> = self
+            .index
+            .iter()
+            .filter(|(_, e)| e.height > root.height)
+            .map(|(h, e)| (e.height, *h, e.header.prev))
+            .collect();
+        above.sort_unstable();
+        let mut family: HashSet<BlockHash> = HashSet::from([*hash]);
         let mut out = Vec::new();
-        let mut queue: VecDeque<BlockHash> = self.tree.children(hash).iter().copied().collect();
-        while let Some(h) = queue.pop_front() {
-            queue.extend(self.tree.children(&h).iter().copied());
-            out.push(h);
+        for (_, h, prev) in above {
+            if family.contains(&prev) {
+                family.insert(h);
+                out.push(h);
+            }
         }
         out
+    }
+
+    /// The entries with a child in the index.
+    pub(super) fn parents(&self) -> HashSet<BlockHash> {
+        self.index.values().map(|e| e.header.prev).collect()
     }
 
     /// The blocks that become connectable when the data of `hash` (whose parent is
@@ -108,11 +130,7 @@ impl ChainState {
         let mut next = 0;
         while let Some(h) = out.get(next).copied() {
             next += 1;
-            for c in self.tree.children(&h) {
-                if self.tree.unlinked.contains(c) {
-                    out.push(*c);
-                }
-            }
+            out.extend_from_slice(self.tree.waiting_for(&h));
         }
         out
     }
@@ -121,11 +139,14 @@ impl ChainState {
     /// and join the candidates, or `hash` waits for an ancestor's data.
     pub(super) fn data_stored(&mut self, hash: BlockHash, linked: &[BlockHash]) {
         if linked.is_empty() {
-            self.tree.unlinked.insert(hash);
+            if let Some(parent) = self.index.get(&hash).map(|e| e.header.prev) {
+                self.tree.wait(parent, hash);
+            }
             return;
         }
         for h in linked {
             self.tree.unlinked.remove(h);
+            self.tree.waiting.remove(h);
             self.try_add_candidate(h);
         }
     }
@@ -264,7 +285,7 @@ impl ChainState {
         }
     }
 
-    /// Builds the bookkeeping from the loaded index and active chain: children, failures
+    /// Builds the bookkeeping from the loaded index and active chain: failures
     /// carried to descendants (in memory; what is stored is the failed block's own
     /// mark or its descendants' from the same batch), unlinked blocks, candidates and
     /// the best header.
@@ -284,8 +305,6 @@ impl ChainState {
                     what: format!("the index entry of {}, parent of {h}", e.header.prev),
                 });
             }
-            let prev = e.header.prev;
-            self.tree.add_child(prev, *h);
         }
         // Parents before children: failures and completeness flow down.
         for (_, h) in &hashes {
@@ -306,7 +325,7 @@ impl ChainState {
             let parent_linked = parent.is_some_and(|p| p.status.has_data())
                 && !self.tree.unlinked.contains(&e.header.prev);
             if e.status.has_data() && !parent_linked {
-                self.tree.unlinked.insert(*h);
+                self.tree.wait(e.header.prev, *h);
             }
         }
         self.rescan_candidates();
