@@ -60,6 +60,9 @@ pub fn rpc_params_seeds() -> Vec<Vec<u8>> {
         .filter_map(|b| chain_node::encoding::decode_exact(b).ok())
         .collect();
     let txid = txs.first().map(Transaction::txid).unwrap_or_default();
+    let name: naming::Name = "alice.id"
+        .parse()
+        .unwrap_or_else(|_| unreachable!("a valid name"));
     let calls = vec![
         Call::GetBlockchainInfo,
         Call::GetBlockCount,
@@ -107,6 +110,36 @@ pub fn rpc_params_seeds() -> Vec<Vec<u8>> {
         },
         Call::InvalidateBlock { hash: genesis },
         Call::ReconsiderBlock { hash: genesis },
+        Call::GetNameInfo { name: name.clone() },
+        Call::GetNamePrice { name: name.clone() },
+        Call::ListNames {
+            after: Some(name.clone()),
+            count: 10,
+        },
+        Call::ListNames {
+            after: None,
+            count: 1,
+        },
+        Call::GetNamespaceInfo {
+            id: "id"
+                .parse()
+                .unwrap_or_else(|_| unreachable!("a valid namespace id")),
+        },
+        Call::GetNameProof {
+            name: name.clone(),
+            height: Some(5),
+        },
+        Call::GetNameProof { name, height: None },
+        Call::GetBlockHeaders {
+            start: 0,
+            count: 2_000,
+        },
+        Call::GetZoneFile {
+            hash: naming::ZoneFileHash([7; 32]),
+        },
+        Call::PutZoneFile {
+            file: b"$ORIGIN alice.id\n".to_vec(),
+        },
         Call::Stop,
     ];
     let sends = txs
@@ -141,6 +174,8 @@ pub fn rpc_params_seeds() -> Vec<Vec<u8>> {
         ("disconnectnode", json!(["/ip4/127.0.0.1/tcp/18444"])),
         ("disconnectnode", json!(["", 3])),
         ("setnetworkactive", json!([false])),
+        ("getnameproof", json!({"name": "bob.id", "height": 3})),
+        ("listnames", json!(["", 5])),
     ] {
         out.push(line(method, &params));
     }
