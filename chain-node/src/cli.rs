@@ -106,6 +106,12 @@ pub(crate) struct RunArgs {
     /// (/ip4/127.0.0.1/tcp/18444/p2p/12D3KooW...); repeat for more. Needs --p2p-listen.
     #[arg(long, value_name = "MULTIADDR")]
     pub(crate) peer: Vec<gossip::Multiaddr>,
+
+    /// Stop cleanly (as at SIGTERM) when standard input reaches its end: for a process
+    /// that supervises the node through a pipe, so that the node stops when that
+    /// process dies, even by SIGKILL (`wallet testnet up` starts its nodes so).
+    #[arg(long)]
+    pub(crate) stop_on_stdin_close: bool,
 }
 
 impl RunArgs {
@@ -122,6 +128,7 @@ impl RunArgs {
             ("--peer", !self.peer.is_empty()),
             ("--explorer-listen", self.explorer_listen.is_some()),
             ("--explorer-allow-remote", self.explorer_allow_remote),
+            ("--stop-on-stdin-close", self.stop_on_stdin_close),
         ]
         .into_iter()
         .filter_map(|(flag, given)| given.then_some(flag))

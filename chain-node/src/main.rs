@@ -151,6 +151,7 @@ fn run_node(cli: &Cli) -> anyhow::Result<()> {
             .unwrap_or(chain_node::rpc::DEFAULT_RPC_THREADS)
             .max(1),
         stop_on_signals: true,
+        stop_on_stdin_close: cli.run.stop_on_stdin_close,
         ..RpcConfig::default()
     };
     let p2p = start_p2p(cli, &node, network, &data)?;

@@ -203,7 +203,10 @@ fn start_node(
         .arg(&data_dir)
         .args(["--rpc-listen", "127.0.0.1:0"])
         .args(["--p2p-listen", "/ip4/127.0.0.1/tcp/0"])
-        .args(["--mining-threads", "1", "--json"]);
+        .args(["--mining-threads", "1", "--json"])
+        // The node reads the pipe the `Child` keeps open: when this process dies, even
+        // by SIGKILL, the pipe closes and the node stops cleanly.
+        .arg("--stop-on-stdin-close");
     if explorer {
         command.args(["--explorer-listen", "127.0.0.1:0"]);
     }
@@ -214,7 +217,7 @@ fn start_node(
     // stops the nodes in order.
     let mut child = command
         .process_group(0)
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(log)
         .spawn()

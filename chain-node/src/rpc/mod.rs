@@ -103,6 +103,8 @@ pub enum StopReason {
     Request,
     /// SIGINT or SIGTERM (with [`RpcConfig::stop_on_signals`]).
     Signal(Termination),
+    /// Standard input reached its end (with [`RpcConfig::stop_on_stdin_close`]).
+    InputClosed,
     /// The node stopped by itself (a storage failure).
     NodeStopped,
     /// [`RpcServer::stop`] was called, or the handle went away.
@@ -114,6 +116,7 @@ impl std::fmt::Display for StopReason {
         match self {
             StopReason::Request => f.write_str("stop request"),
             StopReason::Signal(s) => f.write_str(s.name()),
+            StopReason::InputClosed => f.write_str("standard input closed"),
             StopReason::NodeStopped => f.write_str("the node stopped"),
             StopReason::Handle => f.write_str("stopped by its owner"),
         }
@@ -130,6 +133,9 @@ pub struct RpcConfig {
     /// Stop as a `stop` call would at Ctrl-C (SIGINT) or SIGTERM: for the binary,
     /// so that an interrupted node flushes and removes its cookie.
     pub stop_on_signals: bool,
+    /// Stop as at SIGTERM once standard input reaches its end: for a node supervised
+    /// through a pipe, which then stops when its supervisor dies however it dies.
+    pub stop_on_stdin_close: bool,
 }
 
 impl Default for RpcConfig {
@@ -138,6 +144,7 @@ impl Default for RpcConfig {
             threads: DEFAULT_RPC_THREADS,
             http: Limits::default(),
             stop_on_signals: false,
+            stop_on_stdin_close: false,
         }
     }
 }
@@ -274,16 +281,18 @@ impl RpcServer {
             .enable_all()
             .build()
             .map_err(RpcStartError::Runtime)?;
-        let (listener, mut signals) = {
+        let (listener, signals) = {
             let _entered = runtime.enter();
             // Watched from now on, before the binary says it serves: a Ctrl-C that
             // comes at once still stops the node cleanly.
             let signals = config.stop_on_signals.then(Terminations::watch);
+            let input = config.stop_on_stdin_close.then(stdin_closed).flatten();
             (
                 tokio::net::TcpListener::from_std(listener).map_err(bind)?,
-                signals,
+                (signals, input),
             )
         };
+        let (mut signals, input) = signals;
         let cookie_path = node.config().data_dir.join(".cookie");
         let password = write_cookie(&cookie_path)?;
         let expected = format!(
@@ -315,6 +324,11 @@ impl RpcServer {
                 // The node stopped by itself (a storage failure): the server ends with it.
                 () = node_stopped(&watched) => {
                     let _ = why.set(StopReason::NodeStopped);
+                }
+                () = input_closed(input) => {
+                    let _ = why.set(StopReason::InputClosed);
+                    let node = signalled.clone();
+                    std::thread::spawn(move || node.shutdown());
                 }
                 signal = next_signal(signals.as_mut()) => {
                     let _ = why.set(StopReason::Signal(signal));
@@ -407,6 +421,30 @@ struct RpcState {
     expected_auth: Arc<str>,
     stop: Arc<watch::Sender<bool>>,
     reason: Arc<OnceLock<StopReason>>,
+}
+
+/// A receiver told when standard input reaches its end (or fails), read to its end by
+/// a thread of its own; `None` if that thread cannot start.
+fn stdin_closed() -> Option<tokio::sync::oneshot::Receiver<()>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("chain-node-stdin".into())
+        .spawn(move || {
+            let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+            let _ = tx.send(());
+        })
+        .ok()?;
+    Some(rx)
+}
+
+/// Resolves once standard input has closed, if it is watched; otherwise never.
+async fn input_closed(input: Option<tokio::sync::oneshot::Receiver<()>>) {
+    match input {
+        Some(rx) => {
+            let _ = rx.await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// The next termination signal, if signals are watched; otherwise never.

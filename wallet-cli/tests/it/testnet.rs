@@ -343,3 +343,32 @@ fn testnet_up_refuses_bad_arguments_and_a_directory_that_holds_something_else() 
         .collect();
     assert_eq!(names, ["notes.txt"]);
 }
+
+/// A `wallet testnet up` killed with SIGKILL cannot stop its nodes itself; each node
+/// reads the pipe the wallet held (`--stop-on-stdin-close`), sees it close, and stops
+/// cleanly: it flushes and removes its cookie, and its port closes.
+#[test]
+fn testnet_up_killed_with_sigkill_leaves_no_node_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = Testnet::up(&dir.path().join("net"), &["--nodes", "2"]);
+    let nodes = net.ready["nodes"].as_array().unwrap().clone();
+    assert_eq!(nodes.len(), 2);
+    for node in &nodes {
+        assert!(Path::new(node["cookie_file"].as_str().unwrap()).exists());
+        rpc(node, "getblockcount", json!([]));
+    }
+    net.child.kill().unwrap();
+    net.child.wait().unwrap();
+    for node in &nodes {
+        let cookie = PathBuf::from(node["cookie_file"].as_str().unwrap());
+        eventually("the node to remove its cookie", || !cookie.exists());
+        let addr = node["rpc_url"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("http://")
+            .to_owned();
+        eventually("the node's RPC port to close", || {
+            std::net::TcpStream::connect(&addr).is_err()
+        });
+    }
+}
