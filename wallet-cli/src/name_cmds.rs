@@ -178,12 +178,13 @@ fn register(cfg: &Config, a: &RegisterArgs) -> Result<Report, Failure> {
 }
 
 /// The lines `register` adds about the wallet's other kept registrations: only those
-/// whose look sent something, forgot them, or failed.
+/// whose look sent something, ended them without success, or failed (`list` shows
+/// every state).
 fn others_text(others: &[Result<Followed, Unfollowed>]) -> String {
     let mut text = String::new();
     for f in others {
         match f {
-            Ok(f) if f.sent() || !f.kept() => {
+            Ok(f) if f.sent() || matches!(f.state, State::Dropped { .. }) => {
                 text.push_str(&format!("\n{}  {}", f.name, f.describe()));
             }
             Ok(_) => {}
