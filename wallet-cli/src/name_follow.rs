@@ -9,8 +9,8 @@
 //!   same signed registration is sent again in a new transaction, one more of the
 //!   wallet's coins paying its fee (peers that turned the first one away as an early
 //!   reveal remember its id for a while), or the same transaction when no new one can
-//!   be made. Whichever of the reveals sent is mined
-//!   registers the name, and the wallet recognises each.
+//!   be made. Whichever of the reveals sent is mined registers the name, and the wallet
+//!   recognises each (ADR 0041).
 //! - The preorder left the chain and the pool too: the signed preorder is sent again
 //!   (what it burns was never burned on this chain).
 //! - The name was taken meanwhile, the preorder is too old, or the node refuses the
