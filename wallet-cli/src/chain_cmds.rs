@@ -176,7 +176,7 @@ fn pay(
             coins: &spendable,
             plan,
             seal: |_: &mut spend::Payment| {},
-            before_broadcast: |_: &str, _: &spend::Payment| Ok(()),
+            before_broadcast: |_: &chain_node::Transaction, _: &spend::Payment| Ok(()),
             extra_key: None,
         },
     )
@@ -207,8 +207,8 @@ pub(crate) struct Spend<'a, P, S, B> {
     pub plan: P,
     /// Finishes the planned payment before signing (same sizes: the fee stands).
     pub seal: S,
-    /// Called with the txid and the payment once signed, before the broadcast
-    /// (to record what must survive it); an error stops the broadcast.
+    /// Called with the signed transaction and the payment before the broadcast (to
+    /// record what must survive it); an error stops the broadcast.
     pub before_broadcast: B,
     /// The key of inputs whose `key_index` is `u32::MAX` (a key outside the
     /// receiving chain).
@@ -226,7 +226,7 @@ pub(crate) fn pay_from<P, S, B>(
 where
     P: FnOnce(&[spend::Coin], Address) -> Result<spend::Payment, Failure>,
     S: FnOnce(&mut spend::Payment),
-    B: FnOnce(&str, &spend::Payment) -> Result<(), Failure>,
+    B: FnOnce(&chain_node::Transaction, &spend::Payment) -> Result<(), Failure>,
 {
     let change_key = unlocked.next_key().map_err(failed)?;
     let mut payment = (spend.plan)(spend.coins, change_key.address())?;
@@ -237,7 +237,7 @@ where
         _ => unlocked.signing_key(i),
     });
     crate::keys::scrub_stack();
-    (spend.before_broadcast)(&tx.txid().to_hex(), &payment)?;
+    (spend.before_broadcast)(&tx, &payment)?;
 
     // The change key is recorded before the broadcast, so coins sent to it are
     // never unknown to the wallet; if the node refuses, it is forgotten again.

@@ -202,9 +202,11 @@ pub enum NameCommand {
     /// What registering (or renewing) a name burns, and whether it is available.
     Price(NameArgs),
     /// Register a name: a preorder (burning its price), then the reveal once the
-    /// preorder is deep enough. Waits for that block (mine it on a local network);
-    /// the pending reveal is kept in the wallet directory, so running the command
-    /// again (or `wallet name list`) resumes it.
+    /// preorder is deep enough. Waits for that block (mine it on a local network).
+    /// The registration is kept in the wallet directory until its reveal is 3 blocks
+    /// deep (regtest; 6 on testnet), so running the command again (or `wallet name
+    /// list`) resumes it, and sends the preorder or the reveal again if a reorg took
+    /// it away.
     Register(RegisterArgs),
     /// Point a name at a new zone file (its hash goes on chain, the file to the node).
     Update(UpdateArgs),
@@ -218,8 +220,9 @@ pub enum NameCommand {
     /// has expired.
     Resolve(ResolveArgs),
     /// The names this wallet's addresses own, with expiry, and its name address; warns
-    /// about names close to expiry, and sends the reveals of pending registrations that
-    /// are deep enough.
+    /// about names close to expiry. Shows each registration the wallet keeps with its
+    /// state, sending the reveal (again, after a reorg) when the preorder is deep
+    /// enough, and forgets it once the reveal is buried or the name was lost.
     List(WalletArgs),
 }
 

@@ -23,6 +23,8 @@ pub struct WalletCoin {
     pub coin: Coin,
     /// Confirmations (0 while in the mempool).
     pub confirmations: u32,
+    /// The height of its block, when the node says (`None` while in the mempool).
+    pub height: Option<u32>,
     /// Whether it is a coinbase output.
     pub coinbase: bool,
     /// The mempool transaction that already spends it, if any.
@@ -138,6 +140,10 @@ pub fn fetch(
             .as_u64()
             .and_then(|v| u32::try_from(v).ok())
             .ok_or_else(|| lie("bad confirmations"))?;
+        let height = item
+            .get("height")
+            .and_then(Value::as_u64)
+            .and_then(|h| u32::try_from(h).ok());
         let coinbase = match field(item, "coinbase")? {
             Value::Bool(b) => *b,
             _ => return Err(lie("a coinbase flag that is not true or false")),
@@ -168,6 +174,7 @@ pub fn fetch(
                 key_index,
             },
             confirmations,
+            height,
             coinbase,
             spent_by,
         });

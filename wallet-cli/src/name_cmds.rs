@@ -7,6 +7,7 @@ use crate::names::at;
 
 use crate::chain_cmds::format_coins;
 use crate::cli::{NameArgs, NameCommand, NamespaceCreateArgs, RegisterArgs, ResolveArgs};
+use crate::name_follow::{self, Followed, State, Unfollowed};
 use crate::names::{self, Registered, Session};
 use crate::output::{Failure, Report, bad, failed};
 use crate::wallet::Config;
@@ -131,25 +132,73 @@ fn register(cfg: &Config, a: &RegisterArgs) -> Result<Report, Failure> {
         .map(names::read_zone_file)
         .transpose()?;
     let mut s = Session::open(cfg)?;
-    match names::register(&mut s, &name, zone_file, !a.no_wait)? {
-        Registered::Revealed { txid, warning } => {
-            let mut line = format!(
-                "registered {name} (reveal txid {txid}); it is yours once that block is mined"
-            );
-            if let Some(w) = &warning {
-                line.push_str(&format!("\nwarning: {w}"));
-            }
-            Ok(Report::ok(
-                line,
-                json!({"name": name.to_string(), "state": "revealed", "txid": txid, "warning": warning}),
-            ))
-        }
-        Registered::Pending { preorder } => Ok(Report::ok(
+    let Registered { this, others } = names::register(&mut s, &name, zone_file, !a.no_wait)?;
+    let reveal = this.reveal_txid.clone().unwrap_or_default();
+    let mut fields = this.json();
+    let (mut line, state) = match &this.state {
+        State::RevealSent { .. } => (
             format!(
-                "preordered {name} (txid {preorder}); once it is deep enough, `wallet name register {name}` sends the reveal"
+                "registered {name} (reveal txid {reveal}); it is yours once that block is mined"
             ),
-            json!({"name": name.to_string(), "state": "preordered", "preorder_txid": preorder}),
-        )),
+            "revealed",
+        ),
+        State::RevealSentAgain { .. } => (
+            format!(
+                "the reveal of {name} had left the chain in a reorg: sent again (txid {reveal}); it is yours once that block is mined"
+            ),
+            "revealed",
+        ),
+        State::Revealed { .. } => (format!("{name}: {}", this.describe()), "revealed"),
+        State::Final { .. } => (format!("{name}: {}", this.describe()), "registered"),
+        State::Preordered { .. } | State::RevealGone { .. } | State::PreorderSentAgain => (
+            format!(
+                "preordered {name} (txid {}); once it is deep enough, `wallet name register {name}` sends the reveal",
+                this.preorder_txid
+            ),
+            "preordered",
+        ),
+        State::Dropped { reason } => return Err(failed(reason)),
+    };
+    if let Some(w) = at(&fields, "warning").as_str() {
+        line.push_str(&format!("\nwarning: {w}"));
+    }
+    line.push_str(&others_text(&others));
+    if let Some(m) = fields.as_object_mut() {
+        // The registration's own state is "revealed", "registered" or "preordered";
+        // the follower's finer one is "detail".
+        m.insert("detail".into(), json!(this.code()));
+        m.insert("state".into(), json!(state));
+        m.insert("txid".into(), json!(this.reveal_txid));
+        m.insert(
+            "others".into(),
+            json!(others.iter().map(followed_json).collect::<Vec<_>>()),
+        );
+    }
+    Ok(Report::ok(line, fields))
+}
+
+/// The lines `register` adds about the wallet's other kept registrations: only those
+/// whose look sent something, ended them without success, or failed (`list` shows
+/// every state).
+fn others_text(others: &[Result<Followed, Unfollowed>]) -> String {
+    let mut text = String::new();
+    for f in others {
+        match f {
+            Ok(f) if f.sent() || matches!(f.state, State::Dropped { .. }) => {
+                text.push_str(&format!("\n{}  {}", f.name, f.describe()));
+            }
+            Ok(_) => {}
+            Err((name, (_, e))) => text.push_str(&format!("\n{name}  not followed: {e}")),
+        }
+    }
+    text
+}
+
+/// A followed registration's `--json` fields; one that could not be followed says why.
+fn followed_json(f: &Result<Followed, Unfollowed>) -> Value {
+    match f {
+        Ok(f) => f.json(),
+        Err((name, (_, e))) => json!({"name": name, "state": "unfollowed", "message": e}),
     }
 }
 
@@ -285,24 +334,18 @@ fn resolve_verified(s: &Session<'_>, name: &naming::Name) -> Result<Report, Fail
 
 fn list(cfg: &Config) -> Result<Report, Failure> {
     let mut s = Session::open(cfg)?;
-    let resumed = names::resume_all(&mut s)?;
+    let mut store = crate::name_pending::PendingStore::open(&cfg.wallet_dir).map_err(failed)?;
+    let followed = name_follow::follow_all(&mut s, &mut store, None);
     let (owned, height) = names::owned(&s)?;
     let me = names::name_address(&s);
     let mut text = format!(
         "name address {me} (owns what this wallet registers; names sent to it, or to any address of `wallet address`, are this wallet's)"
     );
-    for (name, outcome) in &resumed {
-        match outcome {
-            Ok(txid) => text.push_str(&format!("\nrevealed pending {name}: txid {txid}")),
-            Err(e) => text.push_str(&format!("\npending {name} failed: {e}")),
+    for f in &followed {
+        match f {
+            Ok(f) => text.push_str(&format!("\n{}  {}", f.name, f.describe())),
+            Err((name, (_, e))) => text.push_str(&format!("\n{name}  not followed: {e}")),
         }
-    }
-    let pending = crate::name_pending::PendingStore::open(&cfg.wallet_dir).map_err(failed)?;
-    for p in pending.entries() {
-        text.push_str(&format!(
-            "\n{}  preordered (txid {}), reveal pending",
-            p.name, p.preorder_txid
-        ));
     }
     let mut lifetimes = std::collections::BTreeMap::new();
     let mut rows = Vec::new();
@@ -358,8 +401,11 @@ fn list(cfg: &Config) -> Result<Report, Failure> {
             "name_address": me,
             "height": height,
             "names": rows,
-            "pending": pending.entries().iter().map(|p| json!({"name": p.name, "preorder_txid": p.preorder_txid})).collect::<Vec<_>>(),
-            "revealed": resumed.iter().filter_map(|(n, r)| r.as_ref().ok().map(|t| json!({"name": n, "txid": t}))).collect::<Vec<_>>(),
+            // Registrations still kept, then those this look forgot, then the reveals
+            // it sent.
+            "pending": followed.iter().filter(|f| f.as_ref().map_or(true, Followed::kept)).map(followed_json).collect::<Vec<_>>(),
+            "settled": followed.iter().filter(|f| f.as_ref().is_ok_and(|f| !f.kept())).map(followed_json).collect::<Vec<_>>(),
+            "revealed": followed.iter().flatten().filter(|f| matches!(f.state, State::RevealSent { .. } | State::RevealSentAgain { .. })).map(|f| json!({"name": f.name, "txid": f.reveal_txid})).collect::<Vec<_>>(),
         }),
     ))
 }

@@ -27,6 +27,7 @@ use sha2::{Digest as _, Sha256};
 use crate::chain_cmds::{Spend, format_coins, pay_from, rpc, spendable_coins};
 use crate::keys::{DerivationPath, ExtendedKey};
 use crate::keystore::Unlocked;
+use crate::name_follow::{self, Followed, State, Unfollowed};
 use crate::name_pending::{Pending, PendingStore};
 use crate::output::{Failure, Report, bad, failed};
 use crate::rpc::{RpcClient, RpcError};
@@ -54,7 +55,7 @@ const METHOD_NOT_FOUND: i64 = -32601;
 const FEE_RATE: u64 = 10;
 
 /// The `before_broadcast` of operations that record nothing.
-fn no_record(_: &str, _: &spend::Payment) -> Result<(), Failure> {
+fn no_record(_: &chain_node::Transaction, _: &spend::Payment) -> Result<(), Failure> {
     Ok(())
 }
 
@@ -110,11 +111,11 @@ pub fn read_zone_file(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
 
 /// An unlocked wallet talking to its node, with its owner key.
 pub struct Session<'a> {
-    cfg: &'a Config,
-    rpc: RpcClient,
+    pub(crate) cfg: &'a Config,
+    pub(crate) rpc: RpcClient,
     unlocked: Unlocked,
     owner: SigningKey,
-    params: NamingParams,
+    pub(crate) params: NamingParams,
     /// Progress lines (waiting for depth) go here.
     pub progress: Box<dyn FnMut(&str) + 'a>,
 }
@@ -185,7 +186,7 @@ impl<'a> Session<'a> {
     }
 
     /// `getnameinfo`, or `None` for a name the node does not know.
-    fn name_info(&self, name: &Name) -> Result<Option<Value>, Failure> {
+    pub(crate) fn name_info(&self, name: &Name) -> Result<Option<Value>, Failure> {
         match self.rpc.call("getnameinfo", json!([name.to_string()])) {
             Ok(v) => Ok(Some(v)),
             Err(RpcError::Node { code: -5, .. }) => Ok(None),
@@ -193,26 +194,40 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// The owner key's coins, confirmed or not.
-    fn owner_coins(&self) -> Result<Vec<crate::coins::WalletCoin>, Failure> {
+    /// The coins of the wallet's payment keys that the next block can spend.
+    pub(crate) fn spendable_coins(&self) -> Result<Vec<Coin>, Failure> {
+        spendable_coins(self.cfg, &self.rpc, &self.unlocked)
+    }
+
+    /// A preorder's output `txid:vout` among the name key's coins, confirmed or in the
+    /// node's pool (with the pool transaction that spends it, if any); `None` when the
+    /// node knows no such unspent output.
+    pub(crate) fn preorder_output(
+        &self,
+        txid: &str,
+        vout: u32,
+    ) -> Result<Option<crate::coins::WalletCoin>, Failure> {
         let addrs = [(self.owner_address(), OWNER_KEY_INDEX)]
             .into_iter()
             .collect();
-        Ok(crate::coins::fetch(&self.rpc, self.cfg.network, &addrs)?)
+        Ok(crate::coins::fetch(&self.rpc, self.cfg.network, &addrs)?
+            .into_iter()
+            .find(|c| c.coin.outpoint.txid.to_hex() == txid && c.coin.outpoint.vout == vout))
     }
 
     /// Sends `op` signed by key `signer` ([`OWNER_KEY_INDEX`] or a payment key's
     /// index): the wallet's coins (and `required` first) pay `burn` into the
     /// operation's burn output, then `preorder_output` to the name key's address when
-    /// asked, then change. Returns the txid and the payment.
-    fn send_op(
+    /// asked, then change; `before_broadcast` sees the signed transaction first.
+    /// Returns the txid and the payment.
+    pub(crate) fn send_op(
         &mut self,
         op: Operation,
         signer: u32,
         burn: u64,
         preorder_output: bool,
         required: &[Coin],
-        before_broadcast: impl FnOnce(&str, &spend::Payment) -> Result<(), Failure>,
+        before_broadcast: impl FnOnce(&chain_node::Transaction, &spend::Payment) -> Result<(), Failure>,
     ) -> Result<(String, spend::Payment), Failure> {
         let chain_id = naming::ChainId(*self.cfg.network.params().genesis_hash().as_bytes());
         let signer = self.key_of(signer);
@@ -287,11 +302,7 @@ impl<'a> Session<'a> {
         let max_age = self.params.preorder_max_age;
         let mut said = None;
         loop {
-            let coin = self
-                .owner_coins()?
-                .into_iter()
-                .find(|c| c.coin.outpoint.txid.to_hex() == txid && c.coin.outpoint.vout == vout);
-            let Some(coin) = coin else {
+            let Some(coin) = self.preorder_output(txid, vout)? else {
                 return Err(failed(format!(
                     "the preorder output {txid}:{vout} of {what} is spent or was never mined; register again"
                 )));
@@ -321,11 +332,6 @@ impl<'a> Session<'a> {
             }
             std::thread::sleep(POLL);
         }
-    }
-
-    /// Uploads a zone file with `putzonefile`; a warning when it could not be.
-    fn upload(&self, bytes: &[u8]) -> Option<String> {
-        upload_zone_file(self, bytes)
     }
 }
 
@@ -479,27 +485,22 @@ pub fn name_address(s: &Session<'_>) -> String {
     s.owner_address().encode(s.cfg.network)
 }
 
-/// What `register` did.
-pub enum Registered {
-    /// The reveal was sent.
-    Revealed {
-        /// The reveal's txid.
-        txid: String,
-        /// A warning about the zone file upload.
-        warning: Option<String>,
-    },
-    /// The preorder waits for depth (`--no-wait`, or not yet deep enough).
-    Pending {
-        /// The preorder's txid.
-        preorder: String,
-    },
+/// What `register` did: where the registration of the name stands, and what the look
+/// at the wallet's other kept registrations found.
+pub struct Registered {
+    /// The name's registration.
+    pub this: Followed,
+    /// The others.
+    pub others: Vec<Result<Followed, Unfollowed>>,
 }
 
-/// Registers `name`: a preorder unless one is pending in the wallet, then the reveal
-/// once the preorder is deep enough (waiting when `wait`).
+/// Registers `name`: a preorder unless the wallet keeps a registration of it, then the
+/// reveal once the preorder is deep enough (waiting when `wait`); every other kept
+/// registration is followed too (`name_follow.rs`).
 ///
 /// # Errors
-/// The name is taken or its namespace not ready, funds, the node's refusals.
+/// The name is taken or its namespace not ready, funds, the node's refusals; a kept
+/// registration that cannot succeed any more (forgotten, with the reason).
 pub fn register(
     s: &mut Session<'_>,
     name: &Name,
@@ -508,146 +509,107 @@ pub fn register(
 ) -> Result<Registered, Failure> {
     let mut store = PendingStore::open(&s.cfg.wallet_dir).map_err(failed)?;
     let key = name.to_string();
-    let entry = match store.get(&key).cloned() {
-        Some(entry) => entry,
-        None => {
-            let price = s.call("getnameprice", json!([key]))?;
-            if *at(&price, "available") != json!(true) {
-                return Err(failed(if at(&price, "namespace_status") != "ready" {
-                    format!(
-                        "namespace {} is not ready (status {}): names cannot be registered in it yet",
-                        name.namespace,
-                        at(&price, "namespace_status")
-                    )
-                } else {
-                    format!(
-                        "{name} is taken; `wallet name resolve {name}` shows its owner and expiry"
-                    )
-                }));
+    let others = name_follow::follow_all(s, &mut store, Some(&key));
+    if store.get(&key).is_none() {
+        preorder(s, &mut store, name, zone_file)?;
+    }
+    let what = name.to_string();
+    let mut said = None;
+    loop {
+        let entry = store
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| failed(format!("the pending registration of {name} was not kept")))?;
+        let this = name_follow::follow(s, &mut store, &entry)?;
+        let progress = match &this.state {
+            State::Dropped { reason } => return Err(failed(reason)),
+            State::Preordered {
+                confirmations,
+                needed,
+            } => format!(
+                "waiting for the preorder of {what} to be {needed} block{} deep: {confirmations} so far (mine blocks, or wait for the network)",
+                if *needed == 1 { "" } else { "s" },
+            ),
+            State::RevealGone {
+                confirmations,
+                needed,
+            } => format!(
+                "a reorg took the reveal of {what} away; waiting for its preorder to be {needed} block{} deep again: {confirmations} so far (mine blocks, or wait for the network)",
+                if *needed == 1 { "" } else { "s" },
+            ),
+            State::PreorderSentAgain => {
+                format!("the preorder of {what} had left the chain and the node's pool: sent again")
             }
-            let burn = at(&price, "price")
-                .as_u64()
-                .ok_or_else(|| failed("the node's getnameprice answer has no price"))?;
-            let salt = Salt(random_salt()?);
-            let commitment = Commitment::for_name(name, &salt, &s.name_owner());
-            let zhash = zone_file.as_deref().map(zone_file_hash);
-            // The salt is on disk before the preorder is broadcast: a crash after
-            // the broadcast loses no registration.
-            let sent = s.send_op(
-                Operation::NamePreorder { commitment },
-                OWNER_KEY_INDEX,
-                burn,
-                true,
-                &[],
-                |txid: &str, payment: &spend::Payment| {
-                    store
-                        .put(Pending {
-                            name: key.clone(),
-                            salt: hex::encode(salt.0),
-                            preorder_txid: txid.to_owned(),
-                            preorder_vout: 1,
-                            preorder_amount: payment.outputs.get(1).map_or(0, |o| o.amount.units()),
-                            zonefile_hash: zhash.map(|z| hex::encode(z.as_bytes())),
-                            zonefile: zone_file.as_deref().map(hex::encode),
-                        })
-                        .map_err(failed)
-                },
-            );
-            if let Err(e) = sent {
-                // Refused by the node (or never recorded): nothing is pending.
-                let _ = store.remove(&key);
-                return Err(e);
-            }
-            store
-                .get(&key)
-                .cloned()
-                .ok_or_else(|| failed(format!("the pending registration of {name} was not kept")))?
+            _ => return Ok(Registered { this, others }),
+        };
+        if !wait {
+            return Ok(Registered { this, others });
         }
-    };
-    reveal(s, &mut store, name, &entry, wait)
+        if said.as_ref() != Some(&progress) {
+            (s.progress)(&progress);
+            said = Some(progress);
+        }
+        std::thread::sleep(POLL);
+    }
 }
 
-/// Sends the reveal of a pending registration when its preorder is deep enough.
-fn reveal(
+/// Sends the preorder of `name` with a new salt, recorded in `store` (with the signed
+/// transaction) before the broadcast.
+fn preorder(
     s: &mut Session<'_>,
     store: &mut PendingStore,
     name: &Name,
-    entry: &Pending,
-    wait: bool,
-) -> Result<Registered, Failure> {
-    let what = name.to_string();
-    let coin = match s.await_depth(&what, &entry.preorder_txid, entry.preorder_vout, wait) {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            return Ok(Registered::Pending {
-                preorder: entry.preorder_txid.clone(),
-            });
-        }
-        Err(e) => {
-            // A preorder that is gone will never be revealed: forget it, so that a
-            // new `register` starts afresh.
-            store.remove(&what).map_err(failed)?;
-            return Err(e);
-        }
-    };
-    if let Some(info) = s.name_info(name)?
-        && at(&info, "status") != "expired"
-    {
-        store.remove(&what).map_err(failed)?;
-        return Err(failed(format!(
-            "{name} was taken by another owner before the reveal; the preorder's burn is lost"
-        )));
+    zone_file: Option<Vec<u8>>,
+) -> Result<(), Failure> {
+    let key = name.to_string();
+    let price = s.call("getnameprice", json!([key]))?;
+    if *at(&price, "available") != json!(true) {
+        return Err(failed(if at(&price, "namespace_status") != "ready" {
+            format!(
+                "namespace {} is not ready (status {}): names cannot be registered in it yet",
+                name.namespace,
+                at(&price, "namespace_status")
+            )
+        } else {
+            format!("{name} is taken; `wallet name resolve {name}` shows its owner and expiry")
+        }));
     }
-    let salt = hex::decode(&entry.salt)
-        .ok()
-        .and_then(|b| <[u8; 16]>::try_from(b).ok())
-        .map(Salt)
-        .ok_or_else(|| failed(format!("the pending salt of {name} is damaged")))?;
-    let zone_file = match &entry.zonefile_hash {
-        Some(h) => Some(ZoneFileHash(
-            hex::decode(h)
-                .ok()
-                .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                .ok_or_else(|| {
-                    failed(format!("the pending zone-file hash of {name} is damaged"))
-                })?,
-        )),
-        None => None,
-    };
-    let op = Operation::NameRegister {
-        name: name.clone(),
-        salt,
-        zone_file,
-    };
-    let (txid, _) = s.send_op(op, OWNER_KEY_INDEX, 0, false, &[coin], no_record)?;
-    store.remove(&what).map_err(failed)?;
-    let warning = entry
-        .zonefile
-        .as_deref()
-        .and_then(|z| hex::decode(z).ok())
-        .and_then(|bytes| s.upload(&bytes));
-    Ok(Registered::Revealed { txid, warning })
-}
-
-/// A resumed registration: the name, and the reveal's txid or why it failed.
-pub type Resumed = (String, Result<String, String>);
-
-/// Resumes every pending registration whose preorder is deep enough; the names
-/// revealed and the errors met.
-pub fn resume_all(s: &mut Session<'_>) -> Result<Vec<Resumed>, Failure> {
-    let mut store = PendingStore::open(&s.cfg.wallet_dir).map_err(failed)?;
-    let mut done = Vec::new();
-    for entry in store.entries().to_vec() {
-        let Ok(name) = entry.name.parse::<Name>() else {
-            continue;
-        };
-        match reveal(s, &mut store, &name, &entry, false) {
-            Ok(Registered::Revealed { txid, .. }) => done.push((entry.name.clone(), Ok(txid))),
-            Ok(Registered::Pending { .. }) => {}
-            Err((_, e)) => done.push((entry.name.clone(), Err(e))),
-        }
+    let burn = at(&price, "price")
+        .as_u64()
+        .ok_or_else(|| failed("the node's getnameprice answer has no price"))?;
+    let salt = Salt(random_salt()?);
+    let commitment = Commitment::for_name(name, &salt, &s.name_owner());
+    let zhash = zone_file.as_deref().map(zone_file_hash);
+    // The salt and the signed preorder are on disk before the broadcast: a crash after
+    // it loses no registration, and a reorg that loses the preorder can send it again.
+    let sent = s.send_op(
+        Operation::NamePreorder { commitment },
+        OWNER_KEY_INDEX,
+        burn,
+        true,
+        &[],
+        |tx: &chain_node::Transaction, payment: &spend::Payment| {
+            store
+                .put(Pending {
+                    name: key.clone(),
+                    salt: hex::encode(salt.0),
+                    preorder_txid: tx.txid().to_hex(),
+                    preorder_vout: 1,
+                    preorder_amount: payment.outputs.get(1).map_or(0, |o| o.amount.units()),
+                    zonefile_hash: zhash.map(|z| hex::encode(z.as_bytes())),
+                    zonefile: zone_file.as_deref().map(hex::encode),
+                    preorder_tx: Some(hex::encode(tx.to_bytes())),
+                    ..Pending::default()
+                })
+                .map_err(failed)
+        },
+    );
+    if let Err(e) = sent {
+        // Refused by the node (or never recorded): nothing is pending.
+        let _ = store.remove(&key);
+        return Err(e);
     }
-    Ok(done)
+    Ok(())
 }
 
 /// Sends an update, transfer, renew or revoke of a name owned by the address of one of

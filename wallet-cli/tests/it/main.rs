@@ -15,6 +15,7 @@ mod lying_node;
 mod manners;
 mod names;
 mod names_network;
+mod names_pending;
 mod node_flows;
 mod spend;
 mod testnet;

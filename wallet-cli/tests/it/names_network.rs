@@ -3,14 +3,16 @@
 //! command goes through one of them. A name registered through node 1 is resolved and
 //! proven from node 2, whose zone file came from its peers, and is transferred; a name
 //! expires and another wallet takes it; a front-runner's preorder after the owner's
-//! fails; a registration on a partitioned node is undone by the reorg that heals it.
+//! fails; a registration on a partitioned node is undone by the reorg that heals it,
+//! and its wallet, which kept the salt, reveals it again once the preorder is mined
+//! again, burning the price once.
 
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use crate::names::W;
+use crate::names::{W, burned, oracle_price};
 use crate::testnet::{Testnet, eventually, rpc, rpc_result};
 
 /// JSON-RPC "not found" (Bitcoin Core's `RPC_INVALID_ADDRESS_OR_KEY`).
@@ -335,7 +337,9 @@ fn a_name_expires_after_its_lifetime_and_grace_and_another_wallet_registers_it()
     assert_eq!(v["expires_at"], json!(taken_at + net.lifetime));
     let carols = carol.ok(&["name", "list"]);
     assert_eq!(carols["names"][0]["name"], "old.id");
-    assert_eq!(carols["pending"], json!([]));
+    assert_eq!(carols["pending"][0]["name"], "old.id");
+    assert_eq!(carols["pending"][0]["state"], "revealed");
+    assert_eq!(carols["pending"][0]["confirmations"], 1);
 }
 
 #[test]
@@ -407,8 +411,12 @@ fn a_front_runner_who_preorders_a_seen_name_after_its_owner_fails_and_keeps_noth
 }
 
 #[test]
-fn a_reorg_that_removes_a_registration_on_a_partitioned_node_removes_the_name_everywhere() {
+fn a_registration_a_reorg_removes_comes_back_from_its_wallet_with_one_burn() {
     let net = Net::up();
+    // Carol and Dave hold 10 coins each, paid before the partition: on every branch.
+    let carol = net.user("carol", 3);
+    let dave3 = net.user("dave", 3);
+    let (carol_owner, dave_owner) = (owner_of(&carol), owner_of(&dave3));
     let start = net.synced();
 
     // Node 3 alone.
@@ -426,22 +434,37 @@ fn a_reorg_that_removes_a_registration_on_a_partitioned_node_removes_the_name_ev
         peers(3) == 0 && peers(1) == 1 && peers(2) == 1
     });
 
-    // The development wallet registers fork.id through node 3, which mines both
-    // blocks; nodes 1 and 2 see none of it.
-    let dev3 = net.dev(3);
-    let reg = register(&net, &dev3, 3, "fork.id");
+    // Carol registers fork.id through node 3, which mines both blocks; nodes 1 and 2
+    // see none of it.
+    let reg = register(&net, &carol, 3, "fork.id");
     assert_eq!(reg.height, start + 2);
     let info = net.name_info(3, "fork.id").unwrap();
     assert_eq!(info["status"], "active");
-    assert_eq!(info["owner"], owner_of(&dev3));
+    assert_eq!(info["owner"], carol_owner);
     assert_eq!(info["last_txid"], json!(reg.reveal));
     assert_eq!(net.height(1), start);
     assert!(net.name_info(1, "fork.id").is_none());
 
-    // Nodes 1 and 2 mine three blocks: more work than node 3's two.
+    // Dave preorders gone.id through node 3, which keeps it in its pool. His wallet
+    // then turns to node 1, which never saw that preorder: it sends it there again.
+    let pre = dave3.ok(&["name", "register", "gone.id", "--no-wait"]);
+    let dave_pre = pre["preorder_txid"].as_str().unwrap().to_owned();
+    assert_eq!(net.mempool(3), std::slice::from_ref(&dave_pre));
+    let dave1 = net.wallet(net.dir.join("dave"), 1, Some("pass"));
+    let listed = dave1.ok(&["name", "list"]);
+    assert_eq!(
+        listed["pending"][0]["state"], "preorder-sent-again",
+        "{listed}"
+    );
+    assert_eq!(listed["pending"][0]["preorder_txid"], json!(dave_pre));
+    assert_eq!(net.mempool(1), std::slice::from_ref(&dave_pre));
+
+    // Nodes 1 and 2 mine three blocks, the first with Dave's preorder: more work than
+    // node 3's two.
     net.dev(1).ok(&["mine", "3"]);
     let winner = net.tip(1);
     eventually("node 2 at node 1's tip", || net.tip(2) == winner);
+    assert!(net.block_txids(1, start + 1).contains(&json!(dave_pre)));
 
     // Healed, node 3 follows the most work: its two blocks leave its chain.
     assert_eq!(net.call(3, "setnetworkactive", json!([true])), json!(true));
@@ -459,9 +482,9 @@ fn a_reorg_that_removes_a_registration_on_a_partitioned_node_removes_the_name_ev
         "{tips}"
     );
     // Through node 3 too the name does not exist, proven against the winning headers.
-    let err = dev3.fails(&["name", "resolve", "fork.id"], 1);
+    let err = carol.fails(&["name", "resolve", "fork.id"], 1);
     assert!(err.contains("does not exist"), "{err}");
-    let err = dev3.fails(&["name", "resolve", "fork.id", "--verify"], 1);
+    let err = carol.fails(&["name", "resolve", "fork.id", "--verify"], 1);
     assert!(
         err.contains("does not exist")
             && err.contains(&format!(
@@ -470,12 +493,12 @@ fn a_reorg_that_removes_a_registration_on_a_partitioned_node_removes_the_name_ev
             )),
         "{err}"
     );
-    assert_eq!(dev3.ok(&["name", "list"])["names"], json!([]));
 
     // The node follows a reorg's mempool change before it answers for the new tip:
-    // the preorder went back to node 3's pool (its coins are unspent on the winning
-    // branch), and node 3 may relay it again, sent while it had no peers; the reveal
-    // did not: with its preorder unconfirmed it is an early reveal, which no pool keeps.
+    // Carol's preorder went back to node 3's pool (its coins are unspent on the
+    // winning branch), and node 3 may relay it again, sent while it had no peers; her
+    // reveal did not: with its preorder unconfirmed it is an early reveal, which no
+    // pool keeps.
     assert_eq!(net.mempool(3), std::slice::from_ref(&reg.preorder));
     for i in 1..=2 {
         let pool = net.mempool(i);
@@ -484,11 +507,84 @@ fn a_reorg_that_removes_a_registration_on_a_partitioned_node_removes_the_name_ev
             "node {i}: {pool:?}"
         );
     }
-    // A block of node 3 confirms the preorder again; nothing reveals the name.
+    // Carol's wallet kept the salt: it waits for the preorder to be mined again.
+    let listed = carol.ok(&["name", "list"]);
+    assert_eq!(listed["names"], json!([]));
+    let p = &listed["pending"][0];
+    assert_eq!(
+        (&p["name"], &p["state"], &p["confirmations"]),
+        (&json!("fork.id"), &json!("reveal-gone"), &json!(0)),
+        "{listed}"
+    );
+    assert_eq!(p["preorder_txid"], json!(reg.preorder));
+
+    // A block of node 3 confirms the preorder again; the wallet sends the same signed
+    // registration again, in a new transaction (the peers turned the first one away as
+    // an early reveal and remember it), and Dave's wallet, through node 1, sends his.
     let h = net.mine(3, 1);
     assert!(net.block_txids(1, h).contains(&json!(reg.preorder)));
+    let listed = carol.ok(&["name", "list"]);
+    let p = &listed["pending"][0];
+    assert_eq!(
+        (&p["state"], &p["new_tx"]),
+        (&json!("reveal-sent-again"), &json!(true)),
+        "{listed}"
+    );
+    assert_eq!(
+        p["preorder_txid"],
+        json!(reg.preorder),
+        "no second preorder"
+    );
+    let again = p["reveal_txid"].as_str().unwrap().to_owned();
+    assert_ne!(again, reg.reveal);
+    let listed = dave1.ok(&["name", "list"]);
+    let dave_reveal = listed["revealed"][0]["txid"].as_str().unwrap().to_owned();
+    assert_eq!(listed["pending"][0]["state"], "reveal-sent", "{listed}");
+    eventually("both reveals in node 1's pool", || {
+        let pool = net.mempool(1);
+        pool.contains(&again) && pool.contains(&dave_reveal)
+    });
+    let revealed_at = net.mine(1, 1);
     for i in 1..=3 {
-        assert!(net.name_info(i, "fork.id").is_none(), "node {i}");
-        assert!(net.mempool(i).is_empty(), "node {i}");
+        let info = net.name_info(i, "fork.id").unwrap();
+        assert_eq!(info["owner"], carol_owner, "node {i}");
+        assert_eq!(info["status"], "active", "node {i}");
+        assert_eq!(info["registered_at"], json!(revealed_at), "node {i}");
+        assert_eq!(info["last_txid"], json!(again), "node {i}");
+        assert_eq!(
+            net.name_info(i, "gone.id").unwrap()["owner"],
+            dave_owner,
+            "node {i}"
+        );
     }
+    let v = net.dev(2).ok(&["name", "resolve", "fork.id", "--verify"]);
+    assert_eq!(v["owner"], carol_owner);
+
+    // Kept until the reveals are 3 blocks deep (regtest), then forgotten.
+    net.mine(1, 1);
+    assert_eq!(
+        carol.ok(&["name", "list"])["pending"][0]["confirmations"],
+        2
+    );
+    net.mine(1, 1);
+    for w in [&carol, &dave1] {
+        let listed = w.ok(&["name", "list"]);
+        assert_eq!(listed["pending"], json!([]), "{listed}");
+        assert_eq!(listed["settled"][0]["state"], "final", "{listed}");
+        assert_eq!(listed["settled"][0]["confirmations"], 3, "{listed}");
+        assert_eq!(listed["names"].as_array().unwrap().len(), 1, "{listed}");
+    }
+
+    // One price burned for each name on the chain that won, and Carol's coins show it:
+    // her 10 coins less one price and the fees, which are far less than a price.
+    let tip = net.height(1);
+    let prices = oracle_price("fork") + oracle_price("gone");
+    assert_eq!(burned(|m, p| net.call(1, m, p), start + 1, tip), prices);
+    let left = carol.ok(&["balance"]);
+    let left = left["confirmed"].as_u64().unwrap() + left["pending"].as_u64().unwrap();
+    let spent = 1_000_000_000 - left;
+    assert!(
+        spent > oracle_price("fork") && spent < 2 * oracle_price("fork"),
+        "Carol spent {spent}"
+    );
 }
