@@ -4,7 +4,7 @@
 use naming::Name;
 use serde_json::{Value, json};
 
-use crate::names::Session;
+use crate::name_lookup::NodeLink;
 use crate::output::{Failure, invalid};
 
 /// Most headers `resolve --verify` fetches: a chain claimed longer is refused before it
@@ -22,7 +22,7 @@ const HEADERS_PER_CALL: u64 = 2_000;
 /// # Errors
 /// `invalid: ...` (exit 1) when the answer or the headers do not verify; RPC failures.
 pub fn verify_lookup(
-    s: &Session<'_>,
+    s: &NodeLink<'_>,
     name: &Name,
 ) -> Result<chain_node::light::VerifiedName, Failure> {
     use chain_node::light::{NameAnswer, NameAnswerText, verify_name_answer};
