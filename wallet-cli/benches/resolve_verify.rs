@@ -10,8 +10,9 @@
 //! Default: 10,000 blocks, 20 runs of each command (`BENCH_RUNS`). Each run is a whole
 //! `wallet` process, timed from spawn to exit. Printed:
 //!
-//! - p50 and p90 of `resolve --verify`, of the plain `resolve`, and of `wallet
-//!   --version` (a process that starts and exits);
+//! - p50 and p90 of `resolve --verify`, of the plain `resolve`, of `wallet --version`
+//!   (a process that starts and exits) and of `wallet address` (one unlock of a
+//!   wallet sealed with a passphrase, which `resolve` did before it used `NodeLink`);
 //! - the physical limit measured in the same run: the raw double SHA-256 of as many
 //!   80-byte headers as the proof needs (genesis to the tip), one core;
 //! - the bytes each command moves between the wallet and the node, counted by a TCP
@@ -122,7 +123,7 @@ fn percentile(samples: &[Duration], p: f64) -> f64 {
 fn report(what: &str, samples: &[Duration]) -> f64 {
     let p50 = percentile(samples, 50.0);
     println!(
-        "{what:<44} p50 {p50:>8.1} ms   p90 {:>8.1} ms   ({} runs)",
+        "{what:<52} p50 {p50:>8.1} ms   p90 {:>8.1} ms   ({} runs)",
         percentile(samples, 90.0),
         samples.len()
     );
@@ -271,7 +272,8 @@ fn main() {
 
     // The whole programs, alternated so that both see the same load.
     let wallet = env!("CARGO_BIN_EXE_wallet");
-    let (mut verify, mut resolve, mut version) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut verify, mut resolve, mut version, mut unlock) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let command = |args: &[&str]| {
         let mut c = Command::new(wallet);
         c.arg("--json")
@@ -293,6 +295,9 @@ fn main() {
         let (t, out) = timed(Command::new(wallet).arg("--version"));
         assert!(out.status.success());
         version.push(t);
+        let (t, out) = timed(&mut command(&["address"]));
+        assert!(out.status.success());
+        unlock.push(t);
     }
 
     // The physical limit: every header of the proof hashed once (double SHA-256 of
@@ -423,6 +428,10 @@ fn main() {
     let v = report("wallet name resolve --verify", &verify);
     let r = report("wallet name resolve", &resolve);
     let p = report("wallet --version (process start)", &version);
+    report(
+        "wallet address (an unlock, which resolve did before)",
+        &unlock,
+    );
     let h = report(&format!("raw SHA-256d of {} headers", all.len()), &hashing);
     println!(
         "--verify: {:.1} x the plain resolve, {:.0} x the hashing floor; \
@@ -438,7 +447,7 @@ fn main() {
         (v - p) / h
     );
     for (label, (up, down)) in ["resolve --verify", "resolve"].iter().zip(&bytes) {
-        println!("{label:<40} {up} bytes to the node, {down} bytes from it");
+        println!("{label:<52} {up} bytes to the node, {down} bytes from it");
     }
     println!(
         "headers on the wire as 80 raw bytes each: {} bytes",
