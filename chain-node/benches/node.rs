@@ -32,8 +32,11 @@ mod blocks;
 mod largest_tx;
 #[path = "common/probes.rs"]
 mod probes;
+#[path = "common/stores.rs"]
+mod stores;
 
 use blocks::{address, block, fan_out, fan_out_many, key, mine_spends, sign_spend};
+use stores::{bench_cache, disconnect_and_flush};
 
 const SIGS: usize = 2_000;
 
@@ -43,15 +46,6 @@ fn temp_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// The coins cache of the benchmarks: the default memory and block bounds, and no time
-/// bound inside a run, so that no flush lands in a timed part unannounced.
-fn bench_cache() -> CacheConfig {
-    CacheConfig {
-        max_age: Duration::from_secs(24 * 3600),
-        ..CacheConfig::default()
-    }
 }
 
 fn node(name: &str) -> Node {
@@ -72,12 +66,6 @@ fn chain_of(node: Node) -> ChainState {
 
 fn pool_len(node: &Node) -> usize {
     node.read(|v| v.mempool().len()).unwrap()
-}
-
-/// Disconnects `first` and everything above it, then writes the cache, untimed.
-fn disconnect_and_flush(st: &mut ChainState, first: &BlockHash) {
-    st.invalidate_block(first).unwrap();
-    st.flush().unwrap();
 }
 
 /// SplitMix64: not a secure source, only the cheapest coefficients a batch can be fed, so
@@ -124,18 +112,7 @@ fn physical(c: &mut Criterion) {
     let mut g = c.benchmark_group("physical");
     g.throughput(Throughput::Elements(1));
     probes::sha256d_header(&mut g);
-    let k = key(1);
-    let vk: VerifyingKey = k.verifying_key();
-    let msg = [7u8; 32];
-    let sig: Signature = k.sign(&msg);
-    g.bench_function("verify_strict", |b| {
-        b.iter(|| black_box(vk.verify_strict(&msg, &sig)).is_ok())
-    });
-    let zk = ed25519_zebra::VerificationKey::try_from(vk.to_bytes()).unwrap();
-    let zsig = ed25519_zebra::Signature::from_bytes(&sig.to_bytes());
-    g.bench_function("zip215_verify", |b| {
-        b.iter(|| black_box(zk.verify(&zsig, &msg)).is_ok())
-    });
+    probes::ed25519(&mut g);
     probes::fsync(&mut g, &temp_dir("fsync"));
     g.finish();
 }

@@ -25,6 +25,7 @@ mod log_audit;
 pub mod log_client;
 mod name_cmds;
 pub mod name_follow;
+pub mod name_lookup;
 pub mod name_pending;
 pub mod name_verify;
 pub mod names;

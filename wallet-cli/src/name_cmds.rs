@@ -8,6 +8,7 @@ use crate::names::at;
 use crate::chain_cmds::format_coins;
 use crate::cli::{NameArgs, NameCommand, NamespaceCreateArgs, RegisterArgs, ResolveArgs};
 use crate::name_follow::{self, Followed, State, Unfollowed};
+use crate::name_lookup::{self, NodeLink};
 use crate::names::{self, Registered, Session};
 use crate::output::{Failure, Report, bad, failed};
 use crate::wallet::Config;
@@ -204,11 +205,12 @@ fn followed_json(f: &Result<Followed, Unfollowed>) -> Value {
 
 fn resolve(cfg: &Config, a: &ResolveArgs) -> Result<Report, Failure> {
     let name = names::parse_name(&a.name.name)?;
-    let s = Session::open(cfg)?;
+    // A lookup needs no key: the wallet stays locked.
+    let s = NodeLink::for_lookup(cfg)?;
     if a.verify {
         return resolve_verified(&s, &name);
     }
-    let Some(info) = names::lookup(&s, &name)? else {
+    let Some(info) = name_lookup::lookup(&s, &name)? else {
         return Err(failed(format!(
             "{name} does not exist; `wallet name register {name}` can take it"
         )));
@@ -241,7 +243,7 @@ fn resolve(cfg: &Config, a: &ResolveArgs) -> Result<Report, Failure> {
         "zonefile": Value::Null,
     });
     if let Some(hash) = at(&info, "zonefilehash").as_str() {
-        match names::fetch_zone_file(&s, hash)? {
+        match name_lookup::fetch_zone_file(&s, hash)? {
             Ok(bytes) => {
                 text.push_str(&format!(
                     "\nzone file {hash}:\n{}",
@@ -266,7 +268,7 @@ fn resolve(cfg: &Config, a: &ResolveArgs) -> Result<Report, Failure> {
 
 /// `resolve --verify`: the record proven against proof-of-work headers alone; the zone
 /// file, when the node has it, is checked against the proven hash.
-fn resolve_verified(s: &Session<'_>, name: &naming::Name) -> Result<Report, Failure> {
+fn resolve_verified(s: &NodeLink<'_>, name: &naming::Name) -> Result<Report, Failure> {
     use chain_node::light::ProvenStatus;
     let v = crate::name_verify::verify_lookup(s, name)?;
     let proven = format!(
@@ -298,7 +300,7 @@ fn resolve_verified(s: &Session<'_>, name: &naming::Name) -> Result<Report, Fail
     );
     let mut zone_text = Value::Null;
     match &zone_hash {
-        Some(hash) => match names::fetch_zone_file(s, hash)? {
+        Some(hash) => match name_lookup::fetch_zone_file(s, hash)? {
             Ok(bytes) => {
                 let got = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
                 if got != *hash {

@@ -324,7 +324,7 @@ fn before_reveal(
     }
     let warning = send_reveal(s, store, name, entry, coin, None)?;
     Ok(State::RevealSent {
-        needed: final_depth(s.cfg.network),
+        needed: final_depth(s.node.cfg.network),
         warning,
     })
 }
@@ -338,7 +338,7 @@ fn after_reveal(
     entry: &Pending,
     reveal: &str,
 ) -> Result<State, Failure> {
-    let needed = final_depth(s.cfg.network);
+    let needed = final_depth(s.node.cfg.network);
     let candidates: Vec<&str> = std::iter::once(reveal)
         .chain(entry.earlier_reveals.iter().map(String::as_str))
         .collect();
@@ -593,7 +593,7 @@ fn block_holds(s: &Session<'_>, height: u64, txids: &[&str]) -> Result<Option<St
 
 /// Whether the node's pool holds `txid`.
 fn in_pool(s: &Session<'_>, txid: &str) -> Result<bool, Failure> {
-    match s.rpc.call("getrawtransaction", json!([txid])) {
+    match s.node.rpc.call("getrawtransaction", json!([txid])) {
         Ok(_) => Ok(true),
         Err(RpcError::Node {
             code: NOT_FOUND, ..
@@ -608,7 +608,7 @@ fn in_pool(s: &Session<'_>, txid: &str) -> Result<bool, Failure> {
 /// # Errors
 /// The node cannot be asked.
 fn send_raw(s: &Session<'_>, tx: &str) -> Result<Result<(), String>, Failure> {
-    match s.rpc.call("sendrawtransaction", json!([tx])) {
+    match s.node.rpc.call("sendrawtransaction", json!([tx])) {
         Ok(_) => Ok(Ok(())),
         Err(RpcError::Node { code, message }) => Ok(Err(format!("node error {code}: {message}"))),
         Err(e) => Err(failed(e)),

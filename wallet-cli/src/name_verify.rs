@@ -4,7 +4,7 @@
 use naming::Name;
 use serde_json::{Value, json};
 
-use crate::names::Session;
+use crate::name_lookup::NodeLink;
 use crate::output::{Failure, invalid};
 
 /// Most headers `resolve --verify` fetches: a chain claimed longer is refused before it
@@ -22,7 +22,7 @@ const HEADERS_PER_CALL: u64 = 2_000;
 /// # Errors
 /// `invalid: ...` (exit 1) when the answer or the headers do not verify; RPC failures.
 pub fn verify_lookup(
-    s: &Session<'_>,
+    s: &NodeLink<'_>,
     name: &Name,
 ) -> Result<chain_node::light::VerifiedName, Failure> {
     use chain_node::light::{NameAnswer, NameAnswerText, verify_name_answer};
@@ -81,10 +81,10 @@ pub fn verify_lookup(
             )));
         }
         for h in list {
-            let bytes = h
-                .as_str()
-                .and_then(|t| (t.len() == 2 * chain_node::HEADER_SIZE).then_some(t))
-                .and_then(|t| hex::decode(t).ok())
+            // Decoded in place: `hex::decode` grows a vector per header, about 2.5 x the time.
+            let mut bytes = [0u8; chain_node::HEADER_SIZE];
+            h.as_str()
+                .and_then(|t| hex::decode_to_slice(t, &mut bytes).ok())
                 .ok_or_else(|| invalid("a header that is not 80 bytes of hex"))?;
             let header = chain_node::encoding::decode_exact::<chain_node::Header>(&bytes)
                 .map_err(|e| invalid(format!("a header that does not decode: {e}")))?;

@@ -24,13 +24,14 @@ use naming::{
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use crate::chain_cmds::{Spend, format_coins, pay_from, rpc, spendable_coins};
+use crate::chain_cmds::{Spend, format_coins, pay_from, spendable_coins};
 use crate::keys::{DerivationPath, ExtendedKey};
 use crate::keystore::Unlocked;
 use crate::name_follow::{self, Followed, State, Unfollowed};
+use crate::name_lookup::NodeLink;
 use crate::name_pending::{Pending, PendingStore};
 use crate::output::{Failure, Report, bad, failed};
-use crate::rpc::{RpcClient, RpcError};
+use crate::rpc::RpcError;
 use crate::spend::{self, Coin};
 use crate::wallet::{Config, unlock};
 
@@ -49,7 +50,7 @@ pub const MAX_ZONE_FILE: u64 = 40 * 1024;
 const POLL: Duration = Duration::from_millis(300);
 
 /// JSON-RPC "Method not found".
-const METHOD_NOT_FOUND: i64 = -32601;
+pub(crate) const METHOD_NOT_FOUND: i64 = -32601;
 
 /// The fee rate of name transactions, base units per byte.
 const FEE_RATE: u64 = 10;
@@ -111,8 +112,7 @@ pub fn read_zone_file(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
 
 /// An unlocked wallet talking to its node, with its owner key.
 pub struct Session<'a> {
-    pub(crate) cfg: &'a Config,
-    pub(crate) rpc: RpcClient,
+    pub(crate) node: NodeLink<'a>,
     unlocked: Unlocked,
     owner: SigningKey,
     pub(crate) params: NamingParams,
@@ -126,12 +126,11 @@ impl<'a> Session<'a> {
     /// # Errors
     /// The node cannot be found or the wallet not unlocked.
     pub fn open(cfg: &'a Config) -> Result<Self, Failure> {
-        let rpc = rpc(cfg)?;
+        let node = NodeLink::open(cfg)?;
         let unlocked = unlock(cfg)?;
         let owner = owner_key(&unlocked)?;
         Ok(Session {
-            cfg,
-            rpc,
+            node,
             unlocked,
             owner,
             params: cfg.network.params().naming,
@@ -144,7 +143,7 @@ impl<'a> Session<'a> {
 
     /// The wallet's network.
     pub fn network(&self) -> chain_node::Network {
-        self.cfg.network
+        self.node.network()
     }
 
     /// The name key's address, as the name state knows owners.
@@ -177,26 +176,22 @@ impl<'a> Session<'a> {
     /// The index of this wallet's key whose address is `owner` (an address as the node
     /// writes it), if any.
     fn owning_key(&self, owner: &str) -> Option<u32> {
-        let address = Address::parse(owner, self.cfg.network).ok()?;
+        let address = Address::parse(owner, self.node.cfg.network).ok()?;
         self.owner_addresses().get(&address).copied()
     }
 
     pub(crate) fn call(&self, method: &str, params: Value) -> Result<Value, Failure> {
-        self.rpc.call(method, params).map_err(failed)
+        self.node.call(method, params)
     }
 
     /// `getnameinfo`, or `None` for a name the node does not know.
     pub(crate) fn name_info(&self, name: &Name) -> Result<Option<Value>, Failure> {
-        match self.rpc.call("getnameinfo", json!([name.to_string()])) {
-            Ok(v) => Ok(Some(v)),
-            Err(RpcError::Node { code: -5, .. }) => Ok(None),
-            Err(e) => Err(failed(e)),
-        }
+        self.node.name_info(name)
     }
 
     /// The coins of the wallet's payment keys that the next block can spend.
     pub(crate) fn spendable_coins(&self) -> Result<Vec<Coin>, Failure> {
-        spendable_coins(self.cfg, &self.rpc, &self.unlocked)
+        spendable_coins(self.node.cfg, &self.node.rpc, &self.unlocked)
     }
 
     /// A preorder's output `txid:vout` among the name key's coins, confirmed or in the
@@ -210,9 +205,11 @@ impl<'a> Session<'a> {
         let addrs = [(self.owner_address(), OWNER_KEY_INDEX)]
             .into_iter()
             .collect();
-        Ok(crate::coins::fetch(&self.rpc, self.cfg.network, &addrs)?
-            .into_iter()
-            .find(|c| c.coin.outpoint.txid.to_hex() == txid && c.coin.outpoint.vout == vout))
+        Ok(
+            crate::coins::fetch(&self.node.rpc, self.node.cfg.network, &addrs)?
+                .into_iter()
+                .find(|c| c.coin.outpoint.txid.to_hex() == txid && c.coin.outpoint.vout == vout),
+        )
     }
 
     /// Sends `op` signed by key `signer` ([`OWNER_KEY_INDEX`] or a payment key's
@@ -229,7 +226,7 @@ impl<'a> Session<'a> {
         required: &[Coin],
         before_broadcast: impl FnOnce(&chain_node::Transaction, &spend::Payment) -> Result<(), Failure>,
     ) -> Result<(String, spend::Payment), Failure> {
-        let chain_id = naming::ChainId(*self.cfg.network.params().genesis_hash().as_bytes());
+        let chain_id = naming::ChainId(*self.node.cfg.network.params().genesis_hash().as_bytes());
         let signer = self.key_of(signer);
         let placeholder =
             SignedOperation::sign(op.clone(), &signer, &chain_id, &naming::OutPoint::default());
@@ -243,13 +240,13 @@ impl<'a> Session<'a> {
                 self.owner_address(),
             ));
         }
-        let coins = spendable_coins(self.cfg, &self.rpc, &self.unlocked)?;
+        let coins = spendable_coins(self.node.cfg, &self.node.rpc, &self.unlocked)?;
         // The name key signs for coins of its address (a preorder's output).
         let owner = self.owner.clone();
         let kind = op.kind();
         pay_from(
-            self.cfg,
-            &self.rpc,
+            self.node.cfg,
+            &self.node.rpc,
             &mut self.unlocked,
             Spend {
                 coins: &coins,
@@ -338,7 +335,7 @@ impl<'a> Session<'a> {
 /// Uploads a zone file with `putzonefile`; a warning when it could not be.
 pub fn upload_zone_file(s: &Session<'_>, bytes: &[u8]) -> Option<String> {
     {
-        match s.rpc.call("putzonefile", json!([hex::encode(bytes)])) {
+        match s.node.rpc.call("putzonefile", json!([hex::encode(bytes)])) {
             Ok(_) => None,
             Err(RpcError::Node {
                 code: METHOD_NOT_FOUND,
@@ -406,7 +403,7 @@ pub fn launch_namespace(
     terms: NamespaceTerms,
     mine: &mut dyn FnMut() -> Result<(), Failure>,
 ) -> Result<Value, Failure> {
-    if let Ok(info) = s.rpc.call("getnamespaceinfo", json!([id.as_str()]))
+    if let Ok(info) = s.node.rpc.call("getnamespaceinfo", json!([id.as_str()]))
         && at(&info, "status") != "lapsed"
     {
         return Err(failed(format!(
@@ -439,7 +436,7 @@ pub fn launch_namespace(
     };
     let (reveal, _) = s.send_op(reveal_op, OWNER_KEY_INDEX, 0, false, &[coin], no_record)?;
     loop {
-        let info = s.rpc.call("getnamespaceinfo", json!([id.as_str()]));
+        let info = s.node.rpc.call("getnamespaceinfo", json!([id.as_str()]));
         if info.is_ok_and(|i| *at(&i, "reveal_txid") == json!(reveal)) {
             break;
         }
@@ -482,7 +479,7 @@ fn random_salt() -> Result<[u8; 16], Failure> {
 /// The wallet's name address (the name key's), on its network: it owns what the wallet
 /// registers, and a sender may pass it to `name transfer --to`.
 pub fn name_address(s: &Session<'_>) -> String {
-    s.owner_address().encode(s.cfg.network)
+    s.owner_address().encode(s.node.cfg.network)
 }
 
 /// What `register` did: where the registration of the name stands, and what the look
@@ -507,7 +504,7 @@ pub fn register(
     zone_file: Option<Vec<u8>>,
     wait: bool,
 ) -> Result<Registered, Failure> {
-    let mut store = PendingStore::open(&s.cfg.wallet_dir).map_err(failed)?;
+    let mut store = PendingStore::open(&s.node.cfg.wallet_dir).map_err(failed)?;
     let key = name.to_string();
     let others = name_follow::follow_all(s, &mut store, Some(&key));
     if store.get(&key).is_none() {
@@ -652,44 +649,6 @@ pub fn manage(s: &mut Session<'_>, op: Operation, name: &Name) -> Result<String,
     Ok(s.send_op(op, signer, burn, false, &[], no_record)?.0)
 }
 
-/// A name's state for `resolve`: the record, and the zone file when the node has it.
-pub fn lookup(s: &Session<'_>, name: &Name) -> Result<Option<Value>, Failure> {
-    s.name_info(name)
-}
-
-/// Fetches a zone file by hash and checks it; text for the report.
-pub fn fetch_zone_file(s: &Session<'_>, hash: &str) -> Result<Result<Vec<u8>, String>, Failure> {
-    let answer = match s.rpc.call("getzonefile", json!([hash])) {
-        Ok(v) => v,
-        Err(RpcError::Node {
-            code: METHOD_NOT_FOUND,
-            ..
-        }) => {
-            return Ok(Err(
-                "this node does not serve zone files (no getzonefile)".into()
-            ));
-        }
-        Err(RpcError::Node { message, .. }) => {
-            return Ok(Err(format!("the node does not have it: {message}")));
-        }
-        Err(e) => return Err(failed(e)),
-    };
-    let hex_text = answer
-        .as_str()
-        .or_else(|| answer.get("data").and_then(Value::as_str))
-        .or_else(|| answer.get("hex").and_then(Value::as_str))
-        .or_else(|| answer.get("zonefile").and_then(Value::as_str))
-        .unwrap_or_default();
-    let bytes = hex::decode(hex_text)
-        .map_err(|_| crate::output::invalid("the node's zone file is not hex"))?;
-    if hex::encode(zone_file_hash(&bytes).as_bytes()) != hash {
-        return Err(crate::output::invalid(format!(
-            "the node's zone file does not hash to {hash}"
-        )));
-    }
-    Ok(Ok(bytes))
-}
-
 /// The names this wallet owns: those of every page of `listnames` owned by the
 /// address of one of its keys.
 pub fn owned(s: &Session<'_>) -> Result<(Vec<Value>, u64), Failure> {
@@ -697,7 +656,7 @@ pub fn owned(s: &Session<'_>) -> Result<(Vec<Value>, u64), Failure> {
     let is_mine = |owner: &Value| {
         owner
             .as_str()
-            .and_then(|o| Address::parse(o, s.cfg.network).ok())
+            .and_then(|o| Address::parse(o, s.node.cfg.network).ok())
             .is_some_and(|a| mine_by.contains_key(&a))
     };
     let mut after = String::new();

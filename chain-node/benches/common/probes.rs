@@ -1,5 +1,7 @@
 //! Physical limits measured in the same run as the benchmarks: raw double SHA-256 of an
-//! 80-byte header, and a 1-byte write followed by fsync.
+//! 80-byte header, raw Ed25519 verification of one signature, and a 1-byte write
+//! followed by fsync.
+#![allow(dead_code)]
 
 use std::hint::black_box;
 use std::io::Write;
@@ -30,5 +32,24 @@ pub(crate) fn fsync(g: &mut BenchmarkGroup<'_, WallTime>, dir: &Path) {
             f.write_all(b"x").unwrap();
             f.sync_data().unwrap();
         })
+    });
+}
+
+/// `verify_strict`: one raw `ed25519-dalek` `verify_strict` of a 32-byte message (the
+/// check the naming rules make of an operation's signature); `zip215_verify`: the same
+/// signature through the raw single check of the consensus rule (`ed25519-zebra`).
+pub(crate) fn ed25519(g: &mut BenchmarkGroup<'_, WallTime>) {
+    use ed25519_dalek::Signer as _;
+    let k = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);
+    let vk = k.verifying_key();
+    let msg = [7u8; 32];
+    let sig = k.sign(&msg);
+    g.bench_function("verify_strict", |b| {
+        b.iter(|| black_box(vk.verify_strict(&msg, &sig)).is_ok())
+    });
+    let zk = ed25519_zebra::VerificationKey::try_from(vk.to_bytes()).unwrap();
+    let zsig = ed25519_zebra::Signature::from_bytes(&sig.to_bytes());
+    g.bench_function("zip215_verify", |b| {
+        b.iter(|| black_box(zk.verify(&zsig, &msg)).is_ok())
     });
 }

@@ -378,3 +378,62 @@ fn restore_refuses_overflowing_coins_and_writes_nothing() {
     assert_eq!(v["keys_found"], Value::Null);
     assert!(fresh.dir.join("keystore.json").exists());
 }
+
+/// `resolve --verify` against a node whose headers are not 80 bytes of hex: too short,
+/// too long, not hex, not a string. Each is refused with exit 1, and the lookup needs
+/// no wallet (it unlocks nothing, none is made). The same page with a well-formed
+/// header gets past that check and is refused by the header chain's check instead.
+#[test]
+fn resolve_verify_refuses_headers_that_are_not_80_bytes_of_hex() {
+    let name: naming::Name = "alice.id".parse().unwrap();
+    let genesis = regtest_genesis();
+    let proof = naming::prove(&naming::MemoryStore::new(), &naming::StateKey::name(&name)).unwrap();
+    let answer = chain_node::light::NameAnswer {
+        name,
+        height: Height(1),
+        block_hash: genesis.header.hash(),
+        tx_count: 1,
+        coinbase: genesis.txs[0].clone(),
+        coinbase_path: vec![],
+        record: None,
+        proof,
+    }
+    .to_text();
+    let answer = json!({
+        "name": answer.name,
+        "height": answer.height,
+        "blockhash": answer.block_hash,
+        "txcount": answer.tx_count,
+        "coinbase": answer.coinbase,
+        "coinbasepath": answer.coinbase_path,
+        "record": answer.record,
+        "proof": answer.proof,
+    });
+    let good = hex::encode(genesis.header.to_bytes());
+    let non_hex = format!("zz{}", &good[2..]);
+    let cases = [
+        (json!(good[..158]), true),
+        (json!(format!("{good}00")), true),
+        (json!(non_hex), true),
+        (json!(80), true),
+        (json!(good), false),
+    ];
+    for (header, refused) in cases {
+        let page = json!([good, header]);
+        let answer = answer.clone();
+        let node = FakeNode::start(move |method, _| match method {
+            "getnameproof" => Some(answer.clone()),
+            "getblockheaders" => Some(page.clone()),
+            _ => None,
+        });
+        let s = Setup::new();
+        let err = s.fails(&node, &["name", "resolve", "alice.id", "--verify"], None);
+        assert_eq!(
+            err.contains("a header that is not 80 bytes of hex"),
+            refused,
+            "{header}: {err}"
+        );
+        assert!(!s.dir.exists(), "no wallet was made");
+        assert_eq!(node.methods(), ["getnameproof", "getblockheaders"]);
+    }
+}

@@ -216,6 +216,21 @@ fn register_resolve_transfer_and_list() {
         r["zonefile"] == zone_text || r["zonefile_missing"].is_string(),
         "{r}"
     );
+    // A lookup needs no key: resolve answers without the wallet's passphrase (none in
+    // the environment, nothing on standard input) and with no wallet at all, plain and
+    // proven; a wallet of another network is still refused.
+    let locked = W::through(alice.dir.clone(), &node.url, &node.data, None);
+    let nobody = W::through(tmp.path().join("nobody"), &node.url, &node.data, None);
+    for w in [&locked, &nobody] {
+        let plain = w.ok(&["name", "resolve", "alice.id"]);
+        assert_eq!(plain["owner"], alice_name_addr);
+        let proven = w.ok(&["name", "resolve", "alice.id", "--verify"]);
+        assert_eq!(proven["owner"], alice_name_addr);
+        assert_eq!(proven["zonefilehash"], plain["zonefilehash"]);
+    }
+    assert!(!tmp.path().join("nobody").exists(), "no wallet was made");
+    let err = locked.fails(&["name", "resolve", "alice.id", "--network", "testnet"], 1);
+    assert!(err.contains("belongs to regtest"), "{err}");
     let listed = alice.ok(&["name", "list"]);
     assert_eq!(listed["names"][0]["name"], "alice.id");
     assert_eq!(listed["names"][0]["owner"], alice_name_addr);
