@@ -69,6 +69,12 @@ pub use chain::{
     MAX_HEADERS_RESULTS, MAX_LOCATOR_HASHES, MAX_PENDING_HEADERS, PendingHeaders, TipStatus,
 };
 pub use hash::{BlockHash, TxId, WtxId, sha256d};
+/// The redo log of a large coins flush, for its fuzz target.
+#[cfg(feature = "node")]
+#[doc(hidden)]
+pub mod redo_log {
+    pub use crate::chain::redo::{Write, decode_chunk, encode_chunk};
+}
 #[cfg(feature = "node")]
 pub use node::{
     DEFAULT_EVENT_BUFFER, Node, NodeConfig, NodeEvent, NodeView, REQUEST_QUEUE, Subscription,

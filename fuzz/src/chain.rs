@@ -146,6 +146,42 @@ pub fn index_entry(data: &[u8]) -> bool {
     canonical::<IndexEntry>(data).is_some()
 }
 
+/// A chunk of a large coins flush's redo log, read back from disk at open: decoding
+/// never panics, and an accepted chunk is written back to the same bytes.
+pub fn redo_chunk(data: &[u8]) -> bool {
+    let Ok(writes) = chain_node::redo_log::decode_chunk(data) else {
+        return false;
+    };
+    assert_eq!(
+        chain_node::redo_log::encode_chunk(&writes),
+        data,
+        "{writes:?} re-encodes differently"
+    );
+    true
+}
+
+/// Seeds of [`redo_chunk`]: an empty chunk, puts and removes of coin-like and
+/// index-like records, and a put of an empty value.
+pub fn redo_chunk_seeds() -> Vec<Vec<u8>> {
+    let coin = vec![b'c'; 37];
+    let mut writes: Vec<chain_node::redo_log::Write> = vec![
+        (coin.clone(), Some(vec![7; 45])),
+        (coin, None),
+        (b"t".to_vec(), Some(vec![1; 32])),
+        (vec![b'x', b'n'], Some(Vec::new())),
+    ];
+    for b in sample_blocks().iter().take(2) {
+        let mut k = vec![b'i'];
+        k.extend_from_slice(b.hash().as_bytes());
+        writes.push((k, Some(b.header.to_bytes().to_vec())));
+    }
+    vec![
+        Vec::new(),
+        chain_node::redo_log::encode_chunk(&writes),
+        chain_node::redo_log::encode_chunk(writes.get(..1).unwrap_or_default()),
+    ]
+}
+
 fn key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32])
 }

@@ -120,6 +120,12 @@ pub const TARGETS: &[Target] = &[
         bounded_cases: 1500,
     },
     Target {
+        name: "redo_chunk",
+        check: chain::redo_chunk,
+        generated: chain::redo_chunk_seeds,
+        bounded_cases: 1500,
+    },
+    Target {
         name: "note",
         check: log::note,
         generated: log::note_seeds,

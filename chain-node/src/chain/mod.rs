@@ -28,7 +28,7 @@ mod cache;
 mod derived;
 mod format;
 mod headers;
-mod redo;
+pub(crate) mod redo;
 mod tree;
 mod write;
 

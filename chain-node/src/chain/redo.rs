@@ -33,7 +33,7 @@ const P_REDO: u8 = b'j';
 const KEY_REDO_DONE: &[u8] = b"J";
 
 /// One write of a flush: the key and its new value, or `None` to remove it.
-pub(super) type Write = (Vec<u8>, Option<Vec<u8>>);
+pub type Write = (Vec<u8>, Option<Vec<u8>>);
 
 fn chunk_key(n: u32) -> Vec<u8> {
     let mut k = vec![P_REDO];
@@ -54,32 +54,43 @@ fn encode_write(out: &mut Vec<u8>, (key, value): &Write) {
     }
 }
 
-/// Decodes a chunk into a sled batch. Lengths are checked against the bytes present
-/// before anything is allocated for them.
-fn decode_chunk(bytes: &[u8]) -> Result<(sled::Batch, usize), DecodeError> {
+/// The bytes of a redo-log chunk holding `writes` (see [`encode_write`]).
+pub fn encode_chunk(writes: &[Write]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for w in writes {
+        encode_write(&mut bytes, w);
+    }
+    bytes
+}
+
+/// Decodes a redo-log chunk (bytes read back from disk). Lengths are checked against
+/// the bytes present before anything is allocated for them.
+///
+/// # Errors
+/// [`DecodeError`] for a truncated chunk or an unknown tag.
+pub fn decode_chunk(bytes: &[u8]) -> Result<Vec<Write>, DecodeError> {
     let mut r = Reader::new(bytes);
-    let mut batch = sled::Batch::default();
-    let mut writes = 0;
+    let mut writes = Vec::new();
     while r.remaining() > 0 {
         let tag = r.u8()?;
         let key_len = r.u32()? as usize;
-        let key = r.take(key_len)?;
-        match tag {
+        let key = r.take(key_len)?.to_vec();
+        let value = match tag {
             1 => {
                 let value_len = r.u32()? as usize;
-                batch.insert(key, r.take(value_len)?);
+                Some(r.take(value_len)?.to_vec())
             }
-            0 => batch.remove(key),
+            0 => None,
             tag => {
                 return Err(DecodeError::BadTag {
                     what: "redo write",
                     tag,
                 });
             }
-        }
-        writes += 1;
+        };
+        writes.push((key, value));
     }
-    Ok((batch, writes))
+    Ok(writes)
 }
 
 /// Frees what sled's writes left for deferred reclamation.
@@ -139,11 +150,7 @@ impl ChainState {
             if part.is_empty() {
                 break;
             }
-            let mut bytes = Vec::new();
-            for w in &part {
-                encode_write(&mut bytes, w);
-            }
-            self.db.insert(chunk_key(chunks), bytes)?;
+            self.db.insert(chunk_key(chunks), encode_chunk(&part))?;
             chunks += 1;
         }
         self.db.insert(KEY_REDO_DONE, &chunks.to_le_bytes())?;
@@ -218,10 +225,10 @@ impl ChainState {
             let bytes = self.db.get(&key)?.ok_or_else(|| ChainError::Missing {
                 what: format!("chunk {n} of {chunks} of the interrupted flush's redo log"),
             })?;
-            let (batch, writes) =
+            let writes =
                 decode_chunk(&bytes).map_err(|source| crate::store::corrupt(&key, source))?;
-            self.db.apply_batch(batch)?;
-            reclaim(writes);
+            self.db.apply_batch(to_batch(&writes))?;
+            reclaim(writes.len());
         }
         self.finish_redo(stray)
     }
@@ -238,10 +245,7 @@ mod tests {
             (b"kb".to_vec(), None),
             (Vec::new(), Some(Vec::new())),
         ];
-        let mut bytes = Vec::new();
-        for w in &writes {
-            encode_write(&mut bytes, w);
-        }
+        let bytes = encode_chunk(&writes);
         // tag, key length, key, value length, value: by hand.
         assert_eq!(
             &bytes[..16],
@@ -249,7 +253,7 @@ mod tests {
                 1, 2, 0, 0, 0, b'k', b'a', 5, 0, 0, 0, b'v', b'a', b'l', b'u', b'e'
             ]
         );
-        assert_eq!(decode_chunk(&bytes).map(|(_, n)| n), Ok(3));
+        assert_eq!(decode_chunk(&bytes), Ok(writes));
         // Every truncation fails cleanly, never allocating for a length it lacks.
         for cut in 1..bytes.len() {
             if cut == 16 || cut == 23 {

@@ -89,6 +89,7 @@ targets!(
     coin,
     block_undo,
     index_entry,
+    redo_chunk,
     note,
     verifier_key,
     checkpoint,
