@@ -174,19 +174,24 @@ fn a_reorg_across_flushed_and_unflushed_blocks_and_reads_before_any_flush() {
     assert_reads_match(&state, &a, &b.utxo);
 }
 
+/// A `random_chain` plan of 400 blocks: block `h` makes `h % 3` spends, the `i`-th
+/// choosing its coins by `h * pick + i` and `h + shift * i`.
+fn spending_plan(pick: u32, shift: u32) -> Vec<Vec<(u8, u8)>> {
+    (0..400u32)
+        .map(|h| {
+            (0..h % 3)
+                .map(|i| ((h * pick + i) as u8, (h + shift * i) as u8))
+                .collect()
+        })
+        .collect()
+}
+
 #[test]
 fn blocks_connected_before_a_crash_are_connected_again_at_open() {
     let dir = temp_dir("cache-replay");
     let params = Network::Regtest.params();
     // 400 blocks; from height 101 on, some spend earlier coins and coins of their own.
-    let plan: Vec<Vec<(u8, u8)>> = (0..400u32)
-        .map(|h| {
-            (0..h % 3)
-                .map(|i| ((h * 7 + i) as u8, (h + i) as u8))
-                .collect()
-        })
-        .collect();
-    let (blocks, snapshots) = random_chain(&params, &plan);
+    let (blocks, snapshots) = random_chain(&params, &spending_plan(7, 1));
     {
         let mut state = ChainState::open(&dir, params.clone()).unwrap();
         submit_all(&mut state, &blocks);
@@ -248,14 +253,7 @@ fn a_large_flush_interrupted_between_its_batches_is_completed_at_open() {
     let params = Network::Regtest.params();
     // 400 blocks whose changes (coins, undo data, heights, index records and index
     // entries) are more than one batch of 2,048 writes.
-    let plan: Vec<Vec<(u8, u8)>> = (0..400u32)
-        .map(|h| {
-            (0..h % 3)
-                .map(|i| ((h * 5 + i) as u8, (h + 2 * i) as u8))
-                .collect()
-        })
-        .collect();
-    let (blocks, snapshots) = random_chain(&params, &plan);
+    let (blocks, snapshots) = random_chain(&params, &spending_plan(5, 2));
     let mut state = ChainState::open(&dir, params.clone()).unwrap();
     submit_all(&mut state, &blocks);
     assert_eq!(state.flushed_tip().unwrap(), params.genesis_hash());
